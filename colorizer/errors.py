@@ -1,0 +1,22 @@
+"""Exceptions raised by the colorizer library. Each message is one line a user can act on."""
+from __future__ import annotations
+
+
+class ColorizerError(Exception):
+    """Base class for everything the colorizer refuses or cannot do."""
+
+
+class ImageDecodeError(ColorizerError):
+    """The bytes are not an image we can read: empty, truncated, corrupt or an unsupported format."""
+
+
+class ImageTooLargeError(ImageDecodeError):
+    """The image declares more pixels than the configured limit (decompression-bomb guard)."""
+
+
+class ModelError(ColorizerError):
+    """The ONNX model is missing, unreadable or does not follow the colorizer's contract."""
+
+
+class ProviderError(ColorizerError):
+    """An execution provider (device) was asked for that this onnxruntime build does not offer."""

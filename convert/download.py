@@ -1,0 +1,95 @@
+"""Fetch pinned files into a cache: every source tried in order, every byte verified, nothing
+partial ever left under the final name."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from filelock import FileLock
+from tqdm import tqdm
+
+from convert.atomic import atomic_writer, remove_stale_parts
+from convert.eccv16 import sha256_file
+from convert.errors import DownloadError
+from convert.sources import PinnedFile
+
+log = logging.getLogger(__name__)
+
+OFFLINE_HINT = ("to convert offline, fetch the three files elsewhere and run: python -m convert "
+                "--prototxt colorization_deploy_v2.prototxt --caffemodel colorization_release_v2.caffemodel "
+                "--hull pts_in_hull.npy")
+_CHUNK = 1 << 20
+
+
+class _Mismatch(Exception):
+    """A source delivered bytes that do not match the pin."""
+
+
+def fetch(file: PinnedFile, cache_dir: Path, *, mirrors: tuple[str, ...] = (), progress: bool = True,
+          timeout: float = 30.0) -> Path:
+    """The verified cached copy of ``file``, downloading it first if needed.
+
+    ``mirrors``: URL prefixes tried before the pinned URLs, as ``<prefix>/<file name>``.
+    A cached copy is used only if it matches the pin (a bad one is deleted and fetched again).
+    Concurrent callers serialize on a lock file beside the cached copy.
+    Raises DownloadError naming every URL tried and the offline command.
+    """
+    target = cache_dir / file.name
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{target}.lock"):
+        remove_stale_parts(target)
+        if target.exists():
+            if _matches(target, file):
+                log.info("using cached %s", target)
+                return target
+            log.warning("cached %s does not match its pinned SHA-256; fetching it again", target)
+            target.unlink()
+        urls = tuple(f"{prefix.rstrip('/')}/{file.name}" for prefix in mirrors) + file.urls
+        failures = []
+        for url in urls:
+            try:
+                _download(url, target, file, progress=progress, timeout=timeout)
+                return target
+            except (urllib.error.URLError, OSError, _Mismatch) as error:
+                failures.append(f"{url} ({_describe(error)})")
+                log.warning("could not fetch %s: %s", url, _describe(error))
+    raise DownloadError(f"could not fetch {file.name}; tried {', '.join(failures)}; {OFFLINE_HINT}")
+
+
+def _download(url: str, target: Path, file: PinnedFile, *, progress: bool, timeout: float) -> None:
+    """Stream ``url`` into ``target`` atomically, hashing on the way; raise _Mismatch on bad bytes."""
+    request = urllib.request.Request(url, headers={"User-Agent": "colorizer-convert"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        announced = response.headers.get("Content-Length")
+        if announced is not None and int(announced) != file.size:
+            raise _Mismatch(f"server announces {announced} bytes, expected {file.size}")
+        digest, received = hashlib.sha256(), 0
+        with atomic_writer(target) as stream, tqdm(total=file.size, unit="B", unit_scale=True,
+                                                   desc=file.name, disable=not progress, leave=False) as bar:
+            while chunk := response.read(_CHUNK):
+                received += len(chunk)
+                if received > file.size:
+                    raise _Mismatch(f"more than the expected {file.size} bytes")
+                digest.update(chunk)
+                stream.write(chunk)
+                bar.update(len(chunk))
+            if received != file.size:
+                raise _Mismatch(f"got {received} bytes, expected {file.size} (truncated)")
+            if digest.hexdigest() != file.sha256:
+                raise _Mismatch(f"SHA-256 {digest.hexdigest()[:12]}... does not match the pin")
+    log.info("fetched %s from %s", file.name, url)
+
+
+def _matches(path: Path, file: PinnedFile) -> bool:
+    return path.stat().st_size == file.size and sha256_file(path) == file.sha256
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, urllib.error.HTTPError):
+        return f"HTTP {error.code}"
+    if isinstance(error, urllib.error.URLError):
+        return str(error.reason)
+    return str(error)
