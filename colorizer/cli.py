@@ -1,0 +1,111 @@
+"""``python -m colorizer``: colorize image files and folders, writing ``<stem>_color.png``."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from colorizer.colorizer import MAX_RENDER_SIZE, MIN_RENDER_SIZE, Colorizer, default_model_path
+from colorizer.decode import DEFAULT_MAX_PIXELS, read_image
+from colorizer.errors import ColorizerError
+from colorizer.providers import DEVICES
+from colorizer.upsample import DEFAULT_METHOD, METHODS
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".heic", ".heif"}
+OUTPUT_SUFFIX = "_color"
+
+EPILOG = """examples:
+  python -m colorizer old.jpg                  writes old_color.png beside it
+  python -m colorizer scans/ -o colored/       every image in scans/ (not recursive)
+  python -m colorizer a.jpg --temperature 0.2  more vivid colour (default 0.38; 1.0 is muted)
+  python -m colorizer a.jpg --device cuda      needs onnxruntime-gpu
+
+exit status: 0 all written, 1 some inputs failed (the others are still written), 2 usage or model error
+"""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m colorizer", description=__doc__, epilog=EPILOG,
+                                     formatter_class=_Formatter)
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="IMAGE_OR_DIR")
+    parser.add_argument("-o", "--output-dir", type=Path, help="where to write (default: beside each input)")
+    parser.add_argument("--model", type=Path, default=default_model_path(), help="ONNX model ($COLORIZER_MODEL)")
+    parser.add_argument("--device", default="auto", choices=["auto", *DEVICES], help="execution provider")
+    parser.add_argument("--threads", type=int, help="CPU threads for the network (default: all cores)")
+    parser.add_argument("--temperature", type=float, help="annealing temperature 0.01..1, lower is more vivid "
+                                                          "(default: the model's 0.38)")
+    parser.add_argument("--render-size", type=int, help=f"network input side, multiple of 8, "
+                                                        f"{MIN_RENDER_SIZE}..{MAX_RENDER_SIZE} (default: 224)")
+    parser.add_argument("--upsample", default=DEFAULT_METHOD, choices=METHODS, help="colour upsampling")
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger images")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
+    return parser.parse_args(argv)
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults in the help, and the epilog's examples kept as written."""
+
+
+def expand_inputs(inputs: list[Path]) -> list[Path]:
+    """Files as given; folders -> their image files (sorted, not recursive, skipping our outputs)."""
+    files = []
+    for path in inputs:
+        if path.is_dir():
+            files += sorted(child for child in path.iterdir()
+                            if child.suffix.lower() in IMAGE_SUFFIXES and not child.stem.endswith(OUTPUT_SUFFIX))
+        else:
+            files.append(path)
+    return files
+
+
+def output_path(source: Path, output_dir: Path | None) -> Path:
+    return (output_dir or source.parent) / f"{source.stem}{OUTPUT_SUFFIX}.png"
+
+
+def write_png(path: Path, image: np.ndarray) -> None:
+    """uint8 HxWx3 RGB or HxWx4 RGBA -> PNG at ``path``, via a temporary file renamed into place."""
+    order = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR  # OpenCV writes BGR(A)
+    encoded, data = cv2.imencode(".png", cv2.cvtColor(image, order))
+    if not encoded:
+        raise ColorizerError(f"{path}: PNG encoding failed")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False) as temporary:
+        try:
+            temporary.write(data.tobytes())
+        except BaseException:
+            temporary.close()
+            os.unlink(temporary.name)
+            raise
+    os.replace(temporary.name, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        colorizer = Colorizer(args.model, device=args.device, threads=args.threads)
+    except ColorizerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    files = expand_inputs(args.inputs)
+    failures = 0
+    for source in tqdm(files, unit="image", disable=len(files) < 2):
+        try:
+            image = read_image(source, max_pixels=args.max_pixels)
+            result = colorizer.colorize(image, temperature=args.temperature, render_size=args.render_size,
+                                        upsample=args.upsample)
+            write_png(output_path(source, args.output_dir), result)
+        except (ColorizerError, OSError) as error:
+            failures += 1
+            tqdm.write(f"error: {source}: {error}", file=sys.stderr)
+    print(f"{len(files) - failures} of {len(files)} images colorized on {colorizer.provider}"
+          + (f"; {failures} failed" if failures else ""))
+    return 1 if failures else 0
