@@ -13,22 +13,41 @@ from convert.errors import CaffeParseError, HullError
 
 log = logging.getLogger(__name__)
 
-# A layer-level "<kind>_param" this schema does not declare belongs to a layer type the converter
-# does not support; such a prototxt is parsed leniently so that the support check can name them all.
-_UNDECLARED_LAYER_PARAM = re.compile(r'Message type "caffe\.LayerParameter" has no field named "\w+_param"')
+# Every layer-parameter block BVLC Caffe's LayerParameter declares. Caffe accepts any of them on any
+# layer (and ignores those that do not apply); one it does not declare is a syntax error.
+CAFFE_LAYER_PARAMS = frozenset("""
+    transform_param loss_param accuracy_param argmax_param batch_norm_param bias_param clip_param
+    concat_param contrastive_loss_param convolution_param crop_param data_param dropout_param
+    dummy_data_param eltwise_param elu_param embed_param exp_param flatten_param hdf5_data_param
+    hdf5_output_param hinge_loss_param image_data_param infogain_loss_param inner_product_param
+    input_param log_param lrn_param memory_data_param mvn_param parameter_param pooling_param
+    power_param prelu_param python_param recurrent_param reduction_param relu_param reshape_param
+    scale_param sigmoid_param softmax_param spp_param slice_param swish_param tanh_param
+    threshold_param tile_param window_data_param""".split())
+_DECLARED_PARAMS = frozenset(field.name for field in caffe_schema.LayerParameter.DESCRIPTOR.fields
+                             if field.name.endswith("_param"))
+_PARAM_BLOCK = re.compile(r"\b(\w+_param)\s*\{")
 
 
 def read_prototxt(path: Path) -> caffe_schema.NetParameter:
-    """Parse a text-format Caffe net definition (``#`` comments and single quotes allowed)."""
+    """Parse a text-format Caffe net definition (``#`` comments and single quotes allowed).
+
+    Parameter blocks of layer types this converter does not implement (``pooling_param`` ...) are
+    skipped, as the support check then names those layers; any other unknown field is an error.
+    """
     text = _read_text(path)
+    undeclared = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        for name in _PARAM_BLOCK.findall(line.split("#", 1)[0]):
+            if name not in CAFFE_LAYER_PARAMS:
+                raise CaffeParseError(f"{path}: syntax error at line {number}: {name!r} is not a Caffe "
+                                      "layer parameter")
+            undeclared |= {name} - _DECLARED_PARAMS
     try:
-        return text_format.Parse(text, caffe_schema.NetParameter())
-    except text_format.ParseError as strict_error:
-        if not _UNDECLARED_LAYER_PARAM.search(str(strict_error)):
-            raise CaffeParseError(f"{path}: syntax error at line {strict_error.GetLine()}, "
-                                  f"column {strict_error.GetColumn()}: {_reason(strict_error)}") from None
-    # Undeclared *_param blocks are skipped here; the converter's support check reports their layers.
-    return text_format.Parse(text, caffe_schema.NetParameter(), allow_unknown_field=True)
+        return text_format.Parse(text, caffe_schema.NetParameter(), allow_unknown_field=bool(undeclared))
+    except text_format.ParseError as error:
+        raise CaffeParseError(f"{path}: syntax error at line {error.GetLine()}, column {error.GetColumn()}: "
+                              f"{_reason(error)}") from None
 
 
 def read_caffemodel(path: Path) -> dict[str, list[np.ndarray]]:
@@ -76,10 +95,11 @@ def read_hull(path: Path) -> np.ndarray:
     """The quantized ab bin centres: ``pts_in_hull.npy`` as float32 (313, 2), columns (a, b)."""
     try:
         hull = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise HullError(f"{path}: not a readable .npy array ({error})") from None
-    if hull.shape != (313, 2) or not np.issubdtype(hull.dtype, np.number):
-        raise HullError(f"{path}: expected a numeric array of shape (313, 2), got {hull.dtype} {hull.shape}")
+    except (OSError, ValueError, EOFError):
+        raise HullError(f"{path}: not a .npy array; expected the (313, 2) ab bin centres, pts_in_hull.npy") from None
+    if not isinstance(hull, np.ndarray) or hull.shape != (313, 2) or not np.issubdtype(hull.dtype, np.number):
+        got = f"{hull.dtype} {hull.shape}" if isinstance(hull, np.ndarray) else type(hull).__name__
+        raise HullError(f"{path}: expected a numeric array of shape (313, 2), got {got}")
     return hull.astype(np.float32)
 
 

@@ -3,6 +3,7 @@ partial ever left under the final name."""
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import urllib.error
 import urllib.request
@@ -53,9 +54,9 @@ def fetch(file: PinnedFile, cache_dir: Path, *, mirrors: tuple[str, ...] = (), p
             try:
                 _download(url, target, file, progress=progress, timeout=timeout)
                 return target
-            except (urllib.error.URLError, OSError, _Mismatch) as error:
+            except (urllib.error.URLError, http.client.HTTPException, OSError, _Mismatch) as error:
                 failures.append(f"{url} ({_describe(error)})")
-                log.warning("could not fetch %s: %s", url, _describe(error))
+                log.info("could not fetch %s: %s", url, _describe(error))
     raise DownloadError(f"could not fetch {file.name}; tried {', '.join(failures)}; {OFFLINE_HINT}")
 
 
@@ -64,7 +65,7 @@ def _download(url: str, target: Path, file: PinnedFile, *, progress: bool, timeo
     request = urllib.request.Request(url, headers={"User-Agent": "colorizer-convert"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         announced = response.headers.get("Content-Length")
-        if announced is not None and int(announced) != file.size:
+        if announced is not None and announced.strip() != str(file.size):
             raise _Mismatch(f"server announces {announced} bytes, expected {file.size}")
         digest, received = hashlib.sha256(), 0
         with atomic_writer(target) as stream, tqdm(total=file.size, unit="B", unit_scale=True,
@@ -92,4 +93,4 @@ def _describe(error: Exception) -> str:
         return f"HTTP {error.code}"
     if isinstance(error, urllib.error.URLError):
         return str(error.reason)
-    return str(error)
+    return str(error) or type(error).__name__

@@ -110,7 +110,8 @@ def resolve_blobs(layer, bottom_channels: int, weights: dict[str, list[np.ndarra
         return []
     blobs = fixed_blobs.get(layer.name) or weights.get(layer.name) or _constant_filler_blobs(layer, expected)
     if not blobs:
-        raise BlobError(f"layer {layer.name!r} ({layer.type}): no weights in the caffemodel")
+        raise BlobError(f"layer {layer.name!r} ({layer.type}): no weights in the caffemodel "
+                        f"(expected blobs of shapes {', '.join(map(str, expected))})")
     if len(blobs) != len(expected):
         raise BlobError(f"layer {layer.name!r} ({layer.type}): expected {len(expected)} blobs, "
                         f"the caffemodel has {len(blobs)}")
