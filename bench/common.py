@@ -1,0 +1,50 @@
+"""Shared by the benchmarks: synthetic release files of the real size, photos, peak RSS."""
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from convert import caffe_io, synthetic
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
+WORK_DIR = REPO_ROOT / "bench" / "out"
+
+
+def release_files(work_dir: Path = WORK_DIR) -> tuple[Path, Path, Path]:
+    """(prototxt, caffemodel, hull): the official prototxt and hull when ../shared has them, else the
+    project's own; a random-weight caffemodel of the real size (written once, reused)."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    prototxt = SHARED_FIXTURES / "colorization_deploy_v2.prototxt"
+    hull = SHARED_FIXTURES / "pts_in_hull.npy"
+    if not prototxt.exists():
+        prototxt = work_dir / "colorization_deploy_v2.prototxt"
+        prototxt.write_text(synthetic.eccv16_deploy_prototxt())
+    if not hull.exists():
+        hull = work_dir / "pts_in_hull.npy"
+        np.save(hull, synthetic.synthetic_hull())
+    caffemodel = work_dir / "random_release.caffemodel"
+    if not caffemodel.exists():
+        net = caffe_io.read_prototxt(prototxt)
+        weights = synthetic.random_weights(net, seed=0)
+        caffemodel.write_bytes(synthetic.caffemodel_bytes(weights, {layer.name: layer.type for layer in net.layer}))
+    return prototxt, caffemodel, hull
+
+
+def photo(width: int, height: int) -> np.ndarray:
+    """A real photo (grey-converted, resized to width x height) as uint8 HxW; random texture if
+    ../shared is absent."""
+    photos = sorted((SHARED_FIXTURES / "photos").glob("*.jpg"))
+    if photos:
+        grey = cv2.cvtColor(cv2.imread(str(photos[0])), cv2.COLOR_BGR2GRAY)
+    else:
+        grey = np.random.default_rng(0).integers(0, 256, (480, 640), dtype=np.uint8)
+    return cv2.resize(grey, (width, height), interpolation=cv2.INTER_CUBIC)  # cv2: (width, height)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far, MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -1,0 +1,324 @@
+"""Encoded image bytes (an upload, a file) -> a numpy array of pixels, or a one-line refusal.
+
+Output contract: HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA; grey+alpha becomes RGBA), dtype uint8, or
+uint16 only when the file really stores 16 bits per sample; channel order RGB, C-contiguous, EXIF
+orientation applied (so H and W are the displayed ones). Palettes are always expanded to colours.
+
+How, and why:
+- Pillow identifies the format and reads the header (size, bit depth, EXIF) without decoding pixels,
+  so the pixel-count limit is enforced before any large allocation. Pillow's own bomb check (which
+  fires while opening, above 2 x ``Image.MAX_IMAGE_PIXELS``, ~179 MP) is left as it is, global, and
+  its error is reported as ImageTooLargeError; so is its warning (above ~89 MP) where warnings are
+  turned into errors. Elsewhere that warning is only a warning: filtering it here would mean
+  ``warnings.catch_warnings``, which is process-global and not thread-safe in a Gradio server.
+- Pillow decodes the pixels in general: it covers every format here (HEIC through pillow-heif's
+  plugin), expands palettes and transparency, converts CMYK/YCCK JPEGs (Adobe inverted CMYK included)
+  and raises on truncated data as long as ``ImageFile.LOAD_TRUNCATED_IMAGES`` stays False.
+- Pillow has no 16-bit colour modes and would drop 16-bit colour PNG/TIFF to 8 bits, so PNG and TIFF
+  with more than 8 bits per sample are decoded by OpenCV (``IMREAD_UNCHANGED`` keeps the depth,
+  BGR(A) order is swapped to RGB(A)).
+- Orientation is applied once, here, with numpy, from the EXIF orientation Pillow reports after it
+  has decoded: Pillow 12 itself applies a TIFF's Orientation tag while loading and then drops it, so
+  reading the tag afterwards cannot apply it twice (and still works with a Pillow that does not).
+  OpenCV's TIFF reader also applies the tag itself (its PNG reader does not), so it is given a copy
+  of the bytes with the tag reset to 1 and returns the pixels as stored, whatever its version.
+- HEIC: libheif applies the container's rotation/mirror while decoding and pillow-heif then reports
+  EXIF orientation 1, so the same numpy step is a no-op there.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import logging
+import re
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from colorizer.errors import ImageDecodeError, ImageTooLargeError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_PIXELS = 50_000_000  # ~50 MP
+
+# Pillow format names tried when opening, in this order; those this Pillow lacks are skipped ("HEIF"
+# exists once pillow-heif is registered). Camera JPEGs with several pictures open as "MPO".
+SUPPORTED_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP", "BMP", "GIF", "AVIF", "HEIF")
+_SUPPORTED_NAMES = "JPEG, PNG, TIFF, WebP, BMP, GIF, HEIC, AVIF"
+
+EXIF_ORIENTATION = 0x0112
+# EXIF orientation -> (transpose, flip rows, flip columns), applied in that order, which turns the
+# stored pixels into the displayed ones: 6 is "rotate 90 degrees clockwise to display", 8 the reverse.
+_ORIENTATIONS: dict[int, tuple[bool, bool, bool]] = {
+    1: (False, False, False),
+    2: (False, False, True),   # mirrored left-right
+    3: (False, True, True),    # rotated 180
+    4: (False, True, False),   # mirrored top-bottom
+    5: (True, False, False),   # transposed
+    6: (True, False, True),    # rotate 90 clockwise
+    7: (True, True, True),     # transversed
+    8: (True, True, False),    # rotate 90 counter-clockwise
+}
+
+# ISO-BMFF brands that mean HEVC-coded HEIF (what phones call HEIC); plain "mif1" may be AVIF.
+_HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
+# Magic numbers, only to word the message when Pillow cannot read a header.
+_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"),
+               (b"GIF89a", "GIF"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"II+\x00", "TIFF"),
+               (b"MM\x00+", "TIFF"))
+# Exceptions Pillow raises for bad data while parsing or decoding (UnidentifiedImageError and
+# DecompressionBombError are handled before these).
+_PILLOW_DATA_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
+_BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
+
+
+def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: str = "image") -> np.ndarray:
+    """Encoded image bytes -> pixels as displayed.
+
+    Returns uint8 or uint16 (16-bit PNG/TIFF only), C-contiguous: HxW grey, HxWx3 RGB or HxWx4 RGBA,
+    channel order RGB(A), EXIF orientation applied; animated or multi-page files give their first
+    frame. Raises ImageTooLargeError when the header declares more than ``max_pixels`` pixels (checked
+    before decoding) and ImageDecodeError for anything else it cannot read, each with a one-line
+    message starting with ``name``.
+    """
+    if max_pixels < 1:
+        raise ValueError(f"max_pixels must be positive, got {max_pixels}")
+    if not data:
+        raise ImageDecodeError(f"{name}: empty file")
+    if _looks_like_svg(data):
+        raise ImageDecodeError(f"{name}: SVG vector images are not supported; export it as PNG or JPEG")
+    if _looks_like_heic(data) and not _heif_support():
+        raise ImageDecodeError(f"{name}: HEIC images need the pillow-heif package")
+
+    with _pillow_errors(name, data, max_pixels):
+        image = Image.open(io.BytesIO(data), formats=_available_formats())
+    with image:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise ImageTooLargeError(f"{name}: {width}x{height} is {width * height:,} pixels, "
+                                     f"more than the limit of {max_pixels:,}")
+        bits = _bits_per_sample(image, data, name)
+        if bits > 8:
+            pixels = _decode_with_opencv(data, image, name)
+        else:
+            with _pillow_errors(name, data, max_pixels):
+                image.load()
+                pixels = _pillow_pixels(image, name)
+        orientation = _exif_orientation(image, name)  # after decoding: see the module docstring
+        log.debug("%s: %s %s %dx%d, %d bits, orientation %d -> %s %s", name, image.format, image.mode,
+                  width, height, bits, orientation, pixels.shape, pixels.dtype)
+    return np.ascontiguousarray(apply_orientation(pixels, orientation))
+
+
+def read_image(path: Path | str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """An image file -> pixels, as ``decode_image`` (messages name the file); unreadable file ->
+    ImageDecodeError."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ImageDecodeError(f"{path.name}: cannot read the file: {error.strerror or error}") from None
+    return decode_image(data, max_pixels=max_pixels, name=path.name)
+
+
+def apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """HxW[xC] pixels as stored -> as displayed for EXIF orientation 1..8 (a view, any dtype; the
+    input is not modified). Orientation 5..8 swaps H and W."""
+    transpose, flip_rows, flip_columns = _ORIENTATIONS[orientation]
+    if transpose:
+        pixels = pixels.swapaxes(0, 1)
+    if flip_rows:
+        pixels = pixels[::-1]
+    if flip_columns:
+        pixels = pixels[:, ::-1]
+    return pixels
+
+
+@contextlib.contextmanager
+def _pillow_errors(name: str, data: bytes, max_pixels: int) -> Iterator[None]:
+    """Turn Pillow's exceptions for bad or oversized data into one-line ImageDecodeErrors."""
+    try:
+        yield
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        # Raised while opening, before we see the size (the error above 2 x MAX_IMAGE_PIXELS, the
+        # warning above MAX_IMAGE_PIXELS where warnings are errors); the message has the pixel count.
+        match = _BOMB_PIXELS.search(str(error))
+        declared = f"{int(match.group(1)):,} pixels" if match else "too many pixels"
+        pillow_limit = Image.MAX_IMAGE_PIXELS or max_pixels
+        if isinstance(error, Image.DecompressionBombError):
+            pillow_limit *= 2
+        limit = min(max_pixels, pillow_limit)
+        raise ImageTooLargeError(f"{name}: the image declares {declared}, "
+                                 f"more than the limit of {limit:,}") from None
+    except UnidentifiedImageError:
+        kind = _signature_kind(data)
+        if kind is None:
+            raise ImageDecodeError(f"{name}: not a recognised image format "
+                                   f"(supported: {_SUPPORTED_NAMES})") from None
+        raise ImageDecodeError(f"{name}: damaged {kind} file: its header cannot be read "
+                               f"(truncated or corrupt)") from None
+    except _PILLOW_DATA_ERRORS as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        if "truncated" in reason.lower():
+            raise ImageDecodeError(f"{name}: the file is truncated (cut short while downloading or "
+                                   f"copying?): {reason}") from None
+        raise ImageDecodeError(f"{name}: corrupt image data: {reason}") from None
+
+
+def _signature_kind(data: bytes) -> str | None:
+    """The format a file's magic number claims (to word a refusal), or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    if data[4:8] == b"ftyp":
+        return "HEIC" if _looks_like_heic(data) else "HEIF/AVIF"
+    return next((kind for magic, kind in _SIGNATURES if data.startswith(magic)), None)
+
+
+def _looks_like_svg(data: bytes) -> bool:
+    """SVG text: starts with <svg, or with an XML declaration, doctype or comment before an <svg."""
+    head = data[:65536].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"<svg"):
+        return True
+    return head.startswith((b"<?xml", b"<!doctype", b"<!--")) and b"<svg" in head
+
+
+def _looks_like_heic(data: bytes) -> bool:
+    """An ISO-BMFF 'ftyp' box whose major or compatible brands name HEVC-coded HEIF."""
+    if data[4:8] != b"ftyp" or len(data) < 12:
+        return False
+    box_size = int.from_bytes(data[0:4], "big")
+    brands = data[8:12] + data[16:min(box_size, 256)]  # major brand, then compatible brands
+    return any(brands[i:i + 4] in _HEIC_BRANDS for i in range(0, len(brands) - 3, 4))
+
+
+def _available_formats() -> tuple[str, ...]:
+    """SUPPORTED_FORMATS that Pillow can open now (``Image.open`` fails on a name it lacks)."""
+    Image.init()  # loads Pillow's plugins once; later calls return at once
+    return tuple(name for name in SUPPORTED_FORMATS if name in Image.OPEN)
+
+
+@functools.cache
+def _heif_support() -> bool:
+    """Register pillow-heif's HEIF opener with Pillow, once, on the first HEIC seen; False when
+    pillow-heif is not installed."""
+    try:
+        import pillow_heif
+    except ImportError:
+        log.warning("pillow-heif is not installed: HEIC images are refused")
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
+def _bits_per_sample(image: Image.Image, data: bytes, name: str) -> int:
+    """Bits per sample of a PNG or TIFF as the file stores them (8 for every other format).
+
+    Raises ImageDecodeError for TIFF samples that are neither 8- nor 16-bit unsigned integers.
+    """
+    if image.format == "PNG":
+        # PNG signature (8 bytes), then IHDR: length, type, width, height, bit depth (byte 24).
+        return data[24] if data[12:16] == b"IHDR" else 8
+    if image.format != "TIFF":
+        return 8
+    bits = max(_as_tuple(image.tag_v2.get(258, 1)))  # BitsPerSample
+    sample_formats = set(_as_tuple(image.tag_v2.get(339, 1)))  # SampleFormat: 1 unsigned integer
+    if bits > 8 and (bits != 16 or sample_formats != {1}):
+        kind = "floating-point" if 3 in sample_formats else "integer"
+        raise ImageDecodeError(f"{name}: {bits}-bit {kind} TIFF samples are not supported; "
+                               f"save it as 8- or 16-bit unsigned")
+    return bits
+
+
+def _as_tuple(value: object) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _pillow_pixels(image: Image.Image, name: str) -> np.ndarray:
+    """A loaded Pillow image -> uint8 HxW, HxWx3 RGB or HxWx4 RGBA (uint16 HxW for 16-bit grey)."""
+    if image.mode.startswith("I;16"):  # 16-bit grey, in any byte order
+        return np.array(image).astype(np.uint16)
+    if image.mode in ("I", "F"):
+        kind = "floating-point" if image.mode == "F" else "32-bit integer"
+        raise ImageDecodeError(f"{name}: {kind} samples are not supported; save it as 8- or 16-bit")
+    if image.has_transparency_data:  # an alpha band, a tRNS chunk, a GIF transparent index
+        target = "RGBA"
+    elif image.mode in ("1", "L"):
+        target = "L"
+    else:  # RGB, P, CMYK (YCCK arrives as CMYK), YCbCr, LAB, HSV...
+        target = "RGB"
+    if image.mode != target:
+        image = image.convert(target)
+    return np.array(image)
+
+
+def _decode_with_opencv(data: bytes, image: Image.Image, name: str) -> np.ndarray:
+    """A 16-bit PNG or TIFF (already opened by Pillow) -> uint16 HxW, HxWx3 RGB or HxWx4 RGBA, as
+    stored (orientation not applied)."""
+    if image.format == "TIFF":
+        data = _tiff_with_orientation_reset(data)
+    try:
+        # IMREAD_UNCHANGED: keep the bit depth and alpha; channels come back BGR(A).
+        pixels = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as error:
+        reason = str(error).strip().splitlines()[-1]
+        raise ImageDecodeError(f"{name}: corrupt 16-bit {image.format} data: {reason}") from None
+    if pixels is None:
+        raise ImageDecodeError(f"{name}: the 16-bit {image.format} data is corrupt or truncated")
+    # Pillow reports a TIFF's size as displayed (rotated for orientation 5..8); OpenCV returns it as stored.
+    width, height = (image.tag_v2[256], image.tag_v2[257]) if image.format == "TIFF" else image.size
+    if pixels.shape[:2] != (height, width) or pixels.dtype != np.uint16:
+        raise ImageDecodeError(f"{name}: the 16-bit {image.format} decoder returned {pixels.dtype} "
+                               f"{pixels.shape} for a {width}x{height} image")
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    if channels == 1:
+        return pixels.reshape(height, width)
+    if channels == 2:  # grey, alpha -> RGBA
+        return pixels[..., [0, 0, 0, 1]]
+    if channels == 3:
+        return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    if channels == 4:
+        return cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGBA)
+    raise ImageDecodeError(f"{name}: 16-bit images with {channels} channels are not supported")
+
+
+def _tiff_with_orientation_reset(data: bytes) -> bytes:
+    """A copy of a TIFF whose first IFD's Orientation tag (274) says 1, or ``data`` itself when it
+    has none, so that OpenCV returns the pixels as stored whatever its version does with the tag."""
+    byte_order = {b"II": "<", b"MM": ">"}.get(data[:2])
+    if byte_order is None:
+        return data
+    big_tiff = struct.unpack_from(f"{byte_order}H", data, 2)[0] == 43
+    # Classic TIFF: u32 IFD offset, u16 entry count, 12-byte entries; BigTIFF: u64, u64, 20-byte.
+    offset_format, count_format, entry_size = ("Q", "Q", 20) if big_tiff else ("I", "H", 12)
+    try:
+        ifd = struct.unpack_from(f"{byte_order}{offset_format}", data, 8 if big_tiff else 4)[0]
+        (count,) = struct.unpack_from(f"{byte_order}{count_format}", data, ifd)
+        first_entry = ifd + struct.calcsize(f"{byte_order}{count_format}")
+        for entry in range(first_entry, first_entry + count * entry_size, entry_size):
+            tag, field_type = struct.unpack_from(f"{byte_order}HH", data, entry)
+            if tag == 274 and field_type == 3:  # Orientation, SHORT: value in the entry itself
+                value_at = entry + (12 if big_tiff else 8)
+                patched = bytearray(data)
+                struct.pack_into(f"{byte_order}H", patched, value_at, 1)
+                return bytes(patched)
+    except struct.error:  # an IFD past the end: OpenCV will refuse the file itself
+        return data
+    return data
+
+
+def _exif_orientation(image: Image.Image, name: str) -> int:
+    """The EXIF orientation (1..8) Pillow reads for ``image``; 1 when absent, unknown or unreadable."""
+    try:
+        orientation = image.getexif().get(EXIF_ORIENTATION, 1)
+    except _PILLOW_DATA_ERRORS as error:
+        log.warning("%s: unreadable EXIF (%s); orientation ignored", name, error)
+        return 1
+    if orientation not in _ORIENTATIONS:
+        log.warning("%s: EXIF orientation %r is not 1..8; ignored", name, orientation)
+        return 1
+    return orientation
