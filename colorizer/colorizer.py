@@ -91,8 +91,7 @@ class Colorizer:
         pixels, alpha = split_alpha(_check_image(image))
         plane = lightness(pixels)
         ab = self.predict_ab(plane, temperature=temperature, render_size=render_size)
-        height, width = plane.shape
-        rgb = lab_to_rgb8(plane, upsample_ab(ab, height, width, upsample))
+        rgb = lab_to_rgb8(plane, upsample_ab(ab, plane, upsample))
         if alpha is None:
             return rgb
         return np.dstack([rgb, alpha_to_uint8(alpha)])
