@@ -21,26 +21,36 @@ MIN_RENDER_SIZE, MAX_RENDER_SIZE = 224, 512
 _OFFLINE_HINT = "create it with: python -m convert (downloads the release) or python -m convert --help"
 
 
-def default_model_path() -> Path:
-    """``$COLORIZER_MODEL``, else ``models/eccv16.onnx`` in this checkout."""
-    return Path(os.environ.get("COLORIZER_MODEL") or DEFAULT_MODEL)
+PRECISIONS = ("fp32", "int8")
+
+
+def default_model_path(precision: str = "fp32") -> Path:
+    """``$COLORIZER_MODEL``, else ``models/eccv16.onnx`` in this checkout; for int8 the file beside
+    it named ``<stem>-int8.onnx`` (what ``python -m convert --int8`` writes)."""
+    if precision not in PRECISIONS:
+        raise ColorizerError(f"unknown precision {precision!r}; choose {' or '.join(PRECISIONS)}")
+    path = Path(os.environ.get("COLORIZER_MODEL") or DEFAULT_MODEL)
+    return path if precision == "fp32" else path.with_name(f"{path.stem}-int8{path.suffix}")
 
 
 class Colorizer:
     """Colorizes images with the ECCV16 ONNX model. Thread-safe: ``colorize`` may be called from
     several threads at once; they share the one InferenceSession.
 
-    model_path: the ONNX model (default ``default_model_path()``).
+    model_path: the ONNX model (default ``default_model_path(precision)``).
+    precision: "fp32" (default) or "int8", the faster quantized model the converter writes with
+        ``--int8`` after checking it against fp32 (its figures are in ``metadata["int8.*"]``).
     providers: onnxruntime providers, most preferred first; overrides ``device``.
     device: "auto" (GPU providers when this onnxruntime build has them, else CPU), "cpu", "cuda", ...
     threads: intra-op threads for the CPU provider (None: onnxruntime's default, one per core).
     """
 
     def __init__(self, model_path: Path | str | None = None, *, providers: list[str] | None = None,
-                 device: str = "auto", threads: int | None = None):
-        self.model_path = Path(model_path) if model_path is not None else default_model_path()
+                 device: str = "auto", threads: int | None = None, precision: str = "fp32"):
+        self.model_path = Path(model_path) if model_path is not None else default_model_path(precision)
         if not self.model_path.is_file():
-            raise ModelError(f"no model at {self.model_path}; {_OFFLINE_HINT}")
+            hint = "create it with: python -m convert --int8" if precision == "int8" else _OFFLINE_HINT
+            raise ModelError(f"no model at {self.model_path}; {hint}")
         requested = providers or choose_providers(device)
         options = ort.SessionOptions()
         options.log_severity_level = 3  # the optional temperature input triggers a harmless warning

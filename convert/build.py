@@ -15,6 +15,12 @@ log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = REPO_ROOT / "models" / "eccv16.onnx"
+DEFAULT_CALIBRATION_DIR = REPO_ROOT / "examples"
+
+
+def int8_path(fp32_path: Path) -> Path:
+    """Where the int8 model of an fp32 model lives: ``eccv16.onnx`` -> ``eccv16-int8.onnx``."""
+    return fp32_path.with_name(f"{fp32_path.stem}-int8{fp32_path.suffix}")
 
 
 def default_cache_dir() -> Path:

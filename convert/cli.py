@@ -6,8 +6,11 @@ import logging
 import sys
 from pathlib import Path
 
-from convert.build import DEFAULT_MODEL, build_model_file, default_cache_dir
+import onnxruntime as ort
+
+from convert.build import DEFAULT_CALIBRATION_DIR, DEFAULT_MODEL, build_model_file, default_cache_dir, int8_path
 from convert.errors import ConversionError
+from convert.quantize import DEFAULT_MAX_MEAN_DAB, quantize_model
 
 EPILOG = """examples:
   python -m convert
@@ -17,6 +20,8 @@ EPILOG = """examples:
       convert local files, fully offline
   python -m convert --mirror http://my-mirror/colorization --output /tmp/eccv16.onnx
       try your own mirror first, write elsewhere
+  python -m convert --int8
+      also write models/eccv16-int8.onnx, calibrated on examples/ and checked against fp32
 
 exit status: 0 converted, 2 the inputs could not be fetched or converted (one line on stderr says why)
 """
@@ -25,7 +30,7 @@ exit status: 0 converted, 2 the inputs could not be fetched or converted (one li
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m convert", description=__doc__, epilog=EPILOG,
-        formatter_class=lambda prog: _Formatter(prog, max_help_position=32))
+        formatter_class=_Formatter)
     parser.add_argument("--prototxt", type=Path, help="local deploy prototxt (else downloaded)")
     parser.add_argument("--caffemodel", type=Path, help="local caffemodel weights (else downloaded)")
     parser.add_argument("--hull", type=Path, help="local pts_in_hull.npy (else downloaded)")
@@ -34,28 +39,47 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="where downloads are kept ($COLORIZER_CACHE)")
     parser.add_argument("--mirror", action="append", default=[], metavar="URL",
                         help="URL prefix serving the release files, tried before the pinned sources; repeatable")
+    parser.add_argument("--int8", action="store_true",
+                        help="also write an int8 model beside the output (<name>-int8.onnx), if it passes the self-check")
+    parser.add_argument("--calibration", type=Path, default=DEFAULT_CALIBRATION_DIR,
+                        help="photos to calibrate int8 on (every third is held out for the self-check)")
+    parser.add_argument("--int8-max-dab", type=float, default=DEFAULT_MAX_MEAN_DAB,
+                        help="refuse the int8 model if its mean |dab| vs fp32 exceeds this (ab units)")
     parser.add_argument("--no-progress", action="store_true", help="no download progress bar")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
     return parser.parse_args(argv)
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Defaults in the help, and the epilog's examples kept as written."""
+    """Defaults in the help (where there is one to show), and the epilog's examples kept as written."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False, []):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+    # Our own warnings show; onnxruntime's quantizer's chatter on the root logger only with -v.
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
                         format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("convert").setLevel(logging.INFO if args.verbose else logging.WARNING)
+    if not args.verbose:
+        ort.set_default_logger_severity(3)  # quantization's sessions warn about the optional temperature input
     try:
         output = build_model_file(args.output, prototxt=args.prototxt, caffemodel=args.caffemodel,
                                   hull=args.hull, cache_dir=args.cache_dir, mirrors=tuple(args.mirror),
                                   progress=not args.no_progress)
+        print(f"wrote {output}")
+        if args.int8:
+            check = quantize_model(output, int8_path(output), args.calibration, max_mean_dab=args.int8_max_dab)
+            print(check.summary())
+            print(f"wrote {int8_path(output)}")
     except ConversionError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # the output cannot be written
         print(f"error: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
         return 2
-    print(f"wrote {output}")
     return 0
