@@ -1,6 +1,6 @@
-"""Benchmark: the seed pipeline (OpenCV 4 DNN on the Caffe files) against Colorizer.colorize.
+"""Benchmark: the seed pipeline (OpenCV 4 DNN on the Caffe files) against Colorizer.colorize, fp32 and int8.
 
-Run by hand:  python -m bench.colorize_bench [--runs 7] [--sizes 640x480 4000x3000]
+Run by hand:  python -m bench.colorize_bench [--runs 7] [--sizes 640x480 4000x3000] [--threads N]
 
 Same random weights (one synthetic caffemodel, converted once), same photo, side by side in one
 run. Each (pipeline, size) runs in its own worker process so that its peak RSS is its own; the
@@ -17,18 +17,39 @@ import subprocess
 import sys
 import time
 
-from bench.common import REPO_ROOT, WORK_DIR, peak_rss_mb, photo, release_files
+from bench.common import REPO_ROOT, SHARED_FIXTURES, WORK_DIR, peak_rss_mb, photo, release_files
 
 NETWORK_GFLOP_224 = 64.0  # 32 GMAC per 224x224 inference (conv/deconv MACs x 2)
 
 
-def model_path():
-    """The fp32 ONNX model converted from the benchmark's synthetic release (built once)."""
+def model_path(precision: str = "fp32"):
+    """The ONNX model converted from the benchmark's synthetic release (built once); int8 is
+    calibrated on the shared photos (or the app's examples)."""
+    from convert.build import int8_path
     from convert.eccv16 import convert_release
+    from convert.quantize import quantize_model
     path = WORK_DIR / "bench_eccv16.onnx"
     if not path.exists():
         path.write_bytes(convert_release(*release_files()).SerializeToString())
-    return path
+    if precision == "int8" and not int8_path(path).exists():
+        photos = SHARED_FIXTURES / "photos"
+        quantize_model(path, int8_path(path), photos if photos.is_dir() else REPO_ROOT / "examples")
+    return int8_path(path) if precision == "int8" else path
+
+
+def sgemm_peak_gflops() -> float:
+    """The machine's measured fp32 peak: the best of a few 4096^3 float32 matrix products (BLAS)."""
+    import numpy as np
+    a = np.random.default_rng(0).random((4096, 4096), dtype=np.float32)
+    a @ a
+    best = min(_timed(lambda: a @ a) for _ in range(3))
+    return 2 * 4096 ** 3 / best / 1e9
+
+
+def _timed(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
 
 
 def make_pipeline(name: str, threads: int | None):
@@ -39,10 +60,12 @@ def make_pipeline(name: str, threads: int | None):
         net = load_seed_net(*release_files())
         return lambda grey: seed_colorize(net, cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB))
     from colorizer import Colorizer
-    colorizer = Colorizer(model_path(), providers=["CPUExecutionProvider"], threads=threads)
-    if name == "network":  # the network alone: one 224x224 inference, no pre/post-processing
-        from colorizer.color import lightness
-        return lambda grey, plane=None: colorizer.predict_ab(lightness(grey[:224, :224]))
+    precision = "int8" if "int8" in name else "fp32"
+    colorizer = Colorizer(model_path(precision), providers=["CPUExecutionProvider"], threads=threads)
+    if name.startswith("network"):  # the network alone: one 224x224 inference, no pre/post-processing
+        import numpy as np
+        plane = np.full((224, 224), 50, np.float32)
+        return lambda grey: colorizer.predict_ab(plane)
     return colorizer.colorize
 
 
@@ -50,11 +73,7 @@ def worker(name: str, width: int, height: int, runs: int, threads: int | None) -
     grey = photo(width, height)
     run = make_pipeline(name, threads)
     run(grey)  # warm-up: session arenas, lazy initialisation
-    seconds = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        run(grey)
-        seconds.append(time.perf_counter() - start)
+    seconds = [_timed(lambda: run(grey)) for _ in range(runs)]
     return {"median_s": statistics.median(seconds), "min_s": min(seconds), "peak_rss_mb": peak_rss_mb()}
 
 
@@ -69,7 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--sizes", nargs="+", default=["640x480", "4000x3000"])
-    parser.add_argument("--pipelines", nargs="+", default=["seed", "fp32"])
+    parser.add_argument("--pipelines", nargs="+", default=["seed", "fp32", "int8"])
     parser.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default: its own)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -77,12 +96,17 @@ def main() -> None:
     if args.worker:
         print(json.dumps(worker(args.worker, *sizes[0], args.runs, args.threads)))
         return
-    model_path()  # build shared files before timing anything
-    network = spawn("network", 640, 480, args.runs, args.threads)
+    model_path("int8")  # build shared files before timing anything
+    peak = sgemm_peak_gflops()
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-          f"median of {args.runs} runs after one warm-up")
-    print(f"network alone (224x224, fp32): {network['median_s'] * 1000:.0f} ms = "
-          f"{NETWORK_GFLOP_224 / network['median_s']:.0f} GFLOP/s")
+          f"median of {args.runs} runs after one warm-up; threads: {args.threads or 'onnxruntime default'}")
+    print(f"measured fp32 peak (4096^3 sgemm): {peak:.0f} GFLOP/s")
+    networks = {}
+    for name in ("network", "network-int8"):
+        networks[name] = spawn(name, 640, 480, args.runs, args.threads)
+        rate = NETWORK_GFLOP_224 / networks[name]["median_s"]
+        print(f"{name} alone (224x224): {networks[name]['median_s'] * 1000:.0f} ms = {rate:.0f} GFLOP/s "
+              f"({rate / peak:.0%} of the fp32 peak{', int8 ops counted as FLOPs' if 'int8' in name else ''})")
     print("| size | pipeline | median ms | vs seed | peak RSS MB |")
     print("| --- | --- | --- | --- | --- |")
     for width, height in sizes:
@@ -92,6 +116,10 @@ def main() -> None:
             ratio = f"{seed / result['median_s']:.2f}x faster" if seed else "-"
             print(f"| {width}x{height} | {name} | {result['median_s'] * 1000:.0f} | {ratio} | "
                   f"{result['peak_rss_mb']:.0f} |")
+        for name, network in (("fp32", "network"), ("int8", "network-int8")):
+            if name in results:
+                overhead = results[name]["median_s"] / networks[network]["median_s"] - 1
+                print(f"{width}x{height} {name}: pipeline is {overhead:+.0%} over the network alone")
 
 
 if __name__ == "__main__":
