@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from colorizer.chroma import keep_strong_colour
 from colorizer.color import alpha_to_uint8, lab_to_rgb8, lightness, split_alpha
 from colorizer.errors import ColorizerError, ModelError, ProviderError
 from colorizer.providers import choose_providers
@@ -87,7 +88,7 @@ class Colorizer:
         return self.providers[0]
 
     def colorize(self, image: np.ndarray, *, temperature: float | None = None, render_size: int | None = None,
-                 upsample: str = DEFAULT_METHOD) -> np.ndarray:
+                 upsample: str = DEFAULT_METHOD, keep_colour: bool = False) -> np.ndarray:
         """Colorize a photo at full resolution.
 
         image: HxW grey, HxWx3 RGB or HxWx4 RGBA; uint8, uint16, or float in 0..1. Not modified.
@@ -96,12 +97,17 @@ class Colorizer:
             None keeps the release's 0.38.
         render_size: the network's input side, a multiple of 8 from 224 (trained size) to 512.
         upsample: how the quarter-resolution colour is brought to full size (see colorizer.upsample).
+        keep_colour: for a photo that already has colour, keep it where it is strong
+            (``chroma.keep_strong_colour``); ``chroma.analyse_input_colour`` says whether it has.
         Returns uint8 HxWx3 RGB, or HxWx4 RGBA with the input's alpha when it had one.
         """
         pixels, alpha = split_alpha(_check_image(image))
         plane = lightness(pixels)
         ab = self.predict_ab(plane, temperature=temperature, render_size=render_size)
-        rgb = lab_to_rgb8(plane, upsample_ab(ab, plane, upsample))
+        ab_full = upsample_ab(ab, plane, upsample)
+        if keep_colour and pixels.ndim == 3:
+            ab_full = keep_strong_colour(pixels, ab_full)
+        rgb = lab_to_rgb8(plane, ab_full)
         if alpha is None:
             return rgb
         return np.dstack([rgb, alpha_to_uint8(alpha)])

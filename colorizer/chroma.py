@@ -1,0 +1,85 @@
+"""Colour already in the input: detecting it, keeping it, and measuring colourfulness.
+
+A colour or toned (sepia, cyanotype) photo is colorized from its lightness like any other; these
+functions tell the user so and, if asked, keep the original colour where it is strong.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from colorizer.color import STRIP_ROWS, to_unit_float
+
+GREY_CHROMA = 4.0        # p95 chroma (Lab units) below which a photo counts as black-and-white
+TONED_CONCENTRATION = 0.9  # chroma-weighted hue concentration above which it is one tint (sepia)
+KEEP_FROM, KEEP_FULLY_AT = 10.0, 20.0  # keep_colour blends the original in between these chromas
+_ANALYSIS_SIDE = 256
+
+
+@dataclass(frozen=True)
+class InputColour:
+    """What colour a photo already has: kind is "grey", "toned" (one tint, e.g. sepia) or "colour"."""
+
+    kind: str
+    chroma_p95: float
+    hue_concentration: float
+
+    def note(self) -> str | None:
+        """A sentence for the user, or None for an ordinary black-and-white photo."""
+        if self.kind == "grey":
+            return None
+        what = "is toned (sepia or a similar tint)" if self.kind == "toned" else "already has colour"
+        return (f"This photo {what}: it was colorized from its lightness alone. "
+                "Use 'keep original colours' to keep them where they are strong.")
+
+
+def analyse_input_colour(pixels: np.ndarray) -> InputColour:
+    """HxW grey or HxWx3 RGB (uint8, uint16 or float 0..1) -> what colour it already has.
+
+    Looks at a copy at most 256 pixels a side: chroma sqrt(a^2 + b^2) and how concentrated the
+    chroma-weighted hue is (1 = a single tint, near 0 = many hues).
+    """
+    if pixels.ndim == 2:
+        return InputColour("grey", 0.0, 0.0)
+    height, width = pixels.shape[:2]
+    scale = min(1.0, _ANALYSIS_SIDE / max(height, width))
+    small = cv2.resize(to_unit_float(pixels), (max(1, round(width * scale)), max(1, round(height * scale))),
+                       interpolation=cv2.INTER_AREA)  # cv2 sizes are (width, height)
+    ab = cv2.cvtColor(small, cv2.COLOR_RGB2Lab)[..., 1:].reshape(-1, 2)
+    chroma = np.hypot(ab[:, 0], ab[:, 1])
+    p95 = float(np.percentile(chroma, 95))
+    concentration = float(np.hypot(*ab.sum(axis=0)) / max(chroma.sum(), 1e-6))  # |sum of ab| / sum |ab|
+    if p95 < GREY_CHROMA:
+        kind = "grey"
+    elif concentration > TONED_CONCENTRATION:
+        kind = "toned"
+    else:
+        kind = "colour"
+    return InputColour(kind, p95, concentration)
+
+
+def keep_strong_colour(pixels: np.ndarray, predicted_ab: np.ndarray) -> np.ndarray:
+    """Blend the input's own ab back where its chroma is strong.
+
+    pixels: HxWx3 RGB (uint8, uint16 or float 0..1); predicted_ab: float32 HxWx2.
+    Returns a new float32 HxWx2: the original ab where chroma >= 20, the prediction where
+    chroma <= 10, linearly blended between.
+    """
+    out = np.empty_like(predicted_ab)
+    for top in range(0, pixels.shape[0], STRIP_ROWS):
+        rows = slice(top, top + STRIP_ROWS)
+        original = cv2.cvtColor(to_unit_float(pixels[rows]), cv2.COLOR_RGB2Lab)[..., 1:]
+        chroma = np.hypot(original[..., 0], original[..., 1])
+        weight = np.clip((chroma - KEEP_FROM) / (KEEP_FULLY_AT - KEEP_FROM), 0.0, 1.0)[..., None]
+        out[rows] = weight * original + (1 - weight) * predicted_ab[rows]
+    return out
+
+
+def colourfulness(rgb: np.ndarray) -> float:
+    """Hasler and Suesstrunk's colourfulness M of a uint8 HxWx3 RGB image (0 for grey; ~50 is
+    'quite colourful', above 100 'extremely')."""
+    r, g, b = (rgb[..., channel].astype(np.float64) for channel in range(3))
+    rg, yb = r - g, 0.5 * (r + g) - b
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
