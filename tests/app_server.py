@@ -1,0 +1,77 @@
+"""Run ``python app.py`` as a real server subprocess for the app tests, and always stop it."""
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+APP = REPO_ROOT / "app.py"
+START_TIMEOUT = 120.0  # seconds; importing gradio and loading the model take ~10 s on two busy cores
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1 never via a proxy
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (the OS picks it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def app_command(*args: str) -> list[str]:
+    return [sys.executable, str(APP), *args]
+
+
+def app_env(temp_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment for an app subprocess: Gradio's uploads and results in ``temp_dir``."""
+    return {**os.environ, "GRADIO_TEMP_DIR": str(temp_dir), "PYTHONUNBUFFERED": "1", **extra}
+
+
+@contextlib.contextmanager
+def running_app(model: Path, work_dir: Path, *, timeout: float = START_TIMEOUT) -> Iterator[str]:
+    """Start the app on a free port of 127.0.0.1 with ``model``; yield its URL once it answers.
+
+    The server's output goes to ``work_dir/app.log`` and is quoted when it fails to start.
+    """
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    log_path = work_dir / "app.log"
+    (work_dir / "gradio").mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            app_command("--model", str(model), "--host", "127.0.0.1", "--port", str(port)),
+            cwd=REPO_ROOT, env=app_env(work_dir / "gradio"), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_until_ready(url, process, timeout, log_path)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_ready(url: str, process: subprocess.Popen, timeout: float, log_path: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"app.py exited with status {process.returncode} before serving:\n"
+                               f"{log_path.read_text(errors='replace')}")
+        try:
+            with _NO_PROXY.open(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"app.py did not answer at {url} within {timeout:.0f} s:\n"
+                       f"{log_path.read_text(errors='replace')}")
