@@ -10,6 +10,7 @@ The API has one endpoint, ``colorize``: an image file in, the colorized PNG (sam
     client = Client("http://127.0.0.1:7860")
     client.predict(handle_file("old.jpg"), api_name="/colorize")                          # defaults
     client.predict(handle_file("old.jpg"), 0.2, 256, "bicubic", api_name="/colorize")     # vivid, finer
+    client.predict(handle_file("old.jpg"), keep_colour=True, precision="int8", api_name="/colorize")
 
 Importing this module builds the page (``demo``) but loads no model, starts no server and downloads
 nothing: the model is loaded on first use by ``get_colorizer``.
@@ -30,12 +31,15 @@ import gradio as gr
 import numpy as np
 
 from colorizer import Colorizer, ColorizerError, default_model_path, read_image
-from colorizer.colorizer import MAX_RENDER_SIZE, MIN_RENDER_SIZE
+from colorizer.chroma import analyse_input_colour
+from colorizer.color import split_alpha
+from colorizer.colorizer import MAX_RENDER_SIZE, MIN_RENDER_SIZE, PRECISIONS
 from colorizer.decode import DEFAULT_MAX_PIXELS
 from colorizer.upsample import DEFAULT_METHOD, METHODS
-from convert.build import ensure_model
+from convert.build import ensure_model, int8_path
+from convert import sources
 from convert.eccv16 import DEFAULT_TEMPERATURE
-from convert.errors import ConversionError
+from convert.errors import ConversionError, DownloadError
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 MAX_PIXELS = DEFAULT_MAX_PIXELS  # larger uploads are refused before decoding (ImageTooLargeError)
@@ -73,19 +77,24 @@ CSS = """
 _model_path: Path | None = None  # set by main() from --model; None: $COLORIZER_MODEL or models/eccv16.onnx
 
 
-def model_path() -> Path:
-    """The model file this app uses: --model, else $COLORIZER_MODEL, else models/eccv16.onnx."""
-    return _model_path or default_model_path()
+def model_path(precision: str = "fp32") -> Path:
+    """The model file this app uses: --model, else $COLORIZER_MODEL, else models/eccv16.onnx;
+    for int8 the ``-int8.onnx`` file beside it (``python -m convert --int8`` writes it)."""
+    if _model_path is None:
+        return default_model_path(precision)
+    return _model_path if precision == "fp32" else int8_path(_model_path)
 
 
 @functools.cache
-def get_colorizer() -> Colorizer:
-    """The one Colorizer of this process, loaded on first use (a failed load is retried next time)."""
-    return Colorizer(model_path())
+def get_colorizer(precision: str = "fp32") -> Colorizer:
+    """The Colorizer of this process for a precision, loaded on first use (a failed load is retried
+    next time)."""
+    return Colorizer(model_path(precision), precision=precision)
 
 
 def colorize(image: str | dict | None, vibrancy: float = DEFAULT_TEMPERATURE,
-             render_size: int = MIN_RENDER_SIZE, upsample: str = DEFAULT_METHOD) -> np.ndarray:
+             render_size: int = MIN_RENDER_SIZE, upsample: str = DEFAULT_METHOD,
+             keep_colour: bool = False, precision: str = "fp32") -> np.ndarray:
     """Colorize a black-and-white photo; the result has the photo's size.
 
     image: the photo (JPEG, PNG, TIFF, WebP, BMP, GIF, HEIC or AVIF).
@@ -93,18 +102,25 @@ def colorize(image: str | dict | None, vibrancy: float = DEFAULT_TEMPERATURE,
     render_size: the side the network sees, a multiple of 8 from 224 to 512; larger is finer and slower.
     upsample: how the colour is brought to full size, e.g. "bilinear", "bicubic" or an edge-aware
         method (the choices and the default are colorizer.upsample's METHODS and DEFAULT_METHOD).
+    keep_colour: for a photo that already has colour, keep it where it is strong.
+    precision: "fp32", or "int8" for the faster quantized model when it has been made.
     Returns uint8 HxWx3 RGB (HxWx4 RGBA when the photo has transparency), served as PNG.
     """
     if upsample not in METHODS:
         raise gr.Error(f"unknown colour upsampling {upsample!r}; choose one of {', '.join(METHODS)}")
+    if precision not in PRECISIONS:
+        raise gr.Error(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     with _user_errors():
         pixels = read_image(_upload_path(image), max_pixels=MAX_PIXELS)
-        colorizer = get_colorizer()
+        colorizer = get_colorizer(precision)
+        note = analyse_input_colour(split_alpha(pixels)[0]).note()
+        if note:
+            gr.Info(note)
         # Only a changed temperature is fed to the model, so the default also works with a model
         # that has no temperature input.
         temperature = None if math.isclose(vibrancy, colorizer.default_temperature) else vibrancy
         return colorizer.colorize(pixels, temperature=temperature, render_size=int(render_size),
-                                  upsample=upsample)
+                                  upsample=upsample, keep_colour=bool(keep_colour))
 
 
 def before_after(image: str | dict | None, result: str | dict | None) -> tuple[np.ndarray, np.ndarray]:
@@ -121,6 +137,11 @@ def model_line() -> str:
     except ColorizerError as error:
         return f"Model not loaded: {error}"
     return f"Model `{colorizer.model_path.name}` on `{colorizer.provider}`"
+
+
+def page_state() -> tuple[str, dict]:
+    """On page load: the model line, and the speed choice shown only when an int8 model exists."""
+    return model_line(), gr.update(visible=model_path("int8").is_file())
 
 
 def preview(pixels: np.ndarray, max_side: int = PREVIEW_SIDE) -> np.ndarray:
@@ -172,6 +193,10 @@ def build_demo() -> gr.Blocks:
                                             info="Side of the image the network sees: larger is finer, slower")
                     upsample = gr.Dropdown(list(METHODS), value=DEFAULT_METHOD, label="Colour upsampling",
                                            info="How the colour is brought to the photo's full size")
+                    keep_colour = gr.Checkbox(False, label="Keep original colours",
+                                              info="For photos that already have colour: keep it where it is strong")
+                    precision = gr.Radio(list(PRECISIONS), value="fp32", label="Speed", visible=False,
+                                         info="int8: about 3x faster network, checked against fp32 when made")
                 button = gr.Button("Colorize", variant="primary")
                 gr.Examples(sorted(str(path) for path in EXAMPLES_DIR.glob("*.jpg")), inputs=source,
                             cache_examples=False, api_visibility="private")
@@ -184,10 +209,10 @@ def build_demo() -> gr.Blocks:
                                   interactive=False, buttons=["download", "fullscreen"], elem_id="result")
 
         # preprocess=False: the events receive the uploaded file's payload, not Pillow's reading of it.
-        inputs = [source, vibrancy, render_size, upsample]
+        inputs = [source, vibrancy, render_size, upsample, keep_colour, precision]
         button.click(colorize, inputs, result, api_name="colorize", preprocess=False).success(
             before_after, [source, result], slider, api_visibility="private", preprocess=False)
-        demo.load(model_line, None, model_info, api_visibility="private")
+        demo.load(page_state, None, [model_info, precision], api_visibility="private")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
 
@@ -209,11 +234,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                      epilog=EPILOG, formatter_class=_Formatter)
     parser.add_argument("--model", type=Path, help="ONNX model, built first if missing "
                                                    "(default: $COLORIZER_MODEL or models/eccv16.onnx)")
+    parser.add_argument("--release-dir", type=Path,
+                        help="folder holding release files you downloaded yourself (colorization_deploy_v2.prototxt, "
+                             "colorization_release_v2.caffemodel, pts_in_hull.npy): used instead of downloading them "
+                             "when the model must be built")
     parser.add_argument("--host", help="address to listen on (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
     return parser.parse_args(argv)
+
+
+def release_files(directory: Path | None) -> dict[str, Path]:
+    """ensure_model's local files: those of the three release files present in ``directory``."""
+    if directory is None:
+        return {}
+    names = {"prototxt": sources.PROTOTXT, "caffemodel": sources.CAFFEMODEL, "hull": sources.HULL}
+    return {key: directory / file.name for key, file in names.items() if (directory / file.name).is_file()}
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -236,8 +273,12 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists():
             print(f"{path} is missing: building it from the ECCV16 release, as "
                   f"python -m convert --output {path} would", file=sys.stderr)
-            ensure_model(path)
+            ensure_model(path, **release_files(args.release_dir))
         colorizer = get_colorizer()
+    except DownloadError as error:
+        print(f"error: {error}; or put those files in a folder and run: python app.py --release-dir FOLDER",
+              file=sys.stderr)
+        return 2
     except (ConversionError, ColorizerError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -153,7 +153,7 @@ def test_api_has_one_public_endpoint_returning_one_image(client):
     api = client.view_api(print_info=False, return_format="dict")
     assert set(api["named_endpoints"]) == {"/colorize"} and not api["unnamed_endpoints"]
     endpoint = api["named_endpoints"]["/colorize"]
-    assert [parameter["parameter_has_default"] for parameter in endpoint["parameters"]] == [False, True, True, True]
+    assert [parameter["parameter_has_default"] for parameter in endpoint["parameters"]] == [False] + [True] * 5
     assert [output["component"] for output in endpoint["returns"]] == ["Image"]
 
 
@@ -169,6 +169,23 @@ def test_client_options_change_the_result(client, photo):
     assert np.abs(vivid.astype(int) - default).max() > 0, "temperature 0.1 gave the default result"
     tuned = read_png(client.predict(handle_file(str(photo)), 0.2, 256, "bicubic", api_name="/colorize"))
     assert tuned.shape == (480, 640, 3) and not np.array_equal(tuned, vivid)
+
+
+def test_client_keep_colour_and_precision(client, tmp_path):
+    """The later optional inputs: keep_colour keeps a colour photo's strong colour; int8 without
+    an int8 model is a specific error, and the server goes on."""
+    rgb = np.zeros((120, 160, 3), np.uint8)
+    rgb[:, :80] = (200, 30, 30)  # strong red and blue halves
+    rgb[:, 80:] = (30, 60, 200)
+    path = tmp_path / "colour.png"
+    cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    kept = read_png(client.predict(handle_file(str(path)), keep_colour=True, api_name="/colorize"))
+    assert np.abs(kept.astype(int) - rgb).max() <= 3, "strong original colour was not kept"
+    plain = read_png(client.predict(handle_file(str(path)), api_name="/colorize"))
+    assert np.abs(plain.astype(int) - rgb).max() > 20
+    with pytest.raises(Exception, match="python -m convert --int8"):
+        client.predict(handle_file(str(path)), precision="int8", api_name="/colorize")
+    assert read_png(client.predict(handle_file(str(path)), api_name="/colorize")).shape == (120, 160, 3)
 
 
 def test_client_corrupt_file_gets_the_decoders_message_then_service_goes_on(client, photo, tmp_path):
