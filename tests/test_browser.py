@@ -14,6 +14,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 EXAMPLE = REPO_ROOT / "examples" / "coffee.jpg"  # 600x400
 SCREENSHOT = REPO_ROOT / "tests" / "out" / "app_screenshot.png"
+CONTROLS_SCREENSHOT = REPO_ROOT / "tests" / "out" / "app_controls.png"
 TIMEOUT_MS = 120_000  # page load and colorizing on two busy CPU cores
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Debian's chromium at {CHROMIUM}")
@@ -59,5 +60,25 @@ def test_upload_colorize_and_see_the_result(browser, server_url):
     page.evaluate("document.fonts.ready")
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert not problems, "\n".join(problems)
+    page.close()
+
+
+def test_settings_show_the_controls(browser, server_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(server_url)
+    page.locator("#model-line code").first.wait_for()
+    page.get_by_role("button", name="Settings").first.click()  # the accordion (the footer has a Settings link too)
+    for label in ("Vibrancy", "Render size", "Colour upsampling", "Keep original colours"):
+        assert page.get_by_text(label, exact=True).first.is_visible(), f"{label} control not shown"
+    assert not page.get_by_text("Speed", exact=True).is_visible(), "no int8 model: the speed choice stays hidden"
+    page.locator("input[type=file]").first.set_input_files(str(REPO_ROOT / "examples" / "chelsea.jpg"))
+    page.get_by_role("button", name="Colorize").click()
+    page.locator("#result img").wait_for(state="visible")
+    page.evaluate("document.fonts.ready")
+    page.screenshot(path=str(CONTROLS_SCREENSHOT), full_page=True)
     assert not problems, "\n".join(problems)
     page.close()
