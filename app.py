@@ -32,6 +32,7 @@ import numpy as np
 
 from colorizer import Colorizer, ColorizerError, default_model_path, read_image
 from colorizer.chroma import analyse_input_colour
+from colorizer.cli import HelpFormatter
 from colorizer.color import split_alpha
 from colorizer.colorizer import MAX_RENDER_SIZE, MIN_RENDER_SIZE, PRECISIONS
 from colorizer.decode import DEFAULT_MAX_PIXELS
@@ -231,7 +232,7 @@ exit status: 2 when the model cannot be built or loaded (one line on stderr says
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python app.py", description="Serve the colorizer as a web page and API.",
-                                     epilog=EPILOG, formatter_class=_Formatter)
+                                     epilog=EPILOG, formatter_class=HelpFormatter)
     parser.add_argument("--model", type=Path, help="ONNX model, built first if missing "
                                                    "(default: $COLORIZER_MODEL or models/eccv16.onnx)")
     parser.add_argument("--release-dir", type=Path,
@@ -251,14 +252,6 @@ def release_files(directory: Path | None) -> dict[str, Path]:
         return {}
     names = {"prototxt": sources.PROTOTXT, "caffemodel": sources.CAFFEMODEL, "hull": sources.HULL}
     return {key: directory / file.name for key, file in names.items() if (directory / file.name).is_file()}
-
-
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Defaults in the help (a None default's help says itself what applies), and the epilog's
-    examples kept as written."""
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        return action.help if action.default is None else super()._get_help_string(action)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,7 @@ exit status: 0 all written, 1 some inputs failed (the others are still written),
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m colorizer", description=__doc__, epilog=EPILOG,
-                                     formatter_class=_Formatter)
+                                     formatter_class=HelpFormatter)
     parser.add_argument("inputs", nargs="+", type=Path, metavar="IMAGE_OR_DIR")
     parser.add_argument("-o", "--output-dir", type=Path, help="where to write (default: beside each input)")
     parser.add_argument("--model", type=Path, help="ONNX model (default: $COLORIZER_MODEL, else models/eccv16.onnx; "
@@ -52,7 +52,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Defaults in the help (where there is one to show), and the epilog's examples kept as written."""
 
     def _get_help_string(self, action):
