@@ -22,6 +22,8 @@ import contextlib
 import functools
 import logging
 import math
+import secrets
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,10 +31,11 @@ from pathlib import Path
 import cv2
 import gradio as gr
 import numpy as np
+from gradio.utils import get_upload_folder
 
 from colorizer import Colorizer, ColorizerError, default_model_path, read_image
 from colorizer.chroma import analyse_input_colour
-from colorizer.cli import HelpFormatter
+from colorizer.cli import HelpFormatter, write_png
 from colorizer.color import split_alpha
 from colorizer.colorizer import MAX_RENDER_SIZE, MIN_RENDER_SIZE, PRECISIONS
 from colorizer.decode import DEFAULT_MAX_PIXELS
@@ -50,6 +53,7 @@ RENDER_STEP = 8  # the network's input side must be a multiple of 8
 # Server limits. Gradio 6 has no time limit for ordinary (non-streaming) events: the work per request
 # is bounded instead by MAX_PIXELS, MAX_FILE_SIZE and the render size's maximum.
 MAX_FILE_SIZE = "25mb"
+MAX_FILE_BYTES = 25 * 2 ** 20  # what Gradio takes "25mb" to mean
 CONCURRENCY = 2  # requests colorized at once; the others wait in the queue
 QUEUE_SIZE = 32  # requests waiting beyond that are refused with "queue is full"
 DELETE_CACHE = (600, 3600)  # every 10 minutes, delete uploads and results older than an hour
@@ -95,7 +99,7 @@ def get_colorizer(precision: str = "fp32") -> Colorizer:
 
 def colorize(image: str | dict | None, vibrancy: float = DEFAULT_TEMPERATURE,
              render_size: int = MIN_RENDER_SIZE, upsample: str = DEFAULT_METHOD,
-             keep_colour: bool = False, precision: str = "fp32") -> np.ndarray:
+             keep_colour: bool = False, precision: str = "fp32") -> str:
     """Colorize a black-and-white photo; the result has the photo's size.
 
     image: the photo (JPEG, PNG, TIFF, WebP, BMP, GIF, HEIC or AVIF).
@@ -105,14 +109,18 @@ def colorize(image: str | dict | None, vibrancy: float = DEFAULT_TEMPERATURE,
         method (the choices and the default are colorizer.upsample's METHODS and DEFAULT_METHOD).
     keep_colour: for a photo that already has colour, keep it where it is strong.
     precision: "fp32", or "int8" for the faster quantized model when it has been made.
-    Returns uint8 HxWx3 RGB (HxWx4 RGBA when the photo has transparency), served as PNG.
+    Returns the path of a new PNG (RGB, or RGBA when the photo has transparency) in Gradio's
+    cache: a file of its own per request, so that two identical results never share a file that
+    one client is still downloading (Gradio names the files it saves by their content).
     """
     if upsample not in METHODS:
         raise gr.Error(f"unknown colour upsampling {upsample!r}; choose one of {', '.join(METHODS)}")
     if precision not in PRECISIONS:
         raise gr.Error(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    source = _upload_path(image)
+    _check_upload_size(source)
     with _user_errors():
-        pixels = read_image(_upload_path(image), max_pixels=MAX_PIXELS)
+        pixels = read_image(source, max_pixels=MAX_PIXELS)
         colorizer = get_colorizer(precision)
         note = analyse_input_colour(split_alpha(pixels)[0]).note()
         if note:
@@ -120,8 +128,11 @@ def colorize(image: str | dict | None, vibrancy: float = DEFAULT_TEMPERATURE,
         # Only a changed temperature is fed to the model, so the default also works with a model
         # that has no temperature input.
         temperature = None if math.isclose(vibrancy, colorizer.default_temperature) else vibrancy
-        return colorizer.colorize(pixels, temperature=temperature, render_size=int(render_size),
-                                  upsample=upsample, keep_colour=bool(keep_colour))
+        rgb = colorizer.colorize(pixels, temperature=temperature, render_size=int(render_size),
+                                 upsample=upsample, keep_colour=bool(keep_colour))
+        path = Path(get_upload_folder()) / "results" / f"colorized-{secrets.token_hex(8)}.png"
+        write_png(path, rgb)  # a temporary file renamed into place: never read half-written
+        return str(path)
 
 
 def before_after(image: str | dict | None, result: str | dict | None) -> tuple[np.ndarray, np.ndarray]:
@@ -159,11 +170,30 @@ def preview(pixels: np.ndarray, max_side: int = PREVIEW_SIDE) -> np.ndarray:
 
 def _upload_path(value: str | Path | dict | None) -> str:
     """The file behind an image input: a path, or Gradio's file payload ({"path": ...}) as the events
-    receive it unprocessed (see build_demo)."""
+    receive it unprocessed (see build_demo).
+
+    Only files in Gradio's upload/cache folder (uploads, and the examples Gradio copies there) are
+    read: a payload without
+    Gradio's file marker is not checked by Gradio, and could otherwise name any file on the server.
+    The refusal is the same whether such a file exists or not.
+    """
     path = value.get("path") if isinstance(value, dict) else value
     if not path:
         raise gr.Error("Upload a photo first.")
-    return str(path)
+    resolved = Path(path).resolve()
+    if not resolved.is_relative_to(Path(get_upload_folder()).resolve()):
+        raise gr.Error("Send the photo as a file upload; paths on the server are not accepted.",
+                       print_exception=False)
+    return str(resolved)
+
+
+def _check_upload_size(path: str) -> None:
+    """Refuse an input over MAX_FILE_BYTES before reading it: inputs sent as URLs skip Gradio's
+    max_file_size (Gradio has fetched them already, but decoding would cost more)."""
+    with contextlib.suppress(OSError):  # a missing file gets read_image's own message
+        if Path(path).stat().st_size > MAX_FILE_BYTES:
+            raise gr.Error(f"{Path(path).name}: the file is larger than the limit of {MAX_FILE_SIZE}",
+                           print_exception=False)
 
 
 @contextlib.contextmanager
@@ -276,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"model {path} on {colorizer.provider}")
+    # Stop on SIGTERM (docker stop, systemd) as on Ctrl-C, so Gradio's shutdown deletes the uploads
+    # and results it knows of; a later start would not know them.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, theme=THEME, css=CSS,
                 **LAUNCH_OPTIONS)
     return 0

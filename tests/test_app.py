@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import urllib.error
+from pathlib import Path
 import urllib.request
 
 import cv2
@@ -63,8 +64,9 @@ def test_demo_is_blocks():
 
 
 @pytest.fixture
-def app_on_synthetic_model(monkeypatch, synthetic_model):
+def app_on_synthetic_model(monkeypatch, synthetic_model, tmp_path):
     monkeypatch.setenv("COLORIZER_MODEL", str(synthetic_model))
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # the handler reads uploads only from here
     monkeypatch.setattr(app, "_model_path", None)
     app.get_colorizer.cache_clear()
     yield app
@@ -74,7 +76,9 @@ def app_on_synthetic_model(monkeypatch, synthetic_model):
 def test_handler_colorizes_at_full_size(app_on_synthetic_model, tmp_path):
     photo = grey_photo(tmp_path / "small.png", 96, 64)
     for value in (str(photo), {"path": str(photo), "orig_name": "small.png"}):  # a path, Gradio's payload
-        rgb = app.colorize(value)
+        result = app.colorize(value)
+        assert Path(result).parent == tmp_path / "results"
+        rgb = read_png(result)
         assert rgb.shape == (64, 96, 3) and rgb.dtype == np.uint8
         assert chroma(rgb).max() > 1, "no colour added"
 
@@ -97,6 +101,26 @@ def test_handler_refuses_bad_arguments(app_on_synthetic_model, tmp_path, argumen
     photo = str(grey_photo(tmp_path / "small.png", 32, 32))
     with pytest.raises(gr.Error, match=message):
         app.colorize(*(photo if argument == "photo" else argument for argument in arguments))
+
+
+def test_handler_reads_only_uploads_and_examples(app_on_synthetic_model, tmp_path, monkeypatch):
+    outside = grey_photo(tmp_path / "outside.png", 32, 32)
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
+    for path in (outside, REPO_ROOT / "app.py", Path("/etc/passwd"), tmp_path / "uploads" / ".." / "outside.png",
+                 app.EXAMPLES_DIR / "coffee.jpg"):
+        with pytest.raises(gr.Error, match="paths on the server are not accepted"):
+            app.colorize({"path": str(path)})
+    (tmp_path / "uploads").mkdir()
+    inside = grey_photo(tmp_path / "uploads" / "inside.png", 32, 32)
+    assert read_png(app.colorize({"path": str(inside)})).shape == (32, 32, 3)
+
+
+def test_handler_refuses_files_over_the_size_limit(app_on_synthetic_model, tmp_path, monkeypatch):
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    monkeypatch.setattr(app, "MAX_FILE_BYTES", 32)
+    with pytest.raises(gr.Error, match="larger than the limit"):
+        app.colorize(str(big))
 
 
 def test_model_line_names_model_and_provider(app_on_synthetic_model):

@@ -73,11 +73,16 @@ def test_settings_show_the_controls(browser, server_url):
     page.locator("#model-line code").first.wait_for()
     page.get_by_role("button", name="Settings").first.click()  # the accordion (the footer has a Settings link too)
     for label in ("Vibrancy", "Render size", "Colour upsampling", "Keep original colours"):
-        assert page.get_by_text(label, exact=True).first.is_visible(), f"{label} control not shown"
+        page.get_by_text(label, exact=True).first.wait_for(state="visible", timeout=10_000)  # the accordion opens
     assert not page.get_by_text("Speed", exact=True).is_visible(), "no int8 model: the speed choice stays hidden"
-    page.locator("input[type=file]").first.set_input_files(str(REPO_ROOT / "examples" / "chelsea.jpg"))
+    page.locator(".gallery img").nth(1).click()  # the second example (chelsea.jpg, 451x300)
+    page.locator("#before-after img, [data-testid=image] img").first.wait_for(state="visible")
     page.get_by_role("button", name="Colorize").click()
-    page.locator("#result img").wait_for(state="visible")
+    result = page.locator("#result img")
+    result.wait_for(state="visible")
+    page.wait_for_function("image => image.complete && image.naturalWidth > 0", arg=result.element_handle())
+    assert result.evaluate("image => [image.naturalWidth, image.naturalHeight]") == [451, 300], \
+        "an example photo must colorize like an upload"
     page.evaluate("document.fonts.ready")
     page.screenshot(path=str(CONTROLS_SCREENSHOT), full_page=True)
     assert not problems, "\n".join(problems)

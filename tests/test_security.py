@@ -1,0 +1,382 @@
+"""File access and exposure through the HTTP API of a real server.
+
+- /gradio_api/file= serves only uploads and results: no model, source, system file, ``..`` or
+  URL-encoded traversal, absolute path or symlink placed in the cache dir that points outside.
+- The API's file payloads: a path the client did not upload is not read (the same refusal whether
+  the file exists or not), data: URLs and loopback URLs are refused.
+- Uploads over max_file_size are refused; a URL payload skips that limit, so the decoder's pixel
+  limit is what bounds it (checked on a server that treats 127.0.0.1 as a public host).
+- /gradio_api/monitoring off; SSR off even with GRADIO_SSR_MODE=True; gradio pinned >= 6.20;
+  uploads and results deleted after a bounded time (delete_cache), also when the server is stopped.
+"""
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio
+import httpx
+import psutil
+import pytest
+from gradio_client import Client, handle_file
+from packaging.version import Version
+from PIL import Image
+
+import app
+from tests.app_server import REPO_ROOT, START_TIMEOUT, app_env, free_port, running_app
+from tests.hostile_corpus import png_declaring, scene
+
+EXAMPLE = REPO_ROOT / "examples" / "chelsea.jpg"  # an image on the server, outside the upload dir
+DEFAULTS = [0.38, 224, "bilinear", False, "fp32"]  # the /colorize inputs after the image
+GRADIO_FILE = {"_type": "gradio.FileData"}
+
+
+@dataclass
+class Server:
+    url: str
+    cache: Path  # GRADIO_TEMP_DIR: uploads and results
+    work: Path  # the cache's parent, holding the server's log (outside the cache)
+    process: psutil.Process | None = None
+
+
+def raw_client(server: Server) -> httpx.Client:
+    return httpx.Client(base_url=server.url, trust_env=False, timeout=60)
+
+
+def server_process(url: str) -> psutil.Process:
+    port = url.rstrip("/").rsplit(":", 1)[1]
+    for child in psutil.Process().children(recursive=True):
+        command = child.cmdline()
+        if "--port" in command and command[command.index("--port") + 1] == port:
+            return child
+    raise LookupError(url)
+
+
+@pytest.fixture(scope="module")
+def server(synthetic_model, tmp_path_factory) -> Iterator[Server]:
+    """The app as shipped, started with GRADIO_SSR_MODE=True (which app.LAUNCH_OPTIONS overrides)."""
+    work = tmp_path_factory.mktemp("security_server")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GRADIO_SSR_MODE", "True")
+        with running_app(synthetic_model, work) as url:
+            yield Server(url, work / "gradio", work, server_process(url))
+
+
+def call(server: Server, api_name: str, data: list, timeout: float = 60) -> tuple[bool, object]:
+    """Run an event through the raw queue API (/gradio_api/queue/join, then its event stream), as
+    any HTTP client can, private events included: (success, output data or error message)."""
+    session = secrets.token_hex(8)
+    with raw_client(server) as client:
+        fn_index = next(dependency["id"] for dependency in client.get("config").json()["dependencies"]
+                        if dependency.get("api_name") == api_name)
+        joined = client.post("gradio_api/queue/join",
+                             json={"data": data, "fn_index": fn_index, "session_hash": session})
+        joined.raise_for_status()
+        event = joined.json()["event_id"]
+        with client.stream("GET", "gradio_api/queue/data", params={"session_hash": session},
+                           timeout=httpx.Timeout(timeout, connect=10)) as stream:
+            for line in stream.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed" and message.get("event_id") == event:
+                    output = message.get("output", {})
+                    return bool(message.get("success")), output.get("data") if message.get("success") \
+                        else output.get("error")
+    raise AssertionError(f"no result for {api_name} within {timeout} s")
+
+
+def serves_normally(server: Server, tmp_path: Path) -> None:
+    photo = tmp_path / "normal.png"
+    Image.fromarray(scene(40, 30)).save(photo)
+    client = Client(server.url, verbose=False, download_files=str(tmp_path / "downloads"))
+    with Image.open(client.predict(handle_file(str(photo)), api_name="/colorize")) as result:
+        assert result.size == (40, 30)
+
+
+# --- /gradio_api/file= ----------------------------------------------------------------------------
+
+def file_targets(server: Server, model: Path) -> dict[str, str]:
+    """Paths (as put after ``file=``) that must not be served, by case."""
+    cache, outside = server.cache, server.work / "app.log"  # the server's own log: a sibling of the cache
+    return {
+        "model": str(model),
+        "app.py absolute": str(REPO_ROOT / "app.py"),
+        "app.py relative to the cwd": "app.py",
+        "/etc/passwd": "/etc/passwd",
+        "/proc/self/environ": "/proc/self/environ",
+        "dot-dot from the cache": f"{cache}/../{outside.name}",
+        "%2e%2e from the cache": f"{cache}/%2e%2e/{outside.name}",
+        "..%2f from the cache": f"{cache}/..%2f{outside.name}",
+        "double-encoded %252e%252e": f"{cache}/%252e%252e/{outside.name}",
+        "relative ..%2f chain": "..%2f" * 12 + "etc%2fpasswd",
+        "encoded absolute %2Fetc%2Fpasswd": "%2Fetc%2Fpasswd",
+        "double slash": "//etc/passwd",
+        "dot segment": "/./etc/passwd",
+        "file: URL": "file:///etc/passwd",
+        "symlink in the cache to the model": f"{cache}/planted/model.onnx",
+        "symlinked folder in the cache": f"{cache}/planted/repo/app.py",
+    }
+
+
+@pytest.fixture(scope="module")
+def planted_symlinks(server, synthetic_model) -> None:
+    """Symlinks in the cache dir pointing outside it, as a second process on the machine could plant."""
+    planted = server.cache / "planted"
+    planted.mkdir()
+    (planted / "model.onnx").symlink_to(synthetic_model)
+    (planted / "repo").symlink_to(REPO_ROOT, target_is_directory=True)
+
+
+@pytest.mark.parametrize("prefix", ["gradio_api/file=", "file="])
+def test_file_route_serves_nothing_outside_the_uploads(server, synthetic_model, planted_symlinks, prefix):
+    served = {}
+    with raw_client(server) as client:
+        for case, path in file_targets(server, synthetic_model).items():
+            response = client.get(prefix + path)
+            if response.status_code not in (403, 404) or len(response.content) > 300:
+                served[case] = (response.status_code, response.content[:80])
+    assert not served, f"served through {prefix}: {served}"
+
+
+def test_file_route_serves_an_upload(server):
+    """The control: the same route does serve what was uploaded, so the refusals above mean something."""
+    data = png_declaring(7, 5)
+    with raw_client(server) as client:
+        uploaded = client.post("gradio_api/upload", files={"files": ("mine.png", data)}).json()[0]
+        assert Path(uploaded).resolve().is_relative_to(server.cache.resolve())
+        response = client.get(f"gradio_api/file={uploaded}")
+    assert response.status_code == 200 and response.content == data
+
+
+# --- file payloads in API calls -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("target", ["example image", "model", "/etc/passwd"])
+def test_payload_path_marked_as_file_must_be_an_upload(server, synthetic_model, target):
+    """Gradio checks payloads marked as files ("meta": gradio.FileData) against the upload dir."""
+    path = {"example image": EXAMPLE, "model": synthetic_model, "/etc/passwd": Path("/etc/passwd")}[target]
+    success, error = call(server, "colorize", [{"path": str(path), "meta": GRADIO_FILE}, *DEFAULTS])
+    assert not success and "it was not uploaded by a user" in error
+
+
+@pytest.mark.parametrize("api_name", ["colorize", "before_after"])
+def test_payload_path_outside_the_uploads_is_not_read(server, tmp_path, api_name):
+    """Without "meta", Gradio validates the payload as ImageData but does not check its path. The
+    app must refuse it the same way whether the file is an image, another file or absent (no oracle)."""
+    targets = [EXAMPLE, REPO_ROOT / "app.py", tmp_path / "absent.png"]
+    answers = []
+    for path in targets:
+        payload = {"path": str(path)}
+        data = [payload, *DEFAULTS] if api_name == "colorize" else [payload, payload]
+        answers.append(call(server, api_name, data))
+    assert [success for success, _ in answers] == [False] * len(targets), answers
+    assert len({message for _, message in answers}) == 1, answers
+
+
+@pytest.mark.parametrize("image", [
+    "data:image/png;base64,iVBORw0KGgo=",
+    {"path": "data:image/png;base64,iVBORw0KGgo=", "meta": GRADIO_FILE},
+    {"url": "data:image/png;base64,iVBORw0KGgo=", "path": "x.png", "meta": GRADIO_FILE},
+], ids=["data-URL string", "data-URL path", "data-URL url"])
+def test_data_url_payloads_are_refused(server, image, tmp_path):
+    success, error = call(server, "colorize", [image, *DEFAULTS])
+    assert not success and error
+
+
+@contextlib.contextmanager
+def local_http_server(files: dict[str, bytes]) -> Iterator[tuple[str, dict[str, int]]]:
+    """A bounded HTTP server on 127.0.0.1 serving ``files``; yields its URL and the bytes sent per path."""
+    sent: dict[str, int] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            data = files.get(self.path)
+            if data is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            for start in range(0, len(data), 1 << 20):
+                self.wfile.write(data[start:start + (1 << 20)])
+                sent[self.path] = sent.get(self.path, 0) + len(data[start:start + (1 << 20)])
+
+        def log_message(self, *args):
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler) as httpd:
+        httpd.timeout = 30
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{httpd.server_port}", sent
+        finally:
+            httpd.shutdown()
+            thread.join(timeout=10)
+
+
+def url_payload(url: str, name: str) -> dict:
+    return {"path": url, "url": url, "orig_name": name, "meta": GRADIO_FILE}
+
+
+def test_url_payload_to_loopback_is_refused(server, tmp_path):
+    with local_http_server({"/bomb.png": png_declaring(30000, 30000)}) as (base, sent):
+        success, error = call(server, "colorize", [url_payload(f"{base}/bomb.png", "bomb.png"), *DEFAULTS])
+    assert not success and "failed validation" in error and not sent  # Gradio's SSRF guard: never fetched
+    serves_normally(server, tmp_path)
+
+
+def test_upload_over_max_file_size_is_refused(server, tmp_path):
+    too_big = b"\x89PNG\r\n\x1a\n" + bytes(27 * 2**20)  # max_file_size "25mb" is 25 MiB to Gradio
+    with raw_client(server) as client:
+        response = client.post("gradio_api/upload", files={"files": ("big.png", too_big)})
+    assert response.status_code == 413 and "maximum allowed size of 26214400 bytes" in response.text
+    path = tmp_path / "big.png"
+    path.write_bytes(too_big)
+    with pytest.raises(ValueError, match="exceeds the maximum file size of 26214400 bytes"):
+        Client(server.url, verbose=False).predict(handle_file(str(path)), api_name="/colorize")
+    serves_normally(server, tmp_path)
+
+
+# --- exposure and configuration ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("route", ["gradio_api/monitoring", "gradio_api/monitoring/summary"])
+def test_monitoring_is_off_under_the_api_prefix(server, route):
+    # /monitoring and /monitoring/summary (403) are tests/test_app.py's test_server_monitoring_is_off.
+    with raw_client(server) as client:
+        assert client.get(route).status_code in (403, 404)
+
+
+def test_ssr_is_off_even_when_the_environment_asks_for_it(server):
+    assert app.LAUNCH_OPTIONS["ssr_mode"] is False  # explicit: GRADIO_SSR_MODE is then ignored
+    children = [" ".join(child.cmdline()) for child in server.process.children(recursive=True)]
+    assert not [command for command in children if re.search(r"\bnode\b", command)], children
+
+
+def test_gradio_is_pinned_past_the_file_access_fixes():
+    assert Version(gradio.__version__) >= Version("6.20")
+    pins = re.findall(r"^gradio==([\w.]+)", (REPO_ROOT / "requirements.txt").read_text(), re.MULTILINE)
+    assert pins == [gradio.__version__], f"requirements.txt pins {pins}, installed {gradio.__version__}"
+
+
+def test_delete_cache_is_configured_and_bounded():
+    frequency, age = app.demo.delete_cache
+    assert (frequency, age) == app.DELETE_CACHE == (600, 3600)
+    assert 0 < frequency <= age <= 24 * 3600  # an upload lives at most age + frequency: 70 minutes
+
+
+# --- servers started by the tests themselves ------------------------------------------------------------
+
+# The app as shipped, with two changes made in the launching process only: delete_cache shortened to
+# (1 s, 2 s), and 127.0.0.1 put on Gradio's list of hosts it fetches URL payloads from, standing in for
+# a public web server (there is no internet here). app.py itself is not changed.
+INSTRUMENTED = """
+import sys
+import gradio.processing_utils
+import app
+app.demo.delete_cache = (1, 2)
+gradio.processing_utils.PUBLIC_HOSTNAME_WHITELIST.append("127.0.0.1")
+sys.exit(app.main(sys.argv[1:]))
+"""
+
+
+@contextlib.contextmanager
+def started(model: Path, work: Path, code: str | None = None) -> Iterator[tuple[Server, subprocess.Popen]]:
+    """``python app.py`` (or ``python -c code``) on a free port; terminated (SIGTERM) at the end."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    cache = work / "gradio"
+    cache.mkdir(parents=True)
+    program = ["-c", code] if code else [str(REPO_ROOT / "app.py")]
+    with open(work / "app.log", "wb") as log:
+        process = subprocess.Popen([sys.executable, *program, "--model", str(model), "--host", "127.0.0.1",
+                                    "--port", str(port)], cwd=REPO_ROOT, env=app_env(cache),
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert process.poll() is None, (work / "app.log").read_text()
+            assert time.monotonic() < deadline, (work / "app.log").read_text()
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url, trust_env=False, timeout=2).status_code == 200:
+                    break
+            time.sleep(0.5)
+        yield Server(url, cache, work, psutil.Process(process.pid)), process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def instrumented(synthetic_model, tmp_path_factory) -> Iterator[Server]:
+    with started(synthetic_model, tmp_path_factory.mktemp("instrumented"), INSTRUMENTED) as (server, _):
+        yield server
+
+
+def user_files(cache: Path) -> set[Path]:
+    """Files in the cache other than the page's example photos (kept for the server's lifetime)."""
+    examples = {path.name for path in (REPO_ROOT / "examples").glob("*.jpg")}
+    return {path for path in cache.rglob("*") if path.is_file() and path.name not in examples}
+
+
+def test_uploads_and_results_are_deleted_after_delete_cache_age(instrumented, tmp_path):
+    serves_normally(instrumented, tmp_path)  # an upload and a result
+    left = user_files(instrumented.cache)
+    assert {path.suffix for path in left} >= {".png"} and len(left) >= 2, left
+    deadline = time.monotonic() + 15  # age 2 s, checked every 1 s; generous on a busy machine
+    while (user_files(instrumented.cache) & left) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not user_files(instrumented.cache) & left
+
+
+def test_uploads_and_results_are_deleted_when_the_server_is_terminated(synthetic_model, tmp_path):
+    with started(synthetic_model, tmp_path / "server") as (server, process):
+        serves_normally(server, tmp_path)
+        left = user_files(server.cache)
+        assert left
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert not user_files(server.cache) & left, sorted(str(path) for path in left)
+
+
+@pytest.fixture(scope="module")
+def big_files() -> dict[str, bytes]:
+    return {"/bomb.png": png_declaring(30000, 30000),
+            "/big.png": b"\x89PNG\r\n\x1a\n" + bytes(60_000_000)}  # 60 MB: over max_file_size (25 MiB)
+
+
+def test_url_payload_is_bounded_by_the_pixel_limit(instrumented, big_files, tmp_path):
+    """Inputs given as a URL skip max_file_size; the decoder's limits still refuse them, quickly."""
+    with local_http_server(big_files) as (base, sent):
+        start = time.monotonic()
+        bomb = call(instrumented, "colorize", [url_payload(f"{base}/bomb.png", "bomb.png"), *DEFAULTS])
+        big = call(instrumented, "colorize", [url_payload(f"{base}/big.png", "big.png"), *DEFAULTS])
+        seconds = time.monotonic() - start
+    assert bomb == (False, "bomb.png: the image declares 900,000,000 pixels, more than the limit of 50,000,000")
+    assert big == (False, "big.png: the file is larger than the limit of 25mb")  # refused before decoding
+    assert seconds < 30 and sent["/bomb.png"] == len(big_files["/bomb.png"])
+    serves_normally(instrumented, tmp_path)
+
+
+@pytest.mark.xfail(strict=True, reason="Gradio 6.31 fetches a URL payload whole, in memory, without max_file_size "
+                                       "(processing_utils.async_ssrf_protected_download), before the app sees it")
+def test_url_payload_over_max_file_size_is_not_fetched_whole(instrumented, big_files):
+    with local_http_server(big_files) as (base, sent):
+        call(instrumented, "colorize", [url_payload(f"{base}/big.png", "big.png"), *DEFAULTS])
+    assert sent.get("/big.png", 0) <= 25 * 2**20 + (1 << 20)
