@@ -6,6 +6,8 @@ L plane (4 bytes a pixel) is ever held whole.
 """
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -30,6 +32,10 @@ def to_unit_float(pixels: np.ndarray) -> np.ndarray:
 
 def lightness(pixels: np.ndarray) -> np.ndarray:
     """HxW grey or HxWx3 RGB (uint8, uint16 or float 0..1) -> float32 HxW Lab L in 0..100."""
+    if pixels.ndim == 2 and pixels.dtype == np.uint8:  # a table lookup: exact, 8 ms instead of 70 at 12 MP
+        return cv2.LUT(pixels, grey_lightness_table(np.uint8))
+    if pixels.ndim == 2 and pixels.dtype == np.uint16:
+        return grey_lightness_table(np.uint16)[pixels]
     height = pixels.shape[0]
     out = np.empty(pixels.shape[:2], np.float32)
     for top in range(0, height, STRIP_ROWS):
@@ -38,6 +44,16 @@ def lightness(pixels: np.ndarray) -> np.ndarray:
             strip = cv2.cvtColor(strip, cv2.COLOR_GRAY2RGB)
         out[top: top + STRIP_ROWS] = cv2.cvtColor(strip, cv2.COLOR_RGB2Lab)[..., 0]
     return out
+
+
+@functools.cache
+def grey_lightness_table(dtype: type) -> np.ndarray:
+    """float32 L of every uint8 or uint16 grey level, computed by the same OpenCV conversion."""
+    levels = np.arange(np.iinfo(dtype).max + 1, dtype=dtype)
+    strip = cv2.cvtColor(to_unit_float(levels)[None, :], cv2.COLOR_GRAY2RGB)  # 1 x levels x 3
+    table = cv2.cvtColor(strip, cv2.COLOR_RGB2Lab)[0, :, 0]
+    table.flags.writeable = False
+    return table
 
 
 def lab_to_rgb8(lightness_plane: np.ndarray, ab: np.ndarray) -> np.ndarray:
