@@ -19,8 +19,8 @@ from convert.quantize import FLOAT_LAYERS, quantize_model
 
 CHOICES = {
     "everything int8": (),
-    "tail float (conv8_313 .. class8_ab)": FLOAT_LAYERS[1:],
-    "first conv + tail float (default)": FLOAT_LAYERS,
+    "tail float: conv8_313 .. class8_ab (default)": FLOAT_LAYERS,
+    "first conv + tail float": ("bw_conv1_1", *FLOAT_LAYERS),
 }
 
 
