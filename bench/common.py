@@ -1,6 +1,7 @@
 """Shared by the benchmarks: synthetic release files of the real size, photos, peak RSS."""
 from __future__ import annotations
 
+import contextlib
 import resource
 from pathlib import Path
 
@@ -46,5 +47,13 @@ def photo(width: int, height: int) -> np.ndarray:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size so far, MB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident set size so far, MB.
+
+    Linux's VmHWM belongs to the address space, so it starts afresh in an exec'd worker;
+    getrusage's ru_maxrss would carry over the peak of the parent that forked it.
+    """
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux, elsewhere best effort
