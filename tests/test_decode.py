@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import io
-import struct
 import sys
 import time
 import warnings
-import zlib
 
 import cv2
 import numpy as np
@@ -16,6 +14,7 @@ from PIL import Image, ImageOps, features
 from colorizer import decode
 from colorizer.decode import DEFAULT_MAX_PIXELS, apply_orientation, decode_image, read_image
 from colorizer.errors import ImageDecodeError, ImageTooLargeError
+from tests.hostile_corpus import jpeg_declaring, png_declaring
 
 ORIENTATION = 0x0112
 
@@ -65,23 +64,6 @@ def assert_lossy_close(actual: np.ndarray, expected: np.ndarray, mean_tol: float
     assert actual.shape == expected.shape and actual.dtype == expected.dtype
     error = np.abs(actual.astype(np.int32) - expected).mean()
     assert error < mean_tol, f"mean absolute error {error:.2f} >= {mean_tol}"
-
-
-def png_with_size(width: int, height: int) -> bytes:
-    """A valid PNG header (IHDR with a correct CRC) declaring width x height over 1x1 pixel data."""
-    data = bytearray(encode(Image.new("RGB", (1, 1)), "PNG"))
-    assert data[12:16] == b"IHDR"
-    data[16:24] = struct.pack(">II", width, height)
-    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))  # CRC over type + IHDR data
-    return bytes(data)
-
-
-def jpeg_with_size(width: int, height: int) -> bytes:
-    """A 1x1 baseline JPEG whose SOF0 marker declares width x height."""
-    data = bytearray(encode(Image.new("RGB", (1, 1)), "JPEG"))
-    sof = data.index(b"\xff\xc0")
-    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)  # SOF: length, precision, H, W
-    return bytes(data)
 
 
 # --- EXIF orientation -------------------------------------------------------------------------
@@ -337,7 +319,7 @@ def test_long_strip_20000_by_200():
 
 # --- size limit -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("bomb", [png_with_size, jpeg_with_size])
+@pytest.mark.parametrize("bomb", [png_declaring, jpeg_declaring])
 def test_bomb_refused_before_decoding(bomb):
     data = bomb(30000, 30000)
     assert len(data) < 1000
@@ -351,13 +333,13 @@ def test_pillows_bomb_warning_as_error_is_mapped():
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with pytest.raises(ImageTooLargeError, match=r"^x: .*100,000,000 pixels.*limit of 50,000,000$"):
-            decode_image(png_with_size(10000, 10000), name="x")
+            decode_image(png_declaring(10000, 10000), name="x")
 
 
 def test_size_limit_below_pillows_own_check():
     with pytest.raises(ImageTooLargeError, match=r"^big\.png: 10000x6000 is 60,000,000 pixels, more than "
                                                   r"the limit of 50,000,000$"):
-        decode_image(png_with_size(10000, 6000), name="big.png")
+        decode_image(png_declaring(10000, 6000), name="big.png")
 
 
 def test_max_pixels_respected():
