@@ -52,12 +52,19 @@ def running_app(model: Path, work_dir: Path, *, timeout: float = START_TIMEOUT) 
             _wait_until_ready(url, process, timeout, log_path)
             yield url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a server process, killing it if it has not gone in 15 s."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_until_ready(url: str, process: subprocess.Popen, timeout: float, log_path: Path) -> None:

@@ -14,7 +14,7 @@ from PIL import Image, ImageOps, features
 from colorizer import decode
 from colorizer.decode import DEFAULT_MAX_PIXELS, apply_orientation, decode_image, read_image
 from colorizer.errors import ImageDecodeError, ImageTooLargeError
-from tests.hostile_corpus import jpeg_declaring, png_declaring
+from tests.hostile_corpus import encode, exif_bytes, jpeg_declaring, png_declaring
 
 ORIENTATION = 0x0112
 
@@ -29,18 +29,6 @@ DISPLAYED = {
     7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
     8: lambda a: np.rot90(a, 1),  # counter-clockwise
 }
-
-
-def encode(image: Image.Image, fmt: str, **params) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **params)
-    return buffer.getvalue()
-
-
-def exif_bytes(orientation: int) -> bytes:
-    exif = Image.Exif()
-    exif[ORIENTATION] = orientation
-    return exif.tobytes()
 
 
 def noise(shape: tuple[int, ...], dtype=np.uint8, seed: int = 0) -> np.ndarray:

@@ -34,7 +34,7 @@ from packaging.version import Version
 from PIL import Image
 
 import app
-from tests.app_server import REPO_ROOT, START_TIMEOUT, app_env, free_port, running_app
+from tests.app_server import REPO_ROOT, START_TIMEOUT, app_env, free_port, running_app, stop
 from tests.hostile_corpus import png_declaring, scene
 
 EXAMPLE = REPO_ROOT / "examples" / "chelsea.jpg"  # an image on the server, outside the upload dir
@@ -314,13 +314,7 @@ def started(model: Path, work: Path, code: str | None = None) -> Iterator[tuple[
             time.sleep(0.5)
         yield Server(url, cache, work, psutil.Process(process.pid)), process
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
 
 
 @pytest.fixture(scope="module")
