@@ -50,14 +50,30 @@ class Int8Check:
                 f"p99 |dab| {self.p99_abs_dab:.2f}, RGB PSNR {self.psnr_db:.1f} dB")
 
 
-def network_input(path: Path, size: int = 224) -> np.ndarray:
-    """An image file -> float32 1x1xSxS L - 50, as the colorizer feeds the network."""
+@dataclass(frozen=True)
+class _Contract:
+    """What the fp32 model's metadata says about feeding it (read back, not repeated here)."""
+
+    input_name: str
+    output_name: str
+    size: int
+    l_offset: float
+
+    @classmethod
+    def of(cls, metadata: dict[str, str]) -> _Contract:
+        return cls(metadata["io.l_input"], metadata["io.ab_output"],
+                   int(metadata["preprocess.input_size"]), float(metadata["preprocess.l_offset"]))
+
+
+def network_input(path: Path, contract: _Contract) -> np.ndarray:
+    """An image file -> float32 1x1xSxS L - offset, as the colorizer feeds the network."""
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise ConversionError(f"{path}: not an image OpenCV can read (calibration photos must be images)")
     lab = cv2.cvtColor(bgr.astype(np.float32) / 255, cv2.COLOR_BGR2Lab)
+    size = contract.size
     small = cv2.resize(lab[:, :, 0], (size, size), interpolation=cv2.INTER_LINEAR)  # cv2: (w, h)
-    return (small - 50)[None, None]
+    return (small - np.float32(contract.l_offset))[None, None]
 
 
 def split_photos(directory: Path) -> tuple[list[Path], list[Path]]:
@@ -70,8 +86,8 @@ def split_photos(directory: Path) -> tuple[list[Path], list[Path]]:
 
 
 class _PhotoReader(CalibrationDataReader):
-    def __init__(self, photos: list[Path], input_name: str):
-        self._feeds = iter([{input_name: network_input(path)} for path in photos])
+    def __init__(self, photos: list[Path], contract: _Contract):
+        self._feeds = iter([{contract.input_name: network_input(path, contract)} for path in photos])
 
     def get_next(self):
         return next(self._feeds, None)
@@ -88,15 +104,15 @@ def quantize_model(fp32_path: Path, int8_path: Path, calibration_dir: Path, *,
     """
     calibration, held_out = split_photos(calibration_dir)
     metadata = {prop.key: prop.value for prop in onnx.load(str(fp32_path), load_external_data=False).metadata_props}
-    input_name = metadata["io.l_input"]
+    contract = _Contract.of(metadata)
     with tempfile.TemporaryDirectory() as scratch:
         prepared, quantized = Path(scratch) / "prepared.onnx", Path(scratch) / "int8.onnx"
         quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
-        quantize_static(str(prepared), str(quantized), _PhotoReader(calibration, input_name),
+        quantize_static(str(prepared), str(quantized), _PhotoReader(calibration, contract),
                         quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=list(float_layers))
-        check = compare(fp32_path, quantized, held_out, input_name, metadata["io.ab_output"])
+        check = compare(fp32_path, quantized, held_out, contract)
         log.info("%s", check.summary())
         if check.mean_abs_dab > max_mean_dab:
             raise QuantizationRefused(f"{check.summary()}: mean |dab| above the limit {max_mean_dab}; "
@@ -113,18 +129,19 @@ def quantize_model(fp32_path: Path, int8_path: Path, calibration_dir: Path, *,
     return check
 
 
-def compare(fp32_path: Path, int8_path: Path, photos: list[Path], input_name: str, output_name: str) -> Int8Check:
-    """ab and RGB differences between two models over photos, at the network's 224x224 resolution."""
+def compare(fp32_path: Path, int8_path: Path, photos: list[Path], contract: _Contract) -> Int8Check:
+    """ab and RGB differences between two models over photos, at the network's input resolution."""
     options = ort.SessionOptions()
     options.log_severity_level = 3  # the optional temperature input triggers a harmless warning
     sessions = [ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
                 for path in (fp32_path, int8_path)]
     differences, squared_rgb = [], []
     for path in photos:
-        data_l = network_input(path)
-        ab_fp32, ab_int8 = (session.run([output_name], {input_name: data_l})[0][0] for session in sessions)
+        data_l = network_input(path, contract)
+        ab_fp32, ab_int8 = (session.run([contract.output_name], {contract.input_name: data_l})[0][0]
+                            for session in sessions)
         differences.append(np.abs(ab_fp32 - ab_int8).ravel())
-        rgb_fp32, rgb_int8 = (_rgb(data_l[0, 0] + 50, ab) for ab in (ab_fp32, ab_int8))
+        rgb_fp32, rgb_int8 = (_rgb(data_l[0, 0] + np.float32(contract.l_offset), ab) for ab in (ab_fp32, ab_int8))
         squared_rgb.append(np.mean((rgb_fp32 - rgb_int8) ** 2))
     differences = np.concatenate(differences)
     mse = float(np.mean(squared_rgb))
