@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convert import caffe_io, synthetic
-from convert.atomic import PART_SUFFIX
+from convert import caffe_io
+from testkit import synthetic
+from colorkit.files import PART_SUFFIX
 from convert.eccv16 import convert_release
 from convert.errors import BlobError, CaffeParseError, ConversionError, HullError, UnsupportedLayerError
 from convert.graph import build_model

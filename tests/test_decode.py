@@ -14,7 +14,7 @@ from PIL import Image, ImageOps, features
 from colorizer import decode
 from colorizer.decode import DEFAULT_MAX_PIXELS, apply_orientation, decode_image, read_image
 from colorizer.errors import ImageDecodeError, ImageTooLargeError
-from tests.hostile_corpus import encode, exif_bytes, jpeg_declaring, png_declaring
+from testkit.hostile_corpus import encode, exif_bytes, jpeg_declaring, png_declaring
 
 ORIENTATION = 0x0112
 
