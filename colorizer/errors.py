@@ -20,3 +20,7 @@ class ModelError(ColorizerError):
 
 class ProviderError(ColorizerError):
     """An execution provider (device) was asked for that this onnxruntime build does not offer."""
+
+
+class ImageEncodeError(ColorizerError):
+    """The result cannot be written in the chosen format: too large for it, or its encoder failed."""

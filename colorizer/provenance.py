@@ -1,0 +1,87 @@
+"""What a colorized file says about itself: the text chunks the CLI and the app write into PNGs.
+
+    text = provenance(colorizer, {"temperature": 0.38, "render_size": 224})
+    write_image(path, rgb, text=text)          # PNG tEXt chunks, read back by any PNG reader
+
+The same entries let the CLI recognise its own earlier outputs in a folder (``is_our_output``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from colorizer.encode import read_png_text
+from colorkit.files import sha256_file
+
+SOFTWARE = "colorizer: ECCV16 colorization (Zhang, Isola, Efros) on onnxruntime"
+NOTICE = "colorized: colours are predicted, not original"
+KEY_SOFTWARE = "Software"  # the PNG spec's registered keywords first
+KEY_NOTICE = "Description"
+KEY_MODEL = "Colorizer model SHA-256"
+KEY_SETTINGS = "Colorizer settings"
+_HEAD_BYTES = 64 * 1024  # the text chunks sit right after IHDR, well inside this
+
+_hashes: dict[tuple[str, int, int], str] = {}
+_hashes_lock = threading.Lock()
+
+
+def model_sha256(path: Path | str) -> str:
+    """Hex SHA-256 of a model file, computed once per (path, size, modification time) per process."""
+    path = Path(path)
+    status = path.stat()
+    key = (str(path.resolve()), status.st_size, status.st_mtime_ns)
+    with _hashes_lock:
+        if key not in _hashes:
+            _hashes[key] = sha256_file(path)
+        return _hashes[key]
+
+
+def provenance_text(model_hash: str, settings: Mapping[str, object]) -> dict[str, str]:
+    """The text entries for a result of the model with SHA-256 ``model_hash`` made with ``settings``
+    (JSON-serialisable values; written with sorted keys, so equal settings give equal bytes)."""
+    return {
+        KEY_SOFTWARE: SOFTWARE,
+        KEY_NOTICE: NOTICE,
+        KEY_MODEL: model_hash,
+        KEY_SETTINGS: json.dumps(dict(settings), sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+    }
+
+
+def provenance(colorizer, settings: Mapping[str, object]) -> dict[str, str]:
+    """``provenance_text`` for a result of ``colorizer`` (a Colorizer: its model file is hashed once)
+    with ``settings``, to which its precision is added."""
+    return provenance_text(model_sha256(colorizer.model_path), {**settings, "precision": colorizer.precision})
+
+
+def read_provenance(path: Path) -> dict[str, str]:
+    """The provenance entries of the PNG at ``path`` ({} when it has none, is not a PNG or cannot be
+    read). Reads only the file's first bytes; opens only regular files (a FIFO would block)."""
+    try:
+        with open(path, "rb", opener=_regular_file_opener) as stream:
+            head = stream.read(_HEAD_BYTES)
+    except OSError:
+        return {}
+    text = read_png_text(head)
+    return text if KEY_MODEL in text else {}
+
+
+def is_our_output(path: Path) -> bool:
+    """Whether ``path`` is a PNG this colorizer wrote (it carries the provenance entries)."""
+    return bool(read_provenance(path))
+
+
+def _regular_file_opener(path: str, flags: int) -> int:
+    """os.open that does not block on a FIFO and refuses anything but a regular file."""
+    descriptor = os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+    if not _is_regular(descriptor):
+        os.close(descriptor)
+        raise OSError(f"{path}: not a regular file")
+    return descriptor
+
+
+def _is_regular(descriptor: int) -> bool:
+    import stat
+    return stat.S_ISREG(os.fstat(descriptor).st_mode)
