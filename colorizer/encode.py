@@ -1,5 +1,6 @@
 """Colorized pixels -> an image file (PNG, JPEG or WebP), written atomically (a reader never sees half
-a file); PNGs can carry text chunks (the provenance the colorizer records).
+a file), carrying text entries (the provenance the colorizer records): PNG tEXt/iTXt chunks, a JPEG
+comment, WebP XMP; ``read_text`` reads them back from a file's first bytes.
 
 Choices, measured with ``python -m bench.encode_bench`` (CPU seconds of one encoding thread, 12 MP):
 - PNG keeps OpenCV's own default (zlib level 1 with the RLE strategy): the fastest lossless setting
@@ -13,6 +14,7 @@ import struct
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -31,6 +33,7 @@ MIN_QUALITY, MAX_QUALITY = 1, 100
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _IHDR_END = len(PNG_SIGNATURE) + 8 + 13 + 4  # signature, IHDR length+type, 13 data bytes, CRC
+_XMP_ITEM = '<rdf:li xml:lang="x-default">'
 _IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 
@@ -70,8 +73,9 @@ def encode_image(image: np.ndarray, format: str = DEFAULT_FORMAT, quality: int |
                  text: Mapping[str, str] | None = None) -> bytes:
     """uint8 HxW grey, HxWx3 RGB or HxWx4 RGBA -> the bytes of a PNG, JPEG or WebP file.
 
-    quality: see check_quality. text: PNG text chunks (keyword -> value), e.g. ``provenance``;
-        ignored by the other formats. JPEG flattens an alpha channel on white.
+    quality: see check_quality. JPEG flattens an alpha channel on white.
+    text: entries (keyword -> one-line value) to carry, e.g. ``provenance``: PNG text chunks after
+        IHDR; for JPEG a comment (COM) and for WebP an XMP description, "keyword: value" per line.
     """
     format = check_format(format)
     quality = check_quality(format, quality)
@@ -89,11 +93,19 @@ def encode_image(image: np.ndarray, format: str = DEFAULT_FORMAT, quality: int |
         params = [cv2.IMWRITE_JPEG_QUALITY, quality]
     else:  # OpenCV's WebP writes lossless above quality 100
         params = [cv2.IMWRITE_WEBP_QUALITY, 101 if quality is None else quality]
-    encoded, data = cv2.imencode(f".{format}", image, params)
+    if format == "webp" and text:
+        packet = np.frombuffer(xmp_packet(text).encode("utf-8"), np.uint8)
+        encoded, data = cv2.imencodeWithMetadata(".webp", image, [cv2.IMAGE_METADATA_XMP], [packet], params)
+    else:
+        encoded, data = cv2.imencode(f".{format}", image, params)
     if not encoded:
         raise ImageEncodeError(f"{format.upper()} encoding failed")
     data = data.tobytes()
-    return png_with_text(data, text) if format == "png" and text else data
+    if text and format == "png":
+        return png_with_text(data, text)
+    if text and format == "jpg":
+        return jpeg_with_comment(data, text_lines(text))
+    return data
 
 
 def write_image(path: Path, image: np.ndarray, format: str = DEFAULT_FORMAT, quality: int | None = None,
@@ -152,6 +164,102 @@ def png_with_text(png: bytes, text: Mapping[str, str]) -> bytes:
         raise ValueError("not a PNG that starts with its IHDR chunk")
     chunks = b"".join(text_chunk(key, value) for key, value in text.items())
     return png[:_IHDR_END] + chunks + png[_IHDR_END:]
+
+
+def text_lines(text: Mapping[str, str]) -> str:
+    """Entries -> "keyword: value" lines (the form of the JPEG comment and the WebP description)."""
+    for key, value in text.items():
+        if ":" in key or "\n" in key or "\n" in value:
+            raise ValueError(f"text entry {key!r} must be one line with no ':' in its keyword")
+    return "\n".join(f"{key}: {value}" for key, value in text.items())
+
+
+def parse_text_lines(block: str) -> dict[str, str]:
+    """The inverse of ``text_lines`` (lines without ": " are ignored)."""
+    return dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+
+
+def jpeg_with_comment(jpeg: bytes, comment: str) -> bytes:
+    """JPEG bytes -> the same image with a COM segment holding ``comment`` (UTF-8), placed after SOI
+    and the JFIF APP0 segment that must come first."""
+    if not jpeg.startswith(b"\xff\xd8"):
+        raise ValueError("not a JPEG")
+    body = comment.encode("utf-8")
+    if len(body) > 0xFFFF - 2:
+        raise ValueError("a JPEG comment holds at most 65533 bytes")
+    position = 2
+    if jpeg[2:4] == b"\xff\xe0":  # APP0 (JFIF): its length counts its own two bytes
+        position += 2 + struct.unpack(">H", jpeg[4:6])[0]
+    return jpeg[:position] + b"\xff\xfe" + struct.pack(">H", len(body) + 2) + body + jpeg[position:]
+
+
+def xmp_packet(text: Mapping[str, str]) -> str:
+    """An XMP packet whose dc:description holds ``text_lines(text)``."""
+    from xml.sax.saxutils import escape
+    return ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:description><rdf:Alt>'
+            f'{_XMP_ITEM}{escape(text_lines(text))}</rdf:li>'
+            '</rdf:Alt></dc:description></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="r"?>')
+
+
+def read_text(head: bytes) -> dict[str, str]:
+    """The text entries ``encode_image`` wrote into a PNG, JPEG or WebP file whose first bytes are
+    ``head`` ({} when there are none or it is none of these). Never raises on bad data."""
+    if head.startswith(PNG_SIGNATURE):
+        return read_png_text(head)
+    if head.startswith(b"\xff\xd8"):
+        return parse_text_lines(_jpeg_comment(head))
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return parse_text_lines(_webp_xmp_description(head))
+    return {}
+
+
+def read_text_stream(stream: BinaryIO, head_bytes: int = 64 * 1024) -> dict[str, str]:
+    """``read_text`` of a seekable binary file: its first ``head_bytes``, and for WebP, whose XMP
+    chunk follows the image data, each chunk header in turn (seeking over the data)."""
+    head = stream.read(head_bytes)
+    if not (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return read_text(head)
+    offset = 12
+    while True:
+        stream.seek(offset)
+        header = stream.read(8)
+        if len(header) < 8:
+            return {}
+        size = struct.unpack("<I", header[4:])[0]
+        if header[:4] == b"XMP ":
+            return read_text(head[:12] + header + stream.read(size))
+        offset += 8 + size + (size & 1)
+
+
+def _jpeg_comment(head: bytes) -> str:
+    """The first COM segment's text before the image data (SOS), or ""."""
+    offset = 2
+    while offset + 4 <= len(head) and head[offset] == 0xFF:
+        marker = head[offset + 1]
+        length = struct.unpack(">H", head[offset + 2:offset + 4])[0]
+        if marker == 0xDA:  # start of scan: no more header segments
+            break
+        if marker == 0xFE:
+            return head[offset + 4:offset + 2 + length].decode("utf-8", "replace")
+        offset += 2 + length
+    return ""
+
+
+def _webp_xmp_description(head: bytes) -> str:
+    """The dc:description text of a WebP file's XMP chunk, or ""."""
+    from xml.sax.saxutils import unescape
+    offset = 12
+    while offset + 8 <= len(head):
+        fourcc, size = head[offset:offset + 4], struct.unpack("<I", head[offset + 4:offset + 8])[0]
+        if fourcc == b"XMP ":
+            packet = head[offset + 8:offset + 8 + size].decode("utf-8", "replace")
+            start = packet.find(_XMP_ITEM)
+            end = packet.find("</rdf:li>", start)
+            return unescape(packet[start + len(_XMP_ITEM):end]) if 0 <= start < end else ""
+        offset += 8 + size + (size & 1)  # chunks are padded to an even size
+    return ""
 
 
 def read_png_text(head: bytes) -> dict[str, str]:

@@ -1,7 +1,7 @@
-"""What a colorized file says about itself: the text chunks the CLI and the app write into PNGs.
+"""What a colorized file says about itself: the text entries the CLI and the app write into results.
 
     text = provenance(colorizer, {"temperature": 0.38, "render_size": 224})
-    write_image(path, rgb, text=text)          # PNG tEXt chunks, read back by any PNG reader
+    write_image(path, rgb, text=text)   # PNG tEXt chunks (any PNG reader shows them), JPEG comment, WebP XMP
 
 The same entries let the CLI recognise its own earlier outputs in a folder (``is_our_output``).
 """
@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from colorizer.encode import read_png_text
+from colorizer.encode import read_text_stream
 from colorkit.files import sha256_file
 
 SOFTWARE = "colorizer: ECCV16 colorization (Zhang, Isola, Efros) on onnxruntime"
@@ -57,14 +58,14 @@ def provenance(colorizer, settings: Mapping[str, object]) -> dict[str, str]:
 
 
 def read_provenance(path: Path) -> dict[str, str]:
-    """The provenance entries of the PNG at ``path`` ({} when it has none, is not a PNG or cannot be
-    read). Reads only the file's first bytes; opens only regular files (a FIFO would block)."""
+    """The provenance entries of the PNG, JPEG or WebP file at ``path`` ({} when it has none or
+    cannot be read). Reads only the file's first bytes (and WebP's chunk headers); opens only regular
+    files (a FIFO would block)."""
     try:
         with open(path, "rb", opener=_regular_file_opener) as stream:
-            head = stream.read(_HEAD_BYTES)
+            text = read_text_stream(stream, _HEAD_BYTES)
     except OSError:
         return {}
-    text = read_png_text(head)
     return text if KEY_MODEL in text else {}
 
 
@@ -83,5 +84,4 @@ def _regular_file_opener(path: str, flags: int) -> int:
 
 
 def _is_regular(descriptor: int) -> bool:
-    import stat
     return stat.S_ISREG(os.fstat(descriptor).st_mode)

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from colorizer.encode import (MAX_SIDE, check_quality, check_size, encode_image, flatten_on_white,
-                              looks_complete, png_with_text, read_png_text, write_image, write_png)
+                              looks_complete, png_with_text, read_png_text, read_text, write_image, write_png)
 from colorizer.errors import ColorizerError, ImageEncodeError
 from colorizer.provenance import KEY_MODEL, KEY_NOTICE, KEY_SETTINGS, is_our_output, provenance_text
 
@@ -126,11 +126,26 @@ def test_read_png_text_never_raises_on_junk():
         assert read_png_text(junk) == {}
 
 
-def test_is_our_output(rgb, tmp_path):
-    write_png(tmp_path / "ours.png", rgb, text=provenance_text("0" * 64, {}))
-    write_png(tmp_path / "plain.png", rgb)
-    assert is_our_output(tmp_path / "ours.png")
-    assert not is_our_output(tmp_path / "plain.png")
+@pytest.mark.parametrize("format", ["jpg", "webp"])
+def test_jpeg_comment_and_webp_xmp_carry_text(rgb, format):
+    text = provenance_text("cd" * 32, {"upsample": "bilateral", "name": "写真 <&>"})
+    data = encode_image(rgb, format, 90, text=text)
+    image = Image.open(io.BytesIO(data))
+    if format == "jpg":  # Pillow shows the comment segment as written
+        assert image.info["comment"].decode("utf-8").splitlines()[2] == f"{KEY_MODEL}: {'cd' * 32}"
+    else:
+        assert b"dc:description" in image.info["xmp"]
+    assert read_text(data) == text
+    np.testing.assert_array_equal(decoded(data), decoded(encode_image(rgb, format, 90)))  # same pixels
+
+
+@pytest.mark.parametrize("format", ["png", "jpg", "webp"])
+def test_is_our_output(rgb, tmp_path, format):
+    big = cv2.resize(rgb, (900, 700))  # WebP's XMP chunk follows the image data, beyond the first bytes
+    write_image(tmp_path / f"ours.{format}", big, format, text=provenance_text("0" * 64, {}))
+    write_image(tmp_path / f"plain.{format}", big, format, text={"Software": "someone else"})
+    assert is_our_output(tmp_path / f"ours.{format}")
+    assert not is_our_output(tmp_path / f"plain.{format}")
     assert not is_our_output(tmp_path / "absent.png")
     os.mkfifo(tmp_path / "pipe.png")
     assert not is_our_output(tmp_path / "pipe.png")  # refused by type, does not block
