@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from colorizer.encode import (MAX_SIDE, check_quality, check_size, encode_image, flatten_on_white,
-                              looks_complete, png_with_text, read_png_text, read_text, write_image, write_png)
+                              looks_complete, png_with_text, read_png_text, read_text, write_image)
 from colorizer.errors import ColorizerError, ImageEncodeError
 from colorizer.provenance import KEY_MODEL, KEY_NOTICE, KEY_SETTINGS, is_our_output, provenance_text
 
