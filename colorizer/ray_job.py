@@ -141,17 +141,18 @@ def _run(ray, model_path: Path, jobs: list[Job], naming: Naming, context: Contex
          on_row: Callable[[Row], None], options: RayOptions, filesystem) -> None:
     import pyarrow.fs
     from ray.data import ActorPoolStrategy, DataContext
+    logging.getLogger("ray.data").setLevel(logging.INFO if options.progress else logging.ERROR)
     data_context = DataContext.get_current()
     data_context.enable_progress_bars = options.progress
     data_context.max_errored_blocks = -1  # a block whose every retry crashed: its files become failed rows
-    logging.getLogger("ray.data").setLevel(logging.INFO if options.progress else logging.WARNING)
     threads = options.threads or DEFAULT_ACTOR_THREADS
     cpus = int(ray.cluster_resources().get("CPU", 1))
     actors = options.actors or max(1, cpus // threads)
     paths = [naming.path(job.source) for job in jobs]
     dataset = ray.data.read_binary_files(paths, include_paths=True,
                                          filesystem=filesystem or pyarrow.fs.LocalFileSystem(),
-                                         override_num_blocks=min(len(paths), max(8, 4 * actors)))
+                                         override_num_blocks=min(len(paths), max(8, 4 * actors)),
+                                         num_cpus=0)  # reading is I/O: the actors hold every CPU
     constructor = {"model_path": str(Path(model_path).absolute()), "precision": context.recorded["precision"],
                    "device": options.device, "threads": threads, "naming": naming, "context": context}
     with warnings.catch_warnings():  # max_restarts and max_task_retries still travel as ray_remote_args
