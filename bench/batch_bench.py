@@ -19,6 +19,7 @@ import math
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -62,22 +63,26 @@ def seed_worker(folder: Path, out: Path) -> dict:
     net = load_seed_net(*release_files())
     out.mkdir(parents=True, exist_ok=True)
     files = sorted(folder.glob("*.jpg"))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for path in files:
         rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
         result = seed_colorize(net, rgb)
         cv2.imwrite(str(out / f"{path.stem}_color.png"), cv2.cvtColor(result, cv2.COLOR_RGB2BGR))
-    return {"seconds": time.perf_counter() - start, "images": len(files)}
+    return {"seconds": time.perf_counter() - start, "images": len(files), "cpu": time.process_time() - cpu}
 
 
 def cli_worker(folder: Path, out: Path, extra: list[str]) -> dict:
-    """The CLI as a user runs it; its summary line gives the seconds from first file to last."""
+    """The CLI as a user runs it; its summary line gives the seconds from first file to last; cpu is
+    the whole process's CPU seconds (start-up included: main() subtracts an empty run's)."""
     command = [sys.executable, "-m", "colorizer", str(folder), "-o", str(out), "--model", str(model_path()),
                "--device", "cpu", *extra]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     summary = result.stdout.strip().splitlines()[-1]
     match = re.match(r"(\d+) of (\d+) images colorized in ([\d.]+) s", summary)
-    return {"seconds": float(match.group(3)), "images": int(match.group(1))}
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return {"seconds": float(match.group(3)), "images": int(match.group(1)), "cpu": cpu}
 
 
 def ray_worker(folder: Path, out: Path, actors: int, threads: int) -> dict:
@@ -127,9 +132,12 @@ def main() -> None:
         return
 
     folder = photo_folder(args.count, args.max_mp)
+    empty = WORK_DIR / "batch_empty"
+    empty.mkdir(parents=True, exist_ok=True)
     model_path()  # build the shared model before timing anything
     total_mp = megapixels(folder)
     cores = os.cpu_count()
+    startup_cpu = min(spawn("cli", empty)["cpu"] for _ in range(2))  # imports, model load, hashing
     engines = [("seed loop (OpenCV DNN, cv2.imwrite)", "seed", ()),
                ("CLI --jobs 1 (one file after another)", "cli", ("--jobs", "1")),
                ("CLI --jobs 2 (default: overlapped)", "cli", ("--jobs", "2")),
@@ -137,6 +145,8 @@ def main() -> None:
     if not args.no_ray:
         engines += [("Ray, 1 actor x 2 threads", "ray", ("1", "2")),
                     ("Ray, 2 actors x 1 thread (default)", "ray", ("2", "1"))]
+        tiny = photo_folder(1, 0.003, 0.003)
+        ray_start = min(spawn("ray", tiny, "1", "2")["seconds"] for _ in range(args.repeat))
     best: dict[str, dict] = {}
     for _ in range(args.repeat):
         for label, kind, options in engines:
@@ -146,19 +156,24 @@ def main() -> None:
             print(f"  {label}: {result['seconds']:.1f} s", file=sys.stderr, flush=True)
     print(f"machine: {platform.machine()}, {cores} CPUs, Python {platform.python_version()}; "
           f"{args.count} photos, {total_mp:.0f} MP in all (0.3..{args.max_mp:g} MP); best of {args.repeat}")
-    print("| engine | seconds | images/s | vs seed loop | MP/s per core |")
-    print("| --- | --- | --- | --- | --- |")
-    seed = best[engines[0][0]]["seconds"]
-    for label, _, _ in engines:
+    print("| engine | seconds | images/s | vs seed loop | MP/s per core | CPU s per image | CPU vs seed |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    seed = best[engines[0][0]]
+    seed_cpu = seed["cpu"] / seed["images"]
+    for label, kind, _ in engines:
         result = best[label]
         rate = result["images"] / result["seconds"]
-        print(f"| {label} | {result['seconds']:.1f} | {rate:.2f} | {seed / result['seconds']:.2f}x | "
-              f"{total_mp / result['seconds'] / cores:.2f} |")
+        cpu = "-" if "cpu" not in result else (result["cpu"] - (startup_cpu if kind == "cli" else 0)) / result["images"]
+        cpu_cells = "- | -" if cpu == "-" else f"{cpu:.2f} | {seed_cpu / cpu:.2f}x less"
+        print(f"| {label} | {result['seconds']:.1f} | {rate:.2f} | {seed['seconds'] / result['seconds']:.2f}x | "
+              f"{total_mp / result['seconds'] / cores:.2f} | {cpu_cells} |")
+    print(f"CLI start-up (imports, model load, model hash): {startup_cpu:.1f} CPU s, not counted above")
     if not args.no_ray:
         local = best[engines[1][0]]["seconds"]
         ray_one = best[engines[4][0]]["seconds"]
-        print(f"Ray's overhead per image (1 actor x 2 threads vs CLI --jobs 1, the same work): "
-              f"{(ray_one - local) / args.count * 1000:.0f} ms")
+        print(f"Ray start-up (ray.init excluded; Ray Data, actor and model start, one tiny image): {ray_start:.1f} s")
+        print(f"Ray's overhead per image (1 actor x 2 threads, less its start-up, vs CLI --jobs 1): "
+              f"{(ray_one - ray_start - local) / args.count * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

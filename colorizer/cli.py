@@ -28,7 +28,7 @@ from colorizer.encode import DEFAULT_JPEG_QUALITY, FORMATS
 from colorizer.errors import ColorizerError
 from colorizer.local_job import DEFAULT_WORKERS, run_local
 from colorizer.manifest import FAILED, MANIFEST_NAME, OK, SKIPPED, Manifest, Row, recorded_outputs
-from colorizer.plan import OURS, PlanCounts, Planner, max_file_bytes
+from colorizer.plan import OUTPUT_SUFFIX, OURS, PlanCounts, Planner, max_file_bytes
 from colorizer.provenance import model_sha256
 from colorizer.providers import DEVICES
 from colorizer.upsample import DEFAULT_METHOD, METHODS
@@ -36,6 +36,7 @@ from colorkit.cli import HelpFormatter, configure_logging
 
 log = logging.getLogger(__name__)
 
+__all__ = ["main", "OUTPUT_SUFFIX"]  # OUTPUT_SUFFIX: the app names its downloads the same way
 LIST_LIMIT = 20  # batches up to this size print each output path; larger ones a progress bar and summary
 LOCAL_RAY = "local"  # --ray without an address: a Ray started for this run
 
@@ -119,6 +120,9 @@ def check_args(args: argparse.Namespace) -> Settings:
             raise UsageError(f"--{option.replace('_', '-')} must be at least 1, got {value}")
     if args.ray_retries < 0:
         raise UsageError(f"--ray-retries must be 0 or more, got {args.ray_retries}")
+    if args.ray not in (None, LOCAL_RAY) and "://" not in args.ray and os.path.exists(args.ray):
+        raise UsageError(f"--ray took {args.ray!r} for a Ray address; put --ray after the inputs, "
+                         f"or write --ray=ADDRESS")
     uris = [value for value in args.inputs if "://" in value]
     if uris and args.ray is None:
         raise UsageError(f"{uris[0]}: URIs are read through Ray; add --ray")
@@ -242,8 +246,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, settings: Settings, manifest: Manifest | None, known: set[str]) -> int:
     precision = "int8" if args.int8 else "fp32"
-    try:
-        colorizer = Colorizer(args.model, device=args.device, threads=args.threads, precision=precision)
+    try:  # with Ray the driver's model only gives its metadata and hash: the actors colorize
+        colorizer = Colorizer(args.model, precision=precision, **({"providers": ["CPUExecutionProvider"], "threads": 1}
+                              if args.ray else {"device": args.device, "threads": args.threads}))
     except ColorizerError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -14,15 +14,18 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from colorizer.encode import read_text_stream
+import onnxruntime
+
+from colorizer.encode import png_with_text, read_text_stream
+from colorizer.errors import ColorizerError
 from colorkit.files import sha256_file
 
-SOFTWARE = "colorizer: ECCV16 colorization (Zhang, Isola, Efros) on onnxruntime"
-NOTICE = "colorized: colours are predicted, not original"
-KEY_SOFTWARE = "Software"  # the PNG spec's registered keywords first
-KEY_NOTICE = "Description"
-KEY_MODEL = "Colorizer model SHA-256"
-KEY_SETTINGS = "Colorizer settings"
+SOFTWARE = f"colorizer (ECCV16, Zhang, Isola and Efros 2016) on onnxruntime {onnxruntime.__version__}"
+NOTE = "colorized: colours are predicted, not original"
+KEY_SOFTWARE = "Software"  # PNG's registered keywords
+KEY_COMMENT = "Comment"
+KEY_MODEL = "Model SHA-256"
+KEY_SETTINGS = "Settings"
 _HEAD_BYTES = 64 * 1024  # the text chunks sit right after IHDR, well inside this
 
 _hashes: dict[tuple[str, int, int], str] = {}
@@ -45,9 +48,9 @@ def provenance_text(model_hash: str, settings: Mapping[str, object]) -> dict[str
     (JSON-serialisable values; written with sorted keys, so equal settings give equal bytes)."""
     return {
         KEY_SOFTWARE: SOFTWARE,
-        KEY_NOTICE: NOTICE,
         KEY_MODEL: model_hash,
-        KEY_SETTINGS: json.dumps(dict(settings), sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+        KEY_SETTINGS: json.dumps(dict(settings), sort_keys=True, ensure_ascii=False),
+        KEY_COMMENT: NOTE,
     }
 
 
@@ -55,6 +58,16 @@ def provenance(colorizer, settings: Mapping[str, object]) -> dict[str, str]:
     """``provenance_text`` for a result of ``colorizer`` (a Colorizer: its model file is hashed once)
     with ``settings``, to which its precision is added."""
     return provenance_text(model_sha256(colorizer.model_path), {**settings, "precision": colorizer.precision})
+
+
+def add_png_text(png: bytes, text: Mapping[str, str]) -> bytes:
+    """PNG bytes -> the same PNG with ``text`` in chunks after IHDR (``encode.png_with_text``);
+    ColorizerError for bytes that are not a PNG or a bad keyword. ``write_image(..., text=)`` does
+    this while writing."""
+    try:
+        return png_with_text(png, text)
+    except ValueError as error:
+        raise ColorizerError(f"cannot add PNG text: {error}") from None
 
 
 def read_provenance(path: Path) -> dict[str, str]:
@@ -66,7 +79,7 @@ def read_provenance(path: Path) -> dict[str, str]:
             text = read_text_stream(stream, _HEAD_BYTES)
     except OSError:
         return {}
-    return text if KEY_MODEL in text else {}
+    return text if KEY_MODEL in text and text.get(KEY_SOFTWARE, "").startswith("colorizer") else {}
 
 
 def is_our_output(path: Path) -> bool:

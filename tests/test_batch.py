@@ -21,7 +21,7 @@ from colorizer.batch import Context, OutputFolderError, Settings, process_file
 from colorizer.encode import looks_complete
 from colorizer.manifest import Manifest, ManifestLockedError, Row, read_rows
 from colorizer.plan import Job, Planner, output_names
-from colorizer.provenance import KEY_MODEL, KEY_NOTICE, KEY_SETTINGS
+from colorizer.provenance import KEY_COMMENT, KEY_MODEL, KEY_SETTINGS
 from testkit.batch_tree import make_fifo, write_flat_folder, write_mixed_tree
 from testkit.fixtures import REPO_ROOT
 
@@ -91,7 +91,7 @@ def test_tree_outputs_mirror_the_inputs(tree_run, reference):
     for source, output in EXPECTED.items():
         with Image.open(out / output) as image:
             pixels = np.asarray(image)
-            assert image.text[KEY_NOTICE] == "colorized: colours are predicted, not original"
+            assert image.text[KEY_COMMENT] == "colorized: colours are predicted, not original"
         np.testing.assert_array_equal(pixels, reference(tree.root / source), err_msg=source)
     assert "Traceback" not in result.stderr
 

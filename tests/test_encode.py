@@ -14,7 +14,7 @@ from PIL import Image
 from colorizer.encode import (MAX_SIDE, check_quality, check_size, encode_image, flatten_on_white,
                               looks_complete, png_with_text, read_png_text, read_text, write_image)
 from colorizer.errors import ColorizerError, ImageEncodeError
-from colorizer.provenance import KEY_MODEL, KEY_NOTICE, KEY_SETTINGS, is_our_output, provenance_text
+from colorizer.provenance import KEY_COMMENT, KEY_MODEL, KEY_SETTINGS, add_png_text, is_our_output, provenance_text
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +94,8 @@ def test_png_text_read_back_by_pillow(rgb):
     image = Image.open(io.BytesIO(data))
     image.load()  # Pillow checks every chunk's CRC while loading
     assert image.text == text
-    assert image.text[KEY_NOTICE] == "colorized: colours are predicted, not original"
-    assert '"name":"café"' in image.text[KEY_SETTINGS]  # Latin-1 fits tEXt
+    assert image.text[KEY_COMMENT] == "colorized: colours are predicted, not original"
+    assert '"name": "café"' in image.text[KEY_SETTINGS]  # Latin-1 fits tEXt
     np.testing.assert_array_equal(np.asarray(image), rgb)
     assert read_png_text(data) == text
 
@@ -132,7 +132,7 @@ def test_jpeg_comment_and_webp_xmp_carry_text(rgb, format):
     data = encode_image(rgb, format, 90, text=text)
     image = Image.open(io.BytesIO(data))
     if format == "jpg":  # Pillow shows the comment segment as written
-        assert image.info["comment"].decode("utf-8").splitlines()[2] == f"{KEY_MODEL}: {'cd' * 32}"
+        assert image.info["comment"].decode("utf-8").splitlines()[1] == f"{KEY_MODEL}: {'cd' * 32}"
     else:
         assert b"dc:description" in image.info["xmp"]
     assert read_text(data) == text
@@ -143,7 +143,7 @@ def test_jpeg_comment_and_webp_xmp_carry_text(rgb, format):
 def test_is_our_output(rgb, tmp_path, format):
     big = cv2.resize(rgb, (900, 700))  # WebP's XMP chunk follows the image data, beyond the first bytes
     write_image(tmp_path / f"ours.{format}", big, format, text=provenance_text("0" * 64, {}))
-    write_image(tmp_path / f"plain.{format}", big, format, text={"Software": "someone else"})
+    write_image(tmp_path / f"plain.{format}", big, format, text={"Software": "someone else", KEY_MODEL: "0" * 64})
     assert is_our_output(tmp_path / f"ours.{format}")
     assert not is_our_output(tmp_path / f"plain.{format}")
     assert not is_our_output(tmp_path / "absent.png")
@@ -170,3 +170,10 @@ def test_looks_complete(rgb, tmp_path, format):
     path.write_bytes(data[:-5])
     assert not looks_complete(path)
     assert not looks_complete(tmp_path / "absent.png")
+
+
+def test_add_png_text_for_callers_with_png_bytes(rgb):
+    data = add_png_text(encode_image(rgb), {"Software": "colorizer"})
+    assert Image.open(io.BytesIO(data)).text == {"Software": "colorizer"}
+    with pytest.raises(ColorizerError, match="cannot add PNG text"):
+        add_png_text(b"\xff\xd8\xff", {"Software": "x"})
