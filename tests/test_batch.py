@@ -330,3 +330,36 @@ def test_read_rows_skips_junk(tmp_path):
     path = tmp_path / "manifest.jsonl"
     path.write_text(Row("a", "b", "ok").to_json() + "\nnot json\n")
     assert [row.input for row in read_rows(path)] == ["a"]
+
+
+# --- the local engine ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_local_engine_keeps_few_files_in_flight(tmp_path, monkeypatch, workers):
+    """The plan is a stream: the engine pulls a job only when fewer than workers + 1 are unfinished,
+    and hands the rows on in plan order."""
+    import threading
+
+    from colorizer import local_job
+
+    pulled, finished, most = [], [], [0]
+    lock = threading.Lock()
+
+    def fake_process_file(colorizer, job, context, data, stop):
+        time.sleep(0.01 * (len(job.name) % 3))  # unequal times: rows finish out of order
+        with lock:
+            finished.append(job.name)
+        return Row(job.source, str(job.output), "ok")
+
+    def plan():
+        for index in range(30):
+            with lock:
+                most[0] = max(most[0], len(pulled) - len(finished))
+            pulled.append(f"{'x' * index}")
+            yield Job(str(tmp_path / f"{index}.jpg"), tmp_path / f"{index}_color.png", pulled[-1])
+
+    monkeypatch.setattr(local_job, "process_file", fake_process_file)
+    rows = []
+    local_job.run_local(None, plan(), context(), rows.append, workers=workers)
+    assert [row.input for row in rows] == [str(tmp_path / f"{index}.jpg") for index in range(30)]
+    assert most[0] <= workers + 1
