@@ -165,7 +165,11 @@ class Reporter:
 
     def on_row(self, row: Row) -> None:
         if self.manifest is not None:
-            self.manifest.append(row)
+            try:
+                self.manifest.append(row)
+            except OSError as error:  # the manifest's disk is full or gone: nothing more can be recorded
+                raise OutputFolderError(f"cannot append to the manifest {self.manifest.path}: "
+                                        f"{error.strerror or error}") from None
         if row.status == OK:
             self.tally.ok += 1
             if self.list_outputs:
@@ -239,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return run(args, settings, manifest, known)
+    except KeyboardInterrupt:  # while the model loads or the first folders are listed: nothing written yet
+        print("stopped by SIGINT before any image was written", file=sys.stderr)
+        return 128 + signal.SIGINT
     finally:
         if manifest is not None:
             manifest.close()
@@ -306,6 +313,8 @@ def summary(tally: Tally, seconds: float, where: str, args: argparse.Namespace, 
         text += "; skipped " + ", ".join(f"{count} {kind}" for kind, count in tally.skipped.items())
     if counts.ignored_files:
         text += f"; {counts.ignored_files} files without an image suffix ignored (-v lists them)"
+    if counts.subfolders:
+        text += f"; {counts.subfolders} subfolders not read (-r reads them)"
     if counts.ignored_folders:
         text += f"; {counts.ignored_folders} folders not entered (see the warnings)"
     if args.output_dir is not None:

@@ -83,4 +83,7 @@ def _finish(pending: deque, on_row: Callable[[Row], None]) -> None:
                 continue
         else:
             row = item
-        on_row(row)
+        try:
+            on_row(row)
+        except OutputFolderError:  # rows cannot be recorded any more (the manifest's disk is full)
+            return

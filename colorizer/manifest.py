@@ -121,7 +121,7 @@ def _lock(descriptor: int, path: Path) -> None:
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        raise ManifestLockedError(f"{path} is in use by another run into the same place") from None
+        raise ManifestLockedError("in use by another run (one run per manifest at a time)") from None
 
 
 def _cut_torn_line(descriptor: int, path: Path) -> None:

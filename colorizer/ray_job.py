@@ -61,9 +61,7 @@ class ColorizeActor:
     def __init__(self, model_path: str, precision: str, device: str, threads: int, naming: Naming,
                  context: Context):
         from colorizer.colorizer import Colorizer  # imported in the worker process
-        providers = ["CPUExecutionProvider"] if device == "cpu" else None
-        self.colorizer = Colorizer(model_path, device=device if device != "cpu" else "auto", providers=providers,
-                                   threads=threads, precision=precision)
+        self.colorizer = Colorizer(model_path, device=device, threads=threads, precision=precision)
         self.naming = naming
         self.context = context
 
