@@ -116,6 +116,7 @@ def main() -> None:
     parser.add_argument("--max-mp", type=float, default=12.0)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray rows")
+    parser.add_argument("--ray-only", action="store_true", help="only the seed, CLI --jobs 1 and the Ray rows")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -139,9 +140,10 @@ def main() -> None:
     cores = os.cpu_count()
     startup_cpu = min(spawn("cli", empty)["cpu"] for _ in range(2))  # imports, model load, hashing
     engines = [("seed loop (OpenCV DNN, cv2.imwrite)", "seed", ()),
-               ("CLI --jobs 1 (one file after another)", "cli", ("--jobs", "1")),
-               ("CLI --jobs 2 (default: overlapped)", "cli", ("--jobs", "2")),
-               ("CLI --jobs 3", "cli", ("--jobs", "3"))]
+               ("CLI --jobs 1 (one file after another)", "cli", ("--jobs", "1"))]
+    if not args.ray_only:
+        engines += [("CLI --jobs 2 (default: overlapped)", "cli", ("--jobs", "2")),
+                    ("CLI --jobs 3", "cli", ("--jobs", "3"))]
     if not args.no_ray:
         engines += [("Ray, 1 actor x 2 threads", "ray", ("1", "2")),
                     ("Ray, 2 actors x 1 thread (default)", "ray", ("2", "1"))]
@@ -170,7 +172,7 @@ def main() -> None:
     print(f"CLI start-up (imports, model load, model hash): {startup_cpu:.1f} CPU s, not counted above")
     if not args.no_ray:
         local = best[engines[1][0]]["seconds"]
-        ray_one = best[engines[4][0]]["seconds"]
+        ray_one = best["Ray, 1 actor x 2 threads"]["seconds"]
         print(f"Ray start-up (ray.init excluded; Ray Data, actor and model start, one tiny image): {ray_start:.1f} s")
         print(f"Ray's overhead per image (1 actor x 2 threads, less its start-up, vs CLI --jobs 1): "
               f"{(ray_one - ray_start - local) / args.count * 1000:.0f} ms")

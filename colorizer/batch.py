@@ -58,7 +58,7 @@ class Settings:
     upsample: str = DEFAULT_METHOD
     keep_color: bool = False
     format: str = DEFAULT_FORMAT
-    quality: int | None = None
+    quality: int | str | None = None  # 1..100, or "lossless" for WebP
     max_pixels: int = DEFAULT_MAX_PIXELS
 
     def checked(self) -> Settings:

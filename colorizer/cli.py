@@ -24,7 +24,7 @@ from tqdm import tqdm
 from colorizer.batch import Context, OutputFolderError, Settings, done_check
 from colorizer.colorizer import MAX_RENDER_SIZE, MAX_TEMPERATURE, MIN_RENDER_SIZE, MIN_TEMPERATURE, Colorizer
 from colorizer.decode import DEFAULT_MAX_PIXELS
-from colorizer.encode import DEFAULT_JPEG_QUALITY, FORMATS
+from colorizer.encode import DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY, FORMATS, LOSSLESS
 from colorizer.errors import ColorizerError
 from colorizer.local_job import DEFAULT_WORKERS, run_local
 from colorizer.manifest import FAILED, MANIFEST_NAME, OK, SKIPPED, Manifest, Row, recorded_outputs
@@ -45,7 +45,7 @@ EPILOG = """examples:
   python -m colorizer scans/ -o colored/            every image in scans/ -> colored/, manifest colored/manifest.jsonl
   python -m colorizer scans/ -o colored/ -r         ... and its subfolders, the tree mirrored under colored/
   python -m colorizer scans/ -o colored/ -r --resume    after a crash or Ctrl-C: only what is missing
-  python -m colorizer a.jpg --format jpg --quality 92   JPEG (webp: lossless unless --quality is given)
+  python -m colorizer a.jpg --format jpg --quality 92   JPEG; --format webp [--quality lossless] for WebP
   python -m colorizer a.jpg --temperature 0.2       more vivid colour (default 0.38; 1.0 is muted)
   python -m colorizer a.jpg --keep-color            keep the colour a toned or tinted photo already has
   python -m colorizer a.jpg --int8                  ~3x faster network on CPU (python -m convert --int8 first)
@@ -72,8 +72,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     output = parser.add_argument_group("output")
     output.add_argument("--format", default="png", choices=[*FORMATS, "jpeg"], type=str.lower,
                         help="png is lossless; jpg and webp are smaller")
-    output.add_argument("--quality", type=int, help=f"jpg/webp quality 1..100 (jpg default {DEFAULT_JPEG_QUALITY}; "
-                                                    f"webp without it is lossless)")
+    output.add_argument("--quality", type=quality_option,
+                        help=f"jpg/webp quality 1..100 (default: jpg {DEFAULT_JPEG_QUALITY}, webp {DEFAULT_WEBP_QUALITY}), "
+                             f"or {LOSSLESS} for webp")
     colour = parser.add_argument_group("colour")
     colour.add_argument("--temperature", type=float, help=f"annealing temperature {MIN_TEMPERATURE}..{MAX_TEMPERATURE}, "
                                                           f"lower is more vivid (default: the model's 0.38)")
@@ -103,6 +104,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                      help="restarts of a crashed actor, and retries of its files, before they count as failed")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
     return parser.parse_args(argv)
+
+
+def quality_option(text: str) -> int | str:
+    """--quality's value: a whole number, or "lossless" (range and format are checked later)."""
+    if text.lower() == LOSSLESS:
+        return LOSSLESS
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a whole number nor {LOSSLESS}") from None
 
 
 class UsageError(ColorizerError):

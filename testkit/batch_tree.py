@@ -43,7 +43,7 @@ class Tree:
 
 
 def write_mixed_tree(root: Path) -> Tree:
-    """The batch test tree (about 60 KB): ten good photos, three broken files, two ignored files."""
+    """The batch test tree (about 60 KB): eleven good photos, three broken files, two ignored files."""
     tree = Tree(root)
 
     def good(relative: str, image: np.ndarray, *params: int) -> None:
@@ -61,6 +61,9 @@ def write_mixed_tree(root: Path) -> Tree:
     good("sub/photo.jpg", texture(48, 64, seed=9))
     good("other/photo.jpg", texture(48, 64, seed=10))  # same name in another folder
     good("sub/x_color.png", texture(32, 32, seed=11))  # ends in _color but is a user's photo, not ours
+    (root / "old.JFIF").write_bytes(cv2.imencode(".jpg", texture(36, 28, seed=13))[1].tobytes())
+    tree.good.append("old.JFIF")  # a JPEG suffix OpenCV does not know, in capitals
+    tree.sizes["old.JFIF"] = (36, 28)
     encoded = cv2.imencode(".jpg", texture(120, 160, seed=12))[1].tobytes()
     (root / "broken.jpg").write_bytes(encoded[: len(encoded) // 2])
     (root / "empty.png").write_bytes(b"")

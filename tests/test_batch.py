@@ -37,6 +37,7 @@ EXPECTED = {
     "sub/photo.jpg": "sub/photo_color.png",  # two folders with photo.jpg: the tree keeps them apart
     "other/photo.jpg": "other/photo_color.png",
     "sub/x_color.png": "sub/x_color_color.png",  # a user's photo named *_color is an input too
+    "old.JFIF": "old_color.png",
 }
 DEFAULT_SETTINGS = {"temperature": 0.38, "render_size": 224, "upsample": "bilateral", "keep_color": False,
                     "format": "png", "quality": None, "max_pixels": 50_000_000, "precision": "fp32"}

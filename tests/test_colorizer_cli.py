@@ -107,11 +107,11 @@ def test_jpeg_and_webp_outputs(colour_photo, synthetic_model, library):
     assert jpeg.format == "JPEG" and jpeg.size == (120, 90)
     same_encoder = np.asarray(Image.open(io.BytesIO(encode_image(expected, "jpg", 92))))
     np.testing.assert_array_equal(np.asarray(jpeg), same_encoder)
-    result = run_cli(str(colour_photo), "--model", str(synthetic_model), "--format", "webp")
+    result = run_cli(str(colour_photo), "--model", str(synthetic_model), "--format", "webp", "--quality", "lossless")
     assert result.returncode == 0, result.stderr
     webp = Image.open(colour_photo.with_name("toned_color.webp"))
     assert webp.format == "WEBP"
-    np.testing.assert_array_equal(np.asarray(webp), expected)  # lossless without --quality
+    np.testing.assert_array_equal(np.asarray(webp), expected)
 
 
 def test_files_get_umask_permissions(colour_photo, synthetic_model, tmp_path):
@@ -127,6 +127,8 @@ def test_files_get_umask_permissions(colour_photo, synthetic_model, tmp_path):
     (["--temperature", "5"], "temperature 5.0 must be between"),
     (["--quality", "92"], "PNG is lossless"),
     (["--format", "jpg", "--quality", "0"], "quality 0 must be a whole number from 1 to 100"),
+    (["--format", "jpg", "--quality", "lossless"], "JPG has no lossless mode"),
+    (["--quality", "best"], "'best' is neither a whole number nor lossless"),
     (["--format", "gif"], "invalid choice: 'gif'"),
     (["--jobs", "0"], "--jobs must be at least 1"),
     (["--max-pixels", "0"], "max pixels must be positive"),

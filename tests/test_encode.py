@@ -58,13 +58,16 @@ def test_jpeg_flattens_alpha_on_white(rgb):
     np.testing.assert_array_equal(half, [[[127, 177, 255]]])  # 255 - 128*(255-c)/255, rounded
 
 
-def test_webp_lossless_by_default_lossy_with_quality(rgb):
-    lossless = encode_image(rgb, "webp")
+def test_webp_lossy_by_default_or_lossless(rgb):
+    lossless = encode_image(rgb, "webp", "lossless")
     assert Image.open(io.BytesIO(lossless)).format == "WEBP"
     np.testing.assert_array_equal(decoded(lossless), rgb)
-    lossy = encode_image(rgb, "webp", 50)
+    rgba = np.dstack([rgb, np.arange(rgb[..., 0].size, dtype=np.uint8).reshape(rgb.shape[:2])])
+    np.testing.assert_array_equal(decoded(encode_image(rgba, "webp", "lossless")), rgba)
+    lossy, low = encode_image(rgb, "webp"), encode_image(rgb, "webp", 20)
     assert not np.array_equal(decoded(lossy), rgb)
-    assert np.abs(decoded(lossy).astype(int) - rgb).mean() < 40
+    error = np.abs(decoded(lossy).astype(int) - rgb).mean()
+    assert error < np.abs(decoded(low).astype(int) - rgb).mean() and error < 40  # quality 90 beats 20
 
 
 def test_bad_format_and_quality_refused():
@@ -72,6 +75,9 @@ def test_bad_format_and_quality_refused():
         encode_image(np.zeros((2, 2, 3), np.uint8), "gif")
     with pytest.raises(ColorizerError, match="PNG is lossless"):
         check_quality("png", 90)
+    with pytest.raises(ColorizerError, match="JPG has no lossless mode"):
+        check_quality("jpg", "lossless")
+    assert check_quality("webp", None) == 90 and check_quality("jpg", None) == 95
     for bad in (0, 101, 9.5, True):
         with pytest.raises(ColorizerError, match="from 1 to 100"):
             check_quality("jpg", bad)
