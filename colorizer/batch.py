@@ -19,7 +19,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
+import onnxruntime
 
 from colorizer.colorizer import check_render_size, check_temperature
 from colorizer.decode import DEFAULT_MAX_PIXELS, decode_image
@@ -39,6 +41,11 @@ OUTPUT_FOLDER_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno
 # RuntimeError, TypeError, OverflowError, MemoryError); a failed file, never an aborted batch.
 DECODER_SURPRISES = (RuntimeError, TypeError, OverflowError, MemoryError, ValueError, EOFError, SyntaxError,
                      struct.error, IndexError, KeyError)
+# What the colorizing step may raise on an odd image besides ColorizerError: OpenCV's and
+# onnxruntime's own errors. A failed file, with the error's type in its message.
+_ORT_ERRORS = onnxruntime.capi.onnxruntime_pybind11_state
+COLORIZE_SURPRISES = (cv2.error, ValueError, RuntimeError, _ORT_ERRORS.Fail, _ORT_ERRORS.RuntimeException,
+                      _ORT_ERRORS.InvalidArgument)
 
 
 class OutputFolderError(ColorizerError):
@@ -171,6 +178,8 @@ def process_image(colorizer, job: Job, context: Context, data: bytes | None,
         return failed(str(error))
     except MemoryError:
         return failed("not enough memory for this image")
+    except COLORIZE_SURPRISES as error:
+        return failed(f"colorizing failed ({type(error).__name__}: {str(error).strip().splitlines()[0]})")
     except OSError as error:
         if error.errno in OUTPUT_FOLDER_ERRNOS:
             raise OutputFolderError(f"cannot write to {job.output.parent}: {error.strerror or error}") from None

@@ -275,6 +275,19 @@ def test_decoder_surprises_are_failed_rows(tmp_path, monkeypatch, surprise):
     assert type(surprise).__name__ in row.error and not (tmp_path / "a_color.png").exists()
 
 
+def test_colorizer_surprises_are_failed_rows(tmp_path):
+    import cv2
+
+    class Failing(EchoColorizer):
+        def colorize(self, image, **options):
+            raise cv2.error("OpenCV(4.14) resize.cpp: (-215:Assertion failed) !dsize.empty()")
+    write_flat_folder(tmp_path, 1, 8, 8)
+    job = Job(str(tmp_path / "img00.jpg"), tmp_path / "img00_color.png", "img00.jpg")
+    row = process_file(Failing(), job, context())
+    assert row.status == "failed" and row.error.startswith("img00.jpg: colorizing failed (error: OpenCV")
+    assert (row.width, row.height) == (8, 8) and not job.output.exists()
+
+
 def test_special_file_refused_without_blocking(tmp_path):
     if not make_fifo(tmp_path / "pipe.png"):
         pytest.skip("no FIFOs on this platform")
