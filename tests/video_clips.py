@@ -21,6 +21,9 @@ import cv2
 import numpy as np
 
 TONE_HZ = 440.0
+# accurate YUV -> RGB (swscale's default is ~2 levels off on coloured pixels)
+ACCURATE = (av.video.reformatter.Interpolation.BILINEAR | av.video.reformatter.Interpolation.ACCURATE_RND
+            | av.video.reformatter.Interpolation.FULL_CHR_H_INT)
 
 
 def load_photo(path: Path) -> np.ndarray:
@@ -75,7 +78,7 @@ def tone(seconds: float, sample_rate: int = 44100, channels: int = 1) -> np.ndar
 def write_clip(path: Path, frames: Iterable[np.ndarray], *, fps: Fraction | int = 25, codec: str = "libx264",
                pixel_format: str = "yuv420p", container: str | None = None, rotation: int = 0,
                pts: list[int] | None = None, time_base: Fraction | None = None, audio: str | None = None,
-               audio_rate: int = 44100, audio_seconds: float | None = None) -> Path:
+               audio_rate: int = 44100, audio_seconds: float | None = None, faststart: bool = False) -> Path:
     """Encode uint8 HxWx3 RGB frames (as displayed) into a film at ``path``.
 
     rotation: counter-clockwise degrees a player should turn the stored picture; the frames are
@@ -84,6 +87,7 @@ def write_clip(path: Path, frames: Iterable[np.ndarray], *, fps: Fraction | int 
         at 1 / fps.
     audio: an audio codec ("aac", "mp3", "pcm_s16le", ...) for a tone as long as the video (or
         ``audio_seconds``), or None.
+    faststart: MP4/MOV with its index before the data (as streamed files are).
     """
     frames = list(frames)
     fps = Fraction(fps)
@@ -92,7 +96,8 @@ def write_clip(path: Path, frames: Iterable[np.ndarray], *, fps: Fraction | int 
     turns = rotation // 90
     stored = [np.ascontiguousarray(np.rot90(frame, -turns)) for frame in frames]
     height, width = stored[0].shape[:2]
-    with av.open(str(path), "w", format=container) as output:
+    options = {"movflags": "+faststart"} if faststart else {}
+    with av.open(str(path), "w", format=container, options=options) as output:
         video = output.add_stream(codec, rate=fps, options={"bf": "0"} if codec == "libx264" else {})
         video.width, video.height, video.pix_fmt = width, height, pixel_format
         video.time_base = video.codec_context.time_base = time_base
@@ -171,4 +176,4 @@ def film_frames(path: Path) -> Iterator[np.ndarray]:
     """The film's frames as stored, uint8 HxWx3 RGB, in presentation order."""
     with av.open(str(path)) as container:
         for frame in container.decode(video=0):
-            yield frame.to_ndarray(format="rgb24")
+            yield frame.to_ndarray(format="rgb24", interpolation=ACCURATE)

@@ -18,7 +18,7 @@ import numpy as np
 from colorizer.color import lab_to_rgb8, lightness
 from colorizer.errors import ColorizerError, VideoError, VideoTooLargeError
 from colorizer.upsample import DEFAULT_METHOD, upsample_ab
-from colorizer.video.container import (DEFAULT_CRF, DEFAULT_MAX_FRAME_PIXELS, AudioOutcome, FilmWriter,
+from colorizer.video.container import (DEFAULT_CRF, DEFAULT_MAX_FRAME_PIXELS, AudioOutcome, FilmWriter, VideoInfo,
                                        check_frame_size, decode_packet, frame_pixels, open_input, probe,
                                        temporary_output, video_stream)
 from colorizer.video.stabilize import StabilizerSettings, TemporalStabilizer
@@ -130,7 +130,11 @@ def colorize_video(colorizer, src: Path | str, dst: Path | str, *, stabilize: bo
         audio = list(container.streams.audio)
         writer = FilmWriter(file, info, audio, crf=crf, name=dst.name)
         try:
+            content_end = 0.0
             for packet in container.demux(video, *audio):
+                if packet.pts is not None and packet.time_base:
+                    content_end = max(content_end, float((packet.pts + packet.duration) * packet.time_base)
+                                      - info.start_time)
                 if packet.stream.type == "audio":
                     writer.write_audio(packet)
                     continue
@@ -140,8 +144,7 @@ def colorize_video(colorizer, src: Path | str, dst: Path | str, *, stabilize: bo
                     writer.write_frame(frames(frame_pixels(frame, size)), frame.pts, frame.duration)
                     if progress is not None:
                         progress(writer.frames, info.frames, writer.frames / (time.perf_counter() - started))
-            if writer.frames == 0:
-                raise VideoError(f"{name}: no frame of the video decodes")
+            _check_complete(writer, info, content_end, name)
             writer.close()
         except BaseException:
             writer.abort()
@@ -154,6 +157,28 @@ def colorize_video(colorizer, src: Path | str, dst: Path | str, *, stabilize: bo
         audio=writer.audio_outcomes, scene_cuts=stabilizer.cuts if stabilizer else 0, elapsed=elapsed)
     log.info("%s: %d frames in %.1f s (%.2f frames/s)", dst.name, result.frames, elapsed, result.frames_per_second)
     return result
+
+
+def _check_complete(writer: FilmWriter, info: VideoInfo, content_end: float, name: str) -> None:
+    """VideoError when the film stops well before the duration declared (a truncated file whose
+    container has no index to tell); a warning when frames were lost on the way (damaged data the
+    decoder skipped: the film keeps its time stamps, so a lost frame shows its predecessor longer).
+
+    content_end: the latest end of any packet read, seconds from the start. Two frames or 1 % of
+    slack: the video stream's declared duration is checked against the frames decoded, the file's
+    (which may be the sound's) against everything read.
+    """
+    if writer.frames == 0:
+        raise VideoError(f"{name}: no frame of the video decodes")
+    decoded = float((writer.end_pts - writer.first_pts) * info.time_base)
+    frame = 1 / float(info.frame_rate) if info.frame_rate else 0.04
+    for declared, reached in ((info.video_duration, decoded), (info.duration, content_end)):
+        if declared and reached < declared - max(2 * frame, 0.01 * declared):
+            raise VideoError(f"{name}: truncated or damaged: it stops at {reached:.2f} s "
+                             f"of the {declared:.2f} s it declares")
+    if info.declared_frames and writer.frames < info.declared_frames:
+        log.warning("%s: %d of the %d frames declared decoded (damaged data, or an edit list)",
+                    name, writer.frames, info.declared_frames)
 
 
 def _check_time(frame: av.VideoFrame, start: float, max_duration: float | None, name: str) -> None:

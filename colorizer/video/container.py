@@ -45,11 +45,18 @@ PRESET = "medium"
 DEFAULT_MAX_FRAME_PIXELS = 3840 * 2160  # 4K UHD
 FALLBACK_RATE = Fraction(25)  # for streams that declare no frame rate
 PART_SUFFIX = ".part"
+# swscale's default YUV <-> RGB conversion is off by ~2 levels on coloured pixels; accurate rounding
+# and full-resolution chroma make it agree with the BT.601/709 formulas to within 1.
+SWS_FLAGS = (av.video.reformatter.Interpolation.BILINEAR | av.video.reformatter.Interpolation.ACCURATE_RND
+             | av.video.reformatter.Interpolation.FULL_CHR_H_INT | av.video.reformatter.Interpolation.FULL_CHR_H_INP)
 
 _IMAGE_SIGNATURES = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF87a", "GIF"),
                      (b"GIF89a", "GIF"), (b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"),
                      (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"), (b"\xff\x0a", "JPEG XL"))
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"}
+_AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P "}
+_FILM_SIGNATURES = ((b"\x1a\x45\xdf\xa3", "Matroska/WebM"), (b"FLV", "FLV"), (b"\x00\x00\x01\xba", "MPEG-PS"),
+                    (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "ASF/WMV"))
 
 
 @dataclass(frozen=True)
@@ -59,8 +66,11 @@ class VideoInfo:
     width, height: the stored frame size (before rotation). rotation: degrees counter-clockwise a
     player turns the stored picture (0, 90, 180 or 270; other angles are kept in the matrix but
     reported as 0). display_matrix: FFmpeg's 3x3 display matrix (9 int32, row-major) or None.
-    frame_rate: the average rate, None if the file gives none. duration: seconds, None if unknown.
-    frames: declared or estimated frame count, None if unknown. audio: the audio streams' codecs.
+    frame_rate: the average rate, None if the file gives none. duration: seconds, None if unknown
+    (the video stream's own, else the file's). video_duration: the video stream's own declared
+    duration, None if it declares none. frames: the frame count declared, else estimated from the
+    duration, None if unknown; declared_frames: the count the stream declares, None if none.
+    audio: the audio streams' codecs.
     """
     container: str
     codec: str
@@ -73,7 +83,9 @@ class VideoInfo:
     time_base: Fraction
     start_time: float
     duration: float | None
+    video_duration: float | None
     frames: int | None
+    declared_frames: int | None
     sample_aspect_ratio: Fraction | None
     audio: tuple[str, ...]
 
@@ -87,6 +99,18 @@ def image_kind(head: bytes) -> str | None:
         return "WebP"
     if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
         return "HEIF/AVIF"
+    return None
+
+
+def film_kind(head: bytes) -> str | None:
+    """The film container the first bytes of a file announce ("MP4/MOV", "AVI", ...), or None."""
+    for signature, kind in _FILM_SIGNATURES:
+        if head.startswith(signature):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "AVI"
+    if head[4:8] == b"ftyp" and head[8:12] not in _HEIF_BRANDS | _AUDIO_BRANDS or head[4:8] in (b"moov", b"mdat"):
+        return "MP4/MOV"
     return None
 
 
@@ -134,6 +158,7 @@ def probe(path: Path, *, max_pixels: int = DEFAULT_MAX_FRAME_PIXELS, max_duratio
         stream = video_stream(container, name)
         context = stream.codec_context
         check_frame_size(context.width, context.height, max_pixels, name)
+        _check_index(container, path)
         duration = _duration(container, stream)
         if max_duration is not None and duration is not None and duration > max_duration:
             raise VideoTooLargeError(f"{name}: {duration:.1f} s long, more than the limit of {max_duration:g} s")
@@ -146,26 +171,48 @@ def probe(path: Path, *, max_pixels: int = DEFAULT_MAX_FRAME_PIXELS, max_duratio
         frames = stream.frames or (round(duration * rate) if duration and rate else None)
         start = container.start_time / av.time_base if container.start_time is not None else 0.0
         return VideoInfo(
-            container=container.format.name, codec=context.name, pixel_format=first.format.name,
+            container=container.format.name, codec=codec_name(stream), pixel_format=first.format.name,
             width=first.width, height=first.height, rotation=_quarter_turns(first.rotation) * 90 if matrix else 0,
             display_matrix=matrix, frame_rate=Fraction(rate) if rate else None,
             time_base=Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000),
-            start_time=start, duration=duration, frames=frames,
+            start_time=start, duration=duration, frames=frames, declared_frames=stream.frames or None,
+            video_duration=float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None,
             sample_aspect_ratio=Fraction(context.sample_aspect_ratio) if context.sample_aspect_ratio else None,
-            audio=tuple(audio.codec_context.name if audio.codec_context else "unknown"
-                        for audio in container.streams.audio))
+            audio=tuple(codec_name(audio) for audio in container.streams.audio))
 
 
 def is_video(path: Path | str) -> bool:
     """Whether the file holds a film, judged by its content (not its name): a container of
-    ``VIDEO_DEMUXERS`` with a video stream that is not a cover picture. Reads the header only; a
-    photo, an audio file, an image sequence or an unreadable file is not a video."""
+    ``VIDEO_DEMUXERS`` with a video stream that is not a cover picture, or a file that starts like
+    a film container (MP4, Matroska, AVI, ...) but is too damaged to open, so that colorize_video
+    names what is wrong with it. Reads the header only. A photo, an audio file, an image sequence
+    or any other file is not a video."""
+    path = Path(path)
     try:
-        with open_input(Path(path)) as container:
-            video_stream(container, Path(path).name)
+        with open_input(path) as container:
+            video_stream(container, path.name)
+    except VideoError:
+        try:
+            with open(path, "rb") as file:
+                head = file.read(32)
+        except OSError:
+            return False
+        return film_kind(head) is not None and not _opens(path)
+    return True
+
+
+def _opens(path: Path) -> bool:
+    """Whether FFmpeg can open the file at all (a film without video opens; a damaged one does not)."""
+    try:
+        with open_input(path):
+            return True
     except VideoError:
         return False
-    return True
+
+
+def codec_name(stream: av.stream.Stream) -> str:
+    """The codec's own name ("mp3"), not its decoder's ("mp3float"); "unknown" without a decoder."""
+    return stream.codec_context.codec.canonical_name if stream.codec_context else "unknown"
 
 
 def check_frame_size(width: int, height: int, max_pixels: int, name: str) -> None:
@@ -206,8 +253,8 @@ def frame_pixels(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray:
     deep = any(component.bits > 8 for component in frame.format.components)
     rgb_format = "rgb48le" if deep else "rgb24"
     if (frame.height, frame.width) != size:
-        return frame.to_ndarray(format=rgb_format, width=width, height=height)
-    return frame.to_ndarray(format=rgb_format)
+        return frame.to_ndarray(format=rgb_format, width=width, height=height, interpolation=SWS_FLAGS)
+    return frame.to_ndarray(format=rgb_format, interpolation=SWS_FLAGS)
 
 
 def even_size(height: int, width: int) -> tuple[int, int]:
@@ -272,7 +319,7 @@ class FilmWriter:
         return stream
 
     def _add_audio(self, source: av.audio.stream.AudioStream, supported: set[str]) -> AudioOutcome:
-        codec = source.codec_context.name if source.codec_context else "unknown"
+        codec = codec_name(source)
         if audio_is_copyable(codec, supported):
             stream = self._output.add_stream_from_template(source)
             self._audio[source.index] = (stream, True)
@@ -295,7 +342,7 @@ class FilmWriter:
         if pad_rows or pad_columns:  # repeat the last row / column; 4:2:0 needs even sizes
             rgb = np.pad(rgb, ((0, pad_rows), (0, pad_columns), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
-            format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
+            format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG", interpolation=SWS_FLAGS)
         pts = self._next_pts(pts)
         frame.pts, frame.time_base = pts, self._time_base
         if duration:
@@ -373,6 +420,20 @@ def temporary_output(path: Path) -> Iterator[BinaryIO]:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _check_index(container: av.container.InputContainer, path: Path, tail: int = 64) -> None:
+    """VideoError when the container's index (MP4, MOV) places data past the end of the file: a
+    truncated download or copy, which would otherwise give a shortened film without complaint."""
+    size = path.stat().st_size
+    end = 0
+    for stream in container.streams:
+        entries = stream.index_entries
+        for position in range(max(0, len(entries) - tail), len(entries)):
+            entry = entries[position]
+            end = max(end, entry.pos + entry.size)
+    if end > size:
+        raise VideoError(f"{path.name}: truncated: the file has {size:,} bytes but its index refers to {end:,}")
 
 
 def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float | None:

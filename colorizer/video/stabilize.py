@@ -45,7 +45,7 @@ class StabilizerSettings:
     flow_max_side: int = 256
     flow_preset: str = "fast"
     lightness_tolerance: float = 6.0
-    cut_threshold: float = 0.25
+    cut_threshold: float = 0.13
 
     def __post_init__(self):
         if not 0.0 <= self.blend < 1.0:
