@@ -274,7 +274,7 @@ def small_films(tmp_path_factory) -> dict[str, Path]:
     bad = {"photo.mp4": jpeg.tobytes(), "png.mp4": png, "sequence.mp4": jpeg.tobytes() * 4,
            "empty.mp4": b"", "text.mp4": b"not a film\n" * 100,
            "truncated.mp4": data[: len(data) // 2]}
-    long = [pattern(seed=index % 3) for index in range(20)]
+    long = [pattern(seed=index % 3) for index in range(8)]
     for name, clip in (("indexed.mp4", write_clip(folder / "indexed_full.mp4", long, faststart=True)),
                        ("truncated.mkv", write_clip(folder / "full.mkv", long, audio="aac"))):
         whole = clip.read_bytes()
@@ -328,7 +328,8 @@ def test_damaged_data_is_refused_or_skipped_in_time(tmp_path, small_films, color
         assert re.match(r"corrupt\.mp4: corrupt video data at [\d.]+ s \(.+\)$", str(error)), str(error)
         assert leftovers(output.parent) == []
         return
-    film, original = read_film(result.path), read_film(small_films["mp4"])
+    # (the damaged sound is copied as it is, so only the video is decoded here)
+    film, original = read_film(result.path, audio=False), read_film(small_films["mp4"], audio=False)
     assert 1 <= film.frames <= original.frames
     assert set(np.round(film.frame_times, 3)) <= set(np.round(original.frame_times, 3))
 

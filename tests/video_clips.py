@@ -147,8 +147,8 @@ class Film:
     audio_packets: list[bytes] = field(default_factory=list)
 
 
-def read_film(path: Path, *, audio_payloads: bool = True) -> Film:
-    """Decode ``path`` fully with PyAV and report its video and first audio stream."""
+def read_film(path: Path, *, audio: bool = True, audio_payloads: bool = True) -> Film:
+    """Decode ``path`` fully with PyAV and report its video and (``audio``) first audio stream."""
     with av.open(str(path)) as container:
         video = container.streams.video[0]
         times, rotation, end = [], 0, 0.0
@@ -159,16 +159,18 @@ def read_film(path: Path, *, audio_payloads: bool = True) -> Film:
         film = Film(container.format.name, video.codec_context.width, video.codec_context.height,
                     video.codec_context.pix_fmt, video.codec_context.name, len(times), video.average_rate,
                     round(rotation) % 360, sorted(times), end)
+    if not audio:
+        return film
     with av.open(str(path)) as container:
         if container.streams.audio:
-            audio = container.streams.audio[0]
-            film.audio_codec = audio.codec_context.name
+            sound = container.streams.audio[0]
+            film.audio_codec = sound.codec_context.name
             samples = 0
-            for packet in container.demux(audio):
+            for packet in container.demux(sound):
                 if packet.size:
                     film.audio_packets.append(bytes(packet) if audio_payloads else b"")
                     samples += sum(frame.samples for frame in packet.decode())
-            film.audio_seconds = samples / audio.codec_context.sample_rate
+            film.audio_seconds = samples / sound.codec_context.sample_rate
     return film
 
 
