@@ -156,15 +156,17 @@ def test_rotation_is_kept_and_the_network_sees_the_picture_upright(tmp_path, col
     assert error < 0.5 * sideways_error, f"ab error {error:.2f}; shown sideways it would be {sideways_error:.2f}"
 
 
-def test_variable_frame_rate_time_stamps_are_kept_and_a_cut_restarts(tmp_path, photos, colorizer):
+def test_variable_frame_rate_time_stamps_are_kept_and_a_cut_gets_the_network(tmp_path, photos, colorizer):
     first = [grey(f) for f in camera_frames(photos[0], 160, 96, 3, pan=(1.0, 0.0))]
     second = [grey(f) for f in camera_frames(photos[1], 160, 96, 3, pan=(1.0, 0.0))]
     stamps = [0, 40, 80, 200, 240, 400]  # milliseconds: gaps of 40, 120 and 160
     source = write_clip(tmp_path / "vfr.mkv", first + second, pts=stamps, time_base=Fraction(1, 1000))
-    result = colorize_video(colorizer, source, tmp_path / "vfr_color.mp4")
+    result = colorize_video(colorizer, source, tmp_path / "vfr_color.mp4", network_every=2)
     film = read_film(result.path)
     assert film.frame_times == pytest.approx([stamp / 1000 for stamp in stamps], abs=1e-3)
     assert result.frames == 6 and result.scene_cuts == 1
+    # the network ran on frames 0, 2, 5 and on 3, the cut, which the colour cannot be carried across
+    assert result.network_frames == 4
 
 
 def test_audio_mp4_cannot_take_is_re_encoded_to_aac(tmp_path, colorizer):
@@ -212,6 +214,8 @@ def test_stabilizer_restarts_at_a_cut_and_not_within_a_shot(photos):
     blended = stabilizer.update(a[-1], blue)  # the same picture again: it keeps some of the old colour
     assert np.abs(blended - blue).mean() > 5
     assert stabilizer.cuts == 0
+    assert stabilizer.carry(a[-1]) is not None  # within the shot the colour can be carried
+    assert stabilizer.carry(b[0]) is None  # not across the cut: the network must see it
     after_cut = stabilizer.update(b[0], blue)  # a new shot: the new colour as it is
     assert stabilizer.cuts == 1
     np.testing.assert_array_equal(after_cut, blue)
@@ -356,6 +360,10 @@ def test_limits_are_refused_before_any_work(tmp_path, small_films, limits, messa
 def test_bad_options_are_refused(tmp_path, small_films, colorizer):
     with pytest.raises(ColorizerError, match="crf 60 must be between 0 and 51"):
         colorize_video(colorizer, small_films["mp4"], tmp_path / "out.mp4", crf=60)
+    with pytest.raises(ColorizerError, match="unknown upsampling 'sharp'"):
+        colorize_video(colorizer, small_films["mp4"], tmp_path / "out.mp4", upsample="sharp")
+    with pytest.raises(ColorizerError, match="network_every 2 must be 1, or more with stabilization"):
+        colorize_video(colorizer, small_films["mp4"], tmp_path / "out.mp4", stabilize=False, network_every=2)
     with pytest.raises(ColorizerError, match="render size 100"):
         colorize_video(colorizer, small_films["mp4"], tmp_path / "out.mp4", render_size=100)
     assert leftovers(tmp_path) == []

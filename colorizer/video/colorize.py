@@ -17,7 +17,7 @@ import numpy as np
 
 from colorizer.color import lab_to_rgb8, lightness
 from colorizer.errors import ColorizerError, VideoError, VideoTooLargeError
-from colorizer.upsample import DEFAULT_METHOD, upsample_ab
+from colorizer.upsample import DEFAULT_METHOD, METHODS, upsample_ab
 from colorizer.video.container import (DEFAULT_CRF, DEFAULT_MAX_FRAME_PIXELS, AudioOutcome, FilmWriter, VideoInfo,
                                        check_frame_size, decode_packet, frame_pixels, open_input, probe,
                                        temporary_output, video_stream)
@@ -36,7 +36,8 @@ class VideoResult:
     it declared none). seconds: the video's duration (first frame's start to last frame's end).
     width, height: the encoded size (the input's, odd sides grown by one). rotation: degrees a
     player turns it (kept from the input). audio: one AudioOutcome per input audio stream.
-    scene_cuts: cuts the stabilizer started afresh at. elapsed: wall-clock seconds.
+    scene_cuts: cuts the stabilizer started afresh at. network_frames: frames the network ran on
+    (fewer than ``frames`` with network_every > 1). elapsed: wall-clock seconds.
     """
     path: Path
     frames: int
@@ -47,6 +48,7 @@ class VideoResult:
     rotation: int
     audio: tuple[AudioOutcome, ...]
     scene_cuts: int
+    network_frames: int
     elapsed: float
 
     @property
@@ -63,14 +65,22 @@ class FrameColorizer:
     rotation: degrees counter-clockwise a player turns the stored frames; the network is shown the
         frame upright, as a photo's EXIF orientation is applied before colorizing.
     stabilizer: a TemporalStabilizer, or None for the plain per-frame result.
+    network_every: with a stabilizer, run the network on one frame in this many and carry the
+        colour along the motion to the frames between (a new shot always gets the network).
     """
 
     def __init__(self, colorizer, *, rotation: int = 0, stabilizer: TemporalStabilizer | None = None,
-                 temperature: float | None = None, render_size: int | None = None, upsample: str = DEFAULT_METHOD):
+                 temperature: float | None = None, render_size: int | None = None, upsample: str = DEFAULT_METHOD,
+                 network_every: int = 1):
+        if network_every < 1 or (network_every > 1 and stabilizer is None):
+            raise ColorizerError(f"network_every {network_every} must be 1, or more with stabilization")
         self.colorizer = colorizer
         self.quarter_turns = rotation // 90 % 4 if rotation % 90 == 0 else 0
         self.stabilizer = stabilizer
         self.temperature, self.render_size, self.upsample = temperature, render_size, upsample
+        self.network_every = network_every
+        self.network_frames = 0  # frames the network was run on
+        self._skipped = 0  # frames carried since the network last ran
 
     def network_ab(self, plane: np.ndarray) -> np.ndarray:
         """float32 H x W L (0..100, as stored) -> float32 H x W x 2: the network's ab, upsampled."""
@@ -83,7 +93,14 @@ class FrameColorizer:
     def lab(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """uint8 or uint16 HxWx3 RGB (or HxW grey) -> (float32 H x W L, float32 H x W x 2 ab)."""
         plane = lightness(pixels)
+        if self._skipped + 1 < self.network_every:
+            carried = self.stabilizer.carry(plane)
+            if carried is not None:
+                self._skipped += 1
+                return plane, carried
         ab = self.network_ab(plane)
+        self.network_frames += 1
+        self._skipped = 0
         if self.stabilizer is not None:
             ab = self.stabilizer.update(plane, ab)
         return plane, ab
@@ -96,7 +113,7 @@ class FrameColorizer:
 def colorize_video(colorizer, src: Path | str, dst: Path | str, *, stabilize: bool = True,
                    stabilizer_settings: StabilizerSettings | None = None, crf: int = DEFAULT_CRF,
                    temperature: float | None = None, render_size: int | None = None,
-                   upsample: str = DEFAULT_METHOD, progress: Progress | None = None,
+                   upsample: str = DEFAULT_METHOD, network_every: int = 1, progress: Progress | None = None,
                    max_duration: float | None = None, max_pixels: int = DEFAULT_MAX_FRAME_PIXELS) -> VideoResult:
     """Colorize the film ``src`` into the H.264 MP4 ``dst`` (written whole or not at all).
 
@@ -105,6 +122,8 @@ def colorize_video(colorizer, src: Path | str, dst: Path | str, *, stabilize: bo
         plain per-frame result); stabilizer_settings overrides the measured defaults.
     crf: H.264 constant quality, 0 (lossless) .. 51; 18 is about visually lossless.
     temperature, render_size, upsample: as for ``Colorizer.colorize``.
+    network_every: run the network on one frame in this many (with stabilize) and carry the colour
+        along the motion between: faster, at the accuracy cost docs/video.md measures.
     progress: called after each frame as progress(frames_done, frames_total or None, frames_per_second);
         an exception it raises (KeyboardInterrupt too) stops the work and leaves no output.
     max_duration: seconds; longer films are refused (VideoTooLargeError) before any work, or as soon
@@ -115,6 +134,8 @@ def colorize_video(colorizer, src: Path | str, dst: Path | str, *, stabilize: bo
     src, dst = Path(src), Path(dst)
     if not 0 <= crf <= 51:
         raise ColorizerError(f"crf {crf} must be between 0 and 51")
+    if upsample not in METHODS:
+        raise ColorizerError(f"unknown upsampling {upsample!r}; choose one of {', '.join(METHODS)}")
     name = src.name
     started = time.perf_counter()
     info = probe(src, max_pixels=max_pixels, max_duration=max_duration)
@@ -122,7 +143,7 @@ def colorize_video(colorizer, src: Path | str, dst: Path | str, *, stabilize: bo
              info.pixel_format, info.frame_rate, info.duration, ", ".join(info.audio) or "none")
     stabilizer = TemporalStabilizer(stabilizer_settings or StabilizerSettings()) if stabilize else None
     frames = FrameColorizer(colorizer, rotation=info.rotation, stabilizer=stabilizer, temperature=temperature,
-                            render_size=render_size, upsample=upsample)
+                            render_size=render_size, upsample=upsample, network_every=network_every)
     size = (info.height, info.width)
     with temporary_output(dst) as file, open_input(src) as container:
         video = video_stream(container, name)
@@ -154,7 +175,8 @@ def colorize_video(colorizer, src: Path | str, dst: Path | str, *, stabilize: bo
         path=dst, frames=writer.frames, frame_rate=float(info.frame_rate) if info.frame_rate else None,
         seconds=float((writer.end_pts - writer.first_pts) * info.time_base),
         width=info.width + info.width % 2, height=info.height + info.height % 2, rotation=info.rotation,
-        audio=writer.audio_outcomes, scene_cuts=stabilizer.cuts if stabilizer else 0, elapsed=elapsed)
+        audio=writer.audio_outcomes, scene_cuts=stabilizer.cuts if stabilizer else 0,
+        network_frames=frames.network_frames, elapsed=elapsed)
     log.info("%s: %d frames in %.1f s (%.2f frames/s)", dst.name, result.frames, elapsed, result.frames_per_second)
     return result
 

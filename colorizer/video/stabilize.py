@@ -89,26 +89,51 @@ class TemporalStabilizer:
         """float32 H x W L (0..100) + float32 H x W x 2 ab (the network's, upsampled) -> float32
         H x W x 2 stabilized ab. The inputs are not modified."""
         height, width = lightness_plane.shape
-        small = flow_image(lightness_plane, flow_size(height, width, self.settings.flow_max_side))
-        previous_small, previous_ab = self._previous_small, self._previous_ab
-        new_shot = (previous_small is None or previous_small.shape != small.shape
-                    or previous_ab.shape != ab.shape)
-        if not new_shot and histogram_distance(small, previous_small) > self.settings.cut_threshold:
-            self.cuts += 1
-            new_shot = True
-            log.debug("scene cut: L histograms differ by more than %.2f", self.settings.cut_threshold)
-        if new_shot or self.settings.blend == 0.0:
-            out = np.array(ab, np.float32)  # a copy: the caller may reuse its array
-            self.trusted_share = 0.0
-        else:
-            weight, backward = self._trust(small, previous_small)
+        small = self._small(lightness_plane)
+        shot = self._shot(small, ab.shape[:2])
+        if shot == "continues":
+            weight, backward = self._trust(small, self._previous_small)
             self.trusted_share = float(weight.mean())
             weight = cv2.resize(weight * np.float32(self.settings.blend), (width, height),
                                 interpolation=cv2.INTER_LINEAR)  # cv2: (w, h); soft edges
-            carried = warp(previous_ab, resize_flow(backward, (height, width)))
+            carried = warp(self._previous_ab, resize_flow(backward, (height, width)))
             out = ab + weight[:, :, None] * (carried - ab)  # HxW -> HxWx1, broadcast over a and b
+        else:
+            if shot == "cut":
+                self.cuts += 1
+                log.debug("scene cut: L histograms differ by more than %.2f", self.settings.cut_threshold)
+            out = np.array(ab, np.float32)  # a copy: the caller may reuse its array
+            self.trusted_share = 0.0
         self._previous_small, self._previous_ab = small, out
         return out
+
+    def carry(self, lightness_plane: np.ndarray) -> np.ndarray | None:
+        """For a frame the network skips: the previous output carried along the motion onto this
+        frame (float32 H x W x 2), everywhere, trusted or not; None when there is no previous frame
+        or this one starts a new shot, and then nothing is changed (call ``update`` with the
+        network's colour)."""
+        small = self._small(lightness_plane)
+        if self._shot(small, lightness_plane.shape) != "continues":
+            return None
+        height, width = lightness_plane.shape
+        weight, backward = self._trust(small, self._previous_small)
+        self.trusted_share = float(weight.mean())
+        out = warp(self._previous_ab, resize_flow(backward, (height, width)))
+        self._previous_small, self._previous_ab = small, out
+        return out
+
+    def _small(self, lightness_plane: np.ndarray) -> np.ndarray:
+        return flow_image(lightness_plane, flow_size(*lightness_plane.shape, self.settings.flow_max_side))
+
+    def _shot(self, small: np.ndarray, size: tuple[int, int]) -> str:
+        """Whether this frame (its flow-size L, its full size) "continues" the previous one's shot,
+        follows a "cut", or starts "afresh" (first frame, a size change, or blend 0)."""
+        previous = self._previous_small
+        if previous is None or previous.shape != small.shape or self._previous_ab.shape[:2] != size:
+            return "afresh"
+        if self.settings.blend == 0.0:
+            return "afresh"
+        return "continues" if histogram_distance(small, previous) <= self.settings.cut_threshold else "cut"
 
     def _trust(self, small: np.ndarray, previous_small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(float32 h x w: 1 where frame t's pixel may take frame t-1's colour, else 0;
