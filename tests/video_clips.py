@@ -56,6 +56,23 @@ def camera_frames(photo: np.ndarray, width: int, height: int, count: int, *, pan
                              borderMode=cv2.BORDER_REFLECT)  # cv2: (w, h)
 
 
+def with_object(frames: Iterable[np.ndarray], patch: np.ndarray, start: tuple[float, float],
+                velocity: tuple[float, float]) -> Iterator[np.ndarray]:
+    """Frames (uint8 HxWx3) with ``patch`` (uint8 hxwx3, an elliptical cut-out of it) moving over
+    them on its own: top-left corner at ``start`` + t * ``velocity`` pixels (sub-pixel, bilinear).
+    It hides and uncovers the background, as a person walking through a panning shot does."""
+    patch_height, patch_width = patch.shape[:2]
+    mask = np.zeros((patch_height, patch_width), np.float32)
+    cv2.ellipse(mask, (patch_width // 2, patch_height // 2), (patch_width // 2, patch_height // 2), 0, 0, 360, 1.0, -1)
+    for index, frame in enumerate(frames):
+        height, width = frame.shape[:2]
+        left, top = start[0] + velocity[0] * index, start[1] + velocity[1] * index
+        matrix = np.float32([[1, 0, left], [0, 1, top]])
+        moved = cv2.warpAffine(patch, matrix, (width, height), flags=cv2.INTER_LINEAR)  # cv2: (w, h)
+        alpha = cv2.warpAffine(mask, matrix, (width, height), flags=cv2.INTER_LINEAR)[..., None]  # HxW -> HxWx1
+        yield np.rint(frame * (1 - alpha) + moved * alpha).astype(np.uint8)
+
+
 def lab(rgb: np.ndarray) -> np.ndarray:
     """uint8 HxWx3 RGB -> float32 HxWx3 Lab (L 0..100), OpenCV's conversion."""
     return cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
