@@ -55,7 +55,7 @@ from colorizer.color import lightness
 from colorizer.upsample import DEFAULT_METHOD, upsample_ab
 from colorizer.video import FrameColorizer, StabilizerSettings, TemporalStabilizer, colorize_video
 from colorizer.video.flicker import PairFlow, pair_flow, pair_warping_error
-from colorizer.video.flow import FlowEstimator, flow_image
+from colorizer.video.flow import FlowEstimator, flow_image, flow_size
 from colorizer.video.stabilize import histogram_distance
 from tests.video_clips import camera_frames, grey, lab, with_object, write_clip
 
@@ -170,16 +170,11 @@ def scores(clips: list[Clip], outputs: list[list[np.ndarray]]) -> tuple[float, f
 
 def cut_threshold(clips: list[Clip], max_side: int) -> tuple[float, float, float]:
     """(largest within-shot distance, smallest cut distance, the midpoint)."""
-    small = [[flow_image(plane, _flow_size(plane, max_side)) for plane in clip.planes] for clip in clips]
+    small = [[flow_image(plane, flow_size(*plane.shape, max_side)) for plane in clip.planes] for clip in clips]
     within = [histogram_distance(a, b) for frames in small for a, b in zip(frames, frames[1:])]
     cuts = [histogram_distance(first[-1], second[0]) for i, first in enumerate(small)
             for j, second in enumerate(small) if i != j]
     return max(within), min(cuts), (max(within) + min(cuts)) / 2
-
-
-def _flow_size(plane: np.ndarray, max_side: int) -> tuple[int, int]:
-    from colorizer.video.flow import flow_size
-    return flow_size(*plane.shape, max_side)
 
 
 def quality_table(clips: list[Clip], networks: dict[str, list[list[np.ndarray]]], settings: StabilizerSettings,
@@ -192,7 +187,8 @@ def quality_table(clips: list[Clip], networks: dict[str, list[list[np.ndarray]]]
     for name, abs_ in networks.items():
         plain_warp, plain_rmse = scores(clips, abs_)
         for every in (1, 2) if name != "oracle" else (1,):
-            stable_warp, stable_rmse = scores(clips, [stabilized(clip, a, settings, every) for clip, a in zip(clips, abs_)])
+            outputs = [stabilized(clip, a, settings, every) for clip, a in zip(clips, abs_)]
+            stable_warp, stable_rmse = scores(clips, outputs)
             label = name if every == 1 else f"{name}, network every {every}nd frame"
             print(f"| {label} | {plain_warp:.2f} | {stable_warp:.2f} | {stable_warp / plain_warp:.2f}x | "
                   f"{plain_rmse:.2f} | {stable_rmse:.2f} | {stable_rmse / plain_rmse:.3f}x |")
@@ -204,7 +200,8 @@ def tune(clips: list[Clip], networks: dict[str, list[list[np.ndarray]]]) -> Stab
     plain = {name: scores(tuning, abs_[:TUNING_CLIPS]) for name, abs_ in networks.items()}
     print(f"\ntuning on clips {', '.join(clip.name for clip in tuning)}; per-frame: " + ", ".join(
         f"{name} warping {w:.2f} RMSE {r:.2f}" for name, (w, r) in plain.items()))
-    print("| parameter | value | " + " | ".join(f"{name} warping ratio | {name} RMSE ratio" for name in networks) + " |")
+    columns = " | ".join(f"{name} warping ratio | {name} RMSE ratio" for name in networks)
+    print(f"| parameter | value | {columns} |")
     print("| --- | --- | " + " | ".join("--- | ---" for _ in networks) + " |")
     candidates = []
     for parameter, values in TUNE_GRID.items():

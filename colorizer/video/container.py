@@ -150,7 +150,8 @@ def video_stream(container: av.container.InputContainer, name: str) -> av.video.
     raise VideoError(f"{name}: no video stream" + (" (audio only)" if has_audio else ""))
 
 
-def probe(path: Path | str, *, max_pixels: int = DEFAULT_MAX_FRAME_PIXELS, max_duration: float | None = None) -> VideoInfo:
+def probe(path: Path | str, *, max_pixels: int = DEFAULT_MAX_FRAME_PIXELS,
+          max_duration: float | None = None) -> VideoInfo:
     """Read a film's header and decode its first frame (for the display matrix, and to be sure the
     video decodes). VideoTooLargeError when the frame size or duration declared is over a limit."""
     path = Path(path)

@@ -48,8 +48,8 @@ class StabilizerSettings:
     flow_max_side: int = 640
     flow_preset: str = "fast"
     lightness_tolerance: float = 6.0
-    # L-histogram distance between consecutive frames: at most 0.020 within the bench's shots, at
-    # least 0.217 across its cuts (6 photos, every ordered pair); the midpoint.
+    # L-histogram distance between consecutive frames: at most 0.031 within the bench's shots, at
+    # least 0.208 across its cuts (6 photos, every ordered pair); the midpoint.
     cut_threshold: float = 0.12
 
     def __post_init__(self):
