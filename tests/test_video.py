@@ -66,9 +66,9 @@ def lightness_error(output: np.ndarray, source: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def pan(tmp_path_factory, photos, colorizer):
-    """A slow pan over a real photo, 161x97 (odd: 4:4:4 H.264 takes it), 6 frames, AAC tone."""
+    """A slow pan and zoom over a real photo, 161x97 (odd: 4:4:4 H.264 takes it), 6 frames, AAC tone."""
     folder = tmp_path_factory.mktemp("pan")
-    colour = list(camera_frames(photos[0], 161, 97, FRAMES, pan=(1.5, 0.5)))
+    colour = list(camera_frames(photos[0], 161, 97, FRAMES, pan=(1.5, 0.5), zoom=1.01))
     source = write_clip(folder / "pan.mp4", [grey(frame) for frame in colour], pixel_format="yuv444p", audio="aac")
     calls = []
     stable = colorize_video(colorizer, source, folder / "out" / "pan_color.mp4",
