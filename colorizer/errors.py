@@ -20,3 +20,12 @@ class ModelError(ColorizerError):
 
 class ProviderError(ColorizerError):
     """An execution provider (device) was asked for that this onnxruntime build does not offer."""
+
+
+class VideoError(ColorizerError):
+    """The file is not a video we can colorize (no video stream, a still image, corrupt or truncated),
+    or the colorized film could not be written."""
+
+
+class VideoTooLargeError(VideoError):
+    """The video is longer, or its frames larger, than the configured limit."""
