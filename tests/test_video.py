@@ -28,6 +28,7 @@ from tests.video_clips import (camera_frames, film_frames, grey, lab, load_photo
                                _write_tone)
 
 FPS = 25
+FRAMES = 6  # of the panning film
 CHROMA = 4.0  # ab units: a pixel with |ab| above this is coloured, not grey
 
 
@@ -65,9 +66,9 @@ def lightness_error(output: np.ndarray, source: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def pan(tmp_path_factory, photos, colorizer):
-    """A slow pan over a real photo, 161x97 (odd: 4:4:4 H.264 takes it), 8 frames, AAC tone."""
+    """A slow pan and zoom over a real photo, 161x97 (odd: 4:4:4 H.264 takes it), 6 frames, AAC tone."""
     folder = tmp_path_factory.mktemp("pan")
-    colour = list(camera_frames(photos[0], 161, 97, 8, pan=(1.5, 0.5)))
+    colour = list(camera_frames(photos[0], 161, 97, FRAMES, pan=(1.5, 0.5), zoom=1.01))
     source = write_clip(folder / "pan.mp4", [grey(frame) for frame in colour], pixel_format="yuv444p", audio="aac")
     calls = []
     stable = colorize_video(colorizer, source, folder / "out" / "pan_color.mp4",
@@ -79,12 +80,12 @@ def pan(tmp_path_factory, photos, colorizer):
 def test_pan_keeps_frames_rate_time_stamps_and_size(pan):
     source, result = read_film(pan["source"]), pan["stable"]
     film = read_film(result.path)
-    assert (result.frames, film.frames) == (8, 8)
+    assert (result.frames, film.frames) == (FRAMES, FRAMES)
     assert film.codec == "h264" and film.pixel_format == "yuv420p"
     assert film.frame_rate == FPS and result.frame_rate == FPS
     assert film.frame_times == pytest.approx(source.frame_times, abs=1e-3)
     assert film.frame_end == pytest.approx(source.frame_end, abs=1e-3)
-    assert result.seconds == pytest.approx(8 / FPS)
+    assert result.seconds == pytest.approx(FRAMES / FPS)
     # 4:2:0 needs even sides: the odd last row and column are repeated, nothing is cropped
     assert (film.width, film.height) == (result.width, result.height) == (162, 98)
     first = next(film_frames(result.path)).astype(int)
@@ -96,7 +97,7 @@ def test_pan_copies_the_audio_bit_for_bit(pan):
     source, film = read_film(pan["source"]), read_film(pan["stable"].path)
     assert [str(outcome) for outcome in pan["stable"].audio] == ["aac copied"]
     assert film.audio_codec == source.audio_codec == "aac"
-    assert film.audio_packets == source.audio_packets and len(film.audio_packets) > 10
+    assert film.audio_packets == source.audio_packets and len(film.audio_packets) > 5
     assert abs(film.audio_seconds - source.audio_seconds) <= 1 / FPS
 
 
@@ -110,8 +111,8 @@ def test_pan_keeps_the_lightness_and_adds_colour(pan):
 
 def test_progress_reports_every_frame(pan):
     calls = pan["calls"]
-    assert [done for done, _, _ in calls] == list(range(1, 9))
-    assert all(total == 8 and rate > 0 for _, total, rate in calls)
+    assert [done for done, _, _ in calls] == list(range(1, FRAMES + 1))
+    assert all(total == FRAMES and rate > 0 for _, total, rate in calls)
 
 
 def test_stabilization_lowers_the_warping_error(pan):
@@ -138,7 +139,7 @@ def test_per_frame_output_is_the_photo_pipeline(pan, colorizer):
 # --- rotation, time stamps, cuts, audio re-encoding, bit depths --------------------------------------
 
 def test_rotation_is_kept_and_the_network_sees_the_picture_upright(tmp_path, colorizer):
-    upright = [pattern(96, 160, seed=index) for index in range(2)]  # displayed 96 wide, 160 high
+    upright = [pattern(96, 160)]  # displayed 96 wide, 160 high
     turned = write_clip(tmp_path / "phone.mp4", upright, rotation=90)
     plain = write_clip(tmp_path / "plain.mp4", upright)
     info = probe(turned)

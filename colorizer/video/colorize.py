@@ -19,7 +19,7 @@ from colorizer.color import lab_to_rgb8, lightness
 from colorizer.errors import ColorizerError, VideoError, VideoTooLargeError
 from colorizer.upsample import DEFAULT_METHOD, METHODS, upsample_ab
 from colorizer.video.container import (DEFAULT_CRF, DEFAULT_MAX_FRAME_PIXELS, AudioOutcome, FilmWriter, VideoInfo,
-                                       check_frame_size, decode_packet, frame_pixels, open_input, probe,
+                                       check_frame_size, decode_packet, ffmpeg_reason, frame_pixels, open_input, probe,
                                        temporary_output, video_stream)
 from colorizer.video.stabilize import StabilizerSettings, TemporalStabilizer
 
@@ -144,32 +144,21 @@ def colorize_video(colorizer, src: Path | str, dst: Path | str, *, stabilize: bo
     stabilizer = TemporalStabilizer(stabilizer_settings or StabilizerSettings()) if stabilize else None
     frames = FrameColorizer(colorizer, rotation=info.rotation, stabilizer=stabilizer, temperature=temperature,
                             render_size=render_size, upsample=upsample, network_every=network_every)
-    size = (info.height, info.width)
-    with temporary_output(dst) as file, open_input(src) as container:
-        video = video_stream(container, name)
-        video.thread_type = "AUTO"
-        audio = list(container.streams.audio)
-        writer = FilmWriter(file, info, audio, crf=crf, name=dst.name)
-        try:
-            content_end = 0.0
-            for packet in container.demux(video, *audio):
-                if packet.pts is not None and packet.time_base:
-                    content_end = max(content_end, float((packet.pts + packet.duration) * packet.time_base)
-                                      - info.start_time)
-                if packet.stream.type == "audio":
-                    writer.write_audio(packet)
-                    continue
-                for frame in decode_packet(packet, name):
-                    _check_time(frame, info.start_time, max_duration, name)
-                    check_frame_size(frame.width, frame.height, max_pixels, name)
-                    writer.write_frame(frames(frame_pixels(frame, size)), frame.pts, frame.duration)
-                    if progress is not None:
-                        progress(writer.frames, info.frames, writer.frames / (time.perf_counter() - started))
-            _check_complete(writer, info, content_end, name)
-            writer.close()
-        except BaseException:
-            writer.abort()
-            raise
+    try:
+        with temporary_output(dst) as file, open_input(src) as container:
+            video = video_stream(container, name)
+            video.thread_type = "AUTO"
+            audio = list(container.streams.audio)
+            writer = FilmWriter(file, info, audio, crf=crf, name=dst.name)
+            try:
+                _transcode(container, video, audio, writer, frames, info, name=name, max_duration=max_duration,
+                           max_pixels=max_pixels, progress=progress, started=started)
+                writer.close()
+            except BaseException:
+                writer.abort()
+                raise
+    except av.error.FFmpegError as error:  # reading or writing failed past the checks above
+        raise VideoError(f"{name}: FFmpeg failed ({ffmpeg_reason(error)})") from None
     elapsed = time.perf_counter() - started
     result = VideoResult(
         path=dst, frames=writer.frames, frame_rate=float(info.frame_rate) if info.frame_rate else None,
@@ -179,6 +168,28 @@ def colorize_video(colorizer, src: Path | str, dst: Path | str, *, stabilize: bo
         network_frames=frames.network_frames, elapsed=elapsed)
     log.info("%s: %d frames in %.1f s (%.2f frames/s)", dst.name, result.frames, elapsed, result.frames_per_second)
     return result
+
+
+def _transcode(container: av.container.InputContainer, video: av.video.stream.VideoStream, audio: list,
+               writer: FilmWriter, frames: FrameColorizer, info: VideoInfo, *, name: str, max_duration: float | None,
+               max_pixels: int, progress: Progress | None, started: float) -> None:
+    """Every packet in file order: audio to the writer as it is, video decoded, colorized and
+    written frame by frame; then the check that the film was complete."""
+    size = (info.height, info.width)
+    content_end = 0.0  # the latest end of any packet read, seconds from the start
+    for packet in container.demux(video, *audio):
+        if packet.pts is not None and packet.time_base:
+            content_end = max(content_end, float((packet.pts + packet.duration) * packet.time_base) - info.start_time)
+        if packet.stream.type == "audio":
+            writer.write_audio(packet)
+            continue
+        for frame in decode_packet(packet, name):
+            _check_time(frame, info.start_time, max_duration, name)
+            check_frame_size(frame.width, frame.height, max_pixels, name)
+            writer.write_frame(frames(frame_pixels(frame, size)), frame.pts, frame.duration)
+            if progress is not None:
+                progress(writer.frames, info.frames, writer.frames / (time.perf_counter() - started))
+    _check_complete(writer, info, content_end, name)
 
 
 def _check_complete(writer: FilmWriter, info: VideoInfo, content_end: float, name: str) -> None:

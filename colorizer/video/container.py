@@ -134,7 +134,7 @@ def open_input(path: Path) -> Iterator[av.container.InputContainer]:
             container = av.open(stream, "r", container_options={"format_whitelist": ",".join(VIDEO_DEMUXERS)})
         except av.error.FFmpegError as error:
             raise VideoError(f"{name}: not a video this colorizer can read (unknown container, "
-                             f"or corrupt or truncated: {_reason(error)})") from None
+                             f"or corrupt or truncated: {ffmpeg_reason(error)})") from None
         try:
             yield container
         finally:
@@ -236,7 +236,7 @@ def decode_packet(packet: av.Packet, name: str) -> list:
         return packet.decode()
     except av.error.FFmpegError as error:
         when = f" at {float(packet.pts * packet.time_base):.2f} s" if packet.pts is not None else ""
-        raise VideoError(f"{name}: corrupt {packet.stream.type} data{when} ({_reason(error)})") from None
+        raise VideoError(f"{name}: corrupt {packet.stream.type} data{when} ({ffmpeg_reason(error)})") from None
 
 
 def display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
@@ -453,5 +453,6 @@ def _quarter_turns(degrees: float | None) -> int:
     return round(degrees) // 90 % 4
 
 
-def _reason(error: av.error.FFmpegError) -> str:
+def ffmpeg_reason(error: av.error.FFmpegError) -> str:
+    """FFmpeg's message for an error, one line."""
     return (getattr(error, "strerror", None) or str(error)).splitlines()[0]
