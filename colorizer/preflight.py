@@ -43,6 +43,9 @@ _TIFF_BYTE_TYPES = {1, 2, 7}  # BYTE, ASCII, UNDEFINED: kept as bytes; every oth
 _SUB_IFD_TAGS = (34665, 34853, 40965)  # EXIF, GPS and interoperability directories
 _WIDTH, _HEIGHT, _SAMPLES, _ROWS_PER_STRIP, _PLANAR = 256, 257, 277, 278, 284
 _STRIP_OFFSETS, _STRIP_COUNTS, _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS, _TILE_COUNTS = 273, 279, 322, 323, 324, 325
+_GEOMETRY_TAGS = (_WIDTH, _HEIGHT, _STRIP_OFFSETS, _SAMPLES, _ROWS_PER_STRIP, _STRIP_COUNTS, _PLANAR,
+                  _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS, _TILE_COUNTS)
+_TIFF_INTEGER_TYPES = {1, 3, 4, 6, 8, 9, 13, 16, 17, 18}  # (S)BYTE, (S)SHORT, (S)LONG, IFD, (S)LONG8, IFD8
 _MAX_OFFSET = 1 << 63  # Pillow seeks to offsets, and Python's seek takes a signed 64-bit number
 _ANY_TILE_PIXELS = 1 << 20  # a tile of up to 1 MP is fine for any image; larger ones only for larger images
 # The next JPEG marker in entropy-coded data: 0xFF not followed by a stuffed 0x00, a restart marker
@@ -153,26 +156,24 @@ class _Tiff:
         self.inline = 8 if self.big else 4
 
     def first_ifd(self) -> int | None:
-        try:
-            return struct.unpack_from(f"{self.order}{self.offset_format}", self.block, 8 if self.big else 4)[0]
-        except struct.error:
+        position = 8 if self.big else 4
+        if position + struct.calcsize(self.offset_format) > len(self.block):
             return None
+        return struct.unpack_from(f"{self.order}{self.offset_format}", self.block, position)[0]
 
     def entries(self, offset: int, name: str) -> list[tuple[int, int, int, int]] | None:
         """(tag, type, count, position of the value field) of each entry of the directory at
         ``offset``; None when the directory lies past the end of the block."""
-        try:
-            (count,) = struct.unpack_from(f"{self.order}{self.count_format}", self.block, offset)
-        except struct.error:
+        if offset + struct.calcsize(self.count_format) > len(self.block):
             return None
+        (count,) = struct.unpack_from(f"{self.order}{self.count_format}", self.block, offset)
         check_count(count, MAX_TIFF_TAGS, "tags in one TIFF/EXIF directory", name)
         first = offset + struct.calcsize(self.count_format)
         found = []
         for position in range(first, first + count * self.entry_size, self.entry_size):
-            try:
-                tag, kind, values = struct.unpack_from(self.entry_format, self.block, position)
-            except struct.error:
+            if position + self.entry_size > len(self.block):
                 break  # a directory cut short: parsers stop here too
+            tag, kind, values = struct.unpack_from(self.entry_format, self.block, position)
             found.append((tag, kind, values, position + self.entry_size - self.inline))
         return found
 
@@ -238,6 +239,11 @@ def _check_tiff_pieces(tiff: _Tiff, entries: list[tuple[int, int, int, int]], na
     """No more strip or tile offsets than the first image needs, and tiles no larger than 1 MP
     unless the image is as large (a tile buffer is allocated whole)."""
     fields = {tag: (kind, count, value_at) for tag, kind, count, value_at in entries}
+    for tag in _GEOMETRY_TAGS:
+        if tag in fields and fields[tag][0] not in _TIFF_INTEGER_TYPES:
+            # Pillow would hand such values (text, fractions) to seek() and fail with a TypeError.
+            raise ImageDecodeError(f"{name}: corrupt TIFF: tag {tag} holds values of type {fields[tag][0]}, "
+                                   "not whole numbers")
 
     def number(tag: int, default: int) -> int:
         if tag not in fields:
