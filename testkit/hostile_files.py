@@ -18,8 +18,9 @@ for reading it: peak RSS above the reader's baseline at most BASE_RSS_BYTES + RS
 pixels, at most MAX_SECONDS of wall time. These are resource bounds, not speed targets: generous,
 and proportional to the real pixels, never to what a header claims.
 
-``python -m testkit.hostile_files ROLE PATH`` reads one file the way ``measure`` does and prints the
-result as JSON.
+``measure(case)`` and ``measure_many(cases)`` read each file in a process of its own, forked from one
+interpreter that has imported the readers (``python -m testkit.hostile_files``: requests on stdin,
+JSON results on stdout), so that its peak memory is that file's alone.
 """
 from __future__ import annotations
 
@@ -27,11 +28,13 @@ import io
 import json
 import os
 import re
+import signal
 import struct
 import subprocess
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,151 +116,223 @@ class Result:
 
 # --- the corpus ---------------------------------------------------------------------------------------
 
-def cases(folder: Path, *, roles: tuple[str, ...] = ("image", "prototxt", "caffemodel", "hull")) -> list[Case]:
-    """Write every case's file into ``folder`` (created if needed) and return the cases of ``roles``."""
+ROLES = ("image", "prototxt", "caffemodel", "hull")
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """A case before its file exists: ``make`` writes it into a folder and returns its path."""
+    name: str
+    role: str
+    expect: Decoded | Refused
+    what: str
+    make: Callable[[Path], Path]
+
+
+def cases(folder: Path, *, roles: tuple[str, ...] = ROLES) -> list[Case]:
+    """Write the file of every case of ``roles`` into ``folder`` (created if needed) and return them."""
     folder.mkdir(parents=True, exist_ok=True)
-    built = [case for case in _image_cases(folder) + _release_cases(folder) if case.role in roles]
-    names = [case.name for case in built]
+    return [Case(spec.name, spec.make(folder), spec.role, spec.expect, spec.what)
+            for spec in _specs() if spec.role in roles]
+
+
+def case_names(*, roles: tuple[str, ...] = ROLES) -> list[str]:
+    """The names ``cases`` returns, in order, without writing anything (for test parametrization)."""
+    return [spec.name for spec in _specs() if spec.role in roles]
+
+
+def _specs() -> list[_Spec]:
+    specs = _image_specs() + _special_file_specs() + _release_specs()
+    names = [spec.name for spec in specs]
     assert len(names) == len(set(names)), "case names must be unique"
-    return built
+    return specs
 
 
 def _refused(error: str, name: str, message: str) -> Refused:
     return Refused(error, rf"^{re.escape(name)}: {message}")
 
 
-def _write(folder: Path, name: str, data: bytes) -> Path:
-    path = folder / name
-    path.write_bytes(data)
-    return path
+def _writes(name: str, build: Callable[..., bytes], *args, **options) -> Callable[[Path], Path]:
+    """A maker writing ``build(*args, **options)`` to folder/name (built only when called)."""
+    def make(folder: Path) -> Path:
+        path = folder / name
+        path.write_bytes(build(*args, **options))
+        return path
+    return make
 
 
-def _image_cases(folder: Path) -> list[Case]:
-    def case(name: str, data: bytes, expect: Decoded | Refused, what: str) -> Case:
-        return Case(name, _write(folder, name, data), "image", expect, what)
+def _image_specs() -> list[_Spec]:
+    def spec(name: str, build: Callable[..., bytes], args: tuple, expect: Decoded | Refused, what: str, **options):
+        return _Spec(name, "image", expect, what, _writes(name, build, *args, **options))
 
     too_large, too_complex, corrupt = "ImageTooLargeError", "ImageTooComplexError", "ImageDecodeError"
-    photo = scene(4000, 3000)
-    items = [
+    small = (64, 48)
+    return [
         # One dimension huge: under the pixel limit, over the side limit; refused from the header.
-        case("wide_4999999x10.png", flat_png(WIDE, 10), _refused(too_large, "wide_4999999x10.png",
+        spec("wide_4999999x10.png", flat_png, (WIDE, 10), _refused(too_large, "wide_4999999x10.png",
              r"4999999x10 is 4,999,999 pixels wide, more than the limit of 65,535 pixels a side$"),
-             "4,999,999 x 10 grey PNG (50 MP, ~50 KB): per-column work would dominate"),
-        case("tall_10x4999999.png", flat_png(10, WIDE), _refused(too_large, "tall_10x4999999.png",
+             "4,999,999 x 10 grey PNG (50 MP in ~50 KB): per-column work would dominate"),
+        spec("tall_10x4999999.png", flat_png, (10, WIDE), _refused(too_large, "tall_10x4999999.png",
              r"10x4999999 is 4,999,999 pixels tall, more than the limit of 65,535 pixels a side$"),
              "10 x 4,999,999 grey PNG"),
-        case("wide_65535x16.png", flat_png(65_535, 16), Decoded((16, 65_535)),
+        spec("wide_65535x16.png", flat_png, (65_535, 16), Decoded((16, 65_535)),
              "65,535 x 16 grey PNG: exactly at the side limit, accepted"),
         # Decoder amplification: EXIF tags that all point at one block, copied once per tag.
-        case("exif_amplified.png", encode(Image.fromarray(scene(64, 48)), "PNG", exif=amplified_exif(1000, 1 << 20)),
+        spec("exif_amplified.png", scene_with_exif, ("PNG", *small, amplified_exif(1000, 1 << 20)),
              _refused(too_complex, "exif_amplified.png", r"EXIF tags claim 1,048,576,000 bytes"),
              "1 MB PNG whose eXIf has 1,000 tags pointing at one 1 MB block (1 GB of copies)"),
-        case("exif_amplified.webp", encode(Image.fromarray(scene(64, 48)), "WEBP", exif=amplified_exif(1000, 1 << 20)),
+        spec("exif_amplified.webp", scene_with_exif, ("WEBP", *small, amplified_exif(1000, 1 << 20)),
              _refused(too_complex, "exif_amplified.webp", r"EXIF tags claim 1,048,576,000 bytes"),
              "the same EXIF in a WebP"),
-        case("exif_amplified.jpg", encode(Image.fromarray(scene(64, 48)), "JPEG",
-                                          exif=b"Exif\x00\x00" + amplified_exif(2000, 40_000)),
+        spec("exif_amplified.jpg", scene_with_exif, ("JPEG", *small, b"Exif\x00\x00" + amplified_exif(2000, 40_000)),
              _refused(too_complex, "exif_amplified.jpg", r"EXIF tags claim 80,000,000 bytes"),
              "JPEG whose 64 KB APP1 has 2,000 tags pointing at one 40 KB block (Pillow parses it while opening)"),
-        case("exif_amplified.tiff", amplified_tiff(1000, 1 << 20),
+        spec("exif_amplified.tiff", amplified_tiff, (1000, 1 << 20),
              _refused(too_complex, "exif_amplified.tiff", r"TIFF tags claim 1,048,576,000 bytes"),
              "TIFF whose own directory has 1,000 tags pointing at one 1 MB block"),
         # Lying lengths.
-        case("lying_chunk_16bit.png", lying_chunk_png(), _refused(corrupt, "lying_chunk_16bit.png",
+        spec("lying_chunk_16bit.png", lying_chunk_png, (), _refused(corrupt, "lying_chunk_16bit.png",
              r"the file is truncated .*PNG chunk 'IDAT' at byte 33 declares 4,294,967,280 bytes"),
              "57-byte 16-bit PNG whose first IDAT claims 4 GB (OpenCV allocated it)"),
-        case("lying_chunk.webp", lying_chunk_webp(), _refused(corrupt, "lying_chunk.webp",
+        spec("lying_chunk.webp", lying_chunk_webp, (), _refused(corrupt, "lying_chunk.webp",
              r"the file is truncated .*WebP chunk 'VP8L' at byte 12 declares 4,294,967,000 bytes"),
              "WebP whose image chunk claims 4 GB"),
-        # Decode time out of proportion: scans, chunks, blocks.
-        case("many_scans.jpg", progressive_jpeg(2048, 2048, MANY_SCANS), _refused(too_complex, "many_scans.jpg",
+        # Decode time out of proportion: scans, chunks, blocks, text.
+        spec("many_scans.jpg", progressive_jpeg, (2048, 2048, MANY_SCANS), _refused(too_complex, "many_scans.jpg",
              r"101 scans in a progressive JPEG, more than the limit of 100$"),
-             f"2048 x 2048 progressive JPEG with {MANY_SCANS:,} empty scans (~330 KB; minutes of CPU)"),
-        case("scans_at_limit.jpg", progressive_jpeg(4096, 4096, 99), Decoded((4096, 4096)),
-             "4096 x 4096 progressive JPEG with 100 scans: the most an accepted JPEG may have"),
-        case("many_chunks.png", many_chunks_png(150_000), _refused(too_complex, "many_chunks.png",
+             f"2048 x 2048 progressive JPEG with {MANY_SCANS:,} empty scans (~330 KB; a minute of CPU)"),
+        spec("scans_at_limit_50mp.jpg", progressive_jpeg, (8000, 6248, 99), Decoded((6248, 8000)),
+             "8000 x 6248 (50 MP) progressive JPEG with 100 scans: the costliest JPEG accepted"),
+        spec("many_chunks.png", many_chunks_png, (150_000,), _refused(too_complex, "many_chunks.png",
              r"100,001 PNG chunks, more than the limit of 100,000$"),
              "PNG with 150,000 empty ancillary chunks (Pillow reads each one in Python)"),
-        case("many_blocks.gif", many_blocks_gif(150_000), _refused(too_complex, "many_blocks.gif",
+        spec("text_bomb.png", text_bomb_png, (1000,), _refused(corrupt, "text_bomb.png",
+             r"corrupt image data: Too much memory used in text chunks"),
+             "1 MB PNG of 1,000 zTXt chunks each inflating to 1 MB (Pillow stops at 64 MB)"),
+        spec("many_blocks.gif", many_blocks_gif, (150_000,), _refused(too_complex, "many_blocks.gif",
              r"100,001 GIF extension blocks before the first image"),
              "GIF whose comment has 150,000 one-byte sub-blocks"),
-        case("canvas_bomb.webp", webp_canvas(16_384, 16_384), _refused(too_large, "canvas_bomb.webp",
+        spec("canvas_bomb.webp", webp_canvas, (16_384, 16_384), _refused(too_large, "canvas_bomb.webp",
              r"16384x16384 is 268,435,456 pixels, more than the limit of 50,000,000$"),
              "animated WebP whose canvas is 16384 x 16384 (libwebp allocates it while opening)"),
         # TIFF oddities.
-        case("bigtiff_offset.tif", bigtiff_far_offset(), _refused(corrupt, "bigtiff_offset.tif",
+        spec("bigtiff_offset.tif", bigtiff_far_offset, (), _refused(corrupt, "bigtiff_offset.tif",
              r"corrupt TIFF data: tag 270 points at byte 9,223,372,036,854,775,813$"),
              "BigTIFF with a tag's data at byte 2**63 + 5 (Pillow: OverflowError)"),
-        case("text_strip_offsets.tif", tiff_text_strip_offsets(), _refused(corrupt, "text_strip_offsets.tif",
+        spec("text_strip_offsets.tif", tiff_text_strip_offsets, (), _refused(corrupt, "text_strip_offsets.tif",
              r"corrupt TIFF: tag 273 holds values of type 2, not whole numbers$"),
              "TIFF whose StripOffsets are ASCII text (Pillow: TypeError)"),
-        case("many_strips.tif", tiff_many_strips(300_000), _refused(too_complex, "many_strips.tif",
+        spec("many_strips.tif", tiff_many_strips, (300_000,), _refused(too_complex, "many_strips.tif",
              r"the TIFF lists 300,000 pieces \(tag 273\) for an image made of 10$"),
              "10 x 10 TIFF listing 300,000 strips (Pillow makes a Python tuple per strip)"),
-        case("huge_tile.tif", tiff_huge_tile(), _refused(too_complex, "huge_tile.tif",
+        spec("huge_tile.tif", tiff_huge_tile, (), _refused(too_complex, "huge_tile.tif",
              r"TIFF tiles of 65536x65536 pixels for a 16x16 image$"),
              "16 x 16 TIFF in one 65536 x 65536 tile (a 4 GP tile buffer)"),
-        case("one_row_strips.tif", tiff_one_row_strips(400, 8000), Decoded((8000, 400)),
+        spec("one_row_strips.tif", tiff_one_row_strips, (400, 8000), Decoded((8000, 400)),
              "400 x 8000 TIFF with one row per strip (8,000 strips): accepted"),
-        # Garbage inside valid AVIF/HEIC containers (libavif/libheif: RuntimeError).
-        case("garbage.avif", garbage_payload(encode(Image.fromarray(scene(64, 48)).convert("RGB"), "AVIF")),
-             _refused(corrupt, "garbage.avif", r"corrupt image data"), "AVIF with its AV1 payload zeroed"),
-        case("garbage.heic", garbage_payload(heic_bytes(scene(64, 48))),
-             _refused(corrupt, "garbage.heic", r"corrupt image data"), "HEIC with its HEVC payload zeroed"),
+        # Garbage inside valid AVIF/HEIC containers (libavif/libheif report it as RuntimeError).
+        spec("garbage.avif", garbage_avif, small, _refused(corrupt, "garbage.avif", r"corrupt image data"),
+             "AVIF with its AV1 payload zeroed"),
+        spec("garbage.heic", garbage_heic, small, _refused(corrupt, "garbage.heic", r"corrupt image data"),
+             "HEIC with its HEVC payload zeroed"),
         # Ordinary large photos: the memory per megapixel of an accepted file.
-        case("photo_12mp.jpg", encode(Image.fromarray(photo), "JPEG", quality=90), Decoded((3000, 4000)),
-             "4000 x 3000 grey JPEG"),
-        case("photo_12mp_progressive.jpg", encode(Image.fromarray(np.dstack([photo, photo[::-1], photo[:, ::-1]])),
-                                                  "JPEG", quality=90, progressive=True, subsampling=0),
-             Decoded((3000, 4000, 3)), "4000 x 3000 colour progressive JPEG, no chroma subsampling"),
-        case("rgb16_6mp.png", rgb16_png(3000, 2000), Decoded((2000, 3000, 3), "uint16"),
+        spec("photo_12mp.jpg", scene_jpeg, (4000, 3000), Decoded((3000, 4000)), "4000 x 3000 grey JPEG"),
+        spec("photo_12mp_progressive.jpg", scene_jpeg, (4000, 3000), Decoded((3000, 4000, 3)),
+             "4000 x 3000 colour progressive JPEG, no chroma subsampling", colour=True),
+        spec("rgb16_6mp.png", rgb16_png, (3000, 2000), Decoded((2000, 3000, 3), "uint16"),
              "3000 x 2000 16-bit RGB PNG (decoded by OpenCV)"),
     ]
-    # Files that are not regular files, or too large to read.
-    sparse = folder / "sparse_30GB.png"
-    with open(sparse, "wb") as stream:
-        stream.write(png_declaring(64, 48))
-        stream.truncate(SPARSE_BYTES)  # sparse: no disk used
-    fifo = folder / "fifo.png"
-    if not fifo.exists():
-        os.mkfifo(fifo)
-    directory = folder / "folder.png"
-    directory.mkdir(exist_ok=True)
-    items += [
-        Case("sparse_30GB.png", sparse, "image", _refused(too_large, "sparse_30GB.png",
-             r"the file is 30 GiB, more than the limit of 256 MiB$"), "a 30 GB sparse file named .png"),
-        Case("fifo.png", fifo, "image", _refused(corrupt, "fifo.png", r"not an image file but a named pipe"),
-             "a FIFO named .png (opening it would wait for a writer forever)"),
-        Case("folder.png", directory, "image", _refused(corrupt, "folder.png", r"not an image file but a folder$"),
-             "a folder named .png"),
-        Case("dev_zero", Path("/dev/zero"), "image", _refused(corrupt, "zero", r"not an image file but a character device$"),
-             "/dev/zero (endless)"),
-    ]
-    return items
 
 
-def _release_cases(folder: Path) -> list[Case]:
-    def case(name: str, role: str, data: bytes, expect: Refused, what: str) -> Case:
-        return Case(name, _write(folder, name, data), role, expect, what)
+def _special_file_specs() -> list[_Spec]:
+    """Files that are not regular files, or too large to read."""
+    too_large, corrupt = "ImageTooLargeError", "ImageDecodeError"
 
-    nan_hull = np.zeros((313, 2), np.float32)
-    nan_hull[17, 1] = np.nan
+    def sparse(folder: Path) -> Path:
+        path = folder / "sparse_30GB.png"
+        with open(path, "wb") as stream:
+            stream.write(png_declaring(64, 48))
+            stream.truncate(SPARSE_BYTES)  # sparse: no disk used
+        return path
+
+    def fifo(folder: Path) -> Path:
+        path = folder / "fifo.png"
+        if not path.exists():
+            os.mkfifo(path)
+        return path
+
+    def directory(folder: Path) -> Path:
+        path = folder / "folder.png"
+        path.mkdir(exist_ok=True)
+        return path
+
     return [
-        case("deep_nesting.prototxt", "prototxt", deep_prototxt(100_000), Refused(
+        _Spec("sparse_30GB.png", "image", _refused(too_large, "sparse_30GB.png",
+              r"the file is 30 GiB, more than the limit of 256 MiB$"), "a 30 GB sparse file named .png", sparse),
+        _Spec("fifo.png", "image", _refused(corrupt, "fifo.png", r"not an image file but a named pipe"),
+              "a FIFO named .png (opening it would wait for a writer forever)", fifo),
+        _Spec("folder.png", "image", _refused(corrupt, "folder.png", r"not an image file but a folder$"),
+              "a folder named .png", directory),
+        _Spec("dev_zero", "image", _refused(corrupt, "zero", r"not an image file but a character device$"),
+              "/dev/zero (endless)", lambda folder: Path("/dev/zero")),
+    ]
+
+
+def _release_specs() -> list[_Spec]:
+    def spec(name: str, role: str, build: Callable[..., bytes], args: tuple, expect: Refused, what: str):
+        return _Spec(name, role, expect, what, _writes(name, build, *args))
+
+    return [
+        spec("deep_nesting.prototxt", "prototxt", deep_prototxt, (100_000,), Refused(
              "CaffeParseError", r"deep_nesting\.prototxt: .*nested more than \d+ levels deep"),
              "prototxt with 100,000 nested blocks (the parser recursed: RecursionError)"),
-        case("huge_header.npy", "hull", huge_npy_header(10 ** 11), Refused(
+        spec("huge_header.npy", "hull", huge_npy_header, (10 ** 11,), Refused(
              "HullError", r"huge_header\.npy: .*header declares float32 \(100000000000,\) \(100,000,000,000 values\)"),
              "128-byte .npy whose header declares 10^11 float32 values (400 GB)"),
-        case("nan_hull.npy", "hull", _npy_bytes(nan_hull), Refused(
+        spec("nan_hull.npy", "hull", nan_hull_npy, (), Refused(
              "HullError", r"nan_hull\.npy: .*NaN or infinite"), "(313, 2) hull with a NaN"),
-        case("nan_weights.caffemodel", "caffemodel", nan_caffemodel(), Refused(
+        spec("nan_weights.caffemodel", "caffemodel", nan_caffemodel, (), Refused(
              "BlobError", r"nan_weights\.caffemodel: layer 'bw_conv1_1'.*NaN or infinite"),
              "caffemodel whose first convolution holds a NaN and an inf"),
     ]
 
 
 # --- builders -------------------------------------------------------------------------------------------
+
+def scene_with_exif(fmt: str, width: int, height: int, exif: bytes) -> bytes:
+    return encode(Image.fromarray(scene(width, height)), fmt, exif=exif)
+
+
+def scene_jpeg(width: int, height: int, *, colour: bool = False) -> bytes:
+    """The corpus scene as a JPEG: grey baseline, or colour (three differently flipped scenes)
+    progressive without chroma subsampling."""
+    grey = scene(width, height)
+    if not colour:
+        return encode(Image.fromarray(grey), "JPEG", quality=90)
+    rgb = np.dstack([grey, grey[::-1], grey[:, ::-1]])
+    return encode(Image.fromarray(rgb), "JPEG", quality=90, progressive=True, subsampling=0)
+
+
+def text_bomb_png(chunks: int) -> bytes:
+    """An 8 x 8 PNG preceded by ``chunks`` zTXt chunks, each inflating to 1 MB."""
+    ztxt = png_chunk(b"zTXt", b"k\x00\x00" + zlib.compress(b"a" * (1 << 20), 9))
+    data = zlib.compress(b"".join(b"\x00" + bytes(range(8)) for _ in range(8)))
+    return png_header(8, 8) + ztxt * chunks + png_chunk(b"IDAT", data) + png_chunk(b"IEND", b"")
+
+
+def garbage_avif(width: int, height: int) -> bytes:
+    return garbage_payload(encode(Image.fromarray(scene(width, height)).convert("RGB"), "AVIF"))
+
+
+def garbage_heic(width: int, height: int) -> bytes:
+    return garbage_payload(heic_bytes(scene(width, height)))
+
+
+def nan_hull_npy() -> bytes:
+    hull = np.zeros((313, 2), np.float32)
+    hull[17, 1] = np.nan
+    return _npy_bytes(hull)
+
 
 def png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
@@ -483,16 +558,28 @@ def nan_caffemodel() -> bytes:
 # --- measuring ------------------------------------------------------------------------------------------
 
 def measure(case: Case, *, timeout: float = 120.0) -> Result:
-    """Read ``case`` in a fresh Python process (``python -m testkit.hostile_files``) and report."""
-    completed = subprocess.run([sys.executable, "-m", "testkit.hostile_files", case.role, str(case.path)],
-                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout,
+    """Read ``case`` in a fresh Python process and report what it did."""
+    return measure_many([case], timeout=timeout)[0]
+
+
+def measure_many(many: list[Case], *, timeout: float = 120.0) -> list[Result]:
+    """Read each case in a process of its own: one interpreter (``python -m testkit.hostile_files``)
+    imports the readers once, then forks a child per case, which resets its peak-RSS counter, reads
+    the file and reports. A child killed (a crash, the kernel's OOM killer, ``timeout``) is reported
+    as "crashed"."""
+    requests = "".join(json.dumps([case.role, str(case.path), timeout]) + "\n" for case in many)
+    completed = subprocess.run([sys.executable, "-m", "testkit.hostile_files"], input=requests, cwd=REPO_ROOT,
+                               capture_output=True, text=True, timeout=timeout * len(many) + 60,
                                env={**os.environ, "OPENCV_LOG_LEVEL": "ERROR"})
     lines = completed.stdout.strip().splitlines()
-    if completed.returncode != 0 or not lines:
-        return Result("crashed", f"exit {completed.returncode}", completed.stderr.strip()[-500:], (), "", 0, 0.0)
-    fields = json.loads(lines[-1])
-    return Result(fields["outcome"], fields["error"], fields["message"], tuple(fields["shape"]), fields["dtype"],
-                  fields["rss_bytes"], fields["seconds"])
+    if completed.returncode != 0 or len(lines) != len(many):
+        raise RuntimeError(f"the measuring process failed (exit {completed.returncode}): {completed.stderr[-2000:]}")
+    results = []
+    for line in lines:
+        fields = json.loads(line)
+        results.append(Result(fields["outcome"], fields["error"], fields["message"], tuple(fields["shape"]),
+                              fields["dtype"], fields["rss_bytes"], fields["seconds"]))
+    return results
 
 
 def _status_kib(field: str) -> int:
@@ -511,23 +598,20 @@ def _reset_peak() -> None:
 
 def _read(role: str, path: Path):
     """The reader each role goes through; returns an array for images."""
-    if role == "image":
-        from colorizer.decode import read_image
-        return read_image(path)
+    from colorizer.decode import read_image
     from convert import caffe_io
-    reader = {"prototxt": caffe_io.read_prototxt, "caffemodel": caffe_io.read_caffemodel, "hull": caffe_io.read_hull}
-    reader[role](path)
-    return None
+
+    reader = {"image": read_image, "prototxt": caffe_io.read_prototxt, "caffemodel": caffe_io.read_caffemodel,
+              "hull": caffe_io.read_hull}[role]
+    result = reader(path)
+    return result if role == "image" else None
 
 
-def main(argv: list[str]) -> int:
-    role, path = argv[0], Path(argv[1])
+def _measure_here(role: str, path: Path) -> dict:
+    """Read one file in this process: outcome, peak RSS above the current RSS, seconds."""
     from colorizer.errors import ColorizerError
     from convert.errors import ConversionError
 
-    warm = encode(Image.new("L", (8, 8)), "PNG")  # load the decoders' code before measuring
-    from colorizer.decode import decode_image
-    decode_image(warm)
     _reset_peak()
     before = _status_kib("VmRSS")
     start = time.perf_counter()
@@ -543,10 +627,36 @@ def main(argv: list[str]) -> int:
         outcome, error, message = "crashed", type(other).__name__, str(other)[:500]
     seconds = time.perf_counter() - start
     peak = _status_kib("VmHWM")
-    print(json.dumps({"outcome": outcome, "error": error, "message": message, "shape": list(shape), "dtype": dtype,
-                      "rss_bytes": max(0, peak - before) * 1024, "seconds": seconds}))
+    return {"outcome": outcome, "error": error, "message": message, "shape": list(shape), "dtype": dtype,
+            "rss_bytes": max(0, peak - before) * 1024, "seconds": seconds}
+
+
+def _serve() -> int:
+    """Requests on stdin (JSON [role, path, timeout] per line), one JSON result per line on stdout,
+    each read in a forked child."""
+    from colorizer.decode import decode_image
+
+    decode_image(encode(Image.new("L", (8, 8)), "PNG"))  # load the decoders' code before forking
+    import convert.caffe_io  # noqa: F401
+    for line in sys.stdin:
+        role, path, timeout = json.loads(line)
+        read_end, write_end = os.pipe()
+        child = os.fork()
+        if child == 0:  # the child: measure, report through the pipe, exit without cleanup
+            os.close(read_end)
+            signal.alarm(int(timeout))  # SIGALRM's default action ends the child
+            os.write(write_end, json.dumps(_measure_here(role, Path(path))).encode())
+            os._exit(0)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as stream:
+            report = stream.read()
+        _, status = os.waitpid(child, 0)
+        if status != 0 or not report:
+            report = json.dumps({"outcome": "crashed", "error": f"child status {status:#x}", "message": "",
+                                 "shape": [], "dtype": "", "rss_bytes": 0, "seconds": 0.0}).encode()
+        print(report.decode(), flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(_serve())
