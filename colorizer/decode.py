@@ -255,13 +255,9 @@ def _bits_per_sample(image: Image.Image, data: bytes, name: str) -> int:
         return data[24] if data[12:16] == b"IHDR" else 8
     if image.format != "TIFF":
         return 8
-    bits_values = _as_tuple(image.tag_v2.get(258, 1))  # BitsPerSample
+    # Pillow has matched both tags against its table of modes while opening: they are numbers.
+    bits = max(_as_tuple(image.tag_v2.get(258, 1)))  # BitsPerSample
     sample_formats = set(_as_tuple(image.tag_v2.get(339, 1)))  # SampleFormat: 1 unsigned integer
-    # Pillow returns a tag's values in the type the file declares: text or fractions in a lying file.
-    if not bits_values or not all(type(value) is int for value in (*bits_values, *sample_formats)):
-        raise ImageDecodeError(f"{name}: corrupt TIFF: BitsPerSample {bits_values!r:.40} and SampleFormat "
-                               f"{tuple(sample_formats)!r:.40} must be whole numbers")
-    bits = max(bits_values)
     if bits > 8 and (bits != 16 or sample_formats != {1}):
         kind = "floating-point" if 3 in sample_formats else "integer"
         raise ImageDecodeError(f"{name}: {bits}-bit {kind} TIFF samples are not supported; "

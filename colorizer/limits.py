@@ -6,9 +6,10 @@ header or a chunk length claims. The front ends (CLI, app) import these names in
 the numbers; docs/reliability.md gives the reasons and the measured bounds.
 
 - DEFAULT_MAX_PIXELS: width x height of an accepted image (50 MP).
-- DEFAULT_MAX_SIDE: the longer side of an accepted image. 65,535 is the largest side JPEG can store
-  and half of what libpng writes (1,000,000), so every accepted image can be written back as PNG,
-  and no row or column is long enough to dominate per-row or per-column work.
+- DEFAULT_MAX_SIDE: the longer side of an accepted image. 65,500 is the longest side libjpeg (and so
+  Pillow and OpenCV) can write as JPEG, far below libpng's 1,000,000, so every accepted image can be
+  saved back as PNG or JPEG, and no row or column is long enough to dominate per-row or per-column
+  work (WebP, at 16,383, is the one output format it does not fit).
 - DEFAULT_MAX_FILE_BYTES: the size of an input file (256 MiB): room for an uncompressed 8-bit RGBA
   TIFF or BMP at the pixel limit (200 MB), refused by size before a byte is read.
 - MAX_JPEG_SCANS, MAX_JPEG_SEGMENTS, MAX_CHUNKS, MAX_GIF_BLOCKS, MAX_TIFF_TAGS,
@@ -22,7 +23,7 @@ import numpy as np
 from colorizer.errors import ColorizerError, ImageTooComplexError, ImageTooLargeError
 
 DEFAULT_MAX_PIXELS = 50_000_000
-DEFAULT_MAX_SIDE = 65_535
+DEFAULT_MAX_SIDE = 65_500
 DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
 
 # A progressive JPEG is decoded once per scan over the whole image; encoders write 6 to ~20 scans

@@ -170,13 +170,13 @@ def _image_specs() -> list[_Spec]:
     return [
         # One dimension huge: under the pixel limit, over the side limit; refused from the header.
         spec("wide_4999999x10.png", flat_png, (WIDE, 10), _refused(too_large, "wide_4999999x10.png",
-             r"4999999x10 is 4,999,999 pixels wide, more than the limit of 65,535 pixels a side$"),
+             r"4999999x10 is 4,999,999 pixels wide, more than the limit of 65,500 pixels a side$"),
              "4,999,999 x 10 grey PNG (50 MP in ~50 KB): per-column work would dominate"),
         spec("tall_10x4999999.png", flat_png, (10, WIDE), _refused(too_large, "tall_10x4999999.png",
-             r"10x4999999 is 4,999,999 pixels tall, more than the limit of 65,535 pixels a side$"),
+             r"10x4999999 is 4,999,999 pixels tall, more than the limit of 65,500 pixels a side$"),
              "10 x 4,999,999 grey PNG"),
-        spec("wide_65535x16.png", flat_png, (65_535, 16), Decoded((16, 65_535)),
-             "65,535 x 16 grey PNG: exactly at the side limit, accepted"),
+        spec("wide_65500x16.png", flat_png, (65_500, 16), Decoded((16, 65_500)),
+             "65,500 x 16 grey PNG: exactly at the side limit, accepted"),
         # Decoder amplification: EXIF tags that all point at one block, copied once per tag.
         spec("exif_amplified.png", scene_with_exif, ("PNG", *small, amplified_exif(1000, 1 << 20)),
              _refused(too_complex, "exif_amplified.png", r"EXIF tags claim 1,048,576,000 bytes"),
@@ -386,7 +386,7 @@ def tiff_file(entries: list[tuple[int, int, int, bytes | int]], pixels: bytes, *
     """A little-endian TIFF (classic or BigTIFF): header, pixel data, one directory, then the
     out-of-line values. ``entries``: (tag, type, count, value), the value either its packed bytes
     or, as an int, an offset to point at (data placed elsewhere, or nowhere)."""
-    sizes = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1, 16: 8}
+    sizes = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1, 11: 4, 12: 8, 16: 8}
     inline = 8 if big else 4
     ifd_at = (16 if big else 8) + len(pixels)
     entry_size, count_size = (20, 8) if big else (12, 2)
@@ -406,7 +406,7 @@ def tiff_file(entries: list[tuple[int, int, int, bytes | int]], pixels: bytes, *
     return header + pixels + ifd + extra
 
 
-def _grey_tiff_entries(width: int, height: int, strip_at: int, *, rows_per_strip: int | None = None) -> list:
+def grey_tiff_entries(width: int, height: int, strip_at: int, *, rows_per_strip: int | None = None) -> list:
     rows = rows_per_strip or height
     strips = -(-height // rows)
     offsets = struct.pack(f"<{strips}I", *(strip_at + index * rows * width for index in range(strips)))
@@ -421,25 +421,25 @@ def amplified_tiff(tags: int, block: int) -> bytes:
     """A 16 x 16 grey TIFF whose directory also has ``tags`` tags pointing at one ``block``-byte run
     of its own pixel data (the image is 16 x 16 + block bytes of padding rows)."""
     pixels = bytes(range(256)) + bytes(block)
-    entries = _grey_tiff_entries(16, 16, 8)
+    entries = grey_tiff_entries(16, 16, 8)
     entries += [(0xC000 + index, 7, block, 8 + 256) for index in range(tags)]
     return tiff_file(entries, pixels)
 
 
 def bigtiff_far_offset() -> bytes:
     """A 16 x 16 BigTIFF whose ImageDescription's data is at byte 2**63 + 5."""
-    entries = _grey_tiff_entries(16, 16, 16) + [(270, 2, 100, (1 << 63) + 5)]
+    entries = grey_tiff_entries(16, 16, 16) + [(270, 2, 100, (1 << 63) + 5)]
     return tiff_file(entries, bytes(range(256)), big=True)
 
 
 def tiff_text_strip_offsets() -> bytes:
-    entries = [entry for entry in _grey_tiff_entries(16, 16, 8) if entry[0] != 273]
+    entries = [entry for entry in grey_tiff_entries(16, 16, 8) if entry[0] != 273]
     return tiff_file(entries + [(273, 2, 8, b"8\x00\x00\x00\x00\x00\x00\x00")], bytes(range(256)))
 
 
 def tiff_many_strips(count: int) -> bytes:
     """A 10 x 10 grey TIFF (one row per strip) whose strip tables list ``count`` strips."""
-    entries = [entry for entry in _grey_tiff_entries(10, 10, 8, rows_per_strip=1) if entry[0] not in (273, 279)]
+    entries = [entry for entry in grey_tiff_entries(10, 10, 8, rows_per_strip=1) if entry[0] not in (273, 279)]
     entries += [(273, 4, count, struct.pack(f"<{count}I", *([8] * count))),
                 (279, 4, count, struct.pack(f"<{count}I", *([10] * count)))]
     return tiff_file(entries, bytes(100))
@@ -447,7 +447,7 @@ def tiff_many_strips(count: int) -> bytes:
 
 def tiff_huge_tile() -> bytes:
     """A 16 x 16 grey TIFF stored as one 65536 x 65536 tile."""
-    entries = [entry for entry in _grey_tiff_entries(16, 16, 8) if entry[0] not in (273, 278, 279)]
+    entries = [entry for entry in grey_tiff_entries(16, 16, 8) if entry[0] not in (273, 278, 279)]
     entries += [(322, 4, 1, struct.pack("<I", 65536)), (323, 4, 1, struct.pack("<I", 65536)),
                 (324, 4, 1, struct.pack("<I", 8)), (325, 4, 1, struct.pack("<I", 256))]
     return tiff_file(entries, bytes(256))
@@ -455,7 +455,7 @@ def tiff_huge_tile() -> bytes:
 
 def tiff_one_row_strips(width: int, height: int) -> bytes:
     pixels = np.tile(np.arange(width, dtype=np.uint8), (height, 1)).tobytes()
-    return tiff_file(_grey_tiff_entries(width, height, 8, rows_per_strip=1), pixels)
+    return tiff_file(grey_tiff_entries(width, height, 8, rows_per_strip=1), pixels)
 
 
 def webp_canvas(width: int, height: int) -> bytes:
