@@ -18,6 +18,9 @@ what would cost out of proportion to the real pixels:
 - GIF: at most MAX_GIF_BLOCKS extension sub-blocks before the first image.
 - WebP: chunk lengths must fit in the file, at most MAX_CHUNKS chunks and MAX_WEBP_FRAMES frames, and
   the canvas (which libwebp allocates while Pillow opens an animation) within the size limits.
+- AVIF: libavif decodes the AV1 frame at the size its sequence header declares, whatever the
+  container's size box says (a 1 KB file saying 32x24 decoded a 67 MP frame), so the sequence header
+  of every item is read and its frame size checked against the size limits.
 
 Refusals are one-line ImageDecodeError subclasses naming the file: ImageTooComplexError for a count
 over its limit, ImageTooLargeError for a canvas over the size limits, ImageDecodeError (worded
@@ -29,8 +32,17 @@ import re
 import struct
 
 from colorizer.errors import ImageDecodeError, ImageTooComplexError
-from colorizer.limits import (MAX_CHUNKS, MAX_GIF_BLOCKS, MAX_JPEG_SCANS, MAX_JPEG_SEGMENTS, MAX_TIFF_TAGS,
-                              MAX_TIFF_VALUES, MAX_WEBP_FRAMES, check_count, check_dimensions)
+from colorizer.limits import (
+    MAX_CHUNKS,
+    MAX_GIF_BLOCKS,
+    MAX_JPEG_SCANS,
+    MAX_JPEG_SEGMENTS,
+    MAX_TIFF_TAGS,
+    MAX_TIFF_VALUES,
+    MAX_WEBP_FRAMES,
+    check_count,
+    check_dimensions,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXIF_PREFIX = b"Exif\x00\x00"
@@ -68,14 +80,15 @@ def check_structure(data: bytes, name: str, *, max_pixels: int, max_side: int) -
         check_gif(data, name)
     elif data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         check_webp(data, name, max_pixels=max_pixels, max_side=max_side)
+    elif data[4:8] == b"ftyp":
+        check_avif(data, name, max_pixels=max_pixels, max_side=max_side)
 
 
 def check_exif(block: bytes, name: str) -> None:
     """An EXIF block as found in ``image.info["exif"]`` (with or without its ``Exif\\0\\0`` prefix)
     must be a TIFF structure a parser can read without amplification (see ``check_tiff``); bytes
     that are not a TIFF structure pass (the parser refuses them itself)."""
-    if block.startswith(EXIF_PREFIX):
-        block = block[len(EXIF_PREFIX):]
+    block = block.removeprefix(EXIF_PREFIX)
     if block[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         check_tiff(block, name, image=False)
 
@@ -335,3 +348,210 @@ def _check_webp_frame_size(kind: bytes, payload: bytes, name: str, *, max_pixels
     else:
         return
     check_dimensions(width, height, max_pixels=max_pixels, max_side=max_side, name=name)
+
+
+# --- AVIF (ISO-BMFF boxes holding AV1 data) ------------------------------------------------------------
+
+_AV1_SEQUENCE_HEADER = 1  # OBU type
+_MAX_BOXES = 10_000  # boxes walked in the top level and in 'meta' (a still image has about a dozen)
+_MAX_AVIF_ITEMS = 1_000  # items in 'iloc' whose data is inspected (libavif refuses more than ~4096 anyway)
+
+
+def check_avif(data: bytes, name: str, *, max_pixels: int, max_side: int) -> None:
+    """The AV1 frame size that the sequence header at the start of each item's data, and of each
+    track's first sample, declares (the size the decoder allocates) must be within the size limits. Files that are not AVIF, or whose
+    boxes cannot be walked, pass: the decoder refuses them itself."""
+    starts = []
+    meta = _box(data, 0, len(data), b"meta")
+    if meta is not None:
+        meta_start, meta_end = meta[0] + 4, meta[1]  # 'meta' is a full box: version and flags first
+        iloc, idat = _box(data, meta_start, meta_end, b"iloc"), _box(data, meta_start, meta_end, b"idat")
+        if iloc is not None:
+            starts += _item_extents(data, *iloc, idat_start=idat[0] if idat else None)
+    starts += _first_samples(data)  # an animated AVIF is decoded from its tracks
+    for start in starts:
+        size = _av1_frame_size(data[start:start + 4096])
+        if size is not None:
+            check_dimensions(*size, max_pixels=max_pixels, max_side=max_side, name=name)
+
+
+def _first_samples(data: bytes) -> list[int]:
+    """File offsets of the first sample of each track ('moov/trak/mdia/minf/stbl', first entry of
+    'stco' or 'co64')."""
+    moov = _box(data, 0, len(data), b"moov")
+    offsets = []
+    position, walked = (moov[0] if moov else len(data)), 0
+    while moov and walked < _MAX_BOXES:
+        trak = _box(data, position, moov[1], b"trak")
+        if trak is None:
+            break
+        box = trak
+        for kind in (b"mdia", b"minf", b"stbl"):
+            box = _box(data, *box, kind) if box else None
+        for kind, entry in ((b"stco", ">I"), (b"co64", ">Q")):
+            table = _box(data, *box, kind) if box else None
+            # Full box (4 bytes), entry count (4), then the chunk offsets.
+            if table and table[0] + 8 + struct.calcsize(entry) <= table[1]:
+                offsets.append(struct.unpack_from(entry, data, table[0] + 8)[0])
+        position, walked = trak[1], walked + 1
+    return offsets
+
+
+def _box(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
+    """(payload start, payload end) of the first box of ``kind`` among the boxes in data[start:end]."""
+    position, walked = start, 0
+    while position + 8 <= end and walked < _MAX_BOXES:
+        size, found = struct.unpack_from(">I4s", data, position)
+        header = 8
+        if size == 1 and position + 16 <= end:  # a 64-bit size follows
+            size, header = struct.unpack_from(">Q", data, position + 8)[0], 16
+        elif size == 0:  # to the end of the file
+            size = end - position
+        if size < header or position + size > end:
+            return None
+        if found == kind:
+            return position + header, position + size
+        position += size
+        walked += 1
+    return None
+
+
+def _item_extents(data: bytes, start: int, end: int, *, idat_start: int | None) -> list[int]:
+    """File offsets of the first extent of each item in an 'iloc' box (ISO/IEC 14496-12 8.11.3),
+    for items stored in the file (construction method 0) or in 'idat' (method 1)."""
+    reader = _ByteReader(data, start, end)
+    version = reader.take(1)
+    reader.take(3)  # flags
+    sizes = reader.take(2)
+    offset_size, length_size, base_size = sizes >> 12, (sizes >> 8) & 15, (sizes >> 4) & 15
+    index_size = sizes & 15 if version in (1, 2) else 0
+    count = reader.take(4 if version == 2 else 2)
+    extents = []
+    for _ in range(min(count, _MAX_AVIF_ITEMS)):
+        reader.take(4 if version == 2 else 2)  # item ID
+        method = reader.take(2) & 15 if version in (1, 2) else 0
+        reader.take(2)  # data reference index
+        base = reader.take(base_size)
+        extent_count = reader.take(2)
+        for index in range(extent_count):
+            reader.take(index_size)
+            offset = reader.take(offset_size)
+            reader.take(length_size)
+            if index == 0 and method in (0, 1) and reader.ok:
+                origin = 0 if method == 0 else idat_start
+                if origin is not None:
+                    extents.append(origin + base + offset)
+        if not reader.ok:
+            break
+    return extents
+
+
+class _ByteReader:
+    """Big-endian unsigned numbers of 0..8 bytes from data[start:end]; ``ok`` turns False (and
+    every later number reads 0) once a read would pass ``end``."""
+
+    def __init__(self, data: bytes, start: int, end: int):
+        self.data, self.position, self.end, self.ok = data, start, end, True
+
+    def take(self, count: int) -> int:
+        if not self.ok or self.position + count > self.end:
+            self.ok = False
+            return 0
+        value = int.from_bytes(self.data[self.position:self.position + count], "big")
+        self.position += count
+        return value
+
+
+def _av1_frame_size(obus: bytes) -> tuple[int, int] | None:
+    """(width, height) a sequence header OBU among the first OBUs of ``obus`` declares (its
+    max_frame_width/height, AV1 spec 5.5.1), or None when there is none or it cannot be read."""
+    position = 0
+    for _ in range(8):  # a temporal delimiter, metadata... then the sequence header
+        if position >= len(obus):
+            return None
+        header = obus[position]
+        kind, has_extension, has_size = (header >> 3) & 15, header & 4, header & 2
+        position += 2 if has_extension else 1
+        if not has_size:
+            size = len(obus) - position
+        else:
+            size, position = _leb128(obus, position)
+            if size is None:
+                return None
+        if kind == _AV1_SEQUENCE_HEADER:
+            try:
+                return _sequence_header_size(_BitReader(obus[position:position + size]))
+            except IndexError:  # cut short
+                return None
+        position += size
+    return None
+
+
+def _leb128(data: bytes, position: int) -> tuple[int | None, int]:
+    value = 0
+    for index in range(8):
+        if position >= len(data):
+            return None, position
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << (7 * index)
+        if not byte & 0x80:
+            return value, position
+    return None, position
+
+
+class _BitReader:
+    def __init__(self, data: bytes):
+        self.data, self.bit = data, 0
+
+    def read(self, count: int) -> int:
+        value = 0
+        for _ in range(count):
+            byte = self.data[self.bit >> 3]  # IndexError when cut short
+            value = (value << 1) | ((byte >> (7 - (self.bit & 7))) & 1)
+            self.bit += 1
+        return value
+
+    def uvlc(self) -> int:
+        zeros = 0
+        while not self.read(1):
+            zeros += 1
+            if zeros >= 32:
+                return (1 << 32) - 1
+        return self.read(zeros) + (1 << zeros) - 1
+
+
+def _sequence_header_size(bits: _BitReader) -> tuple[int, int]:
+    """max_frame_width and max_frame_height of an AV1 sequence header OBU payload (spec 5.5.1)."""
+    bits.read(3)  # seq_profile
+    bits.read(1)  # still_picture
+    if bits.read(1):  # reduced_still_picture_header
+        bits.read(5)  # seq_level_idx[0]
+    else:
+        timing_info = bits.read(1)
+        decoder_model_info = False
+        buffer_delay_bits = 0
+        if timing_info:
+            bits.read(32)  # num_units_in_display_tick
+            bits.read(32)  # time_scale
+            if bits.read(1):  # equal_picture_interval
+                bits.uvlc()  # num_ticks_per_picture_minus_1
+            decoder_model_info = bool(bits.read(1))
+            if decoder_model_info:
+                buffer_delay_bits = bits.read(5) + 1
+                bits.read(32)  # num_units_in_decoding_tick
+                bits.read(5)  # buffer_removal_time_length_minus_1
+                bits.read(5)  # frame_presentation_time_length_minus_1
+        initial_display_delay = bits.read(1)
+        for _ in range(bits.read(5) + 1):  # operating points
+            bits.read(12)  # operating_point_idc
+            if bits.read(5) > 7:  # seq_level_idx
+                bits.read(1)  # seq_tier
+            if decoder_model_info and bits.read(1):  # decoder_model_present_for_this_op
+                bits.read(buffer_delay_bits)  # decoder_buffer_delay
+                bits.read(buffer_delay_bits)  # encoder_buffer_delay
+                bits.read(1)  # low_delay_mode_flag
+            if initial_display_delay and bits.read(1):
+                bits.read(4)  # initial_display_delay_minus_1
+    width_bits, height_bits = bits.read(4) + 1, bits.read(4) + 1
+    return bits.read(width_bits) + 1, bits.read(height_bits) + 1

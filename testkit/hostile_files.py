@@ -235,6 +235,10 @@ def _image_specs() -> list[_Spec]:
              "AVIF with its AV1 payload zeroed"),
         spec("garbage.heic", garbage_heic, small, _refused(corrupt, "garbage.heic", r"corrupt image data"),
              "HEIC with its HEVC payload zeroed"),
+        spec("size_box_lies.avif", avif_declaring, (65_504, 16, (32, 24)), _refused(too_large, "size_box_lies.avif",
+             r"65504x16 is 65,504 pixels wide, more than the limit of 65,500 pixels a side$"),
+             "AVIF saying 32 x 24 around a 65,504 x 16 AV1 frame (libavif decodes the frame's size; "
+             "an 8192 x 8192 one took 148 MB from 1 KB)"),
         # Ordinary large photos: the memory per megapixel of an accepted file.
         spec("photo_12mp.jpg", scene_jpeg, (4000, 3000), Decoded((3000, 4000)), "4000 x 3000 grey JPEG"),
         spec("photo_12mp_progressive.jpg", scene_jpeg, (4000, 3000), Decoded((3000, 4000, 3)),
@@ -318,6 +322,14 @@ def text_bomb_png(chunks: int) -> bytes:
     ztxt = png_chunk(b"zTXt", b"k\x00\x00" + zlib.compress(b"a" * (1 << 20), 9))
     data = zlib.compress(b"".join(b"\x00" + bytes(range(8)) for _ in range(8)))
     return png_header(8, 8) + ztxt * chunks + png_chunk(b"IDAT", data) + png_chunk(b"IEND", b"")
+
+
+def avif_declaring(width: int, height: int, declared: tuple[int, int]) -> bytes:
+    """A flat width x height AVIF whose size box ('ispe') says ``declared`` instead."""
+    data = bytearray(encode(Image.new("RGB", (width, height), (90, 90, 90)), "AVIF", quality=10, speed=10))
+    ispe = data.index(b"ispe")
+    data[ispe + 8:ispe + 16] = struct.pack(">II", *declared)  # full box (4 bytes), then width, height
+    return bytes(data)
 
 
 def garbage_avif(width: int, height: int) -> bytes:
@@ -569,7 +581,7 @@ def measure_many(many: list[Case], *, timeout: float = 120.0) -> list[Result]:
     as "crashed"."""
     requests = "".join(json.dumps([case.role, str(case.path), timeout]) + "\n" for case in many)
     completed = subprocess.run([sys.executable, "-m", "testkit.hostile_files"], input=requests, cwd=REPO_ROOT,
-                               capture_output=True, text=True, timeout=timeout * len(many) + 60,
+                               capture_output=True, text=True, timeout=timeout * len(many) + 60, check=False,
                                env={**os.environ, "OPENCV_LOG_LEVEL": "ERROR"})
     lines = completed.stdout.strip().splitlines()
     if completed.returncode != 0 or len(lines) != len(many):

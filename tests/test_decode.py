@@ -19,12 +19,11 @@ from colorizer.decode import (DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, DEFAUL
                               decode_image, read_image)
 from colorizer.errors import ColorizerError, ImageDecodeError, ImageTooComplexError, ImageTooLargeError
 from colorizer.limits import MAX_JPEG_SCANS, check_finite
-from testkit.hostile_files import (grey_tiff_entries as tiff_grey_entries, amplified_exif, amplified_tiff,
-                                   bigtiff_far_offset, flat_png, garbage_avif, garbage_heic, lying_chunk_png,
-                                   lying_chunk_webp, many_blocks_gif, many_chunks_png, progressive_jpeg, tiff_file,
-                                   tiff_huge_tile, tiff_many_strips, tiff_one_row_strips, tiff_text_strip_offsets,
-                                   webp_canvas)
 from testkit.hostile_corpus import encode, exif_bytes, jpeg_declaring, png_declaring
+from testkit.hostile_files import (amplified_exif, amplified_tiff, avif_declaring, bigtiff_far_offset, flat_png,
+                                   garbage_avif, garbage_heic, grey_tiff_entries, lying_chunk_png, lying_chunk_webp,
+                                   many_blocks_gif, many_chunks_png, progressive_jpeg, tiff_file, tiff_huge_tile,
+                                   tiff_many_strips, tiff_one_row_strips, tiff_text_strip_offsets, webp_canvas)
 
 ORIENTATION = 0x0112
 EXIF_ORIENTATION_TAG = ORIENTATION
@@ -707,7 +706,7 @@ def test_tiff_geometry_as_text_or_fractions_refused(kind):
 @pytest.mark.parametrize(("kind", "value"), [(2, b"8\x00"), (5, struct.pack("<II", 8, 1)), (11, struct.pack("<f", 8))])
 def test_tiff_bits_per_sample_of_another_type_decoded_or_refused(kind, value):
     """Text is refused; a fraction or float equal to 8 Pillow takes as 8. Nothing else escapes."""
-    entries = [entry for entry in tiff_grey_entries(16, 16, 8) if entry[0] != 258]
+    entries = [entry for entry in grey_tiff_entries(16, 16, 8) if entry[0] != 258]
     entries.append((258, kind, 2 if kind == 2 else 1, value))
     try:
         result = decode_image(tiff_file(entries, bytes(range(256))), name="x")
@@ -814,3 +813,29 @@ def test_check_finite_accepts_finite_and_integer_images():
     check_finite(np.float32(0.5))
     with pytest.raises(ColorizerError):
         check_finite(np.float32(np.nan))
+
+
+# --- AVIF frame size ------------------------------------------------------------------------------
+
+@pytest.mark.skipif(not features.check("avif"), reason="this Pillow has no AVIF codec")
+def test_avif_frame_size_checked_not_its_size_box(monkeypatch):
+    """libavif decodes the AV1 frame at the size its sequence header declares, whatever 'ispe' says."""
+    data = avif_declaring(128, 96, (32, 24))
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.size == (32, 24)  # what the container claims
+    monkeypatch.setattr(decode.Image, "open", lambda *args, **kwargs: pytest.fail("opened before the check"))
+    with pytest.raises(ImageTooLargeError, match=r"^x\.avif: 128x96 is 12,288 pixels, more than the limit of 5,000$"):
+        decode_image(data, name="x.avif", max_pixels=5_000)
+
+
+@pytest.mark.skipif(not features.check("avif"), reason="this Pillow has no AVIF codec")
+@pytest.mark.parametrize("animated", [False, True])
+def test_avif_within_the_limits_decoded(animated):
+    first, second = Image.new("RGB", (40, 30), (200, 30, 30)), Image.new("RGB", (40, 30), (30, 30, 200))
+    options = {"save_all": True, "append_images": [second]} if animated else {}
+    data = encode(first, "AVIF", quality=90, **options)
+    assert preflight._first_samples(data) if animated else not preflight._first_samples(data)
+    with pytest.raises(ImageTooLargeError, match=r"40x30 is 1,200 pixels"):
+        decode_image(data, max_pixels=1_199)
+    result = decode_image(data, max_pixels=1_200)
+    assert result.shape == (30, 40, 3) and abs(int(result[..., 0].mean()) - 200) < 10
