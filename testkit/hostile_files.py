@@ -71,6 +71,11 @@ class Refused:
     error: str
     pattern: str
 
+    @property
+    def anywhere(self) -> str:
+        """``pattern`` without its start anchor, for a front end that prefixes the message."""
+        return self.pattern.removeprefix("^")
+
 
 @dataclass(frozen=True)
 class Bound:

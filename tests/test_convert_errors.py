@@ -362,6 +362,22 @@ def test_syntax_error_after_unsupported_layer_is_a_parse_error(tmp_path, deploy_
         caffe_io.read_prototxt(prototxt)
 
 
+def test_nesting_counts_blocks_not_braces_in_strings_or_comments(tmp_path, deploy_prototxt):
+    prototxt = tmp_path / "braces.prototxt"
+    braces = "{" * (2 * caffe_io.MAX_NESTING)
+    prototxt.write_text(f'# {braces}\nname: "{braces}"\n' + deploy_prototxt.read_text().split("\n", 1)[1])
+    assert caffe_io.read_prototxt(prototxt).name == braces
+
+    def layer_nesting(inner: int) -> str:  # layer { pooling_param { + inner levels
+        return f'layer {{ name: "p" type: "Pooling" pooling_param {{ {"x { " * inner}{"} " * inner}}} }}\n'
+
+    prototxt.write_text(layer_nesting(caffe_io.MAX_NESTING - 1))
+    with pytest.raises(CaffeParseError, match=f"nested more than {caffe_io.MAX_NESTING} levels deep at line 1"):
+        caffe_io.read_prototxt(prototxt)
+    prototxt.write_text(layer_nesting(caffe_io.MAX_NESTING - 2))
+    assert caffe_io.read_prototxt(prototxt).layer[0].name == "p"
+
+
 def test_misspelt_param_on_supported_layer_is_not_silently_dropped(tmp_path):
     prototxt = tmp_path / "typo.prototxt"
     prototxt.write_text('name: "tiny"\n'
