@@ -21,8 +21,6 @@ import argparse
 import contextlib
 import ctypes
 import functools
-import logging
-import math
 import os
 import secrets
 import signal
@@ -36,16 +34,17 @@ import numpy as np
 from gradio.utils import get_upload_folder
 
 from colorizer import Colorizer, ColorizerError, default_model_path, read_image
-from colorizer.chroma import analyse_input_colour
-from colorizer.cli import HelpFormatter, write_png
+from colorizer.chroma import analyze_input_color
 from colorizer.color import split_alpha
 from colorizer.colorizer import MAX_RENDER_SIZE, MIN_RENDER_SIZE, PRECISIONS
 from colorizer.decode import DEFAULT_MAX_PIXELS
+from colorizer.encode import write_png
 from colorizer.upsample import DEFAULT_METHOD, METHODS
-from convert.build import ensure_model, int8_path
-from convert import sources
-from convert.eccv16 import DEFAULT_TEMPERATURE
+from colorkit.cli import HelpFormatter, configure_logging
+from colorkit.contract import DEFAULT_TEMPERATURE, model_for_precision
+from convert.build import ensure_model
 from convert.errors import ConversionError, DownloadError
+from convert.sources import release_files_in
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 MAX_PIXELS = DEFAULT_MAX_PIXELS  # larger uploads are refused before decoding (ImageTooLargeError)
@@ -90,7 +89,7 @@ def model_path(precision: str = "fp32") -> Path:
     for int8 the ``-int8.onnx`` file beside it (``python -m convert --int8`` writes it)."""
     if _model_path is None:
         return default_model_path(precision)
-    return _model_path if precision == "fp32" else int8_path(_model_path)
+    return model_for_precision(_model_path, precision)
 
 
 @functools.cache
@@ -127,14 +126,11 @@ def colorize(image: str | dict | None, vibrancy: float = DEFAULT_TEMPERATURE,
     with _user_errors():
         pixels = read_image(source, max_pixels=MAX_PIXELS)
         colorizer = get_colorizer(precision)
-        note = analyse_input_colour(split_alpha(pixels)[0]).note()
+        note = analyze_input_color(split_alpha(pixels)[0]).note()
         if note:
             gr.Info(note)
-        # Only a changed temperature is fed to the model, so the default also works with a model
-        # that has no temperature input.
-        temperature = None if math.isclose(vibrancy, colorizer.default_temperature) else vibrancy
-        rgb = colorizer.colorize(pixels, temperature=temperature, render_size=int(render_size),
-                                 upsample=upsample, keep_colour=bool(keep_colour))
+        rgb = colorizer.colorize(pixels, temperature=vibrancy, render_size=int(render_size),
+                                 upsample=upsample, keep_color=bool(keep_colour))
         path = Path(get_upload_folder()) / "results" / f"colorized-{secrets.token_hex(8)}.png"
         write_png(path, rgb)  # a temporary file renamed into place: never read half-written
         return str(path)
@@ -281,14 +277,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def release_files(directory: Path | None) -> dict[str, Path]:
-    """ensure_model's local files: those of the three release files present in ``directory``."""
-    if directory is None:
-        return {}
-    names = {"prototxt": sources.PROTOTXT, "caffemodel": sources.CAFFEMODEL, "hull": sources.HULL}
-    return {key: directory / file.name for key, file in names.items() if (directory / file.name).is_file()}
-
-
 _M_ARENA_MAX = -8  # glibc's mallopt parameter number
 
 
@@ -307,8 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     global _model_path
     limit_malloc_arenas()
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(args.verbose)
     _model_path = args.model
     get_colorizer.cache_clear()
     path = model_path()
@@ -316,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists():
             print(f"{path} is missing: building it from the ECCV16 release, as "
                   f"python -m convert --output {path} would", file=sys.stderr)
-            ensure_model(path, **release_files(args.release_dir))
+            ensure_model(path, **release_files_in(args.release_dir))
         colorizer = get_colorizer()
     except DownloadError as error:
         print(f"error: {error}; or put those files in a folder and run: python app.py --release-dir FOLDER",

@@ -25,7 +25,7 @@ NETWORK_GFLOP_224 = 64.0  # 32 GMAC per 224x224 inference (conv/deconv MACs x 2)
 def model_path(precision: str = "fp32"):
     """The ONNX model converted from the benchmark's synthetic release (built once); int8 is
     calibrated on the shared photos (or the app's examples)."""
-    from convert.build import int8_path
+    from colorkit.contract import int8_path
     from convert.eccv16 import convert_release
     from convert.quantize import quantize_model
     path = WORK_DIR / "bench_eccv16.onnx"
@@ -56,7 +56,7 @@ def make_pipeline(name: str, threads: int | None):
     """name -> a function of a uint8 HxW grey photo."""
     if name == "seed":
         import cv2
-        from bench.seed_pipeline import load_seed_net, seed_colorize
+        from testkit.seed_pipeline import load_seed_net, seed_colorize
         net = load_seed_net(*release_files())
         return lambda grey: seed_colorize(net, cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB))
     from colorizer import Colorizer

@@ -8,10 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from convert import caffe_io, synthetic
+from testkit.fixtures import REPO_ROOT, SHARED_FIXTURES, official_hull, official_prototxt, write_caffemodel
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
 WORK_DIR = REPO_ROOT / "bench" / "out"
 
 
@@ -19,19 +17,10 @@ def release_files(work_dir: Path = WORK_DIR) -> tuple[Path, Path, Path]:
     """(prototxt, caffemodel, hull): the official prototxt and hull when ../shared has them, else the
     project's own; a random-weight caffemodel of the real size (written once, reused)."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    prototxt = SHARED_FIXTURES / "colorization_deploy_v2.prototxt"
-    hull = SHARED_FIXTURES / "pts_in_hull.npy"
-    if not prototxt.exists():
-        prototxt = work_dir / "colorization_deploy_v2.prototxt"
-        prototxt.write_text(synthetic.eccv16_deploy_prototxt())
-    if not hull.exists():
-        hull = work_dir / "pts_in_hull.npy"
-        np.save(hull, synthetic.synthetic_hull())
+    prototxt, hull = official_prototxt(work_dir), official_hull(work_dir)
     caffemodel = work_dir / "random_release.caffemodel"
     if not caffemodel.exists():
-        net = caffe_io.read_prototxt(prototxt)
-        weights = synthetic.random_weights(net, seed=0)
-        caffemodel.write_bytes(synthetic.caffemodel_bytes(weights, {layer.name: layer.type for layer in net.layer}))
+        write_caffemodel(caffemodel, prototxt, seed=0)
     return prototxt, caffemodel, hull
 
 

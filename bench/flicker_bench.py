@@ -3,7 +3,7 @@
 Run by hand:  python -m bench.flicker_bench [--size 640x360] [--frames 16] [--tune] [--model PATH]
 
 Clips: a virtual camera pans or zooms slowly over each colour photo of ../shared/fixtures/photos
-(tests/video_clips.camera_frames; one motion per photo, MOTIONS), on four of them with an object
+(testkit/video_clips.camera_frames; one motion per photo, MOTIONS), on four of them with an object
 crossing the frame on its own (occluding and uncovering the background), turned grey with the
 photo's own Lab lightness, so the true colour of every frame is known. Without ../shared, random-texture
 "photos" stand in (the accuracy figures then mean little).
@@ -57,7 +57,7 @@ from colorizer.video import FrameColorizer, StabilizerSettings, TemporalStabiliz
 from colorizer.video.flicker import PairFlow, pair_flow, pair_warping_error
 from colorizer.video.flow import FlowEstimator, flow_image, flow_size
 from colorizer.video.stabilize import histogram_distance
-from tests.video_clips import camera_frames, grey, lab, with_object, write_clip
+from testkit.video_clips import camera_frames, grey, lab, with_object, write_clip
 
 MOTIONS = [  # one per photo: (pan x, pan y) output pixels per frame at 640 wide, zoom per frame, and an
     # object (a cut-out of the next photo, a third of the frame high) crossing at (vx, vy) px per frame

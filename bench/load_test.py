@@ -47,7 +47,7 @@ from PIL import Image
 
 import app
 from bench.common import photo
-from tests.hostile_corpus import hostile_corpus
+from testkit.hostile_corpus import hostile_corpus
 
 QUEUE_FULL = re.compile(r"[Qq]ueue is full")  # gradio_client: "Queue is full! Please try again."
 PREDICT_DEFAULTS = [0.38, 224, "bilinear", False, "fp32"]  # the /colorize inputs after the image, raw API
@@ -343,7 +343,7 @@ def machine_line(model: Path) -> str:
 
 def main() -> None:
     from bench.colorize_bench import model_path
-    from tests.app_server import running_app
+    from testkit.app_server import running_app
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=32)

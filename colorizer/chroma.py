@@ -1,4 +1,4 @@
-"""Colour already in the input: detecting it, keeping it, and measuring colourfulness.
+"""Color already in the input: detecting it and keeping it.
 
 A colour or toned (sepia, cyanotype) photo is colorized from its lightness like any other; these
 functions tell the user so and, if asked, keep the original colour where it is strong.
@@ -14,12 +14,12 @@ from colorizer.color import STRIP_ROWS, to_unit_float
 
 GREY_CHROMA = 4.0        # p95 chroma (Lab units) below which a photo counts as black-and-white
 TONED_CONCENTRATION = 0.9  # chroma-weighted hue concentration above which it is one tint (sepia)
-KEEP_FROM, KEEP_FULLY_AT = 10.0, 20.0  # keep_colour blends the original in between these chromas
+KEEP_FROM, KEEP_FULLY_AT = 10.0, 20.0  # keep_color blends the original in between these chromas
 _ANALYSIS_SIDE = 256
 
 
 @dataclass(frozen=True)
-class InputColour:
+class InputColor:
     """What colour a photo already has: kind is "grey", "toned" (one tint, e.g. sepia) or "colour"."""
 
     kind: str
@@ -35,14 +35,14 @@ class InputColour:
                 "Use 'keep original colours' to keep them where they are strong.")
 
 
-def analyse_input_colour(pixels: np.ndarray) -> InputColour:
+def analyze_input_color(pixels: np.ndarray) -> InputColor:
     """HxW grey or HxWx3 RGB (uint8, uint16 or float 0..1) -> what colour it already has.
 
     Looks at a copy at most 256 pixels a side: chroma sqrt(a^2 + b^2) and how concentrated the
     chroma-weighted hue is (1 = a single tint, near 0 = many hues).
     """
     if pixels.ndim == 2:
-        return InputColour("grey", 0.0, 0.0)
+        return InputColor("grey", 0.0, 0.0)
     height, width = pixels.shape[:2]
     scale = min(1.0, _ANALYSIS_SIDE / max(height, width))
     small = cv2.resize(to_unit_float(pixels), (max(1, round(width * scale)), max(1, round(height * scale))),
@@ -57,10 +57,10 @@ def analyse_input_colour(pixels: np.ndarray) -> InputColour:
         kind = "toned"
     else:
         kind = "colour"
-    return InputColour(kind, p95, concentration)
+    return InputColor(kind, p95, concentration)
 
 
-def keep_strong_colour(pixels: np.ndarray, predicted_ab: np.ndarray) -> np.ndarray:
+def keep_strong_color(pixels: np.ndarray, predicted_ab: np.ndarray) -> np.ndarray:
     """Blend the input's own ab back where its chroma is strong.
 
     pixels: HxWx3 RGB (uint8, uint16 or float 0..1); predicted_ab: float32 HxWx2.
@@ -77,9 +77,8 @@ def keep_strong_colour(pixels: np.ndarray, predicted_ab: np.ndarray) -> np.ndarr
     return out
 
 
-def colourfulness(rgb: np.ndarray) -> float:
-    """Hasler and Suesstrunk's colourfulness M of a uint8 HxWx3 RGB image (0 for grey; ~50 is
-    'quite colourful', above 100 'extremely')."""
-    r, g, b = (rgb[..., channel].astype(np.float64) for channel in range(3))
-    rg, yb = r - g, 0.5 * (r + g) - b
-    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+# The first names of these, kept for callers of the first release.
+InputColour = InputColor
+analyse_input_colour = analyze_input_color
+keep_strong_colour = keep_strong_color

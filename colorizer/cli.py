@@ -2,23 +2,20 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 
-import cv2
-import numpy as np
 from tqdm import tqdm
 
 from colorizer.colorizer import MAX_RENDER_SIZE, MIN_RENDER_SIZE, Colorizer
 from colorizer.decode import DEFAULT_MAX_PIXELS, read_image
+from colorizer.encode import write_png
 from colorizer.errors import ColorizerError
 from colorizer.providers import DEVICES
 from colorizer.upsample import DEFAULT_METHOD, METHODS
+from colorkit.cli import HelpFormatter, configure_logging
+from colorkit.files import is_image_name
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".heic", ".heif"}
 OUTPUT_SUFFIX = "_color"
 
 EPILOG = """examples:
@@ -52,22 +49,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Defaults in the help (where there is one to show), and the epilog's examples kept as written."""
-
-    def _get_help_string(self, action):
-        if action.default in (None, False, []):
-            return action.help
-        return super()._get_help_string(action)
-
-
 def expand_inputs(inputs: list[Path]) -> list[Path]:
     """Files as given; folders -> their image files (sorted, not recursive, skipping our outputs)."""
     files = []
     for path in inputs:
         if path.is_dir():
             files += sorted(child for child in path.iterdir()
-                            if child.suffix.lower() in IMAGE_SUFFIXES and not child.stem.endswith(OUTPUT_SUFFIX))
+                            if is_image_name(child) and not child.stem.endswith(OUTPUT_SUFFIX))
         else:
             files.append(path)
     return files
@@ -77,27 +65,9 @@ def output_path(source: Path, output_dir: Path | None) -> Path:
     return (output_dir or source.parent) / f"{source.stem}{OUTPUT_SUFFIX}.png"
 
 
-def write_png(path: Path, image: np.ndarray) -> None:
-    """uint8 HxWx3 RGB or HxWx4 RGBA -> PNG at ``path``, via a temporary file renamed into place."""
-    order = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR  # OpenCV writes BGR(A)
-    encoded, data = cv2.imencode(".png", cv2.cvtColor(image, order))
-    if not encoded:
-        raise ColorizerError(f"{path}: PNG encoding failed")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False) as temporary:
-        try:
-            temporary.write(data.tobytes())
-        except BaseException:
-            temporary.close()
-            os.unlink(temporary.name)
-            raise
-    os.replace(temporary.name, path)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(args.verbose)
     try:
         colorizer = Colorizer(args.model, device=args.device, threads=args.threads,
                               precision="int8" if args.int8 else "fp32")

@@ -2,36 +2,36 @@
 from __future__ import annotations
 
 import logging
-import os
+import math
 from pathlib import Path
 
 import cv2
 import numpy as np
 import onnxruntime as ort
 
-from colorizer.chroma import keep_strong_colour
+from colorizer.chroma import keep_strong_color
 from colorizer.color import alpha_to_uint8, lab_to_rgb8, lightness, split_alpha
 from colorizer.errors import ColorizerError, ModelError, ProviderError
 from colorizer.providers import choose_providers
 from colorizer.upsample import DEFAULT_METHOD, upsample_ab
+from colorkit import contract
+from colorkit.cli import ORT_LOG_SEVERITY
+from colorkit.contract import PRECISIONS, ContractError, ModelContract
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "eccv16.onnx"
 MIN_RENDER_SIZE, MAX_RENDER_SIZE = 224, 512
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 1.0
 _OFFLINE_HINT = "create it with: python -m convert (downloads the release) or python -m convert --help"
 
 
-PRECISIONS = ("fp32", "int8")
-
-
 def default_model_path(precision: str = "fp32") -> Path:
-    """``$COLORIZER_MODEL``, else ``models/eccv16.onnx`` in this checkout; for int8 the file beside
-    it named ``<stem>-int8.onnx`` (what ``python -m convert --int8`` writes)."""
-    if precision not in PRECISIONS:
-        raise ColorizerError(f"unknown precision {precision!r}; choose {' or '.join(PRECISIONS)}")
-    path = Path(os.environ.get("COLORIZER_MODEL") or DEFAULT_MODEL)
-    return path if precision == "fp32" else path.with_name(f"{path.stem}-int8{path.suffix}")
+    """The model file used when none is named (``colorkit.contract.default_model_path``):
+    ``$COLORIZER_MODEL``, else ``models/eccv16.onnx``; for int8 the ``-int8.onnx`` file beside it."""
+    try:
+        return contract.default_model_path(precision)
+    except ContractError as error:
+        raise ColorizerError(str(error)) from None
 
 
 class Colorizer:
@@ -48,13 +48,16 @@ class Colorizer:
 
     def __init__(self, model_path: Path | str | None = None, *, providers: list[str] | None = None,
                  device: str = "auto", threads: int | None = None, precision: str = "fp32"):
+        if precision not in PRECISIONS:
+            raise ColorizerError(f"unknown precision {precision!r}; choose {' or '.join(PRECISIONS)}")
+        self.precision = precision
         self.model_path = Path(model_path) if model_path is not None else default_model_path(precision)
         if not self.model_path.is_file():
             hint = "create it with: python -m convert --int8" if precision == "int8" else _OFFLINE_HINT
             raise ModelError(f"no model at {self.model_path}; {hint}")
         requested = providers or choose_providers(device)
         options = ort.SessionOptions()
-        options.log_severity_level = 3  # the optional temperature input triggers a harmless warning
+        options.log_severity_level = ORT_LOG_SEVERITY
         if threads:
             options.intra_op_num_threads = threads
         try:
@@ -71,15 +74,11 @@ class Colorizer:
                                 f"running on {', '.join(self.providers)} instead was not requested")
         self.metadata = self._session.get_modelmeta().custom_metadata_map
         try:
-            self._l_input = self.metadata["io.l_input"]
-            self._ab_output = self.metadata["io.ab_output"]
-            self._temperature_input = self.metadata.get("io.temperature_input")
-            self.default_temperature = float(self.metadata.get("default_temperature", "nan"))
-            self.input_size = int(self.metadata["preprocess.input_size"])
-            self._l_offset = float(self.metadata["preprocess.l_offset"])
-            self._input_multiple = int(self.metadata["preprocess.input_multiple"])
-        except (KeyError, ValueError) as error:
-            raise ModelError(f"{self.model_path}: metadata lacks {error}; was it written by python -m convert?") from None
+            self.contract = ModelContract.from_metadata(self.metadata)
+        except ContractError as error:
+            raise ModelError(f"{self.model_path}: {error}") from None
+        self.default_temperature = self.contract.default_temperature
+        self.input_size = self.contract.input_size
         log.info("model %s on %s", self.model_path.name, ", ".join(self.providers))
 
     @property
@@ -88,25 +87,29 @@ class Colorizer:
         return self.providers[0]
 
     def colorize(self, image: np.ndarray, *, temperature: float | None = None, render_size: int | None = None,
-                 upsample: str = DEFAULT_METHOD, keep_colour: bool = False) -> np.ndarray:
+                 upsample: str = DEFAULT_METHOD, keep_color: bool = False,
+                 keep_colour: bool | None = None) -> np.ndarray:
         """Colorize a photo at full resolution.
 
         image: HxW grey, HxWx3 RGB or HxWx4 RGBA; uint8, uint16, or float in 0..1. Not modified.
         A colour image is treated as the black-and-white photo its lightness describes.
-        temperature: annealed-mean temperature, ~0.05 (vivid) .. 1.0 (the mean, muted);
-            None keeps the release's 0.38.
+        temperature: annealed-mean temperature, 0.01 (vivid) .. 1.0 (the mean, muted);
+            None (or the model's default) keeps the release's 0.38.
         render_size: the network's input side, a multiple of 8 from 224 (trained size) to 512.
         upsample: how the quarter-resolution colour is brought to full size (see colorizer.upsample).
-        keep_colour: for a photo that already has colour, keep it where it is strong
-            (``chroma.keep_strong_colour``); ``chroma.analyse_input_colour`` says whether it has.
+        keep_color: for a photo that already has color, keep it where it is strong
+            (``chroma.keep_strong_color``); ``chroma.analyze_input_color`` says whether it has.
+            ``keep_colour`` is the same option under its first name.
         Returns uint8 HxWx3 RGB, or HxWx4 RGBA with the input's alpha when it had one.
         """
         pixels, alpha = split_alpha(_check_image(image))
         plane = lightness(pixels)
         ab = self.predict_ab(plane, temperature=temperature, render_size=render_size)
         ab_full = upsample_ab(ab, plane, upsample)
-        if keep_colour and pixels.ndim == 3:
-            ab_full = keep_strong_colour(pixels, ab_full)
+        if keep_colour is not None:
+            keep_color = keep_colour
+        if keep_color and pixels.ndim == 3:
+            ab_full = keep_strong_color(pixels, ab_full)
         rgb = lab_to_rgb8(plane, ab_full)
         if alpha is None:
             return rgb
@@ -114,26 +117,26 @@ class Colorizer:
 
     def predict_ab(self, lightness_plane: np.ndarray, *, temperature: float | None = None,
                    render_size: int | None = None) -> np.ndarray:
-        """float32 HxW L (0..100) -> float32 2 x S/4 x S/4 ab, S the render size (default trained 224)."""
+        """float32 HxW L (0..100) -> float32 2 x S/4 x S/4 ab, S the render size (default trained 224).
+
+        A temperature equal to the model's default is not fed, so the default also works with a
+        model that has no temperature input."""
         size = self.input_size if render_size is None else self._check_render_size(render_size)
         # Bilinear, as the release's demo and the seed fed the network (cv2 sizes are (w, h)). An
         # anti-aliased INTER_AREA input moved the ab of random-weight nets by up to 0.18 in correlation.
         small = cv2.resize(lightness_plane, (size, size), interpolation=cv2.INTER_LINEAR)
-        feeds = {self._l_input: (small - np.float32(self._l_offset))[None, None]}  # HxW -> 1x1xHxW
-        if temperature is not None:
-            feeds[self._temperature_feed()] = np.array(_check_temperature(temperature), np.float32)
-        return self._session.run([self._ab_output], feeds)[0][0]  # 1x2xhxw -> 2xhxw
+        feeds = {self.contract.l_input: (small - np.float32(self.contract.l_offset))[None, None]}  # HxW -> 1x1xHxW
+        if temperature is not None and not math.isclose(check_temperature(temperature), self.default_temperature):
+            feeds[self._temperature_feed()] = np.array(temperature, np.float32)
+        return self._session.run([self.contract.ab_output], feeds)[0][0]  # 1x2xhxw -> 2xhxw
 
     def _check_render_size(self, size: int) -> int:
-        if not (MIN_RENDER_SIZE <= size <= MAX_RENDER_SIZE) or size % self._input_multiple:
-            raise ColorizerError(f"render size {size} must be a multiple of {self._input_multiple} "
-                                 f"from {MIN_RENDER_SIZE} to {MAX_RENDER_SIZE}")
-        return size
+        return check_render_size(size, self.contract.input_multiple)
 
     def _temperature_feed(self) -> str:
-        if not self._temperature_input:
+        if not self.contract.temperature_input:
             raise ModelError(f"{self.model_path} has no temperature input; re-create it with python -m convert")
-        return self._temperature_input
+        return self.contract.temperature_input
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
@@ -148,7 +151,17 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     return image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
 
 
-def _check_temperature(temperature: float) -> float:
-    if not 0.01 <= temperature <= 1.0:
-        raise ColorizerError(f"temperature {temperature} must be between 0.01 and 1.0")
+def check_temperature(temperature: float) -> float:
+    """``temperature`` as a float if it is from MIN_TEMPERATURE to MAX_TEMPERATURE, else ColorizerError."""
+    if not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:  # NaN fails this too
+        raise ColorizerError(f"temperature {temperature} must be between {MIN_TEMPERATURE} and {MAX_TEMPERATURE}")
     return float(temperature)
+
+
+def check_render_size(size: int, multiple: int = contract.INPUT_MULTIPLE) -> int:
+    """``size`` if it is a multiple of ``multiple`` from MIN_RENDER_SIZE to MAX_RENDER_SIZE, else
+    ColorizerError (so callers can refuse a bad option before loading a model)."""
+    if not (MIN_RENDER_SIZE <= size <= MAX_RENDER_SIZE) or size % multiple:
+        raise ColorizerError(f"render size {size} must be a multiple of {multiple} "
+                             f"from {MIN_RENDER_SIZE} to {MAX_RENDER_SIZE}")
+    return int(size)

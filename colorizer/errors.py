@@ -11,7 +11,13 @@ class ImageDecodeError(ColorizerError):
 
 
 class ImageTooLargeError(ImageDecodeError):
-    """The image declares more pixels than the configured limit (decompression-bomb guard)."""
+    """The image declares more pixels, or a longer side, than the configured limits (decompression-bomb
+    guard), or the file is larger than the file-size limit."""
+
+
+class ImageTooComplexError(ImageDecodeError):
+    """The file is built to cost far more to decode than its pixels warrant: more progressive-JPEG
+    scans, PNG chunks, TIFF tags or EXIF copies than the limits in colorizer.limits allow."""
 
 
 class ModelError(ColorizerError):

@@ -21,6 +21,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from colorizer.errors import ColorizerError
+
 STRIP_ROWS = 256
 DEFAULT_METHOD = "bilateral"  # the least ab error, overall and at edges (python -m bench.upsample_bench)
 
@@ -35,7 +37,7 @@ def upsample_ab(ab: np.ndarray, lightness_plane: np.ndarray, method: str = DEFAU
     """float32 2 x h x w ab (the network's layout) -> float32 H x W x 2 (OpenCV's layout), where
     H x W is the full-resolution float32 L plane (0..100) that edge-aware methods follow."""
     if method not in UPSAMPLERS:
-        raise ValueError(f"unknown upsampling {method!r}; choose one of {', '.join(METHODS)}")
+        raise ColorizerError(f"unknown upsampling {method!r}; choose one of {', '.join(METHODS)}")
     channels_last = np.ascontiguousarray(ab.transpose(1, 2, 0), dtype=np.float32)  # 2xhxw -> hxwx2
     return UPSAMPLERS[method](channels_last, lightness_plane)
 

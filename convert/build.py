@@ -2,30 +2,18 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from filelock import FileLock
 
+from colorkit.contract import default_cache_dir, default_model_path
+from colorkit.files import atomic_writer, remove_stale_parts
 from convert import download, sources
-from convert.atomic import atomic_writer, remove_stale_parts
 from convert.eccv16 import convert_release
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = REPO_ROOT / "models" / "eccv16.onnx"
-DEFAULT_CALIBRATION_DIR = REPO_ROOT / "examples"
-
-
-def int8_path(fp32_path: Path) -> Path:
-    """Where the int8 model of an fp32 model lives: ``eccv16.onnx`` -> ``eccv16-int8.onnx``."""
-    return fp32_path.with_name(f"{fp32_path.stem}-int8{fp32_path.suffix}")
-
-
-def default_cache_dir() -> Path:
-    """``$COLORIZER_CACHE``, else ``~/.cache/colorizer``."""
-    return Path(os.environ.get("COLORIZER_CACHE") or Path.home() / ".cache" / "colorizer")
+DEFAULT_CALIBRATION_DIR = Path(__file__).resolve().parent.parent / "examples"
 
 
 def build_model_file(output: Path, *, prototxt: Path | None = None, caffemodel: Path | None = None,
@@ -47,8 +35,10 @@ def build_model_file(output: Path, *, prototxt: Path | None = None, caffemodel: 
     return output
 
 
-def ensure_model(output: Path = DEFAULT_MODEL, **options) -> Path:
-    """``output`` if it exists, else build it; concurrent callers wait on a lock and build it once."""
+def ensure_model(output: Path | None = None, **options) -> Path:
+    """``output`` (default: the contract's default model path) if it exists, else build it;
+    concurrent callers wait on a lock and build it once."""
+    output = output or default_model_path()
     if output.exists():
         return output
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 from google.protobuf import message, text_format
 
 from convert import caffe_schema
-from convert.errors import CaffeParseError, HullError
+from convert.errors import BlobError, CaffeParseError, HullError
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,12 @@ CAFFE_LAYER_PARAMS = frozenset("""
 _DECLARED_PARAMS = frozenset(field.name for field in caffe_schema.LayerParameter.DESCRIPTOR.fields
                              if field.name.endswith("_param"))
 _PARAM_BLOCK = re.compile(r"\b(\w+_param)\s*\{")
+# Blocks may nest this deep; Caffe's own messages nest at most 4 levels (layer, param, filler...).
+# The text parser recurses once per level (skipped blocks too), so depth is checked before parsing.
+MAX_NESTING = 64
+_STRINGS_AND_COMMENTS = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*')
+_BRACKETS = re.compile(r"[{}<>\n]")
+HULL_SHAPE = (313, 2)
 
 
 def read_prototxt(path: Path) -> caffe_schema.NetParameter:
@@ -36,6 +43,7 @@ def read_prototxt(path: Path) -> caffe_schema.NetParameter:
     skipped, as the support check then names those layers; any other unknown field is an error.
     """
     text = _read_text(path)
+    _check_nesting(text, path)
     undeclared = set()
     for number, line in enumerate(text.splitlines(), start=1):
         for name in _PARAM_BLOCK.findall(line.split("#", 1)[0]):
@@ -75,6 +83,11 @@ def read_caffemodel(path: Path) -> dict[str, list[np.ndarray]]:
             weights[layer.name] = [blob_to_array(blob) for blob in layer.blobs]
         except ValueError as error:
             raise CaffeParseError(f"{path}: layer {layer.name!r}: {error}") from None
+        for index, blob in enumerate(weights[layer.name]):
+            bad = non_finite_count(blob)
+            if bad:
+                raise BlobError(f"{path}: layer {layer.name!r}: blob {index} {blob.shape} holds {bad:,} NaN or "
+                                "infinite values; the weights are damaged")
     return weights
 
 
@@ -86,21 +99,61 @@ def blob_to_array(blob: caffe_schema.BlobProto) -> np.ndarray:
         shape = (blob.num, blob.channels, blob.height, blob.width)
     values = blob.data if len(blob.data) else blob.double_data
     array = np.array(values, dtype=np.float32)
-    if array.size != int(np.prod(shape)):
+    if array.size != math.prod(shape):
         raise ValueError(f"blob declares shape {shape} but holds {array.size} values")
     return array.reshape(shape)
 
 
 def read_hull(path: Path) -> np.ndarray:
-    """The quantized ab bin centres: ``pts_in_hull.npy`` as float32 (313, 2), columns (a, b)."""
+    """The quantized ab bin centres: ``pts_in_hull.npy`` as float32 (313, 2), columns (a, b).
+
+    The .npy header is read and checked (shape (313, 2), a numeric type) before any data, so a
+    header that declares a huge array costs nothing; NaN or infinite centres are refused.
+    """
     try:
+        with open(path, "rb") as stream:
+            version = np.lib.format.read_magic(stream)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise HullError(f"{path}: .npy format version {version} is not supported (1.0 or 2.0)")
+            shape, _, dtype = read_header(stream)
+            if shape != HULL_SHAPE or not np.issubdtype(dtype, np.number):
+                raise HullError(f"{path}: expected a numeric array of shape {HULL_SHAPE}, but its header declares "
+                                f"{dtype} {shape} ({math.prod(shape):,} values)")
         hull = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError):
+    except OSError as error:
+        raise HullError(f"{path}: cannot read the ab bin centres: {error.strerror or error}") from None
+    except (ValueError, EOFError):
         raise HullError(f"{path}: not a .npy array; expected the (313, 2) ab bin centres, pts_in_hull.npy") from None
-    if not isinstance(hull, np.ndarray) or hull.shape != (313, 2) or not np.issubdtype(hull.dtype, np.number):
-        got = f"{hull.dtype} {hull.shape}" if isinstance(hull, np.ndarray) else type(hull).__name__
-        raise HullError(f"{path}: expected a numeric array of shape (313, 2), got {got}")
+    bad = non_finite_count(hull)
+    if bad:
+        raise HullError(f"{path}: {bad:,} of its {hull.size} values are NaN or infinite; expected the ab bin centres")
     return hull.astype(np.float32)
+
+
+def non_finite_count(array: np.ndarray) -> int:
+    """How many values of a numeric array are NaN or +-inf (0 for integer arrays)."""
+    if not np.issubdtype(array.dtype, np.inexact):
+        return 0
+    return int(array.size - np.count_nonzero(np.isfinite(array)))
+
+
+def _check_nesting(text: str, path: Path) -> None:
+    """Refuse text whose blocks ({ } or < >) nest deeper than MAX_NESTING (strings and comments aside)."""
+    depth = 0
+    line = 1
+    for bracket in _BRACKETS.finditer(_STRINGS_AND_COMMENTS.sub(lambda match: "\n" * match.group().count("\n"), text)):
+        character = bracket.group()
+        if character == "\n":
+            line += 1
+        elif character in "{<":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise CaffeParseError(f"{path}: blocks nested more than {MAX_NESTING} levels deep at line {line} "
+                                      "(a Caffe net needs a handful)")
+        else:
+            depth -= 1
 
 
 def _read_text(path: Path) -> str:

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
 import onnxruntime as ort
 
-from convert.build import DEFAULT_CALIBRATION_DIR, DEFAULT_MODEL, build_model_file, default_cache_dir, int8_path
+from colorkit.cli import ORT_LOG_SEVERITY, HelpFormatter, configure_logging
+from colorkit.contract import MODEL_ENV, default_cache_dir, default_model_path, int8_path
+from convert.build import DEFAULT_CALIBRATION_DIR, build_model_file
 from convert.errors import ConversionError
 from convert.quantize import DEFAULT_MAX_MEAN_DAB, quantize_model
 
@@ -30,11 +31,12 @@ exit status: 0 converted, 2 the inputs could not be fetched or converted (one li
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m convert", description=__doc__, epilog=EPILOG,
-        formatter_class=_Formatter)
+        formatter_class=HelpFormatter)
     parser.add_argument("--prototxt", type=Path, help="local deploy prototxt (else downloaded)")
     parser.add_argument("--caffemodel", type=Path, help="local caffemodel weights (else downloaded)")
     parser.add_argument("--hull", type=Path, help="local pts_in_hull.npy (else downloaded)")
-    parser.add_argument("-o", "--output", type=Path, default=DEFAULT_MODEL, help="ONNX model to write")
+    parser.add_argument("-o", "--output", type=Path, default=default_model_path(),
+                        help=f"ONNX model to write (${MODEL_ENV} when set)")
     parser.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
                         help="where downloads are kept ($COLORIZER_CACHE)")
     parser.add_argument("--mirror", action="append", default=[], metavar="URL",
@@ -50,23 +52,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Defaults in the help (where there is one to show), and the epilog's examples kept as written."""
-
-    def _get_help_string(self, action):
-        if action.default in (None, False, []):
-            return action.help
-        return super()._get_help_string(action)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # Our own warnings show; onnxruntime's quantizer's chatter on the root logger only with -v.
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
-                        format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("convert").setLevel(logging.INFO if args.verbose else logging.WARNING)
+    configure_logging(args.verbose, quiet_root=True, package="convert")
     if not args.verbose:
-        ort.set_default_logger_severity(3)  # quantization's sessions warn about the optional temperature input
+        ort.set_default_logger_severity(ORT_LOG_SEVERITY)
     try:
         output = build_model_file(args.output, prototxt=args.prototxt, caffemodel=args.caffemodel,
                                   hull=args.hull, cache_dir=args.cache_dir, mirrors=tuple(args.mirror),

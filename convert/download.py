@@ -12,8 +12,7 @@ from pathlib import Path
 from filelock import FileLock
 from tqdm import tqdm
 
-from convert.atomic import atomic_writer, remove_stale_parts
-from convert.eccv16 import sha256_file
+from colorkit.files import atomic_writer, remove_stale_parts, sha256_file
 from convert.errors import DownloadError
 from convert.sources import PinnedFile
 

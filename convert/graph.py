@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 import onnx
@@ -128,6 +129,8 @@ def _constant_filler_blobs(layer, expected: list[tuple[int, ...]]) -> list[np.nd
     fillers = [layer.scale_param.filler, layer.scale_param.bias_filler][:len(expected)]
     if any(filler.type != "constant" for filler in fillers):
         return []
+    if not all(math.isfinite(filler.value) for filler in fillers):  # the text format accepts nan and inf
+        raise BlobError(f"layer {layer.name!r} ({layer.type}): its constant filler value is NaN or infinite")
     return [np.full(shape, filler.value, np.float32) for filler, shape in zip(fillers, expected)]
 
 

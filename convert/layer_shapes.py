@@ -1,6 +1,6 @@
 """What a Caffe layer's parameters imply: its kernel geometry, blob shapes and output channels.
 
-Used by the converter to validate weights before converting, and by ``convert.synthetic`` to make
+Used by the converter to validate weights before converting, and by ``testkit.synthetic`` to make
 random weights of the right shapes. Shapes are tuples of ints in Caffe's NCHW conventions.
 """
 from __future__ import annotations

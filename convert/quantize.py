@@ -19,7 +19,9 @@ from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, 
                                       quantize_static)
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from convert.atomic import atomic_writer
+from colorkit.cli import ORT_LOG_SEVERITY
+from colorkit.contract import KEY_PRECISION, ContractError, ModelContract
+from colorkit.files import atomic_writer, is_image_name
 from convert.errors import ConversionError
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,6 @@ log = logging.getLogger(__name__)
 # convolution float too gained 0.02 for 9 ms (python -m bench.quantize_bench, README).
 FLOAT_LAYERS = ("conv8_313", "conv8_313_rh", "class8_313_rh", "class8_ab")
 DEFAULT_MAX_MEAN_DAB = 3.0
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
 
 class QuantizationRefused(ConversionError):
@@ -50,35 +51,20 @@ class Int8Check:
                 f"p99 |dab| {self.p99_abs_dab:.2f}, RGB PSNR {self.psnr_db:.1f} dB")
 
 
-@dataclass(frozen=True)
-class _Contract:
-    """What the fp32 model's metadata says about feeding it (read back, not repeated here)."""
-
-    input_name: str
-    output_name: str
-    size: int
-    l_offset: float
-
-    @classmethod
-    def of(cls, metadata: dict[str, str]) -> _Contract:
-        return cls(metadata["io.l_input"], metadata["io.ab_output"],
-                   int(metadata["preprocess.input_size"]), float(metadata["preprocess.l_offset"]))
-
-
-def network_input(path: Path, contract: _Contract) -> np.ndarray:
+def network_input(path: Path, contract: ModelContract) -> np.ndarray:
     """An image file -> float32 1x1xSxS L - offset, as the colorizer feeds the network."""
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise ConversionError(f"{path}: not an image OpenCV can read (calibration photos must be images)")
     lab = cv2.cvtColor(bgr.astype(np.float32) / 255, cv2.COLOR_BGR2Lab)
-    size = contract.size
+    size = contract.input_size
     small = cv2.resize(lab[:, :, 0], (size, size), interpolation=cv2.INTER_LINEAR)  # cv2: (w, h)
     return (small - np.float32(contract.l_offset))[None, None]
 
 
 def split_photos(directory: Path) -> tuple[list[Path], list[Path]]:
     """(calibration, held out): every third photo (sorted by name) is held out for the check."""
-    photos = sorted(path for path in directory.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)
+    photos = sorted(path for path in directory.iterdir() if is_image_name(path))
     if len(photos) < 2:
         raise ConversionError(f"{directory}: need at least 2 photos for calibration and checking, found {len(photos)}")
     held_out = photos[2::3] or photos[-1:]
@@ -86,8 +72,8 @@ def split_photos(directory: Path) -> tuple[list[Path], list[Path]]:
 
 
 class _PhotoReader(CalibrationDataReader):
-    def __init__(self, photos: list[Path], contract: _Contract):
-        self._feeds = iter([{contract.input_name: network_input(path, contract)} for path in photos])
+    def __init__(self, photos: list[Path], contract: ModelContract):
+        self._feeds = iter([{contract.l_input: network_input(path, contract)} for path in photos])
 
     def get_next(self):
         return next(self._feeds, None)
@@ -104,7 +90,10 @@ def quantize_model(fp32_path: Path, int8_path: Path, calibration_dir: Path, *,
     """
     calibration, held_out = split_photos(calibration_dir)
     metadata = {prop.key: prop.value for prop in onnx.load(str(fp32_path), load_external_data=False).metadata_props}
-    contract = _Contract.of(metadata)
+    try:
+        contract = ModelContract.from_metadata(metadata)
+    except ContractError as error:
+        raise ConversionError(f"{fp32_path}: {error}") from None
     with tempfile.TemporaryDirectory() as scratch:
         prepared, quantized = Path(scratch) / "prepared.onnx", Path(scratch) / "int8.onnx"
         quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
@@ -118,7 +107,7 @@ def quantize_model(fp32_path: Path, int8_path: Path, calibration_dir: Path, *,
             raise QuantizationRefused(f"{check.summary()}: mean |dab| above the limit {max_mean_dab}; "
                                       f"int8 model not written (keep using fp32)")
         model = onnx.load(str(quantized))
-    onnx.helper.set_model_props(model, {**metadata, "precision": "int8",
+    onnx.helper.set_model_props(model, {**metadata, KEY_PRECISION: "int8",
                                         "int8.calibration_photos": str(len(calibration)),
                                         "int8.held_out_photos": str(check.images),
                                         "int8.mean_abs_dab": f"{check.mean_abs_dab:.3f}",
@@ -129,16 +118,16 @@ def quantize_model(fp32_path: Path, int8_path: Path, calibration_dir: Path, *,
     return check
 
 
-def compare(fp32_path: Path, int8_path: Path, photos: list[Path], contract: _Contract) -> Int8Check:
+def compare(fp32_path: Path, int8_path: Path, photos: list[Path], contract: ModelContract) -> Int8Check:
     """ab and RGB differences between two models over photos, at the network's input resolution."""
     options = ort.SessionOptions()
-    options.log_severity_level = 3  # the optional temperature input triggers a harmless warning
+    options.log_severity_level = ORT_LOG_SEVERITY
     sessions = [ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
                 for path in (fp32_path, int8_path)]
     differences, squared_rgb = [], []
     for path in photos:
         data_l = network_input(path, contract)
-        ab_fp32, ab_int8 = (session.run([contract.output_name], {contract.input_name: data_l})[0][0]
+        ab_fp32, ab_int8 = (session.run([contract.ab_output], {contract.l_input: data_l})[0][0]
                             for session in sessions)
         differences.append(np.abs(ab_fp32 - ab_int8).ravel())
         rgb_fp32, rgb_int8 = (_rgb(data_l[0, 0] + np.float32(contract.l_offset), ab) for ab in (ab_fp32, ab_int8))

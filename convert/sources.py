@@ -6,6 +6,7 @@ been down since 2024; the OpenVINO storage mirror holds all three files.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 _OPENVINO = "https://storage.openvinotoolkit.org/repositories/datumaro/models/colorization"
 _GITHUB = "https://raw.githubusercontent.com/richzhang/colorization/caffe"
@@ -36,3 +37,12 @@ HULL = PinnedFile(
     (f"{_OPENVINO}/pts_in_hull.npy", f"{_GITHUB}/resources/pts_in_hull.npy"))
 
 RELEASE_FILES = (PROTOTXT, CAFFEMODEL, HULL)
+
+
+def release_files_in(directory: Path | None) -> dict[str, Path]:
+    """The release files present in ``directory`` under their official names, as keyword arguments
+    for ``convert.build.build_model_file`` (prototxt=, caffemodel=, hull=); {} for None."""
+    if directory is None:
+        return {}
+    keys = {"prototxt": PROTOTXT, "caffemodel": CAFFEMODEL, "hull": HULL}
+    return {key: directory / file.name for key, file in keys.items() if (directory / file.name).is_file()}

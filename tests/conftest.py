@@ -1,9 +1,5 @@
-"""Fixtures shared by the test suite: synthetic release files and the ONNX model built from them.
-
-The official prototxt and pts_in_hull.npy come from ../shared/fixtures when present (a developer's
-checkout and CI); elsewhere the project's own copy of the architecture (convert.synthetic) and a
-synthetic hull stand in. Weights are always random: the real caffemodel is not available here.
-"""
+"""Fixtures shared by the test suite: synthetic release files and the ONNX model built from them
+(see testkit.fixtures for where the official files come from)."""
 from __future__ import annotations
 
 import os
@@ -17,11 +13,9 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from convert import caffe_io, synthetic  # noqa: E402
 from convert.eccv16 import convert_release  # noqa: E402
-
-SHARED_FIXTURES = Path(os.environ.get("COLORIZER_SHARED", REPO_ROOT.parent / "shared")) / "fixtures"
-NO_SHARED = f"needs the shared fixtures at {SHARED_FIXTURES} (absent in a plain clone)"
+from testkit.fixtures import (NO_SHARED, SHARED_FIXTURES, official_hull, official_prototxt,  # noqa: E402,F401
+                              shared_photos, write_caffemodel)
 
 
 @dataclass(frozen=True)
@@ -31,39 +25,14 @@ class ReleaseFiles:
     hull: Path
 
 
-def shared_photos() -> list[Path]:
-    """The real colour photographs in ../shared/fixtures/photos (empty when absent)."""
-    return sorted((SHARED_FIXTURES / "photos").glob("*.jpg"))
-
-
-def write_caffemodel(path: Path, prototxt: Path, seed: int = 0, **encoding) -> Path:
-    """A random-weight caffemodel for ``prototxt``; ``encoding`` goes to caffemodel_bytes, and
-    ``scale_value``/``bn_factor`` to random_weights."""
-    net = caffe_io.read_prototxt(prototxt)
-    weight_options = {key: encoding.pop(key) for key in ("scale_value", "bn_factor") if key in encoding}
-    weights = synthetic.random_weights(net, seed=seed, **weight_options)
-    path.write_bytes(synthetic.caffemodel_bytes(weights, {layer.name: layer.type for layer in net.layer}, **encoding))
-    return path
-
-
 @pytest.fixture(scope="session")
 def deploy_prototxt(tmp_path_factory) -> Path:
-    official = SHARED_FIXTURES / "colorization_deploy_v2.prototxt"
-    if official.exists():
-        return official
-    path = tmp_path_factory.mktemp("release") / "colorization_deploy_v2.prototxt"
-    path.write_text(synthetic.eccv16_deploy_prototxt())
-    return path
+    return official_prototxt(tmp_path_factory.mktemp("release"))
 
 
 @pytest.fixture(scope="session")
 def hull_file(tmp_path_factory) -> Path:
-    official = SHARED_FIXTURES / "pts_in_hull.npy"
-    if official.exists():
-        return official
-    path = tmp_path_factory.mktemp("release") / "pts_in_hull.npy"
-    np.save(path, synthetic.synthetic_hull())
-    return path
+    return official_hull(tmp_path_factory.mktemp("release"))
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 import app
-from tests.app_server import REPO_ROOT, app_command, app_env, free_port, running_app
+from testkit.app_server import REPO_ROOT, app_command, app_env, free_port, running_app
 
 CORRUPT_MESSAGE = "not a recognised image format"  # colorizer.decode's wording for unknown bytes
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app_server import REPO_ROOT, running_app
+from testkit.app_server import REPO_ROOT, running_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Offline and quiet: no sandbox (containers), no GPU, no background calls home, fresh state.

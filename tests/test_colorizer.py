@@ -8,11 +8,11 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from bench.seed_pipeline import has_caffe_importer, load_seed_net, seed_colorize
+from testkit.seed_pipeline import has_caffe_importer, load_seed_net, seed_colorize
 from colorizer import Colorizer, ColorizerError, ModelError, ProviderError
 from colorizer.color import lightness
 from colorizer.providers import choose_providers
-from tests.conftest import NO_SHARED, shared_photos
+from testkit.fixtures import NO_SHARED, shared_photos
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import REPO_ROOT
+from testkit.fixtures import REPO_ROOT
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

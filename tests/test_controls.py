@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from colorizer import Colorizer
-from colorizer.chroma import analyse_input_colour, colourfulness
+from colorizer.chroma import analyze_input_color
+from testkit.fixtures import colorfulness
 from colorizer.color import lightness
-from tests.conftest import shared_photos
+from testkit.fixtures import shared_photos
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def lab_of(rgb):
 
 def test_colourfulness_rises_as_temperature_falls(colorizer, photo_rgb):
     grey = cv2.cvtColor(photo_rgb, cv2.COLOR_RGB2GRAY)
-    scores = [colourfulness(colorizer.colorize(grey, temperature=t)) for t in (1.0, 0.38, 0.1)]
+    scores = [colorfulness(colorizer.colorize(grey, temperature=t)) for t in (1.0, 0.38, 0.1)]
     assert scores[0] < scores[1] < scores[2], f"colourfulness at T = 1, 0.38, 0.1: {scores}"
 
 
@@ -47,21 +48,21 @@ def test_render_size_keeps_output_size_and_lightness(colorizer, photo_rgb, rende
 
 def test_detects_grey_toned_and_colour_photos(photo_rgb):
     grey = cv2.cvtColor(photo_rgb, cv2.COLOR_RGB2GRAY)
-    assert analyse_input_colour(grey).kind == "grey"
-    assert analyse_input_colour(cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)).kind == "grey"
+    assert analyze_input_color(grey).kind == "grey"
+    assert analyze_input_color(cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)).kind == "grey"
     sepia = np.clip(grey[..., None] * np.array([1.07, 0.74, 0.43]) + np.array([20, 20, 20]), 0, 255).astype(np.uint8)
-    toned = analyse_input_colour(sepia)
+    toned = analyze_input_color(sepia)
     assert toned.kind == "toned" and "toned" in toned.note()
-    colour = analyse_input_colour(photo_rgb)
+    colour = analyze_input_color(photo_rgb)
     assert colour.kind == "colour" and "already has colour" in colour.note()
-    assert analyse_input_colour(grey).note() is None
+    assert analyze_input_color(grey).note() is None
 
 
 def test_keep_colour_keeps_strong_original_colour(colorizer, photo_rgb):
     original_lab = lab_of(photo_rgb)
     strong = np.hypot(original_lab[..., 1], original_lab[..., 2]) >= 20
     assert strong.mean() > 0.05, "the test photo needs some strong colour"
-    kept = lab_of(colorizer.colorize(photo_rgb, keep_colour=True))
+    kept = lab_of(colorizer.colorize(photo_rgb, keep_color=True))
     plain = lab_of(colorizer.colorize(photo_rgb))
     kept_error = np.abs(kept[..., 1:] - original_lab[..., 1:])[strong].mean()
     plain_error = np.abs(plain[..., 1:] - original_lab[..., 1:])[strong].mean()

@@ -15,11 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convert import caffe_io, synthetic
-from convert.atomic import PART_SUFFIX
+from convert import caffe_io
+from testkit import synthetic
+from colorkit.files import PART_SUFFIX
 from convert.eccv16 import convert_release
 from convert.errors import BlobError, CaffeParseError, ConversionError, HullError, UnsupportedLayerError
 from convert.graph import build_model
+from testkit.hostile_files import deep_prototxt, huge_npy_header
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -178,6 +180,51 @@ def hull_truncated(folder, release, weights):
     return Inputs(release.prototxt, release.caffemodel, hull), [str(hull), "not a .npy array"]
 
 
+def prototxt_deeply_nested(folder, release, weights):
+    prototxt = folder / "deep.prototxt"
+    prototxt.write_bytes(deep_prototxt(100_000))
+    return Inputs(prototxt, release.caffemodel, release.hull), [
+        str(prototxt), f"nested more than {caffe_io.MAX_NESTING} levels deep at line 5"]
+
+
+def prototxt_nan_filler(folder, release, weights):
+    text = release.prototxt.read_text()
+    assert "value: 2.606" in text, "the release's temperature Scale takes its factor from a constant filler"
+    prototxt = folder / "nan_filler.prototxt"
+    prototxt.write_text(text.replace("value: 2.606", "value: nan"))
+    return Inputs(prototxt, release.caffemodel, release.hull), ["'conv8_313_rh'", "NaN or infinite"]
+
+
+def hull_declaring(values: int):
+    def build(folder, release, weights):
+        hull = folder / "huge.npy"
+        hull.write_bytes(huge_npy_header(values))
+        return Inputs(release.prototxt, release.caffemodel, hull), [
+            str(hull), "(313, 2)", f"({values},)", f"{values:,} values"]
+    return build
+
+
+def hull_with(value: float):
+    def build(folder, release, weights):
+        hull = folder / "bad_values.npy"
+        points = np.load(release.hull).astype(np.float64)
+        points[100, 0] = value
+        np.save(hull, points)
+        return Inputs(release.prototxt, release.caffemodel, hull), [str(hull), "1 of its 626 values are NaN or infinite"]
+    return build
+
+
+def weights_with(value: float):
+    def build(folder, release, weights):
+        damaged = [blob.copy() for blob in weights["conv4_2"]]
+        damaged[0][5, 7, 1, 2] = value
+        damaged[1][3] = value
+        caffemodel = write_weights(folder / "damaged.caffemodel", release.prototxt, {**weights, "conv4_2": damaged})
+        return Inputs(release.prototxt, caffemodel, release.hull), [
+            str(caffemodel), "layer 'conv4_2'", "blob 0 (512, 512, 3, 3) holds 1 NaN or infinite values"]
+    return build
+
+
 def missing_file(role: str):
     def build(folder, release, weights):
         files = {"prototxt": release.prototxt, "caffemodel": release.caffemodel, "hull": release.hull}
@@ -197,6 +244,13 @@ CASES = {
     "caffemodel_empty": Case(CaffeParseError, caffemodel_of("empty.caffemodel", b"")),
     **{f"prototxt_{kind}": Case(CaffeParseError, prototxt_syntax_error(kind)) for kind in SYNTAX_ERRORS},
     "prototxt_is_binary": Case(CaffeParseError, prototxt_is_binary),
+    "prototxt_deeply_nested": Case(CaffeParseError, prototxt_deeply_nested),
+    "prototxt_nan_filler": Case(BlobError, prototxt_nan_filler),
+    "hull_declaring_1e11_values": Case(HullError, hull_declaring(10 ** 11)),
+    "hull_with_nan": Case(HullError, hull_with(np.nan)),
+    "hull_with_inf": Case(HullError, hull_with(-np.inf)),
+    "weights_with_nan": Case(BlobError, weights_with(np.nan)),
+    "weights_with_inf": Case(BlobError, weights_with(np.inf)),
     "hull_312_points": Case(HullError, hull_of_shape((312, 2))),
     "hull_transposed": Case(HullError, hull_of_shape((2, 313))),
     "hull_strings": Case(HullError, hull_of_strings),
@@ -209,7 +263,8 @@ CASES = {
 # One command-line run per kind of failure (each is a fresh interpreter reading a 129 MB model).
 CLI_CASES = ["unsupported_layers", "missing_blob", "wrong_blob_shape", "truncated_caffemodel",
              "caffemodel_random_bytes", "caffemodel_is_text", "prototxt_missing_colon", "prototxt_is_binary",
-             "hull_312_points", "hull_not_npy", "missing_caffemodel"]
+             "hull_312_points", "hull_not_npy", "missing_caffemodel", "prototxt_deeply_nested",
+             "prototxt_nan_filler", "hull_declaring_1e11_values", "hull_with_nan", "weights_with_nan"]
 
 
 @pytest.fixture(scope="module")
@@ -305,6 +360,22 @@ def test_syntax_error_after_unsupported_layer_is_a_parse_error(tmp_path, deploy_
 
     with pytest.raises(CaffeParseError, match=f"line {line},"):
         caffe_io.read_prototxt(prototxt)
+
+
+def test_nesting_counts_blocks_not_braces_in_strings_or_comments(tmp_path, deploy_prototxt):
+    prototxt = tmp_path / "braces.prototxt"
+    braces = "{" * (2 * caffe_io.MAX_NESTING)
+    prototxt.write_text(f'# {braces}\nname: "{braces}"\n' + deploy_prototxt.read_text().split("\n", 1)[1])
+    assert caffe_io.read_prototxt(prototxt).name == braces
+
+    def layer_nesting(inner: int) -> str:  # layer { pooling_param { + inner levels
+        return f'layer {{ name: "p" type: "Pooling" pooling_param {{ {"x { " * inner}{"} " * inner}}} }}\n'
+
+    prototxt.write_text(layer_nesting(caffe_io.MAX_NESTING - 1))
+    with pytest.raises(CaffeParseError, match=f"nested more than {caffe_io.MAX_NESTING} levels deep at line 1"):
+        caffe_io.read_prototxt(prototxt)
+    prototxt.write_text(layer_nesting(caffe_io.MAX_NESTING - 2))
+    assert caffe_io.read_prototxt(prototxt).layer[0].name == "p"
 
 
 def test_misspelt_param_on_supported_layer_is_not_silently_dropped(tmp_path):

@@ -26,7 +26,7 @@ import onnxruntime as ort
 import pytest
 
 from convert import sources
-from convert.atomic import PART_SUFFIX, atomic_writer
+from colorkit.files import PART_SUFFIX, atomic_writer
 from convert.download import fetch
 from convert.errors import DownloadError
 from convert.sources import PinnedFile

@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 
 from convert.eccv16 import convert_release
-from tests.conftest import write_caffemodel
+from testkit.fixtures import write_caffemodel
 
 pytestmark = pytest.mark.skipif(not hasattr(getattr(cv2, "dnn", None), "readNetFromCaffe"),
                                 reason="needs OpenCV 4's Caffe importer (opencv-python-headless<5)")

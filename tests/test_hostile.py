@@ -1,4 +1,4 @@
-"""The hostile-input corpus (tests/hostile_corpus.py) sent through gradio_client to a real server.
+"""The hostile-input corpus (testkit/hostile_corpus.py) sent through gradio_client to a real server.
 
 Each file is either colorized correctly (displayed size, alpha kept or not, output lightness following
 the input's where the colour is in gamut, which also pins the orientation) or refused with a one-line
@@ -15,8 +15,8 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from tests.app_server import running_app
-from tests.hostile_corpus import Colorize, HostileFile, Refuse, hostile_corpus, scene
+from testkit.app_server import running_app
+from testkit.hostile_corpus import Colorize, HostileFile, Refuse, hostile_corpus, scene
 
 CORPUS = hostile_corpus()
 MIN_IN_GAMUT = 0.2  # below this share of unclipped pixels the mean L error says little (e.g. 1-bit)

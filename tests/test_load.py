@@ -14,7 +14,7 @@ from gradio_client import Client, handle_file
 
 import app
 from bench.load_test import broken_kinds, jpeg_kind, queue_full_burst, request_once, run_load, schedule
-from tests.app_server import running_app
+from testkit.app_server import running_app
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import onnxruntime as ort
 import pytest
 
 from colorizer import Colorizer
-from convert.build import int8_path
+from colorkit.contract import int8_path
 from convert.quantize import QuantizationRefused, quantize_model
-from tests.conftest import REPO_ROOT, shared_photos
+from testkit.fixtures import REPO_ROOT, shared_photos
 
 
 @pytest.fixture(scope="module")

@@ -34,8 +34,8 @@ from packaging.version import Version
 from PIL import Image
 
 import app
-from tests.app_server import REPO_ROOT, START_TIMEOUT, app_env, free_port, running_app, stop
-from tests.hostile_corpus import png_declaring, scene
+from testkit.app_server import REPO_ROOT, START_TIMEOUT, app_env, free_port, running_app, stop
+from testkit.hostile_corpus import png_declaring, scene
 
 EXAMPLE = REPO_ROOT / "examples" / "chelsea.jpg"  # an image on the server, outside the upload dir
 DEFAULTS = [0.38, 224, "bilinear", False, "fp32"]  # the /colorize inputs after the image

@@ -24,9 +24,9 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from convert import sources
-from convert.atomic import PART_SUFFIX
-from tests.app_server import REPO_ROOT, START_TIMEOUT, app_command, app_env, free_port
-from tests.hostile_corpus import scene
+from colorkit.files import stale_parts
+from testkit.app_server import REPO_ROOT, START_TIMEOUT, app_command, app_env, free_port
+from testkit.hostile_corpus import scene
 
 MISSING_LINE = "is missing: building it"  # app.main, before ensure_model
 WROTE_LINE = "INFO convert.build: wrote "  # convert.build.build_model_file, logged with -v
@@ -119,7 +119,7 @@ def colorize_one(app: AppProcess, photo: Path, downloads: Path) -> tuple[int, in
 
 
 def parts(model: Path) -> list[Path]:
-    return sorted(model.parent.glob(f"{model.name}.*{PART_SUFFIX}"))
+    return sorted(stale_parts(model))
 
 
 def test_two_starts_without_a_model_convert_once_and_both_serve(tmp_path, release_dir, photo):
@@ -159,7 +159,7 @@ def test_start_killed_while_writing_the_model_leaves_nothing_taken_for_a_model(t
         return False
 
     with started_apps(model, release_dir, tmp_path / "first", 1) as (first,):
-        # The model is written to m.onnx.<random>.part, then renamed: kill once bytes reach that file.
+        # The model is written to .m.onnx.<random>.part, then renamed: kill once bytes reach that file.
         wait_for(being_written, "the model's temporary file to fill", [first], interval=0.001)
         first.process.send_signal(signal.SIGKILL)
         first.process.wait(timeout=30)

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from bench.upsample_bench import ab_rmse, edge_band, ground_truth, network_grid
+from colorizer.errors import ColorizerError
 from colorizer.upsample import (DEFAULT_METHOD, METHODS, joint_bilateral_upsample, resize_rows,
                                 upsample_ab)
-from tests.conftest import NO_SHARED, shared_photos
+from testkit.fixtures import NO_SHARED, shared_photos
 
 EDGE_AWARE = ("guided", "bilateral")
 
@@ -88,7 +89,7 @@ def test_strips_match_whole_resize(height, width):
 
 
 def test_unknown_method_names_the_choices():
-    with pytest.raises(ValueError, match="nearest") as error:
+    with pytest.raises(ColorizerError, match="nearest") as error:
         upsample_ab(random_grid(), random_lightness(8, 8), "nearest")
     for method in METHODS:
         assert method in str(error.value)

@@ -1,4 +1,4 @@
-"""Films: colorize_video on clips made here with PyAV (tests/video_clips.py), read back independently.
+"""Films: colorize_video on clips made here with PyAV (testkit/video_clips.py), read back independently.
 
 The network is the random-weight model (its colours are arbitrary but deterministic), so the tests
 check what the pipeline must keep (frames, time stamps, size, rotation, sound, lightness), that
@@ -23,8 +23,8 @@ from colorizer.errors import ColorizerError, VideoError, VideoTooLargeError
 from colorizer.video import (FrameColorizer, StabilizerSettings, TemporalStabilizer, colorize_video, is_video,
                              probe, warping_error)
 from colorizer.video.flow import FlowEstimator, consistent, flow_image, warp
-from tests.conftest import NO_SHARED, shared_photos
-from tests.video_clips import (camera_frames, film_frames, grey, lab, load_photo, read_film, tone, write_clip,
+from testkit.fixtures import NO_SHARED, shared_photos
+from testkit.video_clips import (camera_frames, film_frames, grey, lab, load_photo, read_film, tone, write_clip,
                                _write_tone)
 
 FPS = 25

@@ -5,7 +5,7 @@ what the app must do with it: ``Colorize`` (the output's displayed size, whether
 channel, and the grey levels the output's lightness must follow, which also pins its orientation) or
 ``Refuse`` (a regex the one-line message must match, the file's name included).
 
-    from tests.hostile_corpus import hostile_corpus
+    from testkit.hostile_corpus import hostile_corpus
     for item in hostile_corpus():
         print(item.name, len(item.data), item.expect)
 """

@@ -1,0 +1,31 @@
+"""What every command-line tool here shares: the help formatter and the logging setup."""
+from __future__ import annotations
+
+import argparse
+import logging
+
+# onnxruntime's severity for the sessions we open: errors only. The optional temperature input
+# makes it warn, harmlessly, about every session.
+ORT_LOG_SEVERITY = 3
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults in the help (where there is one to show), and the epilog's examples kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False, []) or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def configure_logging(verbose: bool, *, quiet_root: bool = False, package: str | None = None) -> None:
+    """Log our messages to stderr: INFO with ``verbose``, else WARNING.
+
+    quiet_root: other libraries' loggers (the root) only show errors unless ``verbose``; then
+        ``package``'s own loggers keep WARNING (the converter uses it for the quantizer's chatter).
+    """
+    level = logging.INFO if verbose else logging.WARNING
+    root_level = logging.ERROR if quiet_root and not verbose else level
+    logging.basicConfig(level=root_level, format="%(levelname)s %(name)s: %(message)s")
+    if package:
+        logging.getLogger(package).setLevel(level)

@@ -1,0 +1,62 @@
+"""Where the shared fixtures are, and release files made from them for tests and benchmarks.
+
+The official prototxt and pts_in_hull.npy come from ../shared/fixtures when present (a developer's
+checkout and CI); elsewhere the project's own copy of the architecture (testkit.synthetic) and a
+synthetic hull stand in. Weights are always random: the real caffemodel is not available here.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from convert import caffe_io
+from testkit import synthetic
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_FIXTURES = Path(os.environ.get("COLORIZER_SHARED", REPO_ROOT.parent / "shared")) / "fixtures"
+NO_SHARED = f"needs the shared fixtures at {SHARED_FIXTURES} (absent in a plain clone)"
+
+
+def shared_photos() -> list[Path]:
+    """The real colour photographs in ../shared/fixtures/photos (empty when absent)."""
+    return sorted((SHARED_FIXTURES / "photos").glob("*.jpg"))
+
+
+def official_prototxt(work_dir: Path) -> Path:
+    """The official deploy prototxt, or the project's own copy of the architecture written to work_dir."""
+    official = SHARED_FIXTURES / "colorization_deploy_v2.prototxt"
+    if official.exists():
+        return official
+    path = work_dir / "colorization_deploy_v2.prototxt"
+    path.write_text(synthetic.eccv16_deploy_prototxt())
+    return path
+
+
+def official_hull(work_dir: Path) -> Path:
+    """The official pts_in_hull.npy, or a synthetic hull of the same shape written to work_dir."""
+    official = SHARED_FIXTURES / "pts_in_hull.npy"
+    if official.exists():
+        return official
+    path = work_dir / "pts_in_hull.npy"
+    np.save(path, synthetic.synthetic_hull())
+    return path
+
+
+def write_caffemodel(path: Path, prototxt: Path, seed: int = 0, **encoding) -> Path:
+    """A random-weight caffemodel for ``prototxt``; ``encoding`` goes to caffemodel_bytes, and
+    ``scale_value``/``bn_factor`` to random_weights."""
+    net = caffe_io.read_prototxt(prototxt)
+    weight_options = {key: encoding.pop(key) for key in ("scale_value", "bn_factor") if key in encoding}
+    weights = synthetic.random_weights(net, seed=seed, **weight_options)
+    path.write_bytes(synthetic.caffemodel_bytes(weights, {layer.name: layer.type for layer in net.layer}, **encoding))
+    return path
+
+
+def colorfulness(rgb: np.ndarray) -> float:
+    """Hasler and Suesstrunk's colorfulness M of a uint8 HxWx3 RGB image (0 for grey; ~50 is
+    'quite colorful', above 100 'extremely')."""
+    r, g, b = (rgb[..., channel].astype(np.float64) for channel in range(3))
+    rg, yb = r - g, 0.5 * (r + g) - b
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
