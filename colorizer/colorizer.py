@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -12,11 +13,15 @@ import onnxruntime as ort
 from colorizer.chroma import keep_strong_color
 from colorizer.color import alpha_to_uint8, lab_to_rgb8, lightness, split_alpha
 from colorizer.errors import ColorizerError, ModelError, ProviderError
+from colorizer.limits import check_finite
 from colorizer.providers import choose_providers
 from colorizer.upsample import DEFAULT_METHOD, upsample_ab
 from colorkit import contract
 from colorkit.cli import ORT_LOG_SEVERITY
 from colorkit.contract import PRECISIONS, ContractError, ModelContract
+
+if TYPE_CHECKING:
+    from colorizer.video import VideoResult
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +120,13 @@ class Colorizer:
             return rgb
         return np.dstack([rgb, alpha_to_uint8(alpha)])
 
+    def colorize_video(self, src: Path | str, dst: Path | str, **options: Any) -> VideoResult:
+        """Colorize a film ``src`` into an H.264 MP4 at ``dst`` (sound kept, colour stabilized along
+        the motion); ``options`` and the result are ``colorizer.video.colorize_video``'s."""
+        from colorizer.video import colorize_video  # PyAV is loaded only by those who use films
+
+        return colorize_video(self, src, dst, **options)
+
     def predict_ab(self, lightness_plane: np.ndarray, *, temperature: float | None = None,
                    render_size: int | None = None) -> np.ndarray:
         """float32 HxW L (0..100) -> float32 2 x S/4 x S/4 ab, S the render size (default trained 224).
@@ -148,6 +160,7 @@ def _check_image(image: np.ndarray) -> np.ndarray:
         raise ColorizerError(f"expected uint8, uint16 or float pixels, got {image.dtype}")
     if image.shape[0] < 1 or image.shape[1] < 1:
         raise ColorizerError(f"empty image of shape {image.shape}")
+    check_finite(image)  # one NaN would spread through the upsampling to hundreds of pixels
     return image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
 
 

@@ -20,8 +20,9 @@ from colorizer.errors import ColorizerError, VideoError, VideoTooLargeError
 from colorizer.upsample import DEFAULT_METHOD, METHODS, upsample_ab
 from colorizer.video.container import (DEFAULT_CRF, DEFAULT_MAX_FRAME_PIXELS, AudioOutcome, FilmWriter, VideoInfo,
                                        check_frame_size, decode_packet, ffmpeg_reason, frame_pixels, open_input, probe,
-                                       temporary_output, video_stream)
+                                       video_stream)
 from colorizer.video.stabilize import StabilizerSettings, TemporalStabilizer
+from colorkit.files import atomic_writer
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ def colorize_video(colorizer, src: Path | str, dst: Path | str, *, stabilize: bo
     frames = FrameColorizer(colorizer, rotation=info.rotation, stabilizer=stabilizer, temperature=temperature,
                             render_size=render_size, upsample=upsample, network_every=network_every)
     try:
-        with temporary_output(dst) as file, open_input(src) as container:
+        with atomic_writer(dst) as file, open_input(src) as container:
             video = video_stream(container, name)
             video.thread_type = "AUTO"
             audio = list(container.streams.audio)

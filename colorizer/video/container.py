@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import secrets
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,7 +42,6 @@ DEFAULT_CRF = 18  # libx264 constant quality: 0 lossless .. 51 worst; 18 is abou
 PRESET = "medium"
 DEFAULT_MAX_FRAME_PIXELS = 3840 * 2160  # 4K UHD
 FALLBACK_RATE = Fraction(25)  # for streams that declare no frame rate
-PART_SUFFIX = ".part"
 # swscale's default YUV <-> RGB conversion is off by ~2 levels on coloured pixels; accurate rounding
 # and full-resolution chroma make it agree with the BT.601/709 formulas to within 1.
 SWS_FLAGS = (av.video.reformatter.Interpolation.BILINEAR | av.video.reformatter.Interpolation.ACCURATE_RND
@@ -406,22 +403,6 @@ class FilmWriter:
             self._closed = True
             with contextlib.suppress(av.error.FFmpegError, ValueError):
                 self._output.close()
-
-
-@contextlib.contextmanager
-def temporary_output(path: Path) -> Iterator[BinaryIO]:
-    """A new hidden file beside ``path``, opened for writing; renamed onto ``path`` when the block
-    ends normally, removed when it raises (KeyboardInterrupt included)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}{PART_SUFFIX}")
-    try:
-        with open(temporary, "xb") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _check_index(container: av.container.InputContainer, path: Path, tail: int = 64) -> None:
