@@ -13,8 +13,8 @@ the numbers; docs/reliability.md gives the reasons and the measured bounds.
 - DEFAULT_MAX_FILE_BYTES: the size of an input file (256 MiB): room for an uncompressed 8-bit RGBA
   TIFF or BMP at the pixel limit (200 MB), refused by size before a byte is read.
 - MAX_JPEG_SCANS, MAX_JPEG_SEGMENTS, MAX_JPEG_FILL_BYTES, MAX_CHUNKS, MAX_GIF_BLOCKS, MAX_TIFF_TAGS,
-  MAX_TIFF_VALUES, MAX_WEBP_FRAMES, MAX_RLE_BMP_PIXELS: structure counts whose cost a decoder pays per item whatever the
-  pixel count (colorizer.preflight checks them).
+  MAX_TIFF_VALUES, MAX_WEBP_FRAMES, MAX_RLE_BMP_PIXELS: structure counts whose cost a decoder pays per
+  item whatever the pixel count (colorizer.preflight checks them).
 """
 from __future__ import annotations
 
@@ -40,9 +40,11 @@ MAX_CHUNKS = 100_000
 # GIF extension sub-blocks before the first image (Pillow reads each one in Python).
 MAX_GIF_BLOCKS = 100_000
 # Entries in one TIFF/EXIF directory (photos have < 100), and numeric values in all the directories
-# a decoder parses (Pillow turns each into a Python object of ~40 bytes).
+# a decoder parses, strip and tile tables aside (Pillow turns each value into a Python object: a
+# fraction costs ~150 bytes; 990,000 of them in XResolution took 151 MB). The largest legitimate
+# tables, a 16-bit TransferFunction or ColorMap, hold 196,608.
 MAX_TIFF_TAGS = 4_096
-MAX_TIFF_VALUES = 1_000_000
+MAX_TIFF_VALUES = 262_144
 # Pixels of a run-length-encoded BMP: Pillow decodes RLE in Python, ~0.4 CPU seconds a megapixel at
 # worst (one-pixel runs), against ~0.01 for other formats.
 MAX_RLE_BMP_PIXELS = 10_000_000

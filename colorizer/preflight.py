@@ -15,7 +15,7 @@ what would cost out of proportion to the real pixels:
 - EXIF (a TIFF structure, also inside PNG, WebP, HEIF): Pillow copies each tag's data, so tags that
   all point at one large block copy it once per tag (a 20 MB PNG -> gigabytes). The tags' data must
   fit in the block without overlapping, at most MAX_TIFF_TAGS tags a directory, MAX_TIFF_VALUES
-  numeric values in all.
+  numeric values in all besides the strip and tile tables.
 - GIF: at most MAX_GIF_BLOCKS extension sub-blocks before the first image.
 - WebP: chunk lengths must fit in the file, at most MAX_CHUNKS chunks and MAX_WEBP_FRAMES frames, and
   the canvas (which libwebp allocates while Pillow opens an animation) within the size limits.
@@ -51,6 +51,7 @@ _WIDTH, _HEIGHT, _SAMPLES, _ROWS_PER_STRIP, _PLANAR = 256, 257, 277, 278, 284
 _STRIP_OFFSETS, _STRIP_COUNTS, _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS, _TILE_COUNTS = 273, 279, 322, 323, 324, 325
 _GEOMETRY_TAGS = (_WIDTH, _HEIGHT, _STRIP_OFFSETS, _SAMPLES, _ROWS_PER_STRIP, _STRIP_COUNTS, _PLANAR,
                   _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS, _TILE_COUNTS)
+_PIECE_TABLES = (_STRIP_OFFSETS, _STRIP_COUNTS, _TILE_OFFSETS, _TILE_COUNTS)
 _TIFF_INTEGER_TYPES = {1, 3, 4, 6, 8, 9, 13, 16, 17, 18}  # (S)BYTE, (S)SHORT, (S)LONG, IFD, (S)LONG8, IFD8
 _MAX_OFFSET = 1 << 63  # Pillow seeks to offsets, and Python's seek takes a signed 64-bit number
 _ANY_TILE_PIXELS = 1 << 20  # a tile of up to 1 MP is fine for any image; larger ones only for larger images
@@ -204,7 +205,8 @@ def check_tiff(block: bytes, name: str, *, image: bool) -> None:
     """A TIFF structure (a whole TIFF file when ``image``, else an EXIF or MPF block): its first
     directory and the EXIF, GPS and interop directories it points to must be readable without
     amplification: at most MAX_TIFF_TAGS entries each, their out-of-line data not overlapping (the
-    bytes it claims at most the block's size), at most MAX_TIFF_VALUES numeric values in all, and no
+    bytes it claims at most the block's size), at most MAX_TIFF_VALUES numeric values in all (the strip
+    and tile tables aside: they are checked against the pieces the image needs), and no
     offset past 2**63. For an image, directory offsets must lie inside the file and the strip or tile
     tables may not list more pieces than the image needs."""
     tiff = _Tiff(block)
@@ -235,8 +237,8 @@ def check_tiff(block: bytes, name: str, *, image: bool) -> None:
                 if data_at + size > len(block):
                     continue  # parsers skip a tag whose data lies past the end (after reading what is there)
                 claimed += size
-            if kind not in _TIFF_BYTE_TYPES:
-                values += count
+            if kind not in _TIFF_BYTE_TYPES and not (image and tag in _PIECE_TABLES):
+                values += count  # the strip and tile tables are bounded by the pieces the image needs
             if tag in _SUB_IFD_TAGS and kind in (4, 13, 16, 18) and count == 1:
                 pending.append(tiff.number(kind, value_at))
     if claimed > len(block):

@@ -243,6 +243,9 @@ def _image_specs() -> list[_Spec]:
         spec("many_strips.tif", tiff_many_strips, (300_000,), _refused(too_complex, "many_strips.tif",
              r"the TIFF lists 300,000 pieces \(tag 273\) for an image made of 10$"),
              "10 x 10 TIFF listing 300,000 strips (Pillow makes a Python tuple per strip)"),
+        spec("many_fractions.tif", tiff_with_values, (282, 5, 300_000), _refused(too_complex, "many_fractions.tif",
+             r"300,007 numeric values in TIFF tags, more than the limit of 262,144$"),
+             "16 x 16 TIFF whose XResolution holds 300,000 fractions (Pillow: ~150 bytes of Python each)"),
         spec("huge_tile.tif", tiff_huge_tile, (), _refused(too_complex, "huge_tile.tif",
              r"TIFF tiles of 65536x65536 pixels for a 16x16 image$"),
              "16 x 16 TIFF in one 65536 x 65536 tile (a 4 GP tile buffer)"),
@@ -473,6 +476,13 @@ def tiff_many_strips(count: int) -> bytes:
     entries += [(273, 4, count, struct.pack(f"<{count}I", *([8] * count))),
                 (279, 4, count, struct.pack(f"<{count}I", *([10] * count)))]
     return tiff_file(entries, bytes(100))
+
+
+def tiff_with_values(tag: int, kind: int, count: int) -> bytes:
+    """A 16 x 16 grey TIFF whose tag ``tag`` holds ``count`` zero values of TIFF type ``kind``."""
+    sizes = {3: 2, 4: 4, 5: 8}
+    entries = [entry for entry in grey_tiff_entries(16, 16, 8) if entry[0] != tag]
+    return tiff_file(entries + [(tag, kind, count, bytes(sizes[kind] * count))], bytes(256))
 
 
 def tiff_huge_tile() -> bytes:
