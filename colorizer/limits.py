@@ -12,9 +12,9 @@ the numbers; docs/reliability.md gives the reasons and the measured bounds.
   work (WebP, at 16,383, is the one output format it does not fit).
 - DEFAULT_MAX_FILE_BYTES: the size of an input file (256 MiB): room for an uncompressed 8-bit RGBA
   TIFF or BMP at the pixel limit (200 MB), refused by size before a byte is read.
-- MAX_JPEG_SCANS, MAX_JPEG_SEGMENTS, MAX_CHUNKS, MAX_GIF_BLOCKS, MAX_TIFF_TAGS,
-  MAX_TIFF_VALUES, MAX_WEBP_FRAMES: structure counts whose cost a decoder pays per item whatever the
-  pixel count (colorizer.preflight checks them).
+- MAX_JPEG_SCANS, MAX_JPEG_SEGMENTS, MAX_JPEG_FILL_BYTES, MAX_CHUNKS, MAX_GIF_BLOCKS, MAX_TIFF_TAGS,
+  MAX_TIFF_VALUES, MAX_WEBP_FRAMES, MAX_RLE_BMP_PIXELS: structure counts whose cost a decoder pays per
+  item whatever the pixel count (colorizer.preflight checks them).
 """
 from __future__ import annotations
 
@@ -32,14 +32,22 @@ MAX_JPEG_SCANS = 100
 # Marker segments before the first scan (APPn, DQT, DHT, SOF...), which Pillow parses one by one in
 # Python; a photo has a few dozen (an ICC profile may take up to 255 APP2 segments).
 MAX_JPEG_SEGMENTS = 2_000
+# Fill bytes (0xFF) or junk between marker segments before the first scan, which Pillow reads one
+# byte at a time in Python (a megabyte of them took seconds); encoders write none.
+MAX_JPEG_FILL_BYTES = 65_536
 # PNG or WebP chunks (Pillow reads each PNG chunk in Python; encoders write IDAT in 8 KiB..1 MiB pieces).
 MAX_CHUNKS = 100_000
 # GIF extension sub-blocks before the first image (Pillow reads each one in Python).
 MAX_GIF_BLOCKS = 100_000
 # Entries in one TIFF/EXIF directory (photos have < 100), and numeric values in all the directories
-# a decoder parses (Pillow turns each into a Python object of ~40 bytes).
+# a decoder parses, strip and tile tables aside (Pillow turns each value into a Python object: a
+# fraction costs ~150 bytes; 990,000 of them in XResolution took 151 MB). The largest legitimate
+# tables, a 16-bit TransferFunction or ColorMap, hold 196,608.
 MAX_TIFF_TAGS = 4_096
-MAX_TIFF_VALUES = 1_000_000
+MAX_TIFF_VALUES = 262_144
+# Pixels of a run-length-encoded BMP: Pillow decodes RLE in Python, ~0.4 CPU seconds a megapixel at
+# worst (one-pixel runs), against ~0.01 for other formats.
+MAX_RLE_BMP_PIXELS = 10_000_000
 # Frames in an animated WebP (libwebp's demuxer indexes every frame before the first is decoded).
 MAX_WEBP_FRAMES = 10_000
 

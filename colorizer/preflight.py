@@ -7,17 +7,19 @@ what would cost out of proportion to the real pixels:
 - PNG: every chunk's length must fit in the file (OpenCV allocates what the first data chunk
   claims: 4 GB for a 57-byte 16-bit PNG), at most MAX_CHUNKS chunks; an eXIf chunk as EXIF below.
 - JPEG: at most MAX_JPEG_SEGMENTS marker segments and MAX_JPEG_SCANS scans (libjpeg makes a pass
-  over the whole image per scan: 20,000 empty scans took minutes); APP1 EXIF and APP2 MPF blocks as
-  EXIF below (Pillow parses both while opening).
+  over the whole image per scan: 20,000 empty scans took minutes), at most MAX_JPEG_FILL_BYTES of
+  padding or junk before the first scan (Pillow reads those a byte at a time: 1 MB took seconds);
+  APP1 EXIF and APP2 MPF blocks as EXIF below (Pillow parses both while opening).
 - TIFF: the directories Pillow and libtiff parse (the first one, and its EXIF, GPS and interop
   directories) as EXIF below, and no more strips or tiles than the image needs.
 - EXIF (a TIFF structure, also inside PNG, WebP, HEIF): Pillow copies each tag's data, so tags that
   all point at one large block copy it once per tag (a 20 MB PNG -> gigabytes). The tags' data must
   fit in the block without overlapping, at most MAX_TIFF_TAGS tags a directory, MAX_TIFF_VALUES
-  numeric values in all.
+  numeric values in all besides the strip and tile tables.
 - GIF: at most MAX_GIF_BLOCKS extension sub-blocks before the first image.
 - WebP: chunk lengths must fit in the file, at most MAX_CHUNKS chunks and MAX_WEBP_FRAMES frames, and
   the canvas (which libwebp allocates while Pillow opens an animation) within the size limits.
+- BMP: a run-length-encoded one holds at most MAX_RLE_BMP_PIXELS (Pillow decodes RLE in Python).
 - AVIF: libavif decodes the AV1 frame at the size its sequence header declares, whatever the
   container's size box says (a 1 KB file saying 32x24 decoded a 67 MP frame), so the sequence header
   of every item is read and its frame size checked against the size limits.
@@ -32,17 +34,9 @@ import re
 import struct
 
 from colorizer.errors import ImageDecodeError, ImageTooComplexError
-from colorizer.limits import (
-    MAX_CHUNKS,
-    MAX_GIF_BLOCKS,
-    MAX_JPEG_SCANS,
-    MAX_JPEG_SEGMENTS,
-    MAX_TIFF_TAGS,
-    MAX_TIFF_VALUES,
-    MAX_WEBP_FRAMES,
-    check_count,
-    check_dimensions,
-)
+from colorizer.limits import (MAX_CHUNKS, MAX_GIF_BLOCKS, MAX_JPEG_FILL_BYTES, MAX_JPEG_SCANS, MAX_JPEG_SEGMENTS,
+                              MAX_RLE_BMP_PIXELS, MAX_TIFF_TAGS, MAX_TIFF_VALUES, MAX_WEBP_FRAMES, check_count,
+                              check_dimensions)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXIF_PREFIX = b"Exif\x00\x00"
@@ -57,12 +51,13 @@ _WIDTH, _HEIGHT, _SAMPLES, _ROWS_PER_STRIP, _PLANAR = 256, 257, 277, 278, 284
 _STRIP_OFFSETS, _STRIP_COUNTS, _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS, _TILE_COUNTS = 273, 279, 322, 323, 324, 325
 _GEOMETRY_TAGS = (_WIDTH, _HEIGHT, _STRIP_OFFSETS, _SAMPLES, _ROWS_PER_STRIP, _STRIP_COUNTS, _PLANAR,
                   _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS, _TILE_COUNTS)
+_PIECE_TABLES = (_STRIP_OFFSETS, _STRIP_COUNTS, _TILE_OFFSETS, _TILE_COUNTS)
 _TIFF_INTEGER_TYPES = {1, 3, 4, 6, 8, 9, 13, 16, 17, 18}  # (S)BYTE, (S)SHORT, (S)LONG, IFD, (S)LONG8, IFD8
 _MAX_OFFSET = 1 << 63  # Pillow seeks to offsets, and Python's seek takes a signed 64-bit number
 _ANY_TILE_PIXELS = 1 << 20  # a tile of up to 1 MP is fine for any image; larger ones only for larger images
-# The next JPEG marker in entropy-coded data: 0xFF not followed by a stuffed 0x00, a restart marker
-# (RST0..7) or another fill byte 0xFF.
-_JPEG_MARKER = re.compile(rb"\xff+([^\x00\xd0-\xd7\xff])")
+# The next JPEG marker: 0xFF followed by neither a stuffed 0x00, a restart marker (RST0..7) nor a
+# fill byte 0xFF. One 0xFF only: "\xff+" would make a long run of 0xFF cost quadratic time.
+_JPEG_MARKER = re.compile(rb"\xff([^\x00\xd0-\xd7\xff])")
 _JPEG_STANDALONE = {0x01, 0xD8, *range(0xD0, 0xD8)}  # TEM, SOI, RSTn: no length field
 
 
@@ -82,6 +77,8 @@ def check_structure(data: bytes, name: str, *, max_pixels: int, max_side: int) -
         check_webp(data, name, max_pixels=max_pixels, max_side=max_side)
     elif data[4:8] == b"ftyp":
         check_avif(data, name, max_pixels=max_pixels, max_side=max_side)
+    elif data.startswith(b"BM"):
+        check_bmp(data, name)
 
 
 def check_exif(block: bytes, name: str) -> None:
@@ -124,12 +121,15 @@ def check_jpeg(data: bytes, name: str) -> None:
     EXIF and APP2 MPF blocks checked as EXIF. Segments are skipped by their length fields (so bytes
     that look like markers inside one are not mistaken for markers), entropy-coded data and junk by
     a regex search for the next marker (C speed, stuffed bytes and restart markers skipped)."""
-    position, segments, scans = 2, 0, 0
+    position, segments, scans, skipped = 2, 0, 0, 0
     while True:
         # Like libjpeg (and Pillow), skip anything that is not a marker, so junk cannot hide scans.
         match = _JPEG_MARKER.search(data, position)
         if match is None:
             return
+        if not scans:  # before the first scan Pillow reads fill bytes and junk one at a time, in Python
+            skipped += match.start() - position
+            check_count(skipped, MAX_JPEG_FILL_BYTES, "bytes of padding or junk between JPEG markers", name)
         marker, position = match.group(1)[0], match.end()
         if marker == 0xD9:  # EOI: what follows (an MPO's second picture) is never decoded
             return
@@ -205,7 +205,8 @@ def check_tiff(block: bytes, name: str, *, image: bool) -> None:
     """A TIFF structure (a whole TIFF file when ``image``, else an EXIF or MPF block): its first
     directory and the EXIF, GPS and interop directories it points to must be readable without
     amplification: at most MAX_TIFF_TAGS entries each, their out-of-line data not overlapping (the
-    bytes it claims at most the block's size), at most MAX_TIFF_VALUES numeric values in all, and no
+    bytes it claims at most the block's size), at most MAX_TIFF_VALUES numeric values in all (the strip
+    and tile tables aside: they are checked against the pieces the image needs), and no
     offset past 2**63. For an image, directory offsets must lie inside the file and the strip or tile
     tables may not list more pieces than the image needs."""
     tiff = _Tiff(block)
@@ -236,8 +237,8 @@ def check_tiff(block: bytes, name: str, *, image: bool) -> None:
                 if data_at + size > len(block):
                     continue  # parsers skip a tag whose data lies past the end (after reading what is there)
                 claimed += size
-            if kind not in _TIFF_BYTE_TYPES:
-                values += count
+            if kind not in _TIFF_BYTE_TYPES and not (image and tag in _PIECE_TABLES):
+                values += count  # the strip and tile tables are bounded by the pieces the image needs
             if tag in _SUB_IFD_TAGS and kind in (4, 13, 16, 18) and count == 1:
                 pending.append(tiff.number(kind, value_at))
     if claimed > len(block):
@@ -348,6 +349,19 @@ def _check_webp_frame_size(kind: bytes, payload: bytes, name: str, *, max_pixels
     else:
         return
     check_dimensions(width, height, max_pixels=max_pixels, max_side=max_side, name=name)
+
+
+# --- BMP --------------------------------------------------------------------------------------------
+
+def check_bmp(data: bytes, name: str) -> None:
+    """A run-length-encoded BMP (RLE8, RLE4) holds at most MAX_RLE_BMP_PIXELS pixels."""
+    if len(data) < 34 or struct.unpack_from("<I", data, 14)[0] < 40:
+        return  # no BITMAPINFOHEADER: an OS/2 header has no compression field
+    # File header (14 bytes), then the info header: size, width, height (negative: top-down),
+    # planes, bits per pixel, compression (1 RLE8, 2 RLE4).
+    width, height, _, _, compression = struct.unpack_from("<iiHHI", data, 18)
+    if compression in (1, 2):
+        check_count(abs(width) * abs(height), MAX_RLE_BMP_PIXELS, "pixels in a run-length-encoded BMP", name)
 
 
 # --- AVIF (ISO-BMFF boxes holding AV1 data) ------------------------------------------------------------

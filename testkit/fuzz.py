@@ -93,7 +93,7 @@ def _bmp_rle_supported() -> bool:
 def mutate(data: bytes, donor: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     """One mutated copy of ``data`` and a short description of what was done. ``donor`` is another
     file of the same format, for splicing."""
-    kind = int(rng.integers(0, 8))
+    kind = int(rng.integers(0, 9))
     out = bytearray(data)
     size = len(out)
     if kind == 0:  # a few random bytes
@@ -130,6 +130,12 @@ def mutate(data: bytes, donor: bytes, rng: np.random.Generator) -> tuple[bytes, 
         times = int(rng.integers(2, 50))
         out[stop:stop] = bytes(out[start:stop]) * (times - 1)
         return bytes(out), f"bytes {start}:{stop} x{times}"
+    if kind == 8:  # a long run of one byte (fill bytes, zeros): catches parsers quadratic in a run
+        position = int(rng.integers(0, size))
+        value = int(rng.choice([0x00, 0xFF, int(rng.integers(0, 256))]))
+        count = int(rng.integers(1_000, 100_000))
+        out[position:position] = bytes([value]) * count
+        return bytes(out), f"{count} bytes {value:#04x} inserted at {position}"
     # kind 7: random bytes, then every PNG chunk CRC recomputed (so the mutation reaches the parsers)
     for position in rng.integers(0, size, int(rng.integers(1, 5))):
         out[position] = int(rng.integers(0, 256))

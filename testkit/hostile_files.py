@@ -211,6 +211,9 @@ def _image_specs() -> list[_Spec]:
         spec("many_scans.jpg", progressive_jpeg, (2048, 2048, MANY_SCANS), _refused(too_complex, "many_scans.jpg",
              r"101 scans in a progressive JPEG, more than the limit of 100$"),
              f"2048 x 2048 progressive JPEG with {MANY_SCANS:,} empty scans (~330 KB; a minute of CPU)"),
+        spec("fill_bytes.jpg", jpeg_with_fill, (1 << 20,), _refused(too_complex, "fill_bytes.jpg",
+             r"1,048,576 bytes of padding or junk between JPEG markers, more than the limit of 65,536$"),
+             "8 x 8 JPEG after 1 MB of 0xFF fill bytes (Pillow reads them one at a time: ~4 s a MB)"),
         spec("scans_at_limit_50mp.jpg", progressive_jpeg, (8000, 6248, 99), Decoded((6248, 8000)),
              "8000 x 6248 (50 MP) progressive JPEG with 100 scans: the costliest JPEG accepted"),
         spec("many_chunks.png", many_chunks_png, (150_000,), _refused(too_complex, "many_chunks.png",
@@ -225,6 +228,11 @@ def _image_specs() -> list[_Spec]:
         spec("canvas_bomb.webp", webp_canvas, (16_384, 16_384), _refused(too_large, "canvas_bomb.webp",
              r"16384x16384 is 268,435,456 pixels, more than the limit of 50,000,000$"),
              "animated WebP whose canvas is 16384 x 16384 (libwebp allocates it while opening)"),
+        spec("rle_12mp.bmp", rle8_bmp, (4000, 3000, 0), _refused(too_complex, "rle_12mp.bmp",
+             r"12,000,000 pixels in a run-length-encoded BMP, more than the limit of 10,000,000$"),
+             "RLE8 BMP header of 4000 x 3000 (Pillow decodes RLE in Python: ~0.4 s a megapixel)"),
+        spec("rle_pairs_2mp.bmp", rle8_bmp, (2000, 1000, 1000), Decoded((1000, 2000)),
+             "2000 x 1000 RLE8 BMP of one-pixel runs: the slowest decoder's worst case, accepted"),
         # TIFF oddities.
         spec("bigtiff_offset.tif", bigtiff_far_offset, (), _refused(corrupt, "bigtiff_offset.tif",
              r"corrupt TIFF data: tag 270 points at byte 9,223,372,036,854,775,813$"),
@@ -235,6 +243,9 @@ def _image_specs() -> list[_Spec]:
         spec("many_strips.tif", tiff_many_strips, (300_000,), _refused(too_complex, "many_strips.tif",
              r"the TIFF lists 300,000 pieces \(tag 273\) for an image made of 10$"),
              "10 x 10 TIFF listing 300,000 strips (Pillow makes a Python tuple per strip)"),
+        spec("many_fractions.tif", tiff_with_values, (282, 5, 300_000), _refused(too_complex, "many_fractions.tif",
+             r"300,007 numeric values in TIFF tags, more than the limit of 262,144$"),
+             "16 x 16 TIFF whose XResolution holds 300,000 fractions (Pillow: ~150 bytes of Python each)"),
         spec("huge_tile.tif", tiff_huge_tile, (), _refused(too_complex, "huge_tile.tif",
              r"TIFF tiles of 65536x65536 pixels for a 16x16 image$"),
              "16 x 16 TIFF in one 65536 x 65536 tile (a 4 GP tile buffer)"),
@@ -467,6 +478,13 @@ def tiff_many_strips(count: int) -> bytes:
     return tiff_file(entries, bytes(100))
 
 
+def tiff_with_values(tag: int, kind: int, count: int) -> bytes:
+    """A 16 x 16 grey TIFF whose tag ``tag`` holds ``count`` zero values of TIFF type ``kind``."""
+    sizes = {3: 2, 4: 4, 5: 8}
+    entries = [entry for entry in grey_tiff_entries(16, 16, 8) if entry[0] != tag]
+    return tiff_file(entries + [(tag, kind, count, bytes(sizes[kind] * count))], bytes(256))
+
+
 def tiff_huge_tile() -> bytes:
     """A 16 x 16 grey TIFF stored as one 65536 x 65536 tile."""
     entries = [entry for entry in grey_tiff_entries(16, 16, 8) if entry[0] not in (273, 278, 279)]
@@ -496,6 +514,17 @@ def lying_chunk_webp() -> bytes:
     return bytes(data)
 
 
+def rle8_bmp(width: int, height: int, rows: int) -> bytes:
+    """An 8-bit run-length-encoded BMP, width x height, whose first ``rows`` rows are coded as
+    one-pixel runs (the costliest coding to decode), then the end-of-bitmap code."""
+    row = b"\x01\x20\x01\xe0" * (width // 2) + b"\x01\x20" * (width % 2) + b"\x00\x00"  # runs, end of line
+    data = row * rows + b"\x00\x01"
+    palette = b"".join(bytes([level, level, level, 0]) for level in range(256))  # B, G, R, reserved
+    offset = 14 + 40 + len(palette)
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(data), 2835, 2835, 256, 0)
+    return b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset) + info + palette + data
+
+
 def many_blocks_gif(count: int) -> bytes:
     """A valid 8 x 8 GIF preceded by a comment extension made of ``count`` one-byte sub-blocks."""
     gif = encode(Image.new("L", (8, 8), 128), "GIF")
@@ -521,6 +550,12 @@ def progressive_jpeg(width: int, height: int, ac_scans: int) -> bytes:
     ac_bits = ("00" + "1" * 14) * long_runs + "01" * rest
     ac_scan = b"\xff\xda" + struct.pack(">HB", 8, 1) + b"\x01\x00" + b"\x01\x3f\x00" + _entropy(ac_bits)
     return b"\xff\xd8" + dqt + sof2 + dht + dc_scan + ac_scan * ac_scans + b"\xff\xd9"
+
+
+def jpeg_with_fill(count: int) -> bytes:
+    """An 8 x 8 JPEG with ``count`` fill bytes (0xFF, legal before any marker) after its SOI."""
+    jpeg = encode(Image.new("L", (8, 8), 128), "JPEG")
+    return jpeg[:2] + b"\xff" * count + jpeg[2:]
 
 
 def _entropy(bits: str) -> bytes:

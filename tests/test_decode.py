@@ -18,12 +18,13 @@ from colorizer import decode, preflight
 from colorizer.decode import (DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, apply_orientation,
                               decode_image, read_image)
 from colorizer.errors import ColorizerError, ImageDecodeError, ImageTooComplexError, ImageTooLargeError
-from colorizer.limits import MAX_JPEG_SCANS, check_finite
+from colorizer.limits import MAX_JPEG_FILL_BYTES, MAX_JPEG_SCANS, check_finite
 from testkit.hostile_corpus import encode, exif_bytes, jpeg_declaring, png_declaring
 from testkit.hostile_files import (amplified_exif, amplified_tiff, avif_declaring, bigtiff_far_offset, flat_png,
-                                   garbage_avif, garbage_heic, grey_tiff_entries, lying_chunk_png, lying_chunk_webp,
-                                   many_blocks_gif, many_chunks_png, progressive_jpeg, tiff_file, tiff_huge_tile,
-                                   tiff_many_strips, tiff_one_row_strips, tiff_text_strip_offsets, webp_canvas)
+                                   garbage_avif, garbage_heic, grey_tiff_entries, jpeg_with_fill, lying_chunk_png,
+                                   lying_chunk_webp, many_blocks_gif, many_chunks_png, progressive_jpeg, rle8_bmp,
+                                   tiff_file, tiff_huge_tile, tiff_many_strips, tiff_one_row_strips,
+                                   tiff_text_strip_offsets, webp_canvas)
 
 ORIENTATION = 0x0112
 EXIF_ORIENTATION_TAG = ORIENTATION
@@ -657,6 +658,13 @@ def test_jpeg_segment_limit(monkeypatch):
         decode_image(jpeg[:2] + comments + jpeg[2:], name="x")
 
 
+def test_jpeg_fill_byte_limit():
+    assert (decode_image(jpeg_with_fill(MAX_JPEG_FILL_BYTES)) == 128).all()
+    with pytest.raises(ImageTooComplexError, match=rf"^x: {MAX_JPEG_FILL_BYTES + 1:,} bytes of padding or junk "
+                                                   rf"between JPEG markers, more than the limit of "):
+        decode_image(jpeg_with_fill(MAX_JPEG_FILL_BYTES + 1), name="x")
+
+
 def test_gif_block_limit(monkeypatch):
     monkeypatch.setattr(preflight, "MAX_GIF_BLOCKS", 10)
     assert (decode_image(many_blocks_gif(8)) == 128).all()  # 8 blocks + the terminator
@@ -728,9 +736,11 @@ def test_tiff_tile_larger_than_the_image_refused():
 
 def test_tiff_value_limit(monkeypatch):
     monkeypatch.setattr(preflight, "MAX_TIFF_VALUES", 100)
-    data = tiff_one_row_strips(4, 60)  # 60 strips: 120 values in the two strip tables
-    with pytest.raises(ImageTooComplexError, match=r"^x: 1\d\d numeric values in TIFF tags, more than the limit of 100$"):
-        decode_image(data, name="x")
+    assert decode_image(tiff_one_row_strips(4, 60)).shape == (60, 4)  # strip tables (120 values) aside
+    entries = [entry for entry in grey_tiff_entries(16, 16, 8) if entry[0] != 282]
+    fractions = [(282, 5, 95, bytes(8 * 95))]  # XResolution: 95 fractions + 7 one-value tags = 102
+    with pytest.raises(ImageTooComplexError, match=r"^x: 102 numeric values in TIFF tags, more than the limit of 100$"):
+        decode_image(tiff_file(entries + fractions, bytes(256)), name="x")
 
 
 def test_tiff_with_one_row_per_strip_decoded_exactly():
@@ -839,3 +849,13 @@ def test_avif_within_the_limits_decoded(animated):
         decode_image(data, max_pixels=1_199)
     result = decode_image(data, max_pixels=1_200)
     assert result.shape == (30, 40, 3) and abs(int(result[..., 0].mean()) - 200) < 10
+
+
+def test_run_length_encoded_bmp_pixel_limit(monkeypatch):
+    monkeypatch.setattr(preflight, "MAX_RLE_BMP_PIXELS", 6 * 4)
+    result = decode_image(rle8_bmp(6, 4, 4))  # rows of one-pixel runs: levels 0x20, 0xe0, ...
+    np.testing.assert_array_equal(result, np.tile(np.array([0x20, 0xE0] * 3, np.uint8), (4, 1)))
+    with pytest.raises(ImageTooComplexError, match=r"^x: 28 pixels in a run-length-encoded BMP, more than the "
+                                                   r"limit of 24$"):
+        decode_image(rle8_bmp(7, 4, 4), name="x")
+    assert decode_image(encode(Image.fromarray(noise((5, 7))), "BMP")).shape == (5, 7)  # not RLE: no limit
