@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from colorizer.chroma import keep_strong_colour
-from colorizer.color import alpha_to_uint8, lab_to_rgb8, lightness, split_alpha
+from colorizer.color import lightness, split_alpha
 from colorizer.errors import ColorizerError, ModelError, ProviderError
+from colorizer.pixels import finish
 from colorizer.providers import choose_providers
-from colorizer.upsample import DEFAULT_METHOD, upsample_ab
+from colorizer.upsample import DEFAULT_METHOD
 
 log = logging.getLogger(__name__)
 
@@ -104,13 +104,7 @@ class Colorizer:
         pixels, alpha = split_alpha(_check_image(image))
         plane = lightness(pixels)
         ab = self.predict_ab(plane, temperature=temperature, render_size=render_size)
-        ab_full = upsample_ab(ab, plane, upsample)
-        if keep_colour and pixels.ndim == 3:
-            ab_full = keep_strong_colour(pixels, ab_full)
-        rgb = lab_to_rgb8(plane, ab_full)
-        if alpha is None:
-            return rgb
-        return np.dstack([rgb, alpha_to_uint8(alpha)])
+        return finish(pixels, alpha, plane, ab, method=upsample, keep_color=keep_colour)
 
     def predict_ab(self, lightness_plane: np.ndarray, *, temperature: float | None = None,
                    render_size: int | None = None) -> np.ndarray:

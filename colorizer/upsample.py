@@ -13,15 +13,25 @@ ab cell covers about 71x54 pixels. The methods, compared against true colour by
   four cells bilinear interpolation reads: bilinear's weights times how close each cell's mean L
   is to the pixel's own L, so a pixel takes its colour from the cells on its side of an edge.
 
-Only the L plane and the H x W x 2 result are held whole; the edge-aware methods work in strips of
-``STRIP_ROWS`` rows, so their other temporaries are a few strip-sized arrays.
+Only the L plane and the H x W x 2 result are held whole; the edge-aware methods work in tiles of
+at most ``tiles.TILE_PIXELS`` pixels on every core, so their other temporaries are a few tile-sized
+arrays and a few of grid size or one axis's size, whatever the image's shape. The bilateral method is
+a numba kernel (``colorizer.fastmath``); ``colorizer.pixels`` runs it fused with the Lab -> RGB
+conversion so that the H x W x 2 ab is never made. Today's numpy version is kept as the reference in
+``bench/pixels_reference.py``.
 """
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import cv2
+import numba
 import numpy as np
 
-STRIP_ROWS = 256
+from colorizer.fastmath import F, exp2
+from colorizer.tiles import Tile, for_each_tile
+
 DEFAULT_METHOD = "bilateral"  # the least ab error, overall and at edges (python -m bench.upsample_bench)
 
 # Tuned on coco 36, 61 and 139 of ../shared/fixtures/photos: python -m bench.upsample_bench --tune
@@ -63,12 +73,13 @@ def guided_upsample(ab: np.ndarray, lightness_plane: np.ndarray, *, grid_scale: 
     source = cv2.resize(ab, (grid_width, grid_height), interpolation=cv2.INTER_LINEAR)  # cv2: (w, h)
     slope, offset = guided_coefficients(guide, source, radius, eps)
     out = np.empty((height, width, 2), np.float32)
-    for top in range(0, height, STRIP_ROWS):
-        rows = slice(top, top + STRIP_ROWS)
-        strip = resize_rows(slope, height, width, rows)
-        strip *= lightness_plane[rows, :, None]  # SxW -> SxWx1, broadcast over a and b
-        strip += resize_rows(offset, height, width, rows)
-        out[rows] = strip
+
+    def work(tile: Tile) -> None:
+        part = resize_tile(slope, height, width, tile.rows, tile.columns)
+        part *= lightness_plane[tile.rows, tile.columns, None]  # SxN -> SxNx1, broadcast over a and b
+        part += resize_tile(offset, height, width, tile.rows, tile.columns)
+        out[tile.rows, tile.columns] = part
+    for_each_tile(work, height, width)
     return out
 
 
@@ -99,43 +110,116 @@ def joint_bilateral_upsample(ab: np.ndarray, lightness_plane: np.ndarray, *,
     Each pixel averages the four ab cells that bilinear interpolation would, with bilinear's weights
     times exp(-(L - cell's mean L)^2 / (2 sigma_range^2)). Kopf et al. weight a wider window by a
     Gaussian; a 3x3 Gaussian window (sigma 0.4 cells) was under 1% better on the tuning photos at
-    2.5 times the work. Where L is flat the result is exactly bilinear.
+    2.5 times the work. Where L is flat the result is exactly bilinear. Runs a tile at a time
+    (``colorizer.tiles``); ``colorizer.pixels`` fuses the same kernel with the conversion to RGB.
     """
+    plane = np.ascontiguousarray(lightness_plane, dtype=np.float32)
+    grid = bilateral_grid(ab, plane, sigma_range)
+    height, width = plane.shape
+    out = np.empty((height, width, 2), np.float32)
+
+    def work(tile: Tile) -> None:
+        _bilateral_tile(plane, *grid, out, *tile)
+    for_each_tile(work, height, width)
+    return out
+
+
+class BilateralGrid(NamedTuple):
+    """What the bilateral kernels read besides the L plane; all sizes are grid- or axis-sized.
+
+    cells: float32 h x w x 3, each ab cell's mean L, a and b.
+    row_cells (int64 2 x H) and row_weights (float32 2 x H): the two cell rows each row reads, and
+    their bilinear weights; column_weights (float32 2 x W) likewise for columns.
+    segment_starts (int64 n + 1) and segment_cells (int64 2 x n): the runs of columns that read the
+    same two cell columns, and those two columns.
+    range_scale: float32 -log2(e) / (2 sigma_range^2), so that the range weight is
+    2 ** (range_scale * (L - cell's L)^2).
+    """
+
+    cells: np.ndarray
+    row_cells: np.ndarray
+    row_weights: np.ndarray
+    segment_starts: np.ndarray
+    segment_cells: np.ndarray
+    column_weights: np.ndarray
+    range_scale: np.float32
+
+
+def bilateral_grid(ab: np.ndarray, lightness_plane: np.ndarray,
+                   sigma_range: float = BILATERAL_SIGMA_RANGE) -> BilateralGrid:
+    """float32 h x w x 2 ab + float32 H x W L -> the ``BilateralGrid`` that the kernels read."""
     height, width = lightness_plane.shape
     grid_height, grid_width = ab.shape[:2]
     guide = cv2.resize(lightness_plane, (grid_width, grid_height), interpolation=cv2.INTER_AREA)  # cv2: (w, h)
-    cells = np.stack([guide, ab[..., 0], ab[..., 1]])  # hxw, hxwx2 -> 3xhxw: each cell's mean L, a, b
-    column_cells, column_weights = bilinear_taps(width, grid_width)  # 2 x W each
-    row_cells, row_weights = bilinear_taps(height, grid_height)  # 2 x H each
-    cells_by_column = [cells[:, :, taps] for taps in column_cells]  # 3 x h x W: the cells column x reads
-    range_scale = np.float32(-0.5 / sigma_range ** 2)
-    out = np.empty((height, width, 2), np.float32)
-    for rows in _row_blocks(row_cells):
-        lightness = lightness_plane[rows]  # S x W
-        weight, product = np.empty_like(lightness), np.empty_like(lightness)
-        total_a, total_b, norm = np.zeros_like(lightness), np.zeros_like(lightness), np.zeros_like(lightness)
-        for cell_row, row_weight in zip(row_cells[:, rows.start], row_weights[:, rows]):
-            for cells_of_columns, column_weight in zip(cells_by_column, column_weights):
-                cell_l, cell_a, cell_b = cells_of_columns[:, cell_row]  # 3 x W, one cell per column
-                np.subtract(lightness, cell_l, out=weight)
-                np.multiply(weight, weight, out=weight)
-                np.multiply(weight, range_scale, out=weight)
-                # exp(-60) > 0: a pixel unlike all four cells still gets their bilinear average
-                np.maximum(weight, np.float32(-60), out=weight)
-                cv2.exp(weight, dst=weight)
-                weight *= row_weight[:, None]  # S -> Sx1, broadcast over columns
-                weight *= column_weight
-                norm += weight
-                total_a += np.multiply(weight, cell_a, out=product)
-                total_b += np.multiply(weight, cell_b, out=product)
-        out[rows, :, 0] = total_a / norm
-        out[rows, :, 1] = total_b / norm
-    return out
+    cells = np.ascontiguousarray(np.dstack([guide, ab]), dtype=np.float32)  # hxw, hxwx2 -> hxwx3: L, a, b
+    row_cells, row_weights = bilinear_taps(height, grid_height)
+    column_cells, column_weights = bilinear_taps(width, grid_width)
+    changes = np.flatnonzero((column_cells[:, 1:] != column_cells[:, :-1]).any(axis=0)) + 1
+    segment_starts = np.concatenate([[0], changes, [width]]).astype(np.int64)
+    segment_cells = np.ascontiguousarray(column_cells[:, segment_starts[:-1]])
+    range_scale = np.float32(-0.5 / sigma_range ** 2 / math.log(2))
+    return BilateralGrid(cells, row_cells, row_weights, segment_starts, segment_cells, column_weights, range_scale)
+
+
+@numba.njit(nogil=True, fastmath=True, boundscheck=False, error_model="numpy", cache=True)
+def _bilateral_tile(plane, cells, row_cells, row_weights, segment_starts, segment_cells, column_weights,
+                    range_scale, out, top, bottom, left, right):
+    """Rows top:bottom, columns left:right of the bilateral upsampling into float32 HxWx2 ``out``."""
+    count = right - left
+    a, b = np.empty(count, np.float32), np.empty(count, np.float32)
+    for row in range(top, bottom):
+        bilateral_row(plane[row], cells, row_cells[0, row], row_cells[1, row], row_weights[0, row],
+                      row_weights[1, row], segment_starts, segment_cells, column_weights, range_scale,
+                      left, right, a, b)
+        for i in range(count):
+            out[row, left + i, 0] = a[i]
+            out[row, left + i, 1] = b[i]
+
+
+@numba.njit(nogil=True, fastmath=True, boundscheck=False, error_model="numpy", cache=True)
+def bilateral_row(lightness_row, cells, cell_row_a, cell_row_b, weight_a, weight_b, segment_starts,
+                  segment_cells, column_weights, range_scale, left, right, a_out, b_out):
+    """Columns left:right of one row (float32 L, the full row) -> a_out, b_out (float32, right - left
+    each); the row reads cell rows cell_row_a and cell_row_b with bilinear weights weight_a, weight_b."""
+    for segment in range(segment_starts.shape[0] - 1):
+        start, stop = max(segment_starts[segment], left), min(segment_starts[segment + 1], right)
+        if start >= stop:
+            continue
+        column_a, column_b = segment_cells[0, segment], segment_cells[1, segment]
+        _bilateral_run(lightness_row, column_weights[0], column_weights[1], start, stop, left,
+                       weight_a, weight_b, range_scale,
+                       cells[cell_row_a, column_a, 0], cells[cell_row_a, column_a, 1], cells[cell_row_a, column_a, 2],
+                       cells[cell_row_a, column_b, 0], cells[cell_row_a, column_b, 1], cells[cell_row_a, column_b, 2],
+                       cells[cell_row_b, column_a, 0], cells[cell_row_b, column_a, 1], cells[cell_row_b, column_a, 2],
+                       cells[cell_row_b, column_b, 0], cells[cell_row_b, column_b, 1], cells[cell_row_b, column_b, 2],
+                       a_out, b_out)
+
+
+@numba.njit(nogil=True, fastmath=True, boundscheck=False, error_model="numpy", cache=True)
+def _bilateral_run(lightness_row, column_weight_a, column_weight_b, start, stop, left, weight_a, weight_b,
+                   range_scale, l_aa, a_aa, b_aa, l_ab, a_ab, b_ab, l_ba, a_ba, b_ba, l_bb, a_bb, b_bb,
+                   a_out, b_out):
+    """Columns start:stop, which all read the same four cells (L, a, b of cell row a or b, cell column
+    a or b, given as scalars so that the loop vectorizes), into a_out/b_out from index start - left."""
+    lowest = F(-60 / math.log(2))  # exp(-60) > 0: a pixel unlike all four cells still gets their bilinear average
+    for column in range(start, stop):
+        lum = lightness_row[column]
+        d = lum - l_aa
+        w_aa = weight_a * column_weight_a[column] * exp2(max(d * d * range_scale, lowest))
+        d = lum - l_ab
+        w_ab = weight_a * column_weight_b[column] * exp2(max(d * d * range_scale, lowest))
+        d = lum - l_ba
+        w_ba = weight_b * column_weight_a[column] * exp2(max(d * d * range_scale, lowest))
+        d = lum - l_bb
+        w_bb = weight_b * column_weight_b[column] * exp2(max(d * d * range_scale, lowest))
+        scale = F(1) / (w_aa + w_ab + w_ba + w_bb)
+        a_out[column - left] = (w_aa * a_aa + w_ab * a_ab + w_ba * a_ba + w_bb * a_bb) * scale
+        b_out[column - left] = (w_aa * b_aa + w_ab * b_ab + w_ba * b_ba + w_bb * b_bb) * scale
 
 
 def bilinear_taps(size: int, grid_size: int) -> tuple[np.ndarray, np.ndarray]:
     """For each of ``size`` full-resolution positions along one axis, the two grid cells bilinear
-    interpolation reads (int 2 x size, clamped into the grid) and their weights (float32 2 x size;
+    interpolation reads (int64 2 x size, clamped into the grid) and their weights (float32 2 x size;
     a cell beyond the border weighs 0, as cv2's clamping amounts to once normalised)."""
     on_grid = (np.arange(size) + 0.5) * (grid_size / size) - 0.5  # pixel centre in grid coordinates
     below = np.floor(on_grid).astype(np.int64)
@@ -146,26 +230,24 @@ def bilinear_taps(size: int, grid_size: int) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(cells, 0, grid_size - 1), weights.astype(np.float32)
 
 
-def _row_blocks(row_cells: np.ndarray) -> list[slice]:
-    """Runs of consecutive rows that read the same two cell rows (int 2 x H), at most STRIP_ROWS long."""
-    height = row_cells.shape[1]
-    changes = np.flatnonzero((row_cells[:, 1:] != row_cells[:, :-1]).any(axis=0)) + 1
-    starts = np.union1d(np.concatenate([[0], changes]), np.arange(0, height, STRIP_ROWS))
-    return [slice(int(start), int(end)) for start, end in zip(starts, np.append(starts[1:], height))]
+def resize_tile(grid: np.ndarray, height: int, width: int, rows: slice, columns: slice) -> np.ndarray:
+    """Rows ``rows``, columns ``columns`` of ``cv2.resize(grid, (width, height), INTER_LINEAR)``
+    without making the rest: float32 h x w x c -> float32 S x N x c (the rows and columns that exist)."""
+    row_below, row_above, row_fraction = _linear_positions(height, grid.shape[0], rows)
+    column_below, column_above, column_fraction = _linear_positions(width, grid.shape[1], columns)
+    fraction = row_fraction[:, None, None]  # S -> Sx1x1
+    blended = grid[row_below] * (1 - fraction) + grid[row_above] * fraction  # S x w x c
+    fraction = column_fraction[None, :, None]  # N -> 1xNx1
+    return blended[:, column_below] * (1 - fraction) + blended[:, column_above] * fraction
 
 
-def resize_rows(grid: np.ndarray, height: int, width: int, rows: slice) -> np.ndarray:
-    """Rows ``rows`` of ``cv2.resize(grid, (width, height), interpolation=INTER_LINEAR)`` without
-    making the rest: float32 h x w x c -> float32 S x width x c (S the rows that exist)."""
-    grid_height = grid.shape[0]
-    wanted = np.arange(height)[rows]
-    # cv2's bilinear sampling: pixel centres aligned, clamped at the border.
-    position = np.clip((wanted + 0.5) * (grid_height / height) - 0.5, 0, grid_height - 1)
-    upper = np.floor(position).astype(np.int64)
-    lower = np.minimum(upper + 1, grid_height - 1)
-    fraction = (position - upper).astype(np.float32)[:, None, None]  # S -> Sx1x1
-    blended = grid[upper] * (1 - fraction) + grid[lower] * fraction  # S x w x c
-    return cv2.resize(blended, (width, len(wanted)), interpolation=cv2.INTER_LINEAR)  # cv2: (w, h); rows kept
+def _linear_positions(size: int, grid_size: int, span: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """cv2's bilinear sampling along one axis for positions ``span`` of ``size``: pixel centres
+    aligned, clamped at the border -> (cell below, cell above: int64; float32 fraction), N each."""
+    wanted = np.arange(size)[span]
+    position = np.clip((wanted + 0.5) * (grid_size / size) - 0.5, 0, grid_size - 1)
+    below = np.floor(position).astype(np.int64)
+    return below, np.minimum(below + 1, grid_size - 1), (position - below).astype(np.float32)
 
 
 UPSAMPLERS = {
