@@ -16,7 +16,7 @@ import numpy as np
 from colorizer.chroma import KEEP_FROM, KEEP_FULLY_AT
 from colorizer.color import grey_lightness_table, split_alpha, to_unit_float
 from colorizer.upsample import (BILATERAL_SIGMA_RANGE, GUIDED_EPS, GUIDED_GRID_SCALE, GUIDED_RADIUS,
-                                bicubic_upsample, bilinear_taps, bilinear_upsample,
+                                bicubic_upsample, bilinear_upsample,
                                 guided_coefficients)
 
 STRIP_ROWS = 256
@@ -142,6 +142,19 @@ def joint_bilateral_upsample(ab: np.ndarray, lightness_plane: np.ndarray, *,
         out[rows, :, 0] = total_a / norm
         out[rows, :, 1] = total_b / norm
     return out
+
+
+def bilinear_taps(size: int, grid_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``size`` full-resolution positions along one axis, the two grid cells bilinear
+    interpolation reads (int 2 x size, clamped into the grid) and their weights (float32 2 x size;
+    a cell beyond the border weighs 0, as cv2's clamping amounts to once normalised)."""
+    on_grid = (np.arange(size) + 0.5) * (grid_size / size) - 0.5  # pixel centre in grid coordinates
+    below = np.floor(on_grid).astype(np.int64)
+    cells = np.stack([below, below + 1])
+    fraction = on_grid - below
+    weights = np.stack([1 - fraction, fraction])
+    weights[(cells < 0) | (cells >= grid_size)] = 0.0
+    return np.clip(cells, 0, grid_size - 1), weights.astype(np.float32)
 
 
 def _row_blocks(row_cells: np.ndarray) -> list[slice]:

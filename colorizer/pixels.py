@@ -15,7 +15,8 @@ import numpy as np
 from colorizer.chroma import keep_strong_colour
 from colorizer.color import alpha_to_uint8, interleave_row, lab_row_to_rgb8, lab_to_rgb8_tile
 from colorizer.tiles import Tile, for_each_tile
-from colorizer.upsample import DEFAULT_METHOD, bilateral_grid, bilateral_row, upsample_ab
+from colorizer.upsample import (DEFAULT_METHOD, bilateral_cells, bilateral_range_scale, bilateral_row,
+                                upsample_ab)
 
 
 def finish(pixels: np.ndarray, alpha: np.ndarray | None, lightness_plane: np.ndarray, ab: np.ndarray, *,
@@ -31,10 +32,11 @@ def finish(pixels: np.ndarray, alpha: np.ndarray | None, lightness_plane: np.nda
     out = np.empty((height, width, 3 if alpha is None else 4), np.uint8)
     alpha8 = None if alpha is None else alpha_to_uint8(alpha)
     if method == "bilateral" and not (keep_color and pixels.ndim == 3):
-        grid = bilateral_grid(np.ascontiguousarray(ab.transpose(1, 2, 0), dtype=np.float32), plane)  # 2xhxw -> hxwx2
+        cells = bilateral_cells(ab.transpose(1, 2, 0), plane)  # 2xhxw -> hxwx2
+        range_scale = bilateral_range_scale()
 
         def convert(tile: Tile) -> None:
-            _bilateral_rgb8_tile(plane, *grid, out, *tile)
+            _bilateral_rgb8_tile(plane, cells, range_scale, out, *tile)
     else:
         ab_full = upsample_ab(ab, plane, method)
         if keep_color and pixels.ndim == 3:
@@ -52,16 +54,13 @@ def finish(pixels: np.ndarray, alpha: np.ndarray | None, lightness_plane: np.nda
 
 
 @numba.njit(nogil=True, fastmath=True, boundscheck=False, error_model="numpy", cache=True)
-def _bilateral_rgb8_tile(plane, cells, row_cells, row_weights, segment_starts, segment_cells, column_weights,
-                         range_scale, out, top, bottom, left, right):
+def _bilateral_rgb8_tile(plane, cells, range_scale, out, top, bottom, left, right):
     """Rows top:bottom, columns left:right: bilateral ab and its sRGB into uint8 HxWxC ``out``
     (channels 0..2)."""
     count = right - left
     a, b = np.empty(count, np.float32), np.empty(count, np.float32)
     red, green, blue = np.empty(count, np.uint8), np.empty(count, np.uint8), np.empty(count, np.uint8)
     for row in range(top, bottom):
-        bilateral_row(plane[row], cells, row_cells[0, row], row_cells[1, row], row_weights[0, row],
-                      row_weights[1, row], segment_starts, segment_cells, column_weights, range_scale,
-                      left, right, a, b)
+        bilateral_row(plane[row], row, plane.shape[0], cells, range_scale, left, right, a, b)
         lab_row_to_rgb8(plane[row, left:right], a, b, red, green, blue)
         interleave_row(red, green, blue, out[row, left:right])

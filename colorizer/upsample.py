@@ -23,7 +23,6 @@ conversion so that the H x W x 2 ab is never made. Today's numpy version is kept
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import cv2
 import numba
@@ -114,120 +113,115 @@ def joint_bilateral_upsample(ab: np.ndarray, lightness_plane: np.ndarray, *,
     (``colorizer.tiles``); ``colorizer.pixels`` fuses the same kernel with the conversion to RGB.
     """
     plane = np.ascontiguousarray(lightness_plane, dtype=np.float32)
-    grid = bilateral_grid(ab, plane, sigma_range)
+    cells = bilateral_cells(ab, plane)
+    range_scale = bilateral_range_scale(sigma_range)
     height, width = plane.shape
     out = np.empty((height, width, 2), np.float32)
 
     def work(tile: Tile) -> None:
-        _bilateral_tile(plane, *grid, out, *tile)
+        _bilateral_tile(plane, cells, range_scale, out, *tile)
     for_each_tile(work, height, width)
     return out
 
 
-class BilateralGrid(NamedTuple):
-    """What the bilateral kernels read besides the L plane; all sizes are grid- or axis-sized.
-
-    cells: float32 h x w x 3, each ab cell's mean L, a and b.
-    row_cells (int64 2 x H) and row_weights (float32 2 x H): the two cell rows each row reads, and
-    their bilinear weights; column_weights (float32 2 x W) likewise for columns.
-    segment_starts (int64 n + 1) and segment_cells (int64 2 x n): the runs of columns that read the
-    same two cell columns, and those two columns.
-    range_scale: float32 -log2(e) / (2 sigma_range^2), so that the range weight is
-    2 ** (range_scale * (L - cell's L)^2).
-    """
-
-    cells: np.ndarray
-    row_cells: np.ndarray
-    row_weights: np.ndarray
-    segment_starts: np.ndarray
-    segment_cells: np.ndarray
-    column_weights: np.ndarray
-    range_scale: np.float32
-
-
-def bilateral_grid(ab: np.ndarray, lightness_plane: np.ndarray,
-                   sigma_range: float = BILATERAL_SIGMA_RANGE) -> BilateralGrid:
-    """float32 h x w x 2 ab + float32 H x W L -> the ``BilateralGrid`` that the kernels read."""
-    height, width = lightness_plane.shape
+def bilateral_cells(ab: np.ndarray, lightness_plane: np.ndarray) -> np.ndarray:
+    """float32 h x w x 2 ab + float32 H x W L -> float32 h x w x 3: each cell's mean L, a and b."""
     grid_height, grid_width = ab.shape[:2]
     guide = cv2.resize(lightness_plane, (grid_width, grid_height), interpolation=cv2.INTER_AREA)  # cv2: (w, h)
-    cells = np.ascontiguousarray(np.dstack([guide, ab]), dtype=np.float32)  # hxw, hxwx2 -> hxwx3: L, a, b
-    row_cells, row_weights = bilinear_taps(height, grid_height)
-    column_cells, column_weights = bilinear_taps(width, grid_width)
-    changes = np.flatnonzero((column_cells[:, 1:] != column_cells[:, :-1]).any(axis=0)) + 1
-    segment_starts = np.concatenate([[0], changes, [width]]).astype(np.int64)
-    segment_cells = np.ascontiguousarray(column_cells[:, segment_starts[:-1]])
-    range_scale = np.float32(-0.5 / sigma_range ** 2 / math.log(2))
-    return BilateralGrid(cells, row_cells, row_weights, segment_starts, segment_cells, column_weights, range_scale)
+    return np.ascontiguousarray(np.dstack([guide, ab]), dtype=np.float32)  # hxw, hxwx2 -> hxwx3
+
+
+def bilateral_range_scale(sigma_range: float = BILATERAL_SIGMA_RANGE) -> np.float32:
+    """-log2(e) / (2 sigma_range^2): the range weight is 2 ** (scale * (L - cell's L)^2)."""
+    return np.float32(-0.5 / sigma_range ** 2 / math.log(2))
 
 
 @numba.njit(nogil=True, fastmath=True, boundscheck=False, error_model="numpy", cache=True)
-def _bilateral_tile(plane, cells, row_cells, row_weights, segment_starts, segment_cells, column_weights,
-                    range_scale, out, top, bottom, left, right):
+def _bilateral_tile(plane, cells, range_scale, out, top, bottom, left, right):
     """Rows top:bottom, columns left:right of the bilateral upsampling into float32 HxWx2 ``out``."""
     count = right - left
     a, b = np.empty(count, np.float32), np.empty(count, np.float32)
     for row in range(top, bottom):
-        bilateral_row(plane[row], cells, row_cells[0, row], row_cells[1, row], row_weights[0, row],
-                      row_weights[1, row], segment_starts, segment_cells, column_weights, range_scale,
-                      left, right, a, b)
+        bilateral_row(plane[row], row, plane.shape[0], cells, range_scale, left, right, a, b)
         for i in range(count):
             out[row, left + i, 0] = a[i]
             out[row, left + i, 1] = b[i]
 
 
 @numba.njit(nogil=True, fastmath=True, boundscheck=False, error_model="numpy", cache=True)
-def bilateral_row(lightness_row, cells, cell_row_a, cell_row_b, weight_a, weight_b, segment_starts,
-                  segment_cells, column_weights, range_scale, left, right, a_out, b_out):
-    """Columns left:right of one row (float32 L, the full row) -> a_out, b_out (float32, right - left
-    each); the row reads cell rows cell_row_a and cell_row_b with bilinear weights weight_a, weight_b."""
-    for segment in range(segment_starts.shape[0] - 1):
-        start, stop = max(segment_starts[segment], left), min(segment_starts[segment + 1], right)
-        if start >= stop:
-            continue
-        column_a, column_b = segment_cells[0, segment], segment_cells[1, segment]
-        _bilateral_run(lightness_row, column_weights[0], column_weights[1], start, stop, left,
+def bilateral_row(lightness_row, row, height, cells, range_scale, left, right, a_out, b_out):
+    """Columns left:right of row ``row`` (of ``height``; float32 L, the whole row) -> a_out, b_out
+    (float32, right - left each), reading the float32 h x w x 3 ``cells``.
+
+    Bilinear interpolation as cv2.resize places it (``grid_position``): pixel x reads cells floor(g)
+    and floor(g) + 1, weighted 1 - (g - floor(g)) and g - floor(g); a cell beyond the border weighs
+    0 (the same as cv2's clamping once the weights are normalised). Each run of columns that reads
+    the same pair of cells goes to ``_bilateral_run`` with the cells as scalars."""
+    grid_height, grid_width = cells.shape[0], cells.shape[1]
+    width = lightness_row.shape[0]
+    below, fraction = grid_position(row, height, grid_height)
+    weight_a = F(1) - F(fraction) if below >= 0 else F(0)
+    weight_b = F(fraction) if below + 1 < grid_height else F(0)
+    row_a, row_b = max(below, 0), min(below + 1, grid_height - 1)
+    start = left
+    while start < right:
+        below, fraction = grid_position(start, width, grid_width)
+        stop = min(right, first_position_past(below, width, grid_width))
+        column_a, column_b = max(below, 0), min(below + 1, grid_width - 1)
+        _bilateral_run(lightness_row, start, stop, left, F(fraction), F(grid_width / width),
+                       F(1) if below >= 0 else F(0), F(1) if below + 1 < grid_width else F(0),
                        weight_a, weight_b, range_scale,
-                       cells[cell_row_a, column_a, 0], cells[cell_row_a, column_a, 1], cells[cell_row_a, column_a, 2],
-                       cells[cell_row_a, column_b, 0], cells[cell_row_a, column_b, 1], cells[cell_row_a, column_b, 2],
-                       cells[cell_row_b, column_a, 0], cells[cell_row_b, column_a, 1], cells[cell_row_b, column_a, 2],
-                       cells[cell_row_b, column_b, 0], cells[cell_row_b, column_b, 1], cells[cell_row_b, column_b, 2],
+                       cells[row_a, column_a, 0], cells[row_a, column_a, 1], cells[row_a, column_a, 2],
+                       cells[row_a, column_b, 0], cells[row_a, column_b, 1], cells[row_a, column_b, 2],
+                       cells[row_b, column_a, 0], cells[row_b, column_a, 1], cells[row_b, column_a, 2],
+                       cells[row_b, column_b, 0], cells[row_b, column_b, 1], cells[row_b, column_b, 2],
                        a_out, b_out)
+        start = stop
+
+
+@numba.njit(nogil=True, cache=True)
+def grid_position(index, size, grid_size):
+    """Where pixel ``index`` of ``size`` falls on a grid of ``grid_size`` cells along the same axis,
+    as cv2.resize places it: g = (index + 0.5) * grid_size / size - 0.5 -> (floor(g), g - floor(g)).
+
+    In integers, so exact: a pixel on a cell's centre gets weight 0 for the next cell, not the
+    1e-15 that float rounding may leave (which the range weights can multiply by up to e^60)."""
+    numerator = (2 * index + 1) * grid_size - size  # g = numerator / (2 size)
+    below = numerator // (2 * size)  # floor, also for negative numerators
+    return below, (numerator - below * 2 * size) / (2 * size)
+
+
+@numba.njit(nogil=True, cache=True)
+def first_position_past(below, size, grid_size):
+    """The first pixel index whose ``grid_position`` is past cell ``below`` (floor(g) >= below + 1)."""
+    # (2x + 1) * grid_size - size >= (below + 1) * 2 size  <=>  2x grid_size >= (2 below + 3) size - grid_size
+    needed = (2 * below + 3) * size - grid_size
+    return max(0, -(-needed // (2 * grid_size)))  # ceiling division
 
 
 @numba.njit(nogil=True, fastmath=True, boundscheck=False, error_model="numpy", cache=True)
-def _bilateral_run(lightness_row, column_weight_a, column_weight_b, start, stop, left, weight_a, weight_b,
-                   range_scale, l_aa, a_aa, b_aa, l_ab, a_ab, b_ab, l_ba, a_ba, b_ba, l_bb, a_bb, b_bb,
-                   a_out, b_out):
-    """Columns start:stop, which all read the same four cells (L, a, b of cell row a or b, cell column
-    a or b, given as scalars so that the loop vectorizes), into a_out/b_out from index start - left."""
+def _bilateral_run(lightness_row, start, stop, left, first_fraction, fraction_step, valid_a, valid_b,
+                   weight_a, weight_b, range_scale, l_aa, a_aa, b_aa, l_ab, a_ab, b_ab, l_ba, a_ba, b_ba,
+                   l_bb, a_bb, b_bb, a_out, b_out):
+    """Columns start:stop, which all read the same four cells (L, a, b of cell row a or b, cell
+    column a or b, as scalars so that the loop vectorizes), into a_out/b_out from index start - left.
+    Column start's fraction towards cell column b is first_fraction, and grows by fraction_step."""
     lowest = F(-60 / math.log(2))  # exp(-60) > 0: a pixel unlike all four cells still gets their bilinear average
     for column in range(start, stop):
+        fraction = first_fraction + F(column - start) * fraction_step
+        column_a, column_b = (F(1) - fraction) * valid_a, fraction * valid_b
         lum = lightness_row[column]
         d = lum - l_aa
-        w_aa = weight_a * column_weight_a[column] * exp2(max(d * d * range_scale, lowest))
+        w_aa = weight_a * column_a * exp2(max(d * d * range_scale, lowest))
         d = lum - l_ab
-        w_ab = weight_a * column_weight_b[column] * exp2(max(d * d * range_scale, lowest))
+        w_ab = weight_a * column_b * exp2(max(d * d * range_scale, lowest))
         d = lum - l_ba
-        w_ba = weight_b * column_weight_a[column] * exp2(max(d * d * range_scale, lowest))
+        w_ba = weight_b * column_a * exp2(max(d * d * range_scale, lowest))
         d = lum - l_bb
-        w_bb = weight_b * column_weight_b[column] * exp2(max(d * d * range_scale, lowest))
+        w_bb = weight_b * column_b * exp2(max(d * d * range_scale, lowest))
         scale = F(1) / (w_aa + w_ab + w_ba + w_bb)
         a_out[column - left] = (w_aa * a_aa + w_ab * a_ab + w_ba * a_ba + w_bb * a_bb) * scale
         b_out[column - left] = (w_aa * b_aa + w_ab * b_ab + w_ba * b_ba + w_bb * b_bb) * scale
-
-
-def bilinear_taps(size: int, grid_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each of ``size`` full-resolution positions along one axis, the two grid cells bilinear
-    interpolation reads (int64 2 x size, clamped into the grid) and their weights (float32 2 x size;
-    a cell beyond the border weighs 0, as cv2's clamping amounts to once normalised)."""
-    on_grid = (np.arange(size) + 0.5) * (grid_size / size) - 0.5  # pixel centre in grid coordinates
-    below = np.floor(on_grid).astype(np.int64)
-    cells = np.stack([below, below + 1])
-    fraction = on_grid - below
-    weights = np.stack([1 - fraction, fraction])
-    weights[(cells < 0) | (cells >= grid_size)] = 0.0
-    return np.clip(cells, 0, grid_size - 1), weights.astype(np.float32)
 
 
 def resize_tile(grid: np.ndarray, height: int, width: int, rows: slice, columns: slice) -> np.ndarray:
