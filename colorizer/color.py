@@ -2,7 +2,7 @@
 
 The Lab is OpenCV's float Lab: L in 0..100, a and b roughly -128..127, from sRGB in 0..1 (D65).
 The lightness is OpenCV's own conversion (grey uint8/uint16 through a table of it); Lab -> 8-bit
-RGB is a numba kernel (``colorizer.fastmath`` has its vectorizable sRGB curve). Both run over
+RGB is a numba kernel with the sRGB curve as a table (``srgb_table``). Both run over
 tiles of at most ``tiles.TILE_PIXELS`` pixels on every core, so a conversion holds only its output
 whole, plus a few tile-sized buffers, whatever the image's shape. The float OpenCV path these replace is kept as the reference in
 ``bench/pixels_reference.py``; tests/test_pixels.py holds them within one 8-bit level of it.
@@ -15,7 +15,7 @@ import cv2
 import numba
 import numpy as np
 
-from colorizer.fastmath import F, srgb_encode_8bit
+from colorizer.fastmath import F
 from colorizer.tiles import Tile, for_each_tile
 
 # OpenCV's constants for sRGB (D65): linear RGB = XYZ2RGB @ XYZ; the white point that scales X and Z.
@@ -87,29 +87,50 @@ def lab_to_rgb8(lightness_plane: np.ndarray, ab: np.ndarray) -> np.ndarray:
     return out
 
 
+def lab_to_rgb8_tile(plane: np.ndarray, ab: np.ndarray, out: np.ndarray, top: int, bottom: int, left: int,
+                     right: int) -> None:
+    """Rows top:bottom, columns left:right of float32 HxW L and HxWx2 ab into channels 0..2 of the
+    uint8 HxWxC ``out`` (a fourth channel, alpha, is left alone)."""
+    _lab_to_rgb8_tile(plane, ab, out, srgb_table(), top, bottom, left, right)
+
+
 @numba.njit(nogil=True, fastmath=True, boundscheck=False, error_model="numpy", cache=True)
-def lab_to_rgb8_tile(plane, ab, out, top, bottom, left, right):
-    """Rows top:bottom, columns left:right of float32 HxW L and HxWx2 ab into uint8 HxWxC RGB
-    ``out`` (channels 0..2 written; a fourth, alpha, is left alone)."""
+def _lab_to_rgb8_tile(plane, ab, out, table, top, bottom, left, right):
     count = right - left
-    a = np.empty(count, np.float32)
-    b = np.empty(count, np.float32)
-    red, green, blue = np.empty(count, np.uint8), np.empty(count, np.uint8), np.empty(count, np.uint8)
+    a, b = np.empty(count, np.float32), np.empty(count, np.float32)
+    indices = np.empty((3, count), np.int32)
     for row in range(top, bottom):
         for i in range(count):  # HxWx2 -> two planes, so that the conversion below vectorizes
             a[i] = ab[row, left + i, 0]
             b[i] = ab[row, left + i, 1]
-        lab_row_to_rgb8(plane[row, left:right], a, b, red, green, blue)
-        interleave_row(red, green, blue, out[row, left:right])
+        lab_row_to_rgb8(plane[row, left:right], a, b, indices, table, out[row, left:right])
+
+
+SRGB_TABLE_STEPS = 65535  # the table's entries: 64 KiB, in the L2 cache; 1 value in 1,000 lands a level off
+
+
+@functools.cache
+def srgb_table() -> np.ndarray:
+    """uint8 table of the sRGB level of linear light v = (i / SRGB_TABLE_STEPS) ** 2, rounded; read
+    at i = round(sqrt(v) * SRGB_TABLE_STEPS). The square root spends the entries where the curve is
+    steep: one step is at most 0.006 of a level (0.002 in the linear segment near black)."""
+    linear = (np.arange(SRGB_TABLE_STEPS + 1) / SRGB_TABLE_STEPS) ** 2
+    curve = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+    table = np.rint(curve * 255).astype(np.uint8)
+    table.flags.writeable = False
+    return table
 
 
 @numba.njit(nogil=True, fastmath=True, boundscheck=False, error_model="numpy", cache=True)
-def lab_row_to_rgb8(lightness_row, a, b, red, green, blue):
-    """One row: float32 L, a, b (n each) -> uint8 R, G, B (n each), sRGB clipped to 0..255.
+def lab_row_to_rgb8(lightness_row, a, b, indices, table, out_row):
+    """One row: float32 L, a, b (n each) -> channels 0..2 of the uint8 n x C ``out_row``, sRGB
+    clipped to 0..255. ``indices`` is int32 3 x n scratch; ``table`` is ``srgb_table()``.
 
-    OpenCV's Lab -> XYZ (with its linear segment below L 8 and f 6/29), XYZ -> linear RGB, then the
-    exact sRGB curve rounded to 8 bits (OpenCV interpolates the curve from a 1024-entry table)."""
+    OpenCV's Lab -> XYZ (with its linear segment below L 8 and f 6/29) and XYZ -> linear RGB, in a
+    loop that vectorizes; then the sRGB curve from the table (OpenCV interpolates the curve from
+    a 1024-entry spline table) in a second loop, as table reads do not vectorize."""
     m00, m01, m02, m10, m11, m12, m20, m21, m22 = _LAB_TO_RGB
+    steps = F(table.shape[0] - 1)
     for i in range(lightness_row.shape[0]):
         lum = lightness_row[i]
         fy_curve = (lum + F(16)) * F(1 / 116)
@@ -120,18 +141,13 @@ def lab_row_to_rgb8(lightness_row, a, b, red, green, blue):
         fz = fy - b[i] * F(1 / 200)
         x = (fx - F(16 / 116)) * F(1 / 7.787) if fx <= F(0.206893) else fx * fx * fx
         z = (fz - F(16 / 116)) * F(1 / 7.787) if fz <= F(0.206893) else fz * fz * fz
-        red[i] = np.uint8(srgb_encode_8bit(m00 * x + m01 * y + m02 * z))
-        green[i] = np.uint8(srgb_encode_8bit(m10 * x + m11 * y + m12 * z))
-        blue[i] = np.uint8(srgb_encode_8bit(m20 * x + m21 * y + m22 * z))
-
-
-@numba.njit(nogil=True, boundscheck=False, cache=True)
-def interleave_row(red, green, blue, out_row):
-    """uint8 R, G, B planes (n each) -> channels 0..2 of the uint8 n x C row ``out_row``."""
-    for i in range(red.shape[0]):
-        out_row[i, 0] = red[i]
-        out_row[i, 1] = green[i]
-        out_row[i, 2] = blue[i]
+        indices[0, i] = np.int32(np.sqrt(min(max(m00 * x + m01 * y + m02 * z, F(0)), F(1))) * steps + F(0.5))
+        indices[1, i] = np.int32(np.sqrt(min(max(m10 * x + m11 * y + m12 * z, F(0)), F(1))) * steps + F(0.5))
+        indices[2, i] = np.int32(np.sqrt(min(max(m20 * x + m21 * y + m22 * z, F(0)), F(1))) * steps + F(0.5))
+    for i in range(lightness_row.shape[0]):
+        out_row[i, 0] = table[indices[0, i]]
+        out_row[i, 1] = table[indices[1, i]]
+        out_row[i, 2] = table[indices[2, i]]
 
 
 def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 from colorizer.chroma import keep_strong_colour
-from colorizer.color import alpha_to_uint8, interleave_row, lab_row_to_rgb8, lab_to_rgb8_tile
+from colorizer.color import alpha_to_uint8, lab_row_to_rgb8, lab_to_rgb8_tile, srgb_table
 from colorizer.tiles import Tile, for_each_tile
 from colorizer.upsample import (DEFAULT_METHOD, bilateral_cells, bilateral_range_scale, bilateral_row,
                                 upsample_ab)
@@ -35,8 +35,10 @@ def finish(pixels: np.ndarray, alpha: np.ndarray | None, lightness_plane: np.nda
         cells = bilateral_cells(ab.transpose(1, 2, 0), plane)  # 2xhxw -> hxwx2
         range_scale = bilateral_range_scale()
 
+        table = srgb_table()
+
         def convert(tile: Tile) -> None:
-            _bilateral_rgb8_tile(plane, cells, range_scale, out, *tile)
+            _bilateral_rgb8_tile(plane, cells, range_scale, table, out, *tile)
     else:
         ab_full = upsample_ab(ab, plane, method)
         if keep_color and pixels.ndim == 3:
@@ -54,13 +56,12 @@ def finish(pixels: np.ndarray, alpha: np.ndarray | None, lightness_plane: np.nda
 
 
 @numba.njit(nogil=True, fastmath=True, boundscheck=False, error_model="numpy", cache=True)
-def _bilateral_rgb8_tile(plane, cells, range_scale, out, top, bottom, left, right):
+def _bilateral_rgb8_tile(plane, cells, range_scale, table, out, top, bottom, left, right):
     """Rows top:bottom, columns left:right: bilateral ab and its sRGB into uint8 HxWxC ``out``
-    (channels 0..2)."""
+    (channels 0..2); ``table`` is ``color.srgb_table()``."""
     count = right - left
     a, b = np.empty(count, np.float32), np.empty(count, np.float32)
-    red, green, blue = np.empty(count, np.uint8), np.empty(count, np.uint8), np.empty(count, np.uint8)
+    indices = np.empty((3, count), np.int32)
     for row in range(top, bottom):
         bilateral_row(plane[row], row, plane.shape[0], cells, range_scale, left, right, a, b)
-        lab_row_to_rgb8(plane[row, left:right], a, b, red, green, blue)
-        interleave_row(red, green, blue, out[row, left:right])
+        lab_row_to_rgb8(plane[row, left:right], a, b, indices, table, out[row, left:right])

@@ -126,9 +126,54 @@ def joint_bilateral_upsample(ab: np.ndarray, lightness_plane: np.ndarray, *,
 
 def bilateral_cells(ab: np.ndarray, lightness_plane: np.ndarray) -> np.ndarray:
     """float32 h x w x 2 ab + float32 H x W L -> float32 h x w x 3: each cell's mean L, a and b."""
-    grid_height, grid_width = ab.shape[:2]
-    guide = cv2.resize(lightness_plane, (grid_width, grid_height), interpolation=cv2.INTER_AREA)  # cv2: (w, h)
+    guide = cell_means(lightness_plane, *ab.shape[:2])
     return np.ascontiguousarray(np.dstack([guide, ab]), dtype=np.float32)  # hxw, hxwx2 -> hxwx3
+
+
+def cell_means(plane: np.ndarray, grid_height: int, grid_width: int) -> np.ndarray:
+    """float32 H x W -> float32 grid_height x grid_width, the mean over each cell's area: what
+    cv2.resize(INTER_AREA) gives (to float rounding), here in one pass over tiles on every core
+    (OpenCV's takes 4 times the CPU at 12 MP). An image smaller than the grid goes to OpenCV."""
+    height, width = plane.shape
+    if height < grid_height or width < grid_width:
+        return cv2.resize(plane, (grid_width, grid_height), interpolation=cv2.INTER_AREA)  # cv2: (w, h)
+    plane = np.ascontiguousarray(plane, dtype=np.float32)
+    sums = []
+
+    def work(tile: Tile) -> None:
+        part = np.zeros((grid_height, grid_width), np.float64)
+        _area_sums(plane, part, *tile)
+        sums.append(part)  # list.append is atomic
+    for_each_tile(work, height, width)
+    return (np.sum(sums, axis=0) * (grid_height * grid_width / (height * width))).astype(np.float32)
+
+
+@numba.njit(nogil=True, fastmath=True, boundscheck=False, error_model="numpy", cache=True)
+def _area_sums(plane, sums, top, bottom, left, right):
+    """Add each pixel of rows top:bottom, columns left:right times its overlap with each cell into
+    float64 grid_height x grid_width ``sums``; a pixel is a unit square, cell (i, j) spans
+    [i H/h, (i+1) H/h) x [j W/w, (j+1) W/w), and H >= h, W >= w, so a pixel overlaps at most two
+    cells along each axis."""
+    grid_height, grid_width = sums.shape
+    cell_height, cell_width = plane.shape[0] / grid_height, plane.shape[1] / grid_width
+    first_cell = min(int(left / cell_width), grid_width - 1)
+    last_cell = min(int((right - 1) / cell_width), grid_width - 1)
+    row_sums = np.zeros(grid_width, np.float64)
+    for row in range(top, bottom):
+        for cell in range(first_cell, last_cell + 1):
+            start, stop = cell * cell_width, (cell + 1) * cell_width
+            total = 0.0
+            for column in range(max(int(start), left), min(math.ceil(stop), right)):
+                overlap = min(column + 1.0, stop) - max(float(column), start)
+                total += overlap * plane[row, column]
+            row_sums[cell] = total
+        cell_row = min(int(row / cell_height), grid_height - 1)
+        split = (cell_row + 1) * cell_height  # where the next cell row starts
+        lower = min(max(row + 1.0 - split, 0.0), 1.0) if cell_row + 1 < grid_height else 0.0
+        for cell in range(first_cell, last_cell + 1):
+            sums[cell_row, cell] += (1.0 - lower) * row_sums[cell]
+            if lower > 0:
+                sums[cell_row + 1, cell] += lower * row_sums[cell]
 
 
 def bilateral_range_scale(sigma_range: float = BILATERAL_SIGMA_RANGE) -> np.float32:
