@@ -32,6 +32,7 @@ import numpy as np
 from bench import pixels_reference as reference
 from bench.common import REPO_ROOT, SHARED_FIXTURES, photo
 from colorizer.color import lightness
+from colorizer.jit import kernel
 from colorizer.pixels import finish
 from colorizer.tiles import Tile, for_each_tile, worker_count
 
@@ -59,7 +60,7 @@ def fast(image: np.ndarray, ab: np.ndarray) -> np.ndarray:
 PATHS = {"today": today, "fast": fast}
 
 
-@numba.njit(nogil=True, boundscheck=False, cache=True)
+@kernel(fastmath=False)
 def _read_write_tile(plane, out, top, bottom, left, right):
     for row in range(top, bottom):
         for column in range(left, right):

@@ -12,10 +12,9 @@ from __future__ import annotations
 import functools
 
 import cv2
-import numba
 import numpy as np
 
-from colorizer.fastmath import F
+from colorizer.jit import F, kernel
 from colorizer.tiles import Tile, for_each_tile
 
 # OpenCV's constants for sRGB (D65): linear RGB = XYZ2RGB @ XYZ; the white point that scales X and Z.
@@ -94,7 +93,7 @@ def lab_to_rgb8_tile(plane: np.ndarray, ab: np.ndarray, out: np.ndarray, top: in
     _lab_to_rgb8_tile(plane, ab, out, srgb_table(), top, bottom, left, right)
 
 
-@numba.njit(nogil=True, fastmath=True, boundscheck=False, error_model="numpy", cache=True)
+@kernel
 def _lab_to_rgb8_tile(plane, ab, out, table, top, bottom, left, right):
     count = right - left
     a, b = np.empty(count, np.float32), np.empty(count, np.float32)
@@ -121,7 +120,7 @@ def srgb_table() -> np.ndarray:
     return table
 
 
-@numba.njit(nogil=True, fastmath=True, boundscheck=False, error_model="numpy", cache=True)
+@kernel
 def lab_row_to_rgb8(lightness_row, a, b, indices, table, out_row):
     """One row: float32 L, a, b (n each) -> channels 0..2 of the uint8 n x C ``out_row``, sRGB
     clipped to 0..255. ``indices`` is int32 3 x n scratch; ``table`` is ``srgb_table()``.

@@ -9,11 +9,11 @@ at a time. Either way the work is spread over every core.
 """
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from colorizer.chroma import keep_strong_colour
 from colorizer.color import alpha_to_uint8, lab_row_to_rgb8, lab_to_rgb8_tile, srgb_table
+from colorizer.jit import kernel
 from colorizer.tiles import Tile, for_each_tile
 from colorizer.upsample import (DEFAULT_METHOD, bilateral_cells, bilateral_range_scale, bilateral_row,
                                 upsample_ab)
@@ -55,7 +55,7 @@ def finish(pixels: np.ndarray, alpha: np.ndarray | None, lightness_plane: np.nda
     return out
 
 
-@numba.njit(nogil=True, fastmath=True, boundscheck=False, error_model="numpy", cache=True)
+@kernel
 def _bilateral_rgb8_tile(plane, cells, range_scale, table, out, top, bottom, left, right):
     """Rows top:bottom, columns left:right: bilateral ab and its sRGB into uint8 HxWxC ``out``
     (channels 0..2); ``table`` is ``color.srgb_table()``."""

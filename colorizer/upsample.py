@@ -16,7 +16,7 @@ ab cell covers about 71x54 pixels. The methods, compared against true colour by
 Only the L plane and the H x W x 2 result are held whole; the edge-aware methods work in tiles of
 at most ``tiles.TILE_PIXELS`` pixels on every core, so their other temporaries are a few tile-sized
 arrays and a few of grid size or one axis's size, whatever the image's shape. The bilateral method is
-a numba kernel (``colorizer.fastmath``); ``colorizer.pixels`` runs it fused with the Lab -> RGB
+a numba kernel (``colorizer.jit``); ``colorizer.pixels`` runs it fused with the Lab -> RGB
 conversion so that the H x W x 2 ab is never made. Today's numpy version is kept as the reference in
 ``bench/pixels_reference.py``.
 """
@@ -25,10 +25,9 @@ from __future__ import annotations
 import math
 
 import cv2
-import numba
 import numpy as np
 
-from colorizer.fastmath import F, exp2
+from colorizer.jit import F, exp2, kernel
 from colorizer.tiles import Tile, for_each_tile
 
 DEFAULT_METHOD = "bilateral"  # the least ab error, overall and at edges (python -m bench.upsample_bench)
@@ -148,7 +147,7 @@ def cell_means(plane: np.ndarray, grid_height: int, grid_width: int) -> np.ndarr
     return (np.sum(sums, axis=0) * (grid_height * grid_width / (height * width))).astype(np.float32)
 
 
-@numba.njit(nogil=True, fastmath=True, boundscheck=False, error_model="numpy", cache=True)
+@kernel
 def _area_sums(plane, sums, top, bottom, left, right):
     """Add each pixel of rows top:bottom, columns left:right times its overlap with each cell into
     float64 grid_height x grid_width ``sums``; a pixel is a unit square, cell (i, j) spans
@@ -181,7 +180,7 @@ def bilateral_range_scale(sigma_range: float = BILATERAL_SIGMA_RANGE) -> np.floa
     return np.float32(-0.5 / sigma_range ** 2 / math.log(2))
 
 
-@numba.njit(nogil=True, fastmath=True, boundscheck=False, error_model="numpy", cache=True)
+@kernel
 def _bilateral_tile(plane, cells, range_scale, out, top, bottom, left, right):
     """Rows top:bottom, columns left:right of the bilateral upsampling into float32 HxWx2 ``out``."""
     count = right - left
@@ -193,7 +192,7 @@ def _bilateral_tile(plane, cells, range_scale, out, top, bottom, left, right):
             out[row, left + i, 1] = b[i]
 
 
-@numba.njit(nogil=True, fastmath=True, boundscheck=False, error_model="numpy", cache=True)
+@kernel
 def bilateral_row(lightness_row, row, height, cells, range_scale, left, right, a_out, b_out):
     """Columns left:right of row ``row`` (of ``height``; float32 L, the whole row) -> a_out, b_out
     (float32, right - left each), reading the float32 h x w x 3 ``cells``.
@@ -224,7 +223,7 @@ def bilateral_row(lightness_row, row, height, cells, range_scale, left, right, a
         start = stop
 
 
-@numba.njit(nogil=True, cache=True)
+@kernel(fastmath=False)
 def grid_position(index, size, grid_size):
     """Where pixel ``index`` of ``size`` falls on a grid of ``grid_size`` cells along the same axis,
     as cv2.resize places it: g = (index + 0.5) * grid_size / size - 0.5 -> (floor(g), g - floor(g)).
@@ -236,7 +235,7 @@ def grid_position(index, size, grid_size):
     return below, (numerator - below * 2 * size) / (2 * size)
 
 
-@numba.njit(nogil=True, cache=True)
+@kernel(fastmath=False)
 def first_position_past(below, size, grid_size):
     """The first pixel index whose ``grid_position`` is past cell ``below`` (floor(g) >= below + 1)."""
     # (2x + 1) * grid_size - size >= (below + 1) * 2 size  <=>  2x grid_size >= (2 below + 3) size - grid_size
@@ -244,7 +243,7 @@ def first_position_past(below, size, grid_size):
     return max(0, -(-needed // (2 * grid_size)))  # ceiling division
 
 
-@numba.njit(nogil=True, fastmath=True, boundscheck=False, error_model="numpy", cache=True)
+@kernel
 def _bilateral_run(lightness_row, start, stop, left, first_fraction, fraction_step, valid_a, valid_b,
                    weight_a, weight_b, range_scale, l_aa, a_aa, b_aa, l_ab, a_ab, b_ab, l_ba, a_ba, b_ba,
                    l_bb, a_bb, b_bb, a_out, b_out):

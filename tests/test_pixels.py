@@ -4,7 +4,6 @@ with memory that follows the pixel count whatever the shape."""
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 import textwrap
@@ -16,7 +15,7 @@ import pytest
 
 from bench import pixels_reference as reference
 from bench.upsample_bench import ground_truth, network_grid
-from colorizer import Colorizer, fastmath
+from colorizer import Colorizer, jit
 from colorizer.chroma import keep_strong_colour
 from colorizer.color import lab_to_rgb8, lightness, split_alpha, srgb_table
 from colorizer.pixels import finish
@@ -86,7 +85,7 @@ def assert_within_one_level(actual: np.ndarray, expected: np.ndarray, what: str,
 def _exp2(values):
     out = np.empty(values.shape[0], np.float64)
     for i in range(values.shape[0]):
-        out[i] = fastmath.exp2(values[i])
+        out[i] = jit.exp2(values[i])
     return out
 
 

@@ -1,4 +1,9 @@
-"""float32 2 ** t as arithmetic that numba can vectorize, for the bilateral range weights.
+"""How the per-pixel kernels are compiled (``kernel``), and a float32 2 ** t that numba vectorizes.
+
+Kernels release the GIL (tiles run on a thread pool), use fast float maths, skip bounds checks
+(their loops are written against the arrays' shapes) and are cached on disk next to this package,
+or in numba's per-user cache when the package's folder is read-only; where neither can be written
+they are compiled once per process (a few seconds) instead of failing the import.
 
 numba compiles ``math.exp`` to a call into libm, one pixel at a time, and a table lookup to a
 gather, which LLVM declines to vectorize on this AMD (AVX2) CPU. ``exp2`` is plain float arithmetic
@@ -7,13 +12,30 @@ checked by tests/test_pixels.py against numpy in float64: within 2e-7 relative.
 """
 from __future__ import annotations
 
+import logging
+
 import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+log = logging.getLogger(__name__)
+
 F = np.float32
+_OPTIONS = dict(nogil=True, fastmath=True, boundscheck=False, error_model="numpy")
+
+
+def kernel(function=None, **options):
+    """``numba.njit`` with the kernels' options (``@kernel`` or ``@kernel(fastmath=False)``)."""
+    def decorate(function):
+        settings = {**_OPTIONS, **options}
+        try:
+            return numba.njit(cache=True, **settings)(function)
+        except RuntimeError as error:  # "cannot cache function ...: no locator available"
+            log.info("compiling %s in memory only: %s", function.__name__, error)
+            return numba.njit(**settings)(function)
+    return decorate if function is None else decorate(function)
 
 
 @intrinsic
