@@ -13,8 +13,11 @@ smoothed by a Gaussian of sigma 1.5 px.
 
 Cost, on a 4000x3000 (12 MP) L plane and one photo's 56x56 grid, each method in its own worker
 process: the median time of --runs calls; the peak of the numpy arrays alive during one call
-(tracemalloc; cv2's outputs are numpy arrays); and the rise of peak RSS over the RSS with the
-inputs loaded. Both memory figures include the 92 MiB H x W x 2 float32 result.
+(tracemalloc; cv2's outputs are numpy arrays, numba's tile-sized scratch is not counted); and the
+rise of peak RSS over the RSS with the inputs loaded. Both memory figures include the 92 MiB
+H x W x 2 float32 result. The last row is today's float bilateral (bench/pixels_reference.py),
+which the numba kernel replaced. (Colorizer.colorize does not make the 92 MiB ab with the default
+method: it converts each tile to RGB straight away, see colorizer/pixels.py.)
 
 --tune: the parameter grids of the edge-aware methods on the tuning photos (TUNING_PHOTOS), scored
 by the mean of the two RMSEs; the module's defaults in colorizer/upsample.py came from it.
@@ -22,6 +25,7 @@ by the mean of the two RMSEs; the module's defaults in colorizer/upsample.py cam
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import ctypes.util
 import itertools
@@ -37,6 +41,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench import pixels_reference
 from bench.common import REPO_ROOT, SHARED_FIXTURES, peak_rss_mb, photo
 from colorizer import upsample
 from colorizer.color import lightness
@@ -91,8 +96,13 @@ def photo_errors(paths: list[Path], upsampler) -> list[tuple[float, float]]:
     return errors
 
 
+TODAY = "bilateral, today's float path"  # bench/pixels_reference.py: what the numba kernel replaced
+
+
 def method_upsampler(method: str):
-    """The public entry point, fed in the network's 2 x h x w layout."""
+    """The public entry point, fed in the network's 2 x h x w layout (or today's bilateral)."""
+    if method == TODAY:
+        return lambda grid, plane: pixels_reference.joint_bilateral_upsample(grid, plane)
     return lambda grid, plane: upsample.upsample_ab(grid.transpose(2, 0, 1), plane, method)  # hwc -> chw
 
 
@@ -119,18 +129,20 @@ def worker(method: str, runs: int) -> dict:
     plane = lightness(photo(width, height))
     paths = photo_paths()
     grid = network_grid(ground_truth(paths[0])[1]) if paths else np.zeros((NETWORK_GRID, NETWORK_GRID, 2), np.float32)
-    chw = np.ascontiguousarray(grid.transpose(2, 0, 1))  # hxwx2 -> 2xhxw, the network's layout
+    upsampler = method_upsampler(method)
+    upsampler(np.zeros((NETWORK_GRID, NETWORK_GRID, 2), np.float32), plane[:40, :50])  # load numba's kernels
     release_freed_memory()
+    reset_peak_rss()
     before_mb = current_rss_mb()
-    tracemalloc.start()  # numpy reports its allocations here, cv2's outputs included
-    upsample.upsample_ab(chw, plane, method)
+    tracemalloc.start()  # numpy reports its allocations here, cv2's outputs included (numba's scratch is not)
+    upsampler(grid, plane)
     _, numpy_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss_rise_mb = peak_rss_mb() - before_mb
     seconds = []
     for _ in range(runs):
         start = time.perf_counter()
-        upsample.upsample_ab(chw, plane, method)
+        upsampler(grid, plane)
         seconds.append(time.perf_counter() - start)
     return {"median_s": statistics.median(seconds), "numpy_peak_mb": numpy_peak / 2 ** 20, "rss_rise_mb": rss_rise_mb}
 
@@ -141,6 +153,13 @@ def release_freed_memory() -> None:
     libc = ctypes.util.find_library("c")
     if libc and hasattr(ctypes.CDLL(libc), "malloc_trim"):
         ctypes.CDLL(libc).malloc_trim(0)
+
+
+def reset_peak_rss() -> None:
+    """Start the peak RSS (VmHWM) again from the RSS now (Linux: /proc/self/clear_refs), so that
+    the set-up's peak does not count."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
 
 
 def current_rss_mb() -> float:
@@ -156,7 +175,7 @@ def spawn(method: str, runs: int) -> dict:
 
 
 def report(paths: list[Path], runs: int) -> None:
-    methods = upsample.METHODS
+    methods = upsample.METHODS + (TODAY,)
     errors = {method: photo_errors(paths, method_upsampler(method)) for method in methods}
     costs = {method: spawn(method, runs) for method in methods}
     tuning = ", ".join(path.stem.removeprefix("coco_").lstrip("0") for path in paths[:TUNING_PHOTOS])
