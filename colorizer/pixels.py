@@ -65,3 +65,14 @@ def _bilateral_rgb8_tile(plane, cells, range_scale, table, out, top, bottom, lef
     for row in range(top, bottom):
         bilateral_row(plane[row], row, plane.shape[0], cells, range_scale, left, right, a, b)
         lab_row_to_rgb8(plane[row, left:right], a, b, indices, table, out[row, left:right])
+
+
+def load_kernels() -> None:
+    """Compile, or load from numba's cache, every kernel ``finish`` uses, on a tiny image: a few
+    seconds the first time on a machine, well under one after; call it at start-up so that the
+    first photo does not wait for it. Idempotent."""
+    grey = np.zeros((2, 3), np.uint8)
+    ab = np.zeros((2, 2, 2), np.float32)
+    plane = np.zeros((2, 3), np.float32)
+    for method in ("bilateral", "bilinear"):  # the fused kernel, then the one every other method ends in
+        finish(grey, None, plane, ab, method=method)

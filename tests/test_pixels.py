@@ -18,7 +18,7 @@ from bench.upsample_bench import ground_truth, network_grid
 from colorizer import Colorizer, jit
 from colorizer.chroma import keep_strong_colour
 from colorizer.color import lab_to_rgb8, lightness, split_alpha, srgb_table
-from colorizer.pixels import finish
+from colorizer.pixels import finish, load_kernels
 from colorizer.tiles import TILE_PIXELS, tiles
 from colorizer.upsample import METHODS, guided_upsample, joint_bilateral_upsample
 from tests.conftest import NO_SHARED, REPO_ROOT, shared_photos
@@ -189,6 +189,30 @@ def test_shared_photos_match_todays_path(photo, as_grey, tmp_path):
         raise
 
 
+def test_concurrent_calls_share_the_pool_and_give_the_same_pixels():
+    """Colorizer.colorize may run in several threads at once; their tiles share one pool."""
+    from concurrent.futures import ThreadPoolExecutor
+    jobs = [(make_image(kind, 300 + 17 * seed, 500 - 13 * seed, seed=seed), random_ab(seed))
+            for seed, kind in enumerate(["grey8", "rgb8", "rgba16", "grey16", "rgb8", "grey8"])]
+
+    def run(job):
+        image, ab = job
+        pixels, alpha = split_alpha(image)
+        return finish(pixels, alpha, lightness(pixels), ab)
+    alone = [run(job) for job in jobs]
+    with ThreadPoolExecutor(len(jobs)) as callers:
+        together = list(callers.map(run, jobs))
+    for index, (first, second) in enumerate(zip(alone, together)):
+        np.testing.assert_array_equal(first, second, err_msg=f"job {index}")
+
+
+def test_load_kernels_compiles_what_finish_runs():
+    from colorizer import color, pixels, upsample
+    load_kernels()
+    for dispatcher in (pixels._bilateral_rgb8_tile, color._lab_to_rgb8_tile, upsample._area_sums):
+        assert dispatcher.signatures, f"{dispatcher.__name__} not compiled"
+
+
 # -- every shape: the same result, memory that follows the pixels -----------------------------------
 
 def exact_bilateral(ab: np.ndarray, plane: np.ndarray, sigma_range: float = 5.0) -> np.ndarray:
@@ -243,7 +267,7 @@ PEAK_SCRIPT = textwrap.dedent("""
     from pathlib import Path
     import numpy as np
     from colorizer.color import lightness
-    from colorizer.pixels import finish
+    from colorizer.pixels import finish, load_kernels
 
     def kib(field):
         for line in Path("/proc/self/status").read_text().splitlines():
