@@ -13,8 +13,11 @@ smoothed by a Gaussian of sigma 1.5 px.
 
 Cost, on a 4000x3000 (12 MP) L plane and one photo's 56x56 grid, each method in its own worker
 process: the median time of --runs calls; the peak of the numpy arrays alive during one call
-(tracemalloc; cv2's outputs are numpy arrays); and the rise of peak RSS over the RSS with the
-inputs loaded. Both memory figures include the 92 MiB H x W x 2 float32 result.
+(tracemalloc; cv2's outputs are numpy arrays, numba's tile-sized scratch is not counted); and the
+rise of peak RSS over the RSS with the inputs loaded. Both memory figures include the 92 MiB
+H x W x 2 float32 result. The last row is today's float bilateral (testkit/pixels_reference.py),
+which the numba kernel replaced. (Colorizer.colorize does not make the 92 MiB ab with the default
+method: it converts each tile to RGB straight away, see colorizer/pixels.py.)
 
 --tune: the parameter grids of the edge-aware methods on the tuning photos (TUNING_PHOTOS), scored
 by the mean of the two RMSEs; the module's defaults in colorizer/upsample.py came from it.
@@ -22,6 +25,7 @@ by the mean of the two RMSEs; the module's defaults in colorizer/upsample.py cam
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import ctypes.util
 import itertools
@@ -34,14 +38,14 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from testkit import pixels_reference
+from testkit.color_truth import NETWORK_GRID, ab_rmse, edge_band, ground_truth, network_grid
 from bench.common import REPO_ROOT, SHARED_FIXTURES, peak_rss_mb, photo
 from colorizer import upsample
 from colorizer.color import lightness
 
-NETWORK_GRID = 56  # ab cells per side: 224x224 input / 4
 TUNING_PHOTOS = 3  # the first three photos, by name, tune; all are reported
 BENCH_SIZE = (4000, 3000)  # width, height: 12 MP
 TUNING_GRIDS = {
@@ -56,31 +60,6 @@ def photo_paths() -> list[Path]:
     return sorted((SHARED_FIXTURES / "photos").glob("*.jpg"))
 
 
-def ground_truth(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """A colour photo -> (float32 HxW L 0..100, float32 HxWx2 ab), OpenCV's float Lab."""
-    rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
-    return np.ascontiguousarray(lab[..., 0]), np.ascontiguousarray(lab[..., 1:])
-
-
-def network_grid(ab: np.ndarray) -> np.ndarray:
-    """float32 HxWx2 true ab -> float32 h x w x 2, the mean of each of the network's 56x56 cells."""
-    return cv2.resize(ab, (NETWORK_GRID, NETWORK_GRID), interpolation=cv2.INTER_AREA)  # cv2: (w, h)
-
-
-def edge_band(lightness_plane: np.ndarray) -> np.ndarray:
-    """float32 HxW L -> bool HxW: within 3 px of a strong L edge (see the module docstring)."""
-    grey = cv2.GaussianBlur(np.rint(lightness_plane * 2.55).astype(np.uint8), (0, 0), 1.5)  # (0, 0): from sigma
-    edges = cv2.Canny(grey, 100, 200)
-    return cv2.dilate(edges, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))) > 0  # cv2: (w, h)
-
-
-def ab_rmse(predicted: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = None) -> float:
-    """RMSE of the ab vector between two float32 HxWx2, over the pixels of ``mask`` (all if None)."""
-    squared = ((predicted - truth) ** 2).sum(axis=2)
-    return float(np.sqrt(squared.mean() if mask is None else squared[mask].mean()))
-
-
 def photo_errors(paths: list[Path], upsampler) -> list[tuple[float, float]]:
     """(RMSE over all pixels, RMSE over the edge band) per photo; upsampler(hxwx2 grid, L) -> HxWx2."""
     errors = []
@@ -91,8 +70,13 @@ def photo_errors(paths: list[Path], upsampler) -> list[tuple[float, float]]:
     return errors
 
 
+TODAY = "bilateral, today's float path"  # testkit/pixels_reference.py: what the numba kernel replaced
+
+
 def method_upsampler(method: str):
-    """The public entry point, fed in the network's 2 x h x w layout."""
+    """The public entry point, fed in the network's 2 x h x w layout (or today's bilateral)."""
+    if method == TODAY:
+        return lambda grid, plane: pixels_reference.joint_bilateral_upsample(grid, plane)
     return lambda grid, plane: upsample.upsample_ab(grid.transpose(2, 0, 1), plane, method)  # hwc -> chw
 
 
@@ -119,18 +103,20 @@ def worker(method: str, runs: int) -> dict:
     plane = lightness(photo(width, height))
     paths = photo_paths()
     grid = network_grid(ground_truth(paths[0])[1]) if paths else np.zeros((NETWORK_GRID, NETWORK_GRID, 2), np.float32)
-    chw = np.ascontiguousarray(grid.transpose(2, 0, 1))  # hxwx2 -> 2xhxw, the network's layout
+    upsampler = method_upsampler(method)
+    upsampler(np.zeros((NETWORK_GRID, NETWORK_GRID, 2), np.float32), plane[:40, :50])  # load numba's kernels
     release_freed_memory()
+    reset_peak_rss()
     before_mb = current_rss_mb()
-    tracemalloc.start()  # numpy reports its allocations here, cv2's outputs included
-    upsample.upsample_ab(chw, plane, method)
+    tracemalloc.start()  # numpy reports its allocations here, cv2's outputs included (numba's scratch is not)
+    upsampler(grid, plane)
     _, numpy_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss_rise_mb = peak_rss_mb() - before_mb
     seconds = []
     for _ in range(runs):
         start = time.perf_counter()
-        upsample.upsample_ab(chw, plane, method)
+        upsampler(grid, plane)
         seconds.append(time.perf_counter() - start)
     return {"median_s": statistics.median(seconds), "numpy_peak_mb": numpy_peak / 2 ** 20, "rss_rise_mb": rss_rise_mb}
 
@@ -141,6 +127,13 @@ def release_freed_memory() -> None:
     libc = ctypes.util.find_library("c")
     if libc and hasattr(ctypes.CDLL(libc), "malloc_trim"):
         ctypes.CDLL(libc).malloc_trim(0)
+
+
+def reset_peak_rss() -> None:
+    """Start the peak RSS (VmHWM) again from the RSS now (Linux: /proc/self/clear_refs), so that
+    the set-up's peak does not count."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
 
 
 def current_rss_mb() -> float:
@@ -156,7 +149,7 @@ def spawn(method: str, runs: int) -> dict:
 
 
 def report(paths: list[Path], runs: int) -> None:
-    methods = upsample.METHODS
+    methods = upsample.METHODS + (TODAY,)
     errors = {method: photo_errors(paths, method_upsampler(method)) for method in methods}
     costs = {method: spawn(method, runs) for method in methods}
     tuning = ", ".join(path.stem.removeprefix("coco_").lstrip("0") for path in paths[:TUNING_PHOTOS])

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from colorizer.color import STRIP_ROWS, to_unit_float
+from colorizer.color import to_unit_float
+from colorizer.tiles import Tile, for_each_tile
 
 GREY_CHROMA = 4.0        # p95 chroma (Lab units) below which a photo counts as black-and-white
 TONED_CONCENTRATION = 0.9  # chroma-weighted hue concentration above which it is one tint (sepia)
@@ -68,12 +69,14 @@ def keep_strong_color(pixels: np.ndarray, predicted_ab: np.ndarray) -> np.ndarra
     chroma <= 10, linearly blended between.
     """
     out = np.empty_like(predicted_ab)
-    for top in range(0, pixels.shape[0], STRIP_ROWS):
-        rows = slice(top, top + STRIP_ROWS)
-        original = cv2.cvtColor(to_unit_float(pixels[rows]), cv2.COLOR_RGB2Lab)[..., 1:]
+
+    def work(tile: Tile) -> None:  # a tile at a time on every core (colorizer.tiles)
+        rows, columns = tile.rows, tile.columns
+        original = cv2.cvtColor(to_unit_float(pixels[rows, columns]), cv2.COLOR_RGB2Lab)[..., 1:]
         chroma = np.hypot(original[..., 0], original[..., 1])
         weight = np.clip((chroma - KEEP_FROM) / (KEEP_FULLY_AT - KEEP_FROM), 0.0, 1.0)[..., None]
-        out[rows] = weight * original + (1 - weight) * predicted_ab[rows]
+        out[rows, columns] = weight * original + (1 - weight) * predicted_ab[rows, columns]
+    for_each_tile(work, *pixels.shape[:2])
     return out
 
 

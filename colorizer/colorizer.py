@@ -10,12 +10,12 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from colorizer.chroma import keep_strong_color
-from colorizer.color import alpha_to_uint8, lab_to_rgb8, lightness, split_alpha
+from colorizer.color import lightness, split_alpha
 from colorizer.errors import ColorizerError, ModelError, ProviderError
 from colorizer.limits import check_finite
+from colorizer.pixels import finish
 from colorizer.providers import choose_providers
-from colorizer.upsample import DEFAULT_METHOD, upsample_ab
+from colorizer.upsample import DEFAULT_METHOD
 from colorkit import contract
 from colorkit.cli import ORT_LOG_SEVERITY
 from colorkit.contract import PRECISIONS, ContractError, ModelContract
@@ -110,15 +110,9 @@ class Colorizer:
         pixels, alpha = split_alpha(_check_image(image))
         plane = lightness(pixels)
         ab = self.predict_ab(plane, temperature=temperature, render_size=render_size)
-        ab_full = upsample_ab(ab, plane, upsample)
         if keep_colour is not None:
             keep_color = keep_colour
-        if keep_color and pixels.ndim == 3:
-            ab_full = keep_strong_color(pixels, ab_full)
-        rgb = lab_to_rgb8(plane, ab_full)
-        if alpha is None:
-            return rgb
-        return np.dstack([rgb, alpha_to_uint8(alpha)])
+        return finish(pixels, alpha, plane, ab, method=upsample, keep_color=keep_color)
 
     def colorize_video(self, src: Path | str, dst: Path | str, **options: Any) -> VideoResult:
         """Colorize a film ``src`` into an H.264 MP4 at ``dst`` (sound kept, colour stabilized along
