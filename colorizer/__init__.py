@@ -5,8 +5,9 @@
 """
 from colorizer.colorizer import Colorizer, default_model_path
 from colorizer.decode import decode_image, read_image
-from colorizer.errors import (ColorizerError, ImageDecodeError, ImageTooLargeError, ModelError,
-                              ProviderError)
+from colorizer.errors import (ColorizerError, ImageDecodeError, ImageTooComplexError, ImageTooLargeError,
+                              ModelError, ProviderError, VideoError, VideoTooLargeError)
 
 __all__ = ["Colorizer", "default_model_path", "decode_image", "read_image", "ColorizerError",
-           "ImageDecodeError", "ImageTooLargeError", "ModelError", "ProviderError"]
+           "ImageDecodeError", "ImageTooComplexError", "ImageTooLargeError", "ModelError", "ProviderError",
+           "VideoError", "VideoTooLargeError"]
