@@ -35,3 +35,7 @@ class VideoError(ColorizerError):
 
 class VideoTooLargeError(VideoError):
     """The video is longer, or its frames larger, than the configured limit."""
+
+
+class ImageEncodeError(ColorizerError):
+    """The result cannot be written in the chosen format: too large for it, or its encoder failed."""

@@ -1,0 +1,213 @@
+"""The work on one file of a batch: read -> decode -> colorize -> encode -> atomic write -> manifest row.
+
+``process_file`` is the one function every batch engine calls (``local_job`` in threads on this
+machine, ``ray_job`` in Ray actors), so a result is bit-identical whichever engine made it. It never
+raises for a bad input: every per-file problem becomes a "failed" row and the batch goes on. Only a
+problem with the output folder itself (read-only, full, not writable) raises ``OutputFolderError``,
+which stops the batch: it would fail every later file the same way.
+"""
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import stat
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from colorizer.colorizer import check_render_size, check_temperature
+from colorizer.decode import DEFAULT_MAX_PIXELS, decode_image
+from colorizer.encode import DEFAULT_FORMAT, check_format, check_quality, check_size, looks_complete, write_image
+from colorizer.errors import ColorizerError
+from colorizer.manifest import FAILED, OK, Row
+from colorizer.plan import Decision, Job, max_file_bytes
+from colorizer.provenance import KEY_MODEL, KEY_SETTINGS, provenance_text, read_provenance
+from colorizer.upsample import DEFAULT_METHOD, METHODS
+from colorkit.files import remove_stale_parts
+
+log = logging.getLogger(__name__)
+
+# Errors of the output folder as a whole: the batch stops instead of failing every file on them.
+OUTPUT_FOLDER_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM})
+# What a decoder may raise on hostile data besides the library's own errors (fuzzed AVIF/HEIC/TIFF:
+# RuntimeError, TypeError, OverflowError, MemoryError); a failed file, never an aborted batch.
+DECODER_SURPRISES = (RuntimeError, TypeError, OverflowError, MemoryError, ValueError, EOFError, SyntaxError,
+                     struct.error, IndexError, KeyError)
+
+
+class OutputFolderError(ColorizerError):
+    """The output folder cannot take files (read-only, full, no permission, not a folder)."""
+
+
+class Interrupted(Exception):
+    """The batch was asked to stop (Ctrl-C, SIGTERM, SIGHUP) before this file's output was written."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a batch makes its outputs with; recorded in the manifest and in each output's provenance."""
+
+    temperature: float | None = None
+    render_size: int | None = None
+    upsample: str = DEFAULT_METHOD
+    keep_color: bool = False
+    format: str = DEFAULT_FORMAT
+    quality: int | None = None
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    def checked(self) -> Settings:
+        """These settings with the format's name and quality resolved; ColorizerError for a bad one
+        (so a batch refuses bad options before it loads a model)."""
+        if self.temperature is not None:
+            check_temperature(self.temperature)
+        if self.render_size is not None:
+            check_render_size(self.render_size)
+        if self.upsample not in METHODS:
+            raise ColorizerError(f"unknown upsampling {self.upsample!r}; choose {', '.join(METHODS)}")
+        if self.max_pixels < 1:
+            raise ColorizerError(f"max pixels must be positive, got {self.max_pixels}")
+        format = check_format(self.format)
+        return replace(self, format=format, quality=check_quality(format, self.quality))
+
+    def colorize_options(self) -> dict:
+        return {"temperature": self.temperature, "render_size": self.render_size, "upsample": self.upsample,
+                "keep_color": self.keep_color}
+
+    def record(self, colorizer) -> dict:
+        """The settings as recorded: the defaults ``colorizer``'s model gives filled in, the
+        precision added (everything that decides an output's bytes)."""
+        values = asdict(self)
+        values["temperature"] = self.temperature if self.temperature is not None else colorizer.default_temperature
+        values["render_size"] = self.render_size or colorizer.input_size
+        values["precision"] = colorizer.precision
+        return values
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every file of a run shares (picklable, for Ray). settings: checked; recorded: their
+    record; model_sha256: of the model file, hashed once; run: this run's id; engine: "local"/"ray"."""
+
+    settings: Settings
+    recorded: dict
+    model_sha256: str
+    run: str
+    engine: str = "local"
+
+    @property
+    def text(self) -> dict[str, str]:
+        """The provenance entries every output of the run carries."""
+        return provenance_text(self.model_sha256, self.recorded)
+
+    def row(self, job_or_decision: Job | Decision, status: str, **values) -> Row:
+        output = job_or_decision.output
+        return Row(input=job_or_decision.source, output=str(output) if output is not None else None, status=status,
+                   settings=self.recorded, model_sha256=self.model_sha256, run=self.run, engine=self.engine, **values)
+
+    def decision_row(self, decision: Decision) -> Row:
+        return self.row(decision, decision.status, error=decision.reason, output_bytes=decision.output_bytes)
+
+
+def process_file(colorizer, job: Job, context: Context, data: bytes | None = None,
+                 stop: threading.Event | None = None) -> Row:
+    """Colorize one file and write its output; the manifest row says what happened.
+
+    data: the file's bytes when the engine has read them (Ray), else the file is read here.
+    stop: set when the batch is interrupted; checked before writing, so an interrupted file leaves
+        no output (and no temporary) and a resumed run does it again.
+    Raises OutputFolderError (the batch must stop) and Interrupted; nothing else.
+    """
+    return handler_for(job)(colorizer, job, context, data, stop)
+
+
+def handler_for(job: Job) -> Callable[..., Row]:
+    """The per-file function for ``job``'s content: the one place where kinds of input part ways.
+
+    Images only today. Videos (colorizer.video, on another branch) plug in here: sniff the first
+    bytes with ``video.is_video`` and return a function that streams the file through
+    ``colorize_video`` from its path (never reading it whole) and returns a Row like process_image.
+    """
+    return process_image
+
+
+def process_image(colorizer, job: Job, context: Context, data: bytes | None,
+                  stop: threading.Event | None) -> Row:
+    """``process_file`` for a still image."""
+    started = time.perf_counter()
+    settings = context.settings
+    size = {}
+
+    def failed(message: str) -> Row:
+        if not message.startswith(job.name):
+            message = f"{job.name}: {message}"
+        return context.row(job, FAILED, error=message, seconds=round(time.perf_counter() - started, 4), **size)
+
+    try:
+        if data is None:
+            data = read_regular_file(Path(job.source), max_file_bytes(settings.max_pixels))
+        image = decode_image(data, max_pixels=settings.max_pixels, name=job.name)
+    except ColorizerError as error:
+        return failed(str(error))
+    except OSError as error:
+        return failed(f"cannot read the file: {error.strerror or error}")
+    except DECODER_SURPRISES as error:
+        return failed(f"the decoder failed on this file ({type(error).__name__}: {error})")
+    del data  # the encoded bytes are not needed any more
+    size = {"width": int(image.shape[1]), "height": int(image.shape[0])}
+    try:
+        check_size(settings.format, image.shape[0], image.shape[1], job.name)
+        result = colorizer.colorize(image, **settings.colorize_options())
+        del image
+        if stop is not None and stop.is_set():
+            raise Interrupted(job.source)
+        output_bytes = write_output(job.output, result, settings, context.text)
+    except ColorizerError as error:
+        return failed(str(error))
+    except MemoryError:
+        return failed("not enough memory for this image")
+    except OSError as error:
+        if error.errno in OUTPUT_FOLDER_ERRNOS:
+            raise OutputFolderError(f"cannot write to {job.output.parent}: {error.strerror or error}") from None
+        return failed(f"cannot write {job.output.name}: {error.strerror or error}")
+    return context.row(job, OK, seconds=round(time.perf_counter() - started, 4), output_bytes=output_bytes, **size)
+
+
+def write_output(path: Path, image: np.ndarray, settings: Settings, text: dict[str, str]) -> int:
+    """Write ``image`` atomically (after removing temporaries a killed run left there); bytes written."""
+    remove_stale_parts(path)
+    return write_image(path, image, settings.format, settings.quality, text)
+
+
+def read_regular_file(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``; a FIFO, device or socket is refused by
+    type (opened without blocking, checked before reading), a larger file by size."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with open(descriptor, "rb") as stream:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise ColorizerError("not a regular file (a FIFO, device or socket)")
+        if status.st_size > max_bytes:
+            raise ColorizerError(f"{status.st_size:,} bytes is more than any accepted image needs; not read")
+        return stream.read(max_bytes + 1)
+
+
+def done_check(context: Context) -> Callable[[Job], int | None]:
+    """For --resume: a function of a Job that returns its output's size when the output exists,
+    is whole, and carries this run's model and settings in its provenance; else None."""
+    settings_text = context.text[KEY_SETTINGS]
+
+    def done(job: Job) -> int | None:
+        text = read_provenance(job.output)
+        if text.get(KEY_MODEL) != context.model_sha256 or text.get(KEY_SETTINGS) != settings_text:
+            return None
+        if not looks_complete(job.output):
+            return None
+        return job.output.stat().st_size
+
+    return done

@@ -1,0 +1,320 @@
+"""Which files a batch reads and where each result goes: folder discovery, the mirrored output tree and
+output names that never collide.
+
+- A folder gives every file with an image suffix (``colorkit.files.IMAGE_SUFFIXES``), its subfolders
+  too with ``recursive``; a file named on the command line is read whatever its suffix. Files that
+  are not regular (FIFOs, devices, sockets) are refused by type, before anything opens them; files
+  larger than any accepted image can be are refused by size; earlier outputs of the colorizer (their
+  provenance entries, or the manifest) are skipped, not colorized again.
+- With an output folder, the inputs' tree is mirrored under it, relative to the deepest folder that
+  holds every input (one folder argument: its contents go straight into the output folder), so two
+  folders that each hold ``photo.jpg`` get two outputs. Without one, each result goes beside its input.
+- Names: ``<stem>_color.<format>``; when two inputs of one folder would get the same name
+  (``scan.jpg`` and ``scan.png``), or the name is that of an input that stays in the folder, the
+  source suffix is kept (``scan_jpg_color.png``), then a counter (``-2``); names are cut to fit 255
+  bytes. The plan is a stream: memory grows with the largest folder, not the whole tree.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from colorizer.manifest import FAILED, SKIPPED
+from colorizer.provenance import is_our_output
+from colorkit.files import NAME_MAX_BYTES, is_image_name
+
+log = logging.getLogger(__name__)
+
+OUTPUT_SUFFIX = "_color"
+# The largest file that can hold an accepted image: 8 bytes per pixel (16-bit RGBA, uncompressed)
+# plus room for metadata. A bigger file (a huge sparse one, say) is refused before it is read.
+FILE_BYTES_PER_PIXEL = 8
+FILE_METADATA_BYTES = 64 << 20
+OURS = ", not colorized again"
+
+
+def max_file_bytes(max_pixels: int) -> int:
+    """The largest input file accepted when images may have up to ``max_pixels`` pixels."""
+    return FILE_BYTES_PER_PIXEL * max_pixels + FILE_METADATA_BYTES
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input to colorize. source: the file (a local path, or a URI for Ray); output: where its
+    result goes; name: the input relative to the inputs' common folder, for messages."""
+
+    source: str
+    output: Path
+    name: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An input settled while planning: skipped (with why) or failed before any work.
+    output_bytes: for an input done in an earlier run, the size of its output."""
+
+    source: str
+    status: str
+    reason: str
+    output: Path | None = None
+    output_bytes: int | None = None
+
+
+@dataclass
+class PlanCounts:
+    """What the plan passed over without a row: files in folders without an image suffix, folders
+    not entered (symbolic links, the output folder inside an input folder)."""
+
+    ignored_files: int = 0
+    ignored_folders: int = 0
+
+
+@dataclass(frozen=True)
+class Naming:
+    """Where each input's output goes, as data a Ray worker can be given: the default rule (mirror
+    the tree from ``root`` under ``output_dir``, or beside the input; ``<stem>_color<suffix>``) and
+    the ``overrides`` (source -> output) for the few inputs whose names had to be made unique.
+    scheme: for inputs on a remote filesystem ("s3"), whose sources are URIs and whose paths
+    (``root``, and what pyarrow lists) are the filesystem's, without the scheme."""
+
+    root: str
+    output_dir: str | None
+    suffix: str
+    overrides: dict = field(default_factory=dict)
+    scheme: str = ""
+
+    def uri(self, path: str) -> str:
+        """A filesystem path -> the source it stands for (the URI, for a remote filesystem)."""
+        return f"{self.scheme}://{path}" if self.scheme and "://" not in path else path
+
+    def path(self, source: str) -> str:
+        """A source -> the filesystem's path (the URI without its scheme)."""
+        return source.split("://", 1)[1] if self.scheme and "://" in source else source
+
+    def out_folder(self, folder: str) -> str:
+        """The output folder for inputs in ``folder``."""
+        if self.output_dir is None:
+            return folder
+        relative = os.path.relpath(folder, self.root)
+        return self.output_dir if relative == "." else os.path.join(self.output_dir, relative)
+
+    def name(self, source: str) -> str:
+        """``source`` relative to the root, for messages."""
+        source = self.path(source)
+        relative = os.path.relpath(source, self.root)
+        if relative == "." or relative.startswith(".."):
+            return os.path.basename(source) or source
+        return relative
+
+    def default_output(self, source: str) -> Path:
+        folder, name = os.path.split(self.path(source))
+        return Path(self.out_folder(folder)) / _fit(Path(name).stem, f"{OUTPUT_SUFFIX}{self.suffix}")
+
+    def job(self, path: str) -> Job:
+        """The Job for ``path`` (a source, or the filesystem's path of one)."""
+        source = self.uri(path)
+        output = self.overrides.get(source)
+        return Job(source, Path(output) if output else self.default_output(source), self.name(source))
+
+    def with_overrides(self, jobs: Iterable[Job]) -> Naming:
+        """This naming plus the outputs of ``jobs`` that the default rule would not give."""
+        overrides = {job.source: str(job.output) for job in jobs if job.output != self.default_output(job.source)}
+        return replace(self, overrides={**self.overrides, **overrides})
+
+
+def output_names(names: Sequence[str], suffix: str, reserved: Collection[str] = ()) -> list[str]:
+    """Input file names of one folder -> output names for one output folder, pairwise distinct even
+    case-insensitively, none equal to a ``reserved`` name (files that stay in that folder), each at
+    most NAME_MAX_BYTES of UTF-8. suffix: the output's, e.g. ".png"."""
+    sources = [Path(name) for name in names]
+    plain = [_fit(source.stem, f"{OUTPUT_SUFFIX}{suffix}") for source in sources]
+    counts: dict[str, int] = {}
+    for name in plain:
+        counts[name.casefold()] = counts.get(name.casefold(), 0) + 1
+    taken = {name.casefold() for name in reserved}
+    result = []
+    for source, name in zip(sources, plain):
+        if (counts[name.casefold()] > 1 or name.casefold() in taken) and source.suffix:
+            name = _fit(source.stem, f"_{source.suffix[1:]}{OUTPUT_SUFFIX}{suffix}")
+        number, candidate = 1, name
+        while candidate.casefold() in taken:
+            number += 1
+            stem, tail = name[: -len(suffix)], suffix
+            candidate = _fit(stem, f"-{number}{tail}")
+        taken.add(candidate.casefold())
+        result.append(candidate)
+    return result
+
+
+def _fit(stem: str, tail: str) -> str:
+    """stem + tail, the stem cut (at a character boundary) so the name fits NAME_MAX_BYTES."""
+    room = NAME_MAX_BYTES - len(tail.encode("utf-8", "surrogateescape"))
+    return stem.encode("utf-8", "surrogateescape")[:room].decode("utf-8", "ignore") + tail
+
+
+def file_kind(mode: int) -> str:
+    """A stat mode -> words for the kind of file ("a FIFO", "a character device", ...)."""
+    for test, words in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                        (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return words
+    return "not a regular file"
+
+
+class Planner:
+    """Iterates the jobs and decisions of a batch (see the module docstring), folder by folder.
+
+    inputs: files and folders as given. output_dir: the root of the mirrored tree (None: beside
+    each input). format: the output format's name ("png"...). known_outputs: real paths of outputs
+    recorded in a manifest. done: for --resume, a function of a Job that returns its output's size
+    when the output is already there, whole and made the same way (None otherwise).
+    """
+
+    def __init__(self, inputs: Sequence[Path | str], *, output_dir: Path | None = None, recursive: bool = False,
+                 format: str = "png", max_bytes: int = max_file_bytes(50_000_000),
+                 known_outputs: Collection[str] = frozenset(),
+                 done: Callable[[Job], int | None] | None = None):
+        self.inputs = [Path(os.path.abspath(path)) for path in inputs]
+        self.output_dir = Path(os.path.abspath(output_dir)) if output_dir is not None else None
+        self.recursive = recursive
+        self.max_bytes = max_bytes
+        self.known_outputs = known_outputs
+        self.done = done
+        self.counts = PlanCounts()
+        root = _common_folder([path if path.is_dir() else path.parent for path in self.inputs])
+        self.naming = Naming(str(root), str(self.output_dir) if self.output_dir else None, f".{format}")
+        self._output_real = os.path.realpath(self.output_dir) if self.output_dir else None
+        self._visited: set[str] = set()
+
+    def __iter__(self) -> Iterator[Job | Decision]:
+        folders, explicit = [], {}
+        for path in self.inputs:
+            try:
+                mode = os.stat(path).st_mode
+            except OSError as error:
+                yield Decision(str(path), FAILED, f"{self._name(path)}: {_reason(error)}")
+                continue
+            if stat.S_ISDIR(mode):
+                folders.append(path)
+            else:
+                explicit.setdefault(path.parent, []).append(path)
+        for folder in folders:
+            yield from self._walk(folder, explicit)
+        for folder, files in explicit.items():
+            yield from self._folder(folder, [], [], files)
+
+    def _walk(self, top: Path, explicit: dict[Path, list[Path]]) -> Iterator[Job | Decision]:
+        stack = [top]
+        while stack:
+            folder = stack.pop()
+            real = os.path.realpath(folder)
+            if real in self._visited:
+                continue
+            self._visited.add(real)
+            try:
+                with os.scandir(folder) as listing:
+                    entries = sorted(listing, key=lambda entry: entry.name)
+            except OSError as error:
+                yield Decision(str(folder), FAILED, f"{self._name(folder)}: cannot list the folder: {_reason(error)}")
+                continue
+            subfolders, files = [], []
+            for entry in entries:
+                path = folder / entry.name
+                if _is_folder(entry):
+                    if not self.recursive:
+                        continue
+                    if entry.is_symlink():
+                        log.warning("%s: a link to a folder, not followed", self._name(path))
+                        self.counts.ignored_folders += 1
+                    elif os.path.realpath(path) == self._output_real:
+                        log.warning("%s: the output folder, not read as input", self._name(path))
+                        self.counts.ignored_folders += 1
+                    else:
+                        subfolders.append(path)
+                elif is_image_name(path):
+                    files.append(path)
+                else:
+                    self.counts.ignored_files += 1
+                    log.info("%s: not an image name, ignored", self._name(path))
+            named = [path for path in explicit.pop(folder, []) if path not in files]
+            yield from self._folder(folder, entries, files, named)
+            stack.extend(reversed(subfolders))
+
+    def _folder(self, folder: Path, entries: list, found: list[Path], named: list[Path]) -> Iterator[Job | Decision]:
+        """Jobs for the image files ``found`` in one folder and the files ``named`` on the command line
+        that are in it (``entries``: its listing, when it was listed)."""
+        inputs = []
+        ours = set()
+        for path in found + named:
+            decision = self._check(path, path in named)
+            if decision is None:
+                inputs.append(path)
+            else:
+                if decision.reason.endswith(OURS):
+                    ours.add(path.name)
+                yield decision
+        out_folder = Path(self.naming.out_folder(str(folder)))
+        reserved: Collection[str] = ()
+        if os.path.realpath(out_folder) == os.path.realpath(folder):  # results go among the inputs
+            names = [entry.name for entry in entries] if entries else _listing(folder)
+            reserved = [name for name in names if name not in ours]
+        for path, name in zip(inputs, output_names([path.name for path in inputs], self.naming.suffix, reserved)):
+            job = Job(str(path), out_folder / name, self._name(path))
+            size = self.done(job) if self.done else None
+            if size is None:
+                yield job
+            else:
+                yield Decision(job.source, SKIPPED, f"{job.name}: done in an earlier run", job.output, size)
+
+    def _check(self, path: Path, named: bool) -> Decision | None:
+        """None for a file to colorize, else why not. A special file found in a folder is skipped;
+        one named on the command line fails."""
+        try:
+            status = os.stat(path)
+        except OSError as error:
+            return Decision(str(path), FAILED, f"{self._name(path)}: {_reason(error)}")
+        if not stat.S_ISREG(status.st_mode):
+            return Decision(str(path), FAILED if named else SKIPPED,
+                            f"{self._name(path)}: {file_kind(status.st_mode)}, not an image file")
+        if status.st_size > self.max_bytes:
+            return Decision(str(path), FAILED, f"{self._name(path)}: {status.st_size:,} bytes is more than any "
+                                               f"accepted image needs ({self.max_bytes:,}); not read")
+        if os.path.realpath(path) in self.known_outputs:
+            return Decision(str(path), SKIPPED, f"{self._name(path)}: an output of an earlier run (manifest){OURS}")
+        if is_our_output(path):
+            return Decision(str(path), SKIPPED, f"{self._name(path)}: an output of the colorizer (provenance){OURS}")
+        return None
+
+    def _name(self, path: Path) -> str:
+        return self.naming.name(str(path))
+
+
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _listing(folder: Path) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
+
+
+def _common_folder(folders: list[Path]) -> Path:
+    if not folders:
+        return Path.cwd()
+    try:
+        return Path(os.path.commonpath([str(folder) for folder in folders]))
+    except ValueError:  # different drives (Windows)
+        return folders[0]
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror.lower() if error.strerror else str(error)

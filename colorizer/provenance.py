@@ -1,0 +1,100 @@
+"""What a colorized file says about itself: the text entries the CLI and the app write into results.
+
+    text = provenance(colorizer, {"temperature": 0.38, "render_size": 224})
+    write_image(path, rgb, text=text)   # PNG tEXt chunks (any PNG reader shows them), JPEG comment, WebP XMP
+
+The same entries let the CLI recognise its own earlier outputs in a folder (``is_our_output``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+import onnxruntime
+
+from colorizer.encode import png_with_text, read_text_stream
+from colorizer.errors import ColorizerError
+from colorkit.files import sha256_file
+
+SOFTWARE = f"colorizer (ECCV16, Zhang, Isola and Efros 2016) on onnxruntime {onnxruntime.__version__}"
+NOTE = "colorized: colours are predicted, not original"
+KEY_SOFTWARE = "Software"  # PNG's registered keywords
+KEY_COMMENT = "Comment"
+KEY_MODEL = "Model SHA-256"
+KEY_SETTINGS = "Settings"
+_HEAD_BYTES = 64 * 1024  # the text chunks sit right after IHDR, well inside this
+
+_hashes: dict[tuple[str, int, int], str] = {}
+_hashes_lock = threading.Lock()
+
+
+def model_sha256(path: Path | str) -> str:
+    """Hex SHA-256 of a model file, computed once per (path, size, modification time) per process."""
+    path = Path(path)
+    status = path.stat()
+    key = (str(path.resolve()), status.st_size, status.st_mtime_ns)
+    with _hashes_lock:
+        if key not in _hashes:
+            _hashes[key] = sha256_file(path)
+        return _hashes[key]
+
+
+def provenance_text(model_hash: str, settings: Mapping[str, object]) -> dict[str, str]:
+    """The text entries for a result of the model with SHA-256 ``model_hash`` made with ``settings``
+    (JSON-serialisable values; written with sorted keys, so equal settings give equal bytes)."""
+    return {
+        KEY_SOFTWARE: SOFTWARE,
+        KEY_MODEL: model_hash,
+        KEY_SETTINGS: json.dumps(dict(settings), sort_keys=True, ensure_ascii=False),
+        KEY_COMMENT: NOTE,
+    }
+
+
+def provenance(colorizer, settings: Mapping[str, object]) -> dict[str, str]:
+    """``provenance_text`` for a result of ``colorizer`` (a Colorizer: its model file is hashed once)
+    with ``settings``, to which its precision is added."""
+    return provenance_text(model_sha256(colorizer.model_path), {**settings, "precision": colorizer.precision})
+
+
+def add_png_text(png: bytes, text: Mapping[str, str]) -> bytes:
+    """PNG bytes -> the same PNG with ``text`` in chunks after IHDR (``encode.png_with_text``);
+    ColorizerError for bytes that are not a PNG or a bad keyword. ``write_image(..., text=)`` does
+    this while writing."""
+    try:
+        return png_with_text(png, text)
+    except ValueError as error:
+        raise ColorizerError(f"cannot add PNG text: {error}") from None
+
+
+def read_provenance(path: Path) -> dict[str, str]:
+    """The provenance entries of the PNG, JPEG or WebP file at ``path`` ({} when it has none or
+    cannot be read). Reads only the file's first bytes (and WebP's chunk headers); opens only regular
+    files (a FIFO would block)."""
+    try:
+        with open(path, "rb", opener=_regular_file_opener) as stream:
+            text = read_text_stream(stream, _HEAD_BYTES)
+    except OSError:
+        return {}
+    return text if KEY_MODEL in text and text.get(KEY_SOFTWARE, "").startswith("colorizer") else {}
+
+
+def is_our_output(path: Path) -> bool:
+    """Whether ``path`` is a PNG this colorizer wrote (it carries the provenance entries)."""
+    return bool(read_provenance(path))
+
+
+def _regular_file_opener(path: str, flags: int) -> int:
+    """os.open that does not block on a FIFO and refuses anything but a regular file."""
+    descriptor = os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+    if not _is_regular(descriptor):
+        os.close(descriptor)
+        raise OSError(f"{path}: not a regular file")
+    return descriptor
+
+
+def _is_regular(descriptor: int) -> bool:
+    return stat.S_ISREG(os.fstat(descriptor).st_mode)

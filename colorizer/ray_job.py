@@ -1,0 +1,224 @@
+"""The batch engine on Ray Data: the same ``batch.process_file`` in actors, one Colorizer each.
+
+    inputs (local folders, or any filesystem pyarrow reads: s3://, gs://, hdfs://)
+      -> ray.data.read_binary_files(paths, include_paths=True)        bytes + path per file
+      -> map_batches(ColorizeActor, ActorPoolStrategy(size=N))        decode, colorize, write to DST
+      -> rows streamed back to the driver, which appends them to the manifest
+
+The plan (what to read, the output names, --resume) is made on the driver exactly as for the local
+engine; workers get the model by path, so the model file and DST must be reachable at the same path
+from every node (a shared filesystem; on one machine they are). A broken file is a failed row, never
+a failed job; a worker that crashes (killed, out of memory, a decoder segfault) is restarted and its
+files retried up to ``retries`` times; files whose every try crashed become failed rows. Ray is
+imported only here: it is an optional extra, not needed by the library or the app.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from colorizer.batch import Context, OutputFolderError, process_file
+from colorizer.errors import ColorizerError
+from colorizer.manifest import FAILED, SKIPPED, Row
+from colorizer.plan import Decision, Job, Naming, output_names
+from colorkit.files import is_image_name
+
+log = logging.getLogger(__name__)
+
+# Threads per actor: onnxruntime gives more images per core-second with one thread per actor than
+# with two (python -m bench.batch_bench), so the default is one actor per CPU with one thread each.
+DEFAULT_ACTOR_THREADS = 1
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """address: None starts a local Ray for the run (unless one is already initialised); "auto" or
+    "ray://host:port" joins a cluster. actors: actor pool size (default: cluster CPUs / threads).
+    threads: network threads, and CPUs reserved, per actor. retries: actor restarts and task retries.
+    uris: inputs on a pyarrow filesystem (s3://...), planned here; output_dir, recursive, done: as
+    for the local plan. progress: Ray Data's progress bars and logs."""
+
+    address: str | None = None
+    actors: int | None = None
+    threads: int | None = None
+    retries: int = 3
+    device: str = "auto"
+    uris: list[str] = field(default_factory=list)
+    output_dir: Path | None = None
+    recursive: bool = False
+    done: Callable[[Job], int | None] | None = None
+    progress: bool = False
+
+
+class ColorizeActor:
+    """The callable class map_batches runs: one Colorizer per actor, built from the model's path."""
+
+    def __init__(self, model_path: str, precision: str, device: str, threads: int, naming: Naming,
+                 context: Context):
+        from colorizer.colorizer import Colorizer  # imported in the worker process
+        providers = ["CPUExecutionProvider"] if device == "cpu" else None
+        self.colorizer = Colorizer(model_path, device=device if device != "cpu" else "auto", providers=providers,
+                                   threads=threads, precision=precision)
+        self.naming = naming
+        self.context = context
+
+    def __call__(self, batch: dict) -> dict:
+        """{"path": [...], "bytes": [...]} -> {"row": [JSON rows], "fatal": [output-folder errors or ""]}."""
+        rows, fatal = [], []
+        for path, data in zip(batch["path"], batch["bytes"]):
+            job = self.naming.job(str(path))
+            try:
+                row = process_file(self.colorizer, job, self.context, bytes(data))
+                fatal.append("")
+            except OutputFolderError as error:
+                row = self.context.row(job, FAILED, error=str(error))
+                fatal.append(str(error))
+            rows.append(row.to_json())
+        return {"row": rows, "fatal": fatal}
+
+
+def run_ray(model_path: Path, plan: Iterable[Job | Decision], naming: Naming, context: Context,
+            on_row: Callable[[Row], None], options: RayOptions) -> None:
+    """Run the jobs of ``plan`` (named by ``naming``) or, when ``options.uris`` is set, of those
+    URIs, on Ray; decisions become rows at once; each finished file's row goes to ``on_row`` as it
+    arrives (in completion order).
+
+    Raises ColorizerError when Ray is missing or cannot start, OutputFolderError when DST cannot take
+    files (the job is stopped)."""
+    try:
+        import ray
+        import ray.data
+    except ImportError:
+        raise ColorizerError("--ray needs Ray Data: pip install 'ray[data]'") from None
+    jobs = _jobs(plan, context, on_row)
+    filesystem = None
+    if options.uris:
+        if jobs:
+            raise ColorizerError("local paths and URIs cannot be mixed in one Ray run")
+        remote_plan, naming, filesystem = plan_uris(options.uris, options.output_dir, options.recursive,
+                                                    context.settings.format, options.done)
+        jobs = _jobs(remote_plan, context, on_row)
+    if not jobs:
+        return
+    started_here = _start(ray, options)
+    try:
+        _run(ray, model_path, jobs, naming.with_overrides(jobs), context, on_row, options, filesystem)
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _jobs(plan: Iterable[Job | Decision], context: Context, on_row: Callable[[Row], None]) -> list[Job]:
+    jobs = []
+    for item in plan:
+        if isinstance(item, Job):
+            jobs.append(item)
+        else:
+            on_row(context.decision_row(item))
+    return jobs
+
+
+def _start(ray, options: RayOptions) -> bool:
+    """Connect to (or start) Ray; True when this call started it."""
+    if ray.is_initialized():
+        return False
+    level = logging.INFO if options.progress else logging.WARNING
+    try:
+        ray.init(address=options.address, include_dashboard=False, logging_level=level, log_to_driver=options.progress,
+                 configure_logging=True)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise ColorizerError(f"cannot start or reach Ray at {options.address or 'a new local instance'}: "
+                             f"{str(error).splitlines()[0]}") from None
+    return True
+
+
+def _run(ray, model_path: Path, jobs: list[Job], naming: Naming, context: Context,
+         on_row: Callable[[Row], None], options: RayOptions, filesystem) -> None:
+    import pyarrow.fs
+    from ray.data import ActorPoolStrategy, DataContext
+    logging.getLogger("ray.data").setLevel(logging.INFO if options.progress else logging.ERROR)
+    data_context = DataContext.get_current()
+    data_context.enable_progress_bars = options.progress
+    data_context.max_errored_blocks = -1  # a block whose every retry crashed: its files become failed rows
+    threads = options.threads or DEFAULT_ACTOR_THREADS
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    actors = options.actors or max(1, cpus // threads)
+    paths = [naming.path(job.source) for job in jobs]
+    dataset = ray.data.read_binary_files(paths, include_paths=True,
+                                         filesystem=filesystem or pyarrow.fs.LocalFileSystem(),
+                                         override_num_blocks=min(len(paths), max(8, 4 * actors)),
+                                         num_cpus=0)  # reading is I/O: the actors hold every CPU
+    constructor = {"model_path": str(Path(model_path).absolute()), "precision": context.recorded["precision"],
+                   "device": options.device, "threads": threads, "naming": naming, "context": context}
+    with warnings.catch_warnings():  # max_restarts and max_task_retries still travel as ray_remote_args
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.*")
+        dataset = dataset.map_batches(ColorizeActor, batch_size=1, fn_constructor_kwargs=constructor,
+                                      compute=ActorPoolStrategy(size=actors), num_cpus=threads,
+                                      max_restarts=options.retries, max_task_retries=options.retries)
+    log.info("Ray: %d files, %d actors x %d threads", len(paths), actors, threads)
+    outstanding = {job.source: job for job in jobs}
+    for record in dataset.iter_rows():
+        row = Row.from_dict(json.loads(record["row"]))
+        outstanding.pop(row.input, None)
+        on_row(row)
+        if record["fatal"]:
+            raise OutputFolderError(record["fatal"])
+    for job in outstanding.values():  # every try of these crashed a worker
+        on_row(context.row(job, FAILED, error=f"{job.name}: a worker crashed on this file "
+                                              f"{options.retries + 1} times; not written"))
+
+
+def plan_uris(uris: list[str], output_dir: Path, recursive: bool, format: str,
+              done: Callable[[Job], int | None] | None) -> tuple[Iterator[Job | Decision], Naming, object]:
+    """Jobs for inputs on a pyarrow filesystem (s3://bucket/prefix, gs://..., file:///...): every file
+    with an image suffix (in subfolders with ``recursive``), the tree mirrored under ``output_dir``
+    from the inputs' common folder, names made unique per folder. Jobs' sources are URIs.
+    Returns (plan, naming, filesystem)."""
+    import pyarrow.fs
+    try:
+        located = [pyarrow.fs.FileSystem.from_uri(uri) for uri in uris]
+    except (pyarrow.ArrowInvalid, OSError, ValueError) as error:
+        raise ColorizerError(f"cannot open {uris[0]}: {str(error).splitlines()[0]}") from None
+    filesystem = located[0][0]
+    if any(type(other) is not type(filesystem) for other, _ in located):
+        raise ColorizerError("all URIs of one run must be on the same filesystem")
+    folders: dict[str, list[str]] = {}
+    tops = []
+    for _, base in located:
+        info = filesystem.get_file_info(base)
+        if info.type == pyarrow.fs.FileType.Directory:
+            tops.append(base)
+            selector = pyarrow.fs.FileSelector(base, recursive=recursive)
+            infos = sorted(filesystem.get_file_info(selector), key=lambda item: item.path)
+            for item in infos:
+                if item.type == pyarrow.fs.FileType.File and is_image_name(Path(item.path)):
+                    folders.setdefault(os.path.dirname(item.path), []).append(item.path)
+        elif info.type == pyarrow.fs.FileType.File:
+            tops.append(os.path.dirname(base))
+            folders.setdefault(os.path.dirname(base), []).append(base)
+        else:
+            folders.setdefault("", []).append(base)
+    root = os.path.commonpath(tops) if tops else ""
+    scheme = uris[0].split("://", 1)[0]
+    naming = Naming(root, str(Path(output_dir).absolute()), f".{format}", scheme=scheme)
+
+    def plan() -> Iterator[Job | Decision]:
+        for folder, paths in folders.items():
+            if not folder:
+                for path in paths:
+                    yield Decision(naming.uri(path), FAILED, f"{naming.uri(path)}: no such file or folder")
+                continue
+            names = output_names([os.path.basename(path) for path in paths], naming.suffix)
+            for path, name in zip(paths, names):
+                job = Job(naming.uri(path), Path(naming.out_folder(folder)) / name, naming.name(path))
+                size = done(job) if done else None
+                yield job if size is None else Decision(job.source, SKIPPED, f"{job.name}: done in an earlier run",
+                                                        job.output, size)
+
+    return plan(), naming, filesystem

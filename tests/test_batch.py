@@ -1,0 +1,365 @@
+"""Whole-folder batches: the mirrored tree, unique names, the manifest, --resume after SIGKILL, clean
+stops on SIGTERM/SIGHUP, and the per-file work that turns every bad input into a failed row."""
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorizer import Colorizer, read_image
+from colorizer.batch import Context, OutputFolderError, Settings, process_file
+from colorizer.encode import looks_complete
+from colorizer.manifest import Manifest, ManifestLockedError, Row, read_rows
+from colorizer.plan import Job, Planner, output_names
+from colorizer.provenance import KEY_COMMENT, KEY_MODEL, KEY_SETTINGS
+from testkit.batch_tree import make_fifo, write_flat_folder, write_mixed_tree
+from testkit.fixtures import REPO_ROOT
+
+# What each good input of write_mixed_tree must become under -o OUT -r (the naming rules of the docs).
+EXPECTED = {
+    "photo one.jpg": "photo one_color.png",
+    "scan.jpg": "scan_jpg_color.png",  # scan.jpg and scan.png would both be scan_color.png
+    "scan.png": "scan_png_color.png",
+    "tiny.bmp": "tiny_color.png",
+    "deep.tif": "deep_color.png",
+    "alpha.png": "alpha_color.png",
+    "sub/ä ö/写真.webp": "sub/ä ö/写真_color.png",
+    "sub/photo.jpg": "sub/photo_color.png",  # two folders with photo.jpg: the tree keeps them apart
+    "other/photo.jpg": "other/photo_color.png",
+    "sub/x_color.png": "sub/x_color_color.png",  # a user's photo named *_color is an input too
+}
+DEFAULT_SETTINGS = {"temperature": 0.38, "render_size": 224, "upsample": "bilateral", "keep_color": False,
+                    "format": "png", "quality": None, "max_pixels": 50_000_000, "precision": "fp32"}
+
+
+def cli(*args: str, **popen) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "colorizer", *args], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **popen)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "colorizer", *args], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def rows_of(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def parts_under(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.name.endswith(".part")]
+
+
+@pytest.fixture(scope="module")
+def reference(synthetic_model):
+    """The library's result for a file, as the CLI's outputs must match it."""
+    colorizer = Colorizer(synthetic_model, device="cpu")
+    return lambda path, **options: colorizer.colorize(read_image(path), **options)
+
+
+@pytest.fixture(scope="module")
+def model_hash(synthetic_model):
+    return hashlib.sha256(synthetic_model.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def tree_run(tmp_path_factory, synthetic_model):
+    """The mixed tree (plus a FIFO) colorized once into OUT with -r."""
+    root = tmp_path_factory.mktemp("batch")
+    tree = write_mixed_tree(root / "in")
+    fifo = make_fifo(tree.root / "pipe.png")
+    out = root / "out"
+    result = run_cli(str(tree.root), "-o", str(out), "-r", "--model", str(synthetic_model), "--device", "cpu")
+    return tree, out, result, fifo
+
+
+def test_tree_outputs_mirror_the_inputs(tree_run, reference):
+    tree, out, result, _ = tree_run
+    assert result.returncode == 1, result.stderr  # the broken files failed, the rest were written
+    written = sorted(str(path.relative_to(out)) for path in out.rglob("*") if path.is_file())
+    assert written == sorted([*EXPECTED.values(), "manifest.jsonl"])
+    for source, output in EXPECTED.items():
+        with Image.open(out / output) as image:
+            pixels = np.asarray(image)
+            assert image.text[KEY_COMMENT] == "colorized: colours are predicted, not original"
+        np.testing.assert_array_equal(pixels, reference(tree.root / source), err_msg=source)
+    assert "Traceback" not in result.stderr
+
+
+def test_tree_manifest_complete_and_correct(tree_run, model_hash):
+    tree, out, result, fifo = tree_run
+    rows = rows_of(out / "manifest.jsonl")
+    by_input = {row["input"]: row for row in rows}
+    assert len(rows) == len(by_input) == len(tree.good) + len(tree.broken) + fifo
+    assert len({row["run"] for row in rows}) == 1
+    for row in rows:
+        assert row["settings"] == DEFAULT_SETTINGS and row["model_sha256"] == model_hash
+    for source, output in EXPECTED.items():
+        row = by_input[str(tree.root / source)]
+        assert row["status"] == "ok" and row["error"] is None, row
+        assert row["output"] == str(out / output)
+        assert row["output_bytes"] == (out / output).stat().st_size
+        assert (row["height"], row["width"]) == tree.sizes[source]
+        assert row["seconds"] > 0
+    for source in tree.broken:
+        row = by_input[str(tree.root / source)]
+        assert row["status"] == "failed" and row["error"].startswith(source), row
+        assert not Path(row["output"]).exists()
+    if fifo:
+        row = by_input[str(tree.root / "pipe.png")]
+        assert row["status"] == "skipped" and "FIFO" in row["error"]
+    assert not any(str(tree.root / name) in by_input for name in tree.ignored)
+    assert "2 files without an image suffix ignored" in result.stdout
+
+
+def test_tree_console_lists_outputs_and_errors(tree_run):
+    tree, out, result, fifo = tree_run
+    listed = result.stdout.splitlines()[:-1]
+    assert sorted(listed) == sorted(str(out / output) for output in EXPECTED.values())
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert sorted(line.split(":")[1].strip() for line in errors) == sorted(tree.broken)
+    summary = result.stdout.splitlines()[-1]
+    assert summary.startswith(f"{len(EXPECTED)} of {len(EXPECTED) + 3} images colorized")
+    assert "images/s" in summary and "3 failed" in summary
+    if fifo:
+        assert "skipped: pipe.png: a FIFO" in result.stderr
+
+
+def test_tree_resume_redoes_nothing(tree_run, synthetic_model):
+    tree, out, _, _ = tree_run
+    before = {output: (out / output).stat().st_mtime_ns for output in EXPECTED.values()}
+    result = run_cli(str(tree.root), "-o", str(out), "-r", "--resume", "--model", str(synthetic_model))
+    assert result.returncode == 1  # the broken files are tried again, and fail again
+    rows = rows_of(out / "manifest.jsonl")
+    second = [row for row in rows if row["run"] != rows[0]["run"]]
+    done = {row["output"] for row in second if row["status"] == "skipped" and row["output_bytes"]}
+    assert done == {str(out / output) for output in EXPECTED.values()}
+    assert not [row for row in second if row["status"] == "ok"]
+    assert before == {output: (out / output).stat().st_mtime_ns for output in EXPECTED.values()}
+
+
+def test_outputs_read_as_inputs_are_skipped(tree_run, synthetic_model):
+    _, out, _, _ = tree_run
+    result = run_cli(str(out), "-r", "-o", str(out.parent / "again"), "--model", str(synthetic_model))
+    assert result.returncode == 0, result.stderr
+    skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped:")]
+    assert len(skipped) == len(EXPECTED) and all("an output of the colorizer" in line for line in skipped)
+    assert [path.name for path in (out.parent / "again").iterdir()] == ["manifest.jsonl"]
+
+
+def test_sigkill_then_resume_does_only_what_is_missing(tmp_path, synthetic_model, reference):
+    sources = write_flat_folder(tmp_path / "in", 8, 240, 320)
+    out = tmp_path / "out"
+    outputs = [out / f"{source.stem}_color.png" for source in sources]
+    process = cli(str(tmp_path / "in"), "-o", str(out), "--jobs", "1", "--model", str(synthetic_model))
+    deadline = time.monotonic() + 240
+    while sum(path.exists() for path in outputs) < 2 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.kill()  # SIGKILL: no handler runs
+    process.communicate()
+    survivors = {path: path.stat().st_mtime_ns for path in outputs if path.exists()}
+    assert 2 <= len(survivors) < len(outputs), "the run must be killed part-way"
+    for path in survivors:
+        assert looks_complete(path) and Image.open(path).size == (320, 240)
+    with open(out / "manifest.jsonl", "a", encoding="utf-8") as manifest:
+        manifest.write('{"input": "/torn", "status": "o')  # as if killed in the middle of a row
+
+    result = run_cli(str(tmp_path / "in"), "-o", str(out), "--resume", "--model", str(synthetic_model))
+    assert result.returncode == 0, result.stderr
+    rows = rows_of(out / "manifest.jsonl")  # every line whole again: the torn one was cut
+    resumed = [row for row in rows if row["run"] == rows[-1]["run"]]
+    assert len(resumed) == len(outputs)
+    assert {row["output"] for row in resumed if row["status"] == "skipped"} == {str(path) for path in survivors}
+    assert {row["output"] for row in resumed if row["status"] == "ok"} == \
+        {str(path) for path in outputs if path not in survivors}
+    assert survivors == {path: path.stat().st_mtime_ns for path in survivors}  # not rewritten
+    for output in outputs:
+        assert looks_complete(output) and Image.open(output).size == (320, 240)
+    redone = next(index for index, path in enumerate(outputs) if path not in survivors)
+    for index in (0, redone):  # one output from each run: the library's pixels
+        np.testing.assert_array_equal(np.asarray(Image.open(outputs[index])), reference(sources[index]))
+    assert not parts_under(out)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_stop_cleanly(tmp_path, synthetic_model, signum):
+    sources = write_flat_folder(tmp_path / "in", 8, 240, 320)
+    out = tmp_path / "out"
+    process = cli(str(tmp_path / "in"), "-o", str(out), "--jobs", "2", "--model", str(synthetic_model))
+    deadline = time.monotonic() + 240
+    while not list(out.glob("*_color.png")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signum, stderr
+    assert f"stopped by {signal.Signals(signum).name}" in stderr and "--resume" in stderr
+    assert not parts_under(out)
+    written = set(out.glob("*_color.png"))
+    assert 1 <= len(written) < len(sources)
+    recorded = {Path(row["output"]) for row in rows_of(out / "manifest.jsonl") if row["status"] == "ok"}
+    assert recorded == written  # every finished file has its row; no row without its file
+    assert all(looks_complete(path) for path in written)
+
+
+# --- naming -----------------------------------------------------------------------------------------
+
+def test_output_names_unique():
+    assert output_names(["a.jpg", "b.png"], ".png") == ["a_color.png", "b_color.png"]
+    assert output_names(["scan.jpg", "scan.png"], ".png") == ["scan_jpg_color.png", "scan_png_color.png"]
+    assert output_names(["Scan.JPG", "scan.png"], ".jpg") == ["Scan_JPG_color.jpg", "scan_png_color.jpg"]
+    # an input that stays in the output folder is never overwritten
+    assert output_names(["a.jpg"], ".png", reserved=["a_color.png"]) == ["a_jpg_color.png"]
+    assert output_names(["a.jpg"], ".png", reserved=["A_COLOR.PNG", "a_jpg_color.png"]) == ["a_jpg_color-2.png"]
+    assert output_names(["scan.jpg", "scan.png", "scan_jpg.png"], ".png") == \
+        ["scan_jpg_color.png", "scan_png_color.png", "scan_jpg_png_color.png"]
+
+
+def test_output_names_fit_255_bytes():
+    long = "é" * 126 + ".jpg"  # 256 bytes: the input's name already at the limit
+    [name] = output_names([long], ".png")
+    assert len(name.encode()) <= 255 and name.endswith("_color.png") and name.startswith("é" * 100)
+
+
+def test_planner_names_without_output_folder(tmp_path):
+    write_flat_folder(tmp_path, 1)
+    (tmp_path / "img00.png").write_bytes((tmp_path / "img00.jpg").read_bytes())
+    (tmp_path / "img00_color.png").write_bytes(b"a user's own file")
+    jobs = [item for item in Planner([tmp_path]) if isinstance(item, Job)]
+    outputs = sorted(job.output.name for job in jobs)
+    assert outputs == ["img00_color_color.png", "img00_jpg_color.png", "img00_png_color.png"]
+
+
+def test_planner_refuses_oversized_files_by_size(tmp_path):
+    (tmp_path / "huge.png").write_bytes(b"")
+    os.truncate(tmp_path / "huge.png", 10**9)  # sparse: costs no disk
+    [decision] = list(Planner([tmp_path], max_bytes=10**8))
+    assert decision.status == "failed" and "1,000,000,000 bytes" in decision.reason
+
+
+# --- the per-file work --------------------------------------------------------------------------------
+
+class EchoColorizer:
+    """Stands in for a Colorizer: grey -> RGB copies, so rows can be checked without a model."""
+
+    default_temperature, input_size, precision = 0.38, 224, "fp32"
+
+    def colorize(self, image, **options):
+        return np.dstack([image] * 3) if image.ndim == 2 else image[..., :3]
+
+
+def context() -> Context:
+    settings = Settings().checked()
+    return Context(settings, settings.record(EchoColorizer()), "0" * 64, run="test")
+
+
+@pytest.mark.parametrize("surprise", [TypeError("bad tag"), OverflowError("bigtiff"), RuntimeError("avif"),
+                                      MemoryError()])
+def test_decoder_surprises_are_failed_rows(tmp_path, monkeypatch, surprise):
+    def decode(*args, **kwargs):
+        raise surprise
+    monkeypatch.setattr("colorizer.batch.decode_image", decode)
+    job = Job(str(tmp_path / "a.png"), tmp_path / "a_color.png", "a.png")
+    row = process_file(EchoColorizer(), job, context(), data=b"whatever")
+    assert row.status == "failed" and row.error.startswith("a.png: the decoder failed")
+    assert type(surprise).__name__ in row.error and not (tmp_path / "a_color.png").exists()
+
+
+def test_special_file_refused_without_blocking(tmp_path):
+    if not make_fifo(tmp_path / "pipe.png"):
+        pytest.skip("no FIFOs on this platform")
+    job = Job(str(tmp_path / "pipe.png"), tmp_path / "pipe_color.png", "pipe.png")
+    row = process_file(EchoColorizer(), job, context())  # opening a FIFO for reading would block
+    assert row.status == "failed" and "not a regular file" in row.error
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.ENOSPC, errno.EACCES])
+def test_output_folder_errors_stop_the_batch(tmp_path, monkeypatch, code):
+    def refuse(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+    monkeypatch.setattr("colorizer.batch.write_image", refuse)
+    write_flat_folder(tmp_path, 1, 8, 8)
+    job = Job(str(tmp_path / "img00.jpg"), tmp_path / "img00_color.png", "img00.jpg")
+    with pytest.raises(OutputFolderError, match=os.strerror(code)):
+        process_file(EchoColorizer(), job, context())
+
+
+def test_a_name_too_long_fails_only_that_file(tmp_path):
+    write_flat_folder(tmp_path, 1, 8, 8)
+    job = Job(str(tmp_path / "img00.jpg"), tmp_path / ("x" * 300 + ".png"), "img00.jpg")
+    row = process_file(EchoColorizer(), job, context())
+    assert row.status == "failed" and "File name too long" in row.error
+
+
+def test_ok_row_and_provenance(tmp_path):
+    write_flat_folder(tmp_path, 1, 10, 12)
+    job = Job(str(tmp_path / "img00.jpg"), tmp_path / "out" / "img00_color.png", "img00.jpg")
+    row = process_file(EchoColorizer(), job, context())
+    assert (row.status, row.width, row.height, row.output_bytes) == ("ok", 12, 10, job.output.stat().st_size)
+    text = Image.open(job.output).text
+    assert text[KEY_MODEL] == "0" * 64 and json.loads(text[KEY_SETTINGS]) == DEFAULT_SETTINGS
+
+
+# --- the manifest -------------------------------------------------------------------------------------
+
+def test_manifest_cuts_a_torn_line_and_appends(tmp_path):
+    path = tmp_path / "manifest.jsonl"
+    path.write_text(Row("a", "b", "ok").to_json() + "\n" + '{"input": "c", "sta')
+    with Manifest(path) as manifest:
+        manifest.append(Row("d", None, "failed", error="d: broken"))
+    assert [row.input for row in read_rows(path)] == ["a", "d"]
+    assert path.read_text().count("\n") == 2
+
+
+def test_manifest_refuses_a_second_writer(tmp_path):
+    with Manifest(tmp_path / "manifest.jsonl"):
+        with pytest.raises(ManifestLockedError, match="in use by another run"):
+            Manifest(tmp_path / "manifest.jsonl")
+
+
+def test_read_rows_skips_junk(tmp_path):
+    path = tmp_path / "manifest.jsonl"
+    path.write_text(Row("a", "b", "ok").to_json() + "\nnot json\n")
+    assert [row.input for row in read_rows(path)] == ["a"]
+
+
+# --- the local engine ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_local_engine_keeps_few_files_in_flight(tmp_path, monkeypatch, workers):
+    """The plan is a stream: the engine pulls a job only when fewer than workers + 1 are unfinished,
+    and hands the rows on in plan order."""
+    import threading
+
+    from colorizer import local_job
+
+    pulled, finished, most = [], [], [0]
+    lock = threading.Lock()
+
+    def fake_process_file(colorizer, job, context, data, stop):
+        time.sleep(0.01 * (len(job.name) % 3))  # unequal times: rows finish out of order
+        with lock:
+            finished.append(job.name)
+        return Row(job.source, str(job.output), "ok")
+
+    def plan():
+        for index in range(30):
+            with lock:
+                most[0] = max(most[0], len(pulled) - len(finished))
+            pulled.append(f"{'x' * index}")
+            yield Job(str(tmp_path / f"{index}.jpg"), tmp_path / f"{index}_color.png", pulled[-1])
+
+    monkeypatch.setattr(local_job, "process_file", fake_process_file)
+    rows = []
+    local_job.run_local(None, plan(), context(), rows.append, workers=workers)
+    assert [row.input for row in rows] == [str(tmp_path / f"{index}.jpg") for index in range(30)]
+    assert most[0] <= workers + 1
