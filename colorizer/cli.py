@@ -14,6 +14,7 @@ from colorizer.errors import ColorizerError
 from colorizer.providers import DEVICES
 from colorizer.upsample import DEFAULT_METHOD, METHODS
 from colorkit.cli import HelpFormatter, configure_logging
+from colorkit.contract import model_for_precision
 from colorkit.files import is_image_name
 
 OUTPUT_SUFFIX = "_color"
@@ -69,8 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging(args.verbose)
     try:
-        colorizer = Colorizer(args.model, device=args.device, threads=args.threads,
-                              precision="int8" if args.int8 else "fp32")
+        precision = "int8" if args.int8 else "fp32"
+        model = model_for_precision(args.model, precision) if args.model else None  # --int8: the -int8.onnx beside it
+        colorizer = Colorizer(model, device=args.device, threads=args.threads, precision=precision)
     except ColorizerError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
