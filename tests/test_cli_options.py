@@ -38,7 +38,7 @@ class Case:
     """One option's end-to-end case.
 
     argv: the CLI arguments after the input (``{out}`` is a fresh output folder, ``{int8_model}``
-        the int8 model file). Every run also gets ``--model`` with the fp32 model unless argv names
+        the int8 model file, see ``placeholders``). Every run also gets ``--model`` with the fp32 model unless argv names
         one, and $COLORIZER_MODEL points nowhere, so a dropped --model cannot fall back.
     colorizer / colorize / read: the library call with the same values: ``Colorizer(model, **colorizer)``
         (a ``model_path`` entry replaces the model), ``.colorize(image, **colorize)``,
@@ -104,31 +104,40 @@ def test_every_cli_option_has_a_case():
 
 @dataclass(frozen=True)
 class Setup:
-    image: Path      # the input photo
-    model: Path      # the fp32 model, eccv16.onnx
-    int8_model: Path  # beside it, named as the contract says: eccv16-int8.onnx
+    image: Path  # the input photo
+    model: Path  # the fp32 model, models/eccv16.onnx
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, synthetic_model) -> Setup:
-    """A colourful 128x96 photo, and the fp32 and int8 models in one folder."""
+    """A colourful 128x96 photo, and the fp32 model in a folder of its own."""
     work = tmp_path_factory.mktemp("cli_options")
     coarse = np.random.default_rng(0).integers(0, 256, (4, 5, 3))
     rgb = np.dstack([bilinear_resize(coarse[..., channel], HEIGHT, WIDTH) for channel in range(3)])
     image = work / "photo.png"
     cv2.imwrite(str(image), cv2.cvtColor(rgb.round().astype(np.uint8), cv2.COLOR_RGB2BGR))  # imwrite takes BGR
-    models = work / "models"
-    models.mkdir()
-    model = models / "eccv16.onnx"
+    (work / "models").mkdir()
+    model = work / "models" / "eccv16.onnx"
     shutil.copy(synthetic_model, model)
-    calibration = work / "calibration"
-    calibration.mkdir()
+    return Setup(image, model)
+
+
+@pytest.fixture(scope="module")
+def int8_model(setup, tmp_path_factory) -> Path:
+    """The int8 model beside the fp32 one, named as the README says: eccv16-int8.onnx."""
+    calibration = tmp_path_factory.mktemp("calibration")
     for index in range(3):
         coarse = np.random.default_rng(index + 1).integers(0, 256, (6, 8, 3), dtype=np.uint8)
         cv2.imwrite(str(calibration / f"{index}.png"), cv2.resize(coarse, (160, 120), interpolation=cv2.INTER_CUBIC))
-    int8_model = models / "eccv16-int8.onnx"  # the README's name, written literally
-    quantize_model(model, int8_model, calibration, max_mean_dab=float("inf"))
-    return Setup(image, model, int8_model)
+    path = setup.model.parent / "eccv16-int8.onnx"  # written literally, not from the code under test
+    quantize_model(setup.model, path, calibration, max_mean_dab=float("inf"))
+    return path
+
+
+def placeholders(case: Case, request) -> dict[str, Path]:
+    """The files a case's ``{...}`` names: built only for the cases that use them."""
+    text = " ".join(map(str, [*case.argv, *case.colorizer.values()]))
+    return {"int8_model": request.getfixturevalue("int8_model")} if "{int8_model}" in text else {}
 
 
 @pytest.fixture(autouse=True)
@@ -141,9 +150,8 @@ def _fill(value, paths: dict[str, Path]):
     return value.format(**{name: str(path) for name, path in paths.items()}) if isinstance(value, str) else value
 
 
-def library_result(case: Case, setup: Setup) -> np.ndarray | ColorizerError:
+def library_result(case: Case, setup: Setup, paths: dict[str, Path]) -> np.ndarray | ColorizerError:
     """What the library makes of the input with the case's values: pixels, or the error it raises."""
-    paths = {"int8_model": setup.int8_model}
     options = {name: _fill(value, paths) for name, value in case.colorizer.items()}
     try:
         image = read_image(setup.image, **case.read)
@@ -153,14 +161,14 @@ def library_result(case: Case, setup: Setup) -> np.ndarray | ColorizerError:
         return error
 
 
-def run_cli(case: Case, setup: Setup, work: Path, capsys) -> tuple[int, Path | None, str]:
+def run_cli(case: Case, setup: Setup, paths: dict[str, Path], work: Path, capsys) -> tuple[int, Path | None, str]:
     """``colorizer.cli.main`` in this process on a fresh copy of the input; returns the exit status,
     the one output file written (None if none) and stderr."""
     source = work / "in" / setup.image.name
     source.parent.mkdir(parents=True)
     shutil.copy(setup.image, source)
     out = work / "out"
-    argv = [_fill(value, {"out": out, "int8_model": setup.int8_model}) for value in case.argv]
+    argv = [_fill(value, {**paths, "out": out}) for value in case.argv]
     if "--model" not in argv:
         argv += ["--model", str(setup.model)]
     capsys.readouterr()
@@ -182,14 +190,15 @@ def read_rgb(path: Path) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def default_result(setup) -> np.ndarray:
-    return library_result(Case(()), setup)
+    return library_result(Case(()), setup, {})
 
 
 @pytest.mark.parametrize("option", list(CASES))
-def test_cli_option_gives_the_library_result(option, setup, default_result, tmp_path, capsys):
+def test_cli_option_gives_the_library_result(option, setup, default_result, tmp_path, capsys, request):
     case = CASES[option]
-    expected = library_result(case, setup)
-    status, written, stderr = run_cli(case, setup, tmp_path, capsys)
+    paths = placeholders(case, request)
+    expected = library_result(case, setup, paths)
+    status, written, stderr = run_cli(case, setup, paths, tmp_path, capsys)
     if isinstance(expected, ColorizerError):
         assert status == 1 and written is None, f"{option}: the library refuses ({expected}); the CLI wrote {written}"
         assert str(expected) in stderr, f"{option}: the CLI's error should be the library's: {expected}\n{stderr}"
@@ -217,7 +226,7 @@ def test_python_m_colorizer_subprocess(setup, tmp_path):
                              "--temperature", "0.2", "-v"], cwd=REPO_ROOT, env=_cli_env(setup, tmp_path),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    expected = library_result(Case((), colorize={"temperature": 0.2}), setup)
+    expected = library_result(Case((), colorize={"temperature": 0.2}), setup, {})
     np.testing.assert_array_equal(read_rgb(tmp_path / "photo_color.png"), expected)
     assert "INFO colorizer" in result.stderr, f"-v should log the steps:\n{result.stderr}"
 
