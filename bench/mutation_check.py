@@ -173,7 +173,8 @@ def run_tests(copy: Path, tests: list[str], env: dict[str, str], timeout: float)
 
 
 def failed_tests(output: str) -> list[str]:
-    return [match.group(1) for match in re.finditer(r"^(?:FAILED|ERROR) (\S+)", output, re.MULTILINE)]
+    """Node ids from pytest's -rfE summary lines: ``FAILED <node id> - <message>``."""
+    return [match.group(1) for match in re.finditer(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", output, re.MULTILINE)]
 
 
 def apply(copy: Path, mutant: Mutant) -> str:

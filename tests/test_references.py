@@ -56,13 +56,13 @@ def _lightness_inputs() -> dict[str, np.ndarray]:
     primaries = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0], [0, 255, 255], [255, 0, 255]]],
                          np.uint8)
     return {
-        "uint8 grey, every level": np.arange(256, dtype=np.uint8)[None],
-        "uint8 RGB primaries": primaries,
-        "uint8 RGB random": rng.integers(0, 256, (64, 96, 3), dtype=np.uint8),
-        "uint16 grey": rng.integers(0, 65536, (64, 96), dtype=np.uint16),
-        "uint16 RGB": rng.integers(0, 65536, (64, 96, 3), dtype=np.uint16),
-        "float RGB": rng.uniform(0, 1, (64, 96, 3)).astype(np.float32),
-        "float grey": rng.uniform(0, 1, (64, 96)),
+        "uint8-grey-every-level": np.arange(256, dtype=np.uint8)[None],
+        "uint8-rgb-primaries": primaries,
+        "uint8-rgb-random": rng.integers(0, 256, (64, 96, 3), dtype=np.uint8),
+        "uint16-grey": rng.integers(0, 65536, (64, 96), dtype=np.uint16),
+        "uint16-rgb": rng.integers(0, 65536, (64, 96, 3), dtype=np.uint16),
+        "float-rgb": rng.uniform(0, 1, (64, 96, 3)).astype(np.float32),
+        "float-grey": rng.uniform(0, 1, (64, 96)),
     }
 
 
