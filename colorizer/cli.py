@@ -33,6 +33,7 @@ from colorizer.provenance import model_sha256
 from colorizer.providers import DEVICES
 from colorizer.upsample import DEFAULT_METHOD, METHODS
 from colorkit.cli import HelpFormatter, configure_logging
+from colorkit.contract import model_for_precision
 
 log = logging.getLogger(__name__)
 
@@ -246,8 +247,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, settings: Settings, manifest: Manifest | None, known: set[str]) -> int:
     precision = "int8" if args.int8 else "fp32"
+    model = model_for_precision(args.model, precision) if args.model else None  # --int8: the -int8.onnx beside it
     try:  # with Ray the driver's model only gives its metadata and hash: the actors colorize
-        colorizer = Colorizer(args.model, precision=precision, **({"providers": ["CPUExecutionProvider"], "threads": 1}
+        colorizer = Colorizer(model, precision=precision, **({"providers": ["CPUExecutionProvider"], "threads": 1}
                               if args.ray else {"device": args.device, "threads": args.threads}))
     except ColorizerError as error:
         print(f"error: {error}", file=sys.stderr)

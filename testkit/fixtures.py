@@ -24,20 +24,22 @@ def shared_photos() -> list[Path]:
     return sorted((SHARED_FIXTURES / "photos").glob("*.jpg"))
 
 
-def official_prototxt(work_dir: Path) -> Path:
-    """The official deploy prototxt, or the project's own copy of the architecture written to work_dir."""
+def official_prototxt(work_dir: Path, use_shared: bool = True) -> Path:
+    """The official deploy prototxt, or (absent, or not ``use_shared``) the project's own copy of the
+    architecture written to work_dir."""
     official = SHARED_FIXTURES / "colorization_deploy_v2.prototxt"
-    if official.exists():
+    if use_shared and official.exists():
         return official
     path = work_dir / "colorization_deploy_v2.prototxt"
     path.write_text(synthetic.eccv16_deploy_prototxt())
     return path
 
 
-def official_hull(work_dir: Path) -> Path:
-    """The official pts_in_hull.npy, or a synthetic hull of the same shape written to work_dir."""
+def official_hull(work_dir: Path, use_shared: bool = True) -> Path:
+    """The official pts_in_hull.npy, or (absent, or not ``use_shared``) a synthetic hull of the same
+    shape written to work_dir."""
     official = SHARED_FIXTURES / "pts_in_hull.npy"
-    if official.exists():
+    if use_shared and official.exists():
         return official
     path = work_dir / "pts_in_hull.npy"
     np.save(path, synthetic.synthetic_hull())
