@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from colorizer import Colorizer, ColorizerError, cli, read_image
+from colorizer.encode import encode_image, suffix_for
 from colorizer.upsample import DEFAULT_METHOD, METHODS
 from colorkit.contract import MODEL_ENV
 from convert.quantize import quantize_model
@@ -45,6 +46,10 @@ class Case:
         ``read_image(path, **read)``; an error it raises is the refusal the CLI must give.
     changes_pixels: the option must change the result (checked on the library side, so a library
         that ignored the value fails here too); False for options that only change how or where.
+    encode: ``encode_image(pixels, **encode)``, the library's file for the same format and quality;
+        the CLI's file must decode to exactly the pixels the library's decodes to.
+    elsewhere: for the Ray options, which start a Ray cluster: the test (``file::name``) that proves
+        the option end to end, bit for bit against the local run; it must exist.
     """
 
     argv: tuple[str, ...]
@@ -52,6 +57,8 @@ class Case:
     colorize: dict = field(default_factory=dict)
     read: dict = field(default_factory=dict)
     changes_pixels: bool = True
+    encode: dict = field(default_factory=dict)
+    elsewhere: str | None = None
 
 
 CASES = {
@@ -65,7 +72,20 @@ CASES = {
     "--upsample": Case(("--upsample", OTHER_UPSAMPLE), colorize={"upsample": OTHER_UPSAMPLE}),
     "--max-pixels": Case(("--max-pixels", str(HEIGHT * WIDTH - 1)), read={"max_pixels": HEIGHT * WIDTH - 1}),
     "--verbose": Case(("--verbose",), changes_pixels=False),
+    "--keep-colour": Case(("--keep-color",), colorize={"keep_color": True}),
+    "--format": Case(("--format", "webp"), encode={"format": "webp"}, changes_pixels=False),
+    "--quality": Case(("--format", "jpg", "--quality", "60"), encode={"format": "jpg", "quality": 60},
+                      changes_pixels=False),
+    "--recursive": Case(("--recursive",), changes_pixels=False),
+    "--resume": Case(("--resume", "--output-dir", "{out}"), changes_pixels=False),
+    "--manifest": Case(("--manifest", "{out}/runs.jsonl"), changes_pixels=False),
+    "--jobs": Case(("--jobs", "1"), changes_pixels=False),
+    "--ray": Case((), elsewhere="tests/test_ray.py::test_ray_outputs_identical_to_local"),
+    "--ray-actors": Case((), elsewhere="tests/test_ray.py::test_ray_outputs_identical_to_local"),
+    "--ray-threads": Case((), elsewhere="tests/test_ray.py::test_ray_outputs_identical_to_local"),
+    "--ray-retries": Case((), elsewhere="tests/test_ray.py::test_ray_outputs_identical_to_local"),
 }
+LOCAL_CASES = [option for option, case in CASES.items() if case.elsewhere is None]
 
 
 class _Caught(Exception):
@@ -175,7 +195,7 @@ def run_cli(case: Case, setup: Setup, paths: dict[str, Path], work: Path, capsys
     status = cli.main([str(source), *argv])
     stderr = capsys.readouterr().err
     written = [path for folder in (source.parent, out) if folder.is_dir() for path in folder.iterdir()
-               if path != source]
+               if path != source and path.suffix != ".jsonl"]  # manifests are checked in test_batch.py
     assert len(written) <= 1, f"more than one file written: {written}"
     if written and "--output-dir" in case.argv:
         assert written[0].parent == out, f"--output-dir: written to {written[0]}, not into {out}"
@@ -193,7 +213,13 @@ def default_result(setup) -> np.ndarray:
     return library_result(Case(()), setup, {})
 
 
-@pytest.mark.parametrize("option", list(CASES))
+@pytest.mark.parametrize("option", sorted({case.elsewhere for case in CASES.values() if case.elsewhere}))
+def test_options_proven_elsewhere_name_a_real_test(option):
+    path, name = option.split("::")
+    assert f"def {name}(" in (REPO_ROOT / path).read_text(), f"{option} does not exist"
+
+
+@pytest.mark.parametrize("option", LOCAL_CASES)
 def test_cli_option_gives_the_library_result(option, setup, default_result, tmp_path, capsys, request):
     case = CASES[option]
     paths = placeholders(case, request)
@@ -204,8 +230,13 @@ def test_cli_option_gives_the_library_result(option, setup, default_result, tmp_
         assert str(expected) in stderr, f"{option}: the CLI's error should be the library's: {expected}\n{stderr}"
     else:
         assert status == 0, f"{option}: exit status {status}\n{stderr}"
-        assert written is not None and written.name == f"{setup.image.stem}_color.png"
-        np.testing.assert_array_equal(read_rgb(written), expected, err_msg=f"{' '.join(case.argv)}: CLI != library")
+        suffix = suffix_for(case.encode.get("format", "png"))
+        assert written is not None and written.name == f"{setup.image.stem}_color{suffix}"
+        if case.encode:  # the same encoder settings: the same decoded pixels as the library's file
+            library_file = tmp_path / f"library{suffix}"
+            library_file.write_bytes(encode_image(expected, **case.encode))
+        np.testing.assert_array_equal(read_rgb(written), read_rgb(library_file) if case.encode else expected,
+                                      err_msg=f"{' '.join(case.argv)}: CLI != library")
     differs = isinstance(expected, ColorizerError) or not np.array_equal(expected, default_result)
     assert differs == case.changes_pixels, (
         f"{option}: with {' '.join(case.argv)} the library's result {'differs from' if differs else 'equals'} the "
