@@ -25,6 +25,7 @@ import pytest
 from colorizer import Colorizer, ColorizerError, cli, read_image
 from colorizer.upsample import DEFAULT_METHOD, METHODS
 from colorkit.contract import MODEL_ENV
+from colorkit.files import is_image_name
 from convert.quantize import quantize_model
 from testkit.fixtures import REPO_ROOT
 from testkit.references import bilinear_resize
@@ -89,8 +90,10 @@ def cli_parser() -> argparse.ArgumentParser:
 
 
 def cli_options() -> set[str]:
-    """Each optional argument by its longest spelling (``--output-dir`` for ``-o/--output-dir``)."""
-    return {max(action.option_strings, key=len) for action in cli_parser()._actions
+    """Each optional argument by its first long spelling (``--output-dir`` for ``-o/--output-dir``,
+    ``--keep-color`` for ``--keep-color/--keep-colour``)."""
+    return {next((name for name in action.option_strings if name.startswith("--")), action.option_strings[0])
+            for action in cli_parser()._actions
             if action.option_strings and not isinstance(action, argparse._HelpAction)}
 
 
@@ -163,7 +166,7 @@ def library_result(case: Case, setup: Setup, paths: dict[str, Path]) -> np.ndarr
 
 def run_cli(case: Case, setup: Setup, paths: dict[str, Path], work: Path, capsys) -> tuple[int, Path | None, str]:
     """``colorizer.cli.main`` in this process on a fresh copy of the input; returns the exit status,
-    the one output file written (None if none) and stderr."""
+    the one output image written (None if none) and stderr."""
     source = work / "in" / setup.image.name
     source.parent.mkdir(parents=True)
     shutil.copy(setup.image, source)
@@ -175,8 +178,8 @@ def run_cli(case: Case, setup: Setup, paths: dict[str, Path], work: Path, capsys
     status = cli.main([str(source), *argv])
     stderr = capsys.readouterr().err
     written = [path for folder in (source.parent, out) if folder.is_dir() for path in folder.iterdir()
-               if path != source]
-    assert len(written) <= 1, f"more than one file written: {written}"
+               if path != source and is_image_name(path)]  # not a manifest or log beside them
+    assert len(written) <= 1, f"more than one image written: {written}"
     if written and "--output-dir" in case.argv:
         assert written[0].parent == out, f"--output-dir: written to {written[0]}, not into {out}"
     return status, (written[0] if written else None), stderr
