@@ -109,8 +109,10 @@ def cli_parser() -> argparse.ArgumentParser:
 
 
 def cli_options() -> set[str]:
-    """Each optional argument by its longest spelling (``--output-dir`` for ``-o/--output-dir``)."""
-    return {max(action.option_strings, key=len) for action in cli_parser()._actions
+    """Each optional argument by its first long spelling (``--output-dir`` for ``-o/--output-dir``,
+    ``--keep-color`` for ``--keep-color/--keep-colour``)."""
+    return {next((name for name in action.option_strings if name.startswith("--")), action.option_strings[0])
+            for action in cli_parser()._actions
             if action.option_strings and not isinstance(action, argparse._HelpAction)}
 
 
@@ -183,7 +185,7 @@ def library_result(case: Case, setup: Setup, paths: dict[str, Path]) -> np.ndarr
 
 def run_cli(case: Case, setup: Setup, paths: dict[str, Path], work: Path, capsys) -> tuple[int, Path | None, str]:
     """``colorizer.cli.main`` in this process on a fresh copy of the input; returns the exit status,
-    the one output file written (None if none) and stderr."""
+    the one output image written (None if none) and stderr."""
     source = work / "in" / setup.image.name
     source.parent.mkdir(parents=True)
     shutil.copy(setup.image, source)
