@@ -5,9 +5,28 @@
 """
 from colorizer.colorizer import Colorizer, default_model_path
 from colorizer.decode import decode_image, read_image
-from colorizer.errors import (ColorizerError, ImageDecodeError, ImageTooComplexError, ImageTooLargeError,
-                              ModelError, ProviderError, VideoError, VideoTooLargeError)
+from colorizer.errors import (
+                              ColorizerError,
+                              ImageDecodeError,
+                              ImageTooComplexError,
+                              ImageTooLargeError,
+                              ModelError,
+                              ProviderError,
+                              VideoError,
+                              VideoTooLargeError,
+)
 
-__all__ = ["Colorizer", "default_model_path", "decode_image", "read_image", "ColorizerError",
-           "ImageDecodeError", "ImageTooComplexError", "ImageTooLargeError", "ModelError", "ProviderError",
-           "VideoError", "VideoTooLargeError"]
+__all__ = [
+                              "Colorizer",
+                              "ColorizerError",
+                              "ImageDecodeError",
+                              "ImageTooComplexError",
+                              "ImageTooLargeError",
+                              "ModelError",
+                              "ProviderError",
+                              "VideoError",
+                              "VideoTooLargeError",
+                              "decode_image",
+                              "default_model_path",
+                              "read_image",
+]

@@ -48,8 +48,13 @@ from PIL import Image, UnidentifiedImageError
 
 from colorizer.errors import ImageDecodeError, ImageTooLargeError
 from colorizer.input_file import read_input_file
-from colorizer.limits import (DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, check_dimensions,
-                              check_limits)
+from colorizer.limits import (
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_SIDE,
+    check_dimensions,
+    check_limits,
+)
 from colorizer.preflight import check_exif, check_structure
 
 log = logging.getLogger(__name__)

@@ -34,9 +34,19 @@ import re
 import struct
 
 from colorizer.errors import ImageDecodeError, ImageTooComplexError
-from colorizer.limits import (MAX_CHUNKS, MAX_GIF_BLOCKS, MAX_JPEG_FILL_BYTES, MAX_JPEG_SCANS, MAX_JPEG_SEGMENTS,
-                              MAX_RLE_BMP_PIXELS, MAX_TIFF_TAGS, MAX_TIFF_VALUES, MAX_WEBP_FRAMES, check_count,
-                              check_dimensions)
+from colorizer.limits import (
+    MAX_CHUNKS,
+    MAX_GIF_BLOCKS,
+    MAX_JPEG_FILL_BYTES,
+    MAX_JPEG_SCANS,
+    MAX_JPEG_SEGMENTS,
+    MAX_RLE_BMP_PIXELS,
+    MAX_TIFF_TAGS,
+    MAX_TIFF_VALUES,
+    MAX_WEBP_FRAMES,
+    check_count,
+    check_dimensions,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXIF_PREFIX = b"Exif\x00\x00"

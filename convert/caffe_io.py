@@ -16,15 +16,7 @@ log = logging.getLogger(__name__)
 
 # Every layer-parameter block BVLC Caffe's LayerParameter declares. Caffe accepts any of them on any
 # layer (and ignores those that do not apply); one it does not declare is a syntax error.
-CAFFE_LAYER_PARAMS = frozenset("""
-    transform_param loss_param accuracy_param argmax_param batch_norm_param bias_param clip_param
-    concat_param contrastive_loss_param convolution_param crop_param data_param dropout_param
-    dummy_data_param eltwise_param elu_param embed_param exp_param flatten_param hdf5_data_param
-    hdf5_output_param hinge_loss_param image_data_param infogain_loss_param inner_product_param
-    input_param log_param lrn_param memory_data_param mvn_param parameter_param pooling_param
-    power_param prelu_param python_param recurrent_param reduction_param relu_param reshape_param
-    scale_param sigmoid_param softmax_param spp_param slice_param swish_param tanh_param
-    threshold_param tile_param window_data_param""".split())
+CAFFE_LAYER_PARAMS = frozenset(["transform_param", "loss_param", "accuracy_param", "argmax_param", "batch_norm_param", "bias_param", "clip_param", "concat_param", "contrastive_loss_param", "convolution_param", "crop_param", "data_param", "dropout_param", "dummy_data_param", "eltwise_param", "elu_param", "embed_param", "exp_param", "flatten_param", "hdf5_data_param", "hdf5_output_param", "hinge_loss_param", "image_data_param", "infogain_loss_param", "inner_product_param", "input_param", "log_param", "lrn_param", "memory_data_param", "mvn_param", "parameter_param", "pooling_param", "power_param", "prelu_param", "python_param", "recurrent_param", "reduction_param", "relu_param", "reshape_param", "scale_param", "sigmoid_param", "softmax_param", "spp_param", "slice_param", "swish_param", "tanh_param", "threshold_param", "tile_param", "window_data_param"])
 _DECLARED_PARAMS = frozenset(field.name for field in caffe_schema.LayerParameter.DESCRIPTOR.fields
                              if field.name.endswith("_param"))
 _PARAM_BLOCK = re.compile(r"\b(\w+_param)\s*\{")

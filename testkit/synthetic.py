@@ -9,7 +9,6 @@ may use can be produced: ``BlobShape`` or the legacy num/channels/height/width, 
 """
 from __future__ import annotations
 
-
 import numpy as np
 from google.protobuf import text_format
 

@@ -3,20 +3,24 @@
 (testkit.requirements: a test whose requirement is missing skips, or fails in CI)."""
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from convert.eccv16 import convert_release  # noqa: E402
-from testkit.fixtures import (NO_SHARED, SHARED_FIXTURES, official_hull, official_prototxt,  # noqa: E402,F401
-                              shared_photos, write_caffemodel)
+from testkit.fixtures import (  # noqa: E402,F401
+    NO_SHARED,
+    SHARED_FIXTURES,
+    official_hull,
+    official_prototxt,
+    shared_photos,
+    write_caffemodel,
+)
 from testkit.requirements import MARKER, SHARED, prefer, require  # noqa: E402
 
 

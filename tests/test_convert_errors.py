@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convert import caffe_io
-from testkit import synthetic
 from colorkit.files import PART_SUFFIX
+from convert import caffe_io
 from convert.eccv16 import convert_release
 from convert.errors import BlobError, CaffeParseError, ConversionError, HullError, UnsupportedLayerError
 from convert.graph import build_model
+from testkit import synthetic
 from testkit.hostile_files import deep_prototxt, huge_npy_header
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -15,16 +15,40 @@ import pytest
 from PIL import Image, ImageOps, PngImagePlugin, features
 
 from colorizer import decode, preflight
-from colorizer.decode import (DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, apply_orientation,
-                              decode_image, read_image)
+from colorizer.decode import (
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_SIDE,
+    apply_orientation,
+    decode_image,
+    read_image,
+)
 from colorizer.errors import ColorizerError, ImageDecodeError, ImageTooComplexError, ImageTooLargeError
 from colorizer.limits import MAX_JPEG_FILL_BYTES, MAX_JPEG_SCANS, check_finite
 from testkit.hostile_corpus import encode, exif_bytes, jpeg_declaring, png_declaring
-from testkit.hostile_files import (amplified_exif, amplified_tiff, avif_declaring, bigtiff_far_offset, flat_png,
-                                   garbage_avif, garbage_heic, grey_tiff_entries, jpeg_with_fill, lying_chunk_png,
-                                   lying_chunk_webp, many_blocks_gif, many_chunks_png, progressive_jpeg, rle8_bmp,
-                                   tiff_file, tiff_huge_tile, tiff_many_strips, tiff_one_row_strips,
-                                   tiff_text_strip_offsets, webp_canvas)
+from testkit.hostile_files import (
+    amplified_exif,
+    amplified_tiff,
+    avif_declaring,
+    bigtiff_far_offset,
+    flat_png,
+    garbage_avif,
+    garbage_heic,
+    grey_tiff_entries,
+    jpeg_with_fill,
+    lying_chunk_png,
+    lying_chunk_webp,
+    many_blocks_gif,
+    many_chunks_png,
+    progressive_jpeg,
+    rle8_bmp,
+    tiff_file,
+    tiff_huge_tile,
+    tiff_many_strips,
+    tiff_one_row_strips,
+    tiff_text_strip_offsets,
+    webp_canvas,
+)
 
 ORIENTATION = 0x0112
 EXIF_ORIENTATION_TAG = ORIENTATION
@@ -465,7 +489,7 @@ def run_with_timeout(function, seconds: float = 10.0):
     def target():
         try:
             outcome["value"] = function()
-        except BaseException as error:  # noqa: BLE001 - handed to the test
+        except BaseException as error:
             outcome["error"] = error
 
     thread = threading.Thread(target=target, daemon=True)

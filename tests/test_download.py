@@ -25,8 +25,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from convert import sources
 from colorkit.files import PART_SUFFIX, atomic_writer
+from convert import sources
 from convert.download import fetch
 from convert.errors import DownloadError
 from convert.sources import PinnedFile
@@ -124,7 +124,7 @@ def stall_after(data: bytes, sent: int, release: threading.Event) -> Responder:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         state: LocalServer = self.server.state
         state.requests[self.path] += 1
         state.routes.get(self.path, status(404))(self)

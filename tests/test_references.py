@@ -13,8 +13,14 @@ from colorizer.color import lab_to_rgb8, lightness
 from convert.eccv16 import convert_release
 from testkit import synthetic
 from testkit.probes import recorded_feeds, session_with_logits
-from testkit.references import (OPENCV_L_ERROR, annealed_mean_ab, bilinear_resize, cie_lab, cie_lightness,
-                                release_annealing)
+from testkit.references import (
+    OPENCV_L_ERROR,
+    annealed_mean_ab,
+    bilinear_resize,
+    cie_lab,
+    cie_lightness,
+    release_annealing,
+)
 
 AB_TOLERANCE = 1e-3  # ab units: float32 softmax and sums against float64
 

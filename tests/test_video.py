@@ -20,12 +20,28 @@ import pytest
 from colorizer import Colorizer
 from colorizer.color import lightness
 from colorizer.errors import ColorizerError, VideoError, VideoTooLargeError
-from colorizer.video import (FrameColorizer, StabilizerSettings, TemporalStabilizer, colorize_video, is_video,
-                             probe, warping_error)
+from colorizer.video import (
+    FrameColorizer,
+    StabilizerSettings,
+    TemporalStabilizer,
+    colorize_video,
+    is_video,
+    probe,
+    warping_error,
+)
 from colorizer.video.flow import FlowEstimator, consistent, flow_image, warp
 from testkit.fixtures import NO_SHARED, shared_photos
-from testkit.video_clips import (camera_frames, film_frames, grey, lab, load_photo, read_film, tone, write_clip,
-                               _write_tone)
+from testkit.video_clips import (
+    _write_tone,
+    camera_frames,
+    film_frames,
+    grey,
+    lab,
+    load_photo,
+    read_film,
+    tone,
+    write_clip,
+)
 
 FPS = 25
 FRAMES = 6  # of the panning film

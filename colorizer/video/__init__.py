@@ -12,10 +12,21 @@ Modules: ``container`` (PyAV reading and writing), ``colorize`` (the frame pipel
 measure). docs/video.md has the details and the measured figures.
 """
 from colorizer.video.colorize import FrameColorizer, VideoResult, colorize_video
-from colorizer.video.container import (DEFAULT_CRF, DEFAULT_MAX_FRAME_PIXELS, AudioOutcome, VideoInfo, is_video,
-                                       probe)
+from colorizer.video.container import DEFAULT_CRF, DEFAULT_MAX_FRAME_PIXELS, AudioOutcome, VideoInfo, is_video, probe
 from colorizer.video.flicker import warping_error
 from colorizer.video.stabilize import StabilizerSettings, TemporalStabilizer
 
-__all__ = ["colorize_video", "is_video", "probe", "VideoResult", "VideoInfo", "AudioOutcome", "FrameColorizer",
-           "StabilizerSettings", "TemporalStabilizer", "warping_error", "DEFAULT_CRF", "DEFAULT_MAX_FRAME_PIXELS"]
+__all__ = [
+                                       "DEFAULT_CRF",
+                                       "DEFAULT_MAX_FRAME_PIXELS",
+                                       "AudioOutcome",
+                                       "FrameColorizer",
+                                       "StabilizerSettings",
+                                       "TemporalStabilizer",
+                                       "VideoInfo",
+                                       "VideoResult",
+                                       "colorize_video",
+                                       "is_video",
+                                       "probe",
+                                       "warping_error",
+]

@@ -18,9 +18,20 @@ import numpy as np
 from colorizer.color import lab_to_rgb8, lightness
 from colorizer.errors import ColorizerError, VideoError, VideoTooLargeError
 from colorizer.upsample import DEFAULT_METHOD, METHODS, upsample_ab
-from colorizer.video.container import (DEFAULT_CRF, DEFAULT_MAX_FRAME_PIXELS, AudioOutcome, FilmWriter, VideoInfo,
-                                       check_frame_size, decode_packet, ffmpeg_reason, frame_pixels, open_input, probe,
-                                       video_stream)
+from colorizer.video.container import (
+    DEFAULT_CRF,
+    DEFAULT_MAX_FRAME_PIXELS,
+    AudioOutcome,
+    FilmWriter,
+    VideoInfo,
+    check_frame_size,
+    decode_packet,
+    ffmpeg_reason,
+    frame_pixels,
+    open_input,
+    probe,
+    video_stream,
+)
 from colorizer.video.stabilize import StabilizerSettings, TemporalStabilizer
 from colorkit.files import atomic_writer
 

@@ -106,7 +106,7 @@ def film_kind(head: bytes) -> str | None:
             return kind
     if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
         return "AVI"
-    if head[4:8] == b"ftyp" and head[8:12] not in _HEIF_BRANDS | _AUDIO_BRANDS or head[4:8] in (b"moov", b"mdat"):
+    if (head[4:8] == b"ftyp" and head[8:12] not in _HEIF_BRANDS | _AUDIO_BRANDS) or head[4:8] in (b"moov", b"mdat"):
         return "MP4/MOV"
     return None
 
