@@ -199,7 +199,7 @@ def _fuzz(per_seed: int, seed: int, progress: Path | None) -> dict:
     rng = np.random.default_rng(seed)
     outcomes: dict[str, Counter] = {kind: Counter() for kind in kinds}
     escapes, cases = [], 0
-    for index, kind in enumerate(kinds):
+    for kind in kinds:
         family = kind.split("_")[0].rstrip("0123456789")
         donors = [other for other in kinds if other != kind and other.startswith(family)] or [kind]
         for number in range(per_seed):

@@ -116,7 +116,7 @@ def open_input(path: Path) -> Iterator[av.container.InputContainer]:
     """Open a film for reading; VideoError for a photo, an unknown container or unreadable data."""
     name = path.name
     try:
-        stream = open(path, "rb")
+        stream = open(path, "rb")  # noqa: SIM115 (closed by the with-block below)
     except OSError as error:
         raise VideoError(f"{name}: cannot open ({error.strerror})") from None
     with stream:
