@@ -160,11 +160,17 @@ def _area_sums(plane, sums, top, bottom, left, right):
     row_sums = np.zeros(grid_width, np.float64)
     for row in range(top, bottom):
         for cell in range(first_cell, last_cell + 1):
-            start, stop = cell * cell_width, (cell + 1) * cell_width
-            total = 0.0
-            for column in range(max(int(start), left), min(math.ceil(stop), right)):
-                overlap = min(column + 1.0, stop) - max(float(column), start)
-                total += overlap * plane[row, column]
+            start, stop = cell * cell_width, (cell + 1) * cell_width  # cell_width >= 1
+            inner = F(0)
+            for column in range(max(math.ceil(start), left), min(math.floor(stop), right)):  # wholly inside
+                inner += plane[row, column]
+            total = float(inner)
+            cut = math.floor(start)  # the pixel the cell's left border cuts, if it cuts one
+            if cut < start and left <= cut < right:
+                total += (cut + 1.0 - start) * plane[row, cut]
+            cut = math.floor(stop)  # and the right border's
+            if cut < stop and left <= cut < right:
+                total += (stop - cut) * plane[row, cut]
             row_sums[cell] = total
         cell_row = min(int(row / cell_height), grid_height - 1)
         split = (cell_row + 1) * cell_height  # where the next cell row starts
