@@ -37,6 +37,7 @@ GUIDED_GRID_SCALE = 2  # fit on a grid this many times finer than the ab grid (a
 GUIDED_RADIUS = 1  # window radius, in cells of that grid
 GUIDED_EPS = 0.25  # regulariser, in L units squared: larger trusts L less and blurs more
 BILATERAL_SIGMA_RANGE = 5.0  # in L units: how unlike a cell's mean L a pixel may be and still take its colour
+NUMPY_TILE_PIXELS = 1 << 20  # guided's tiles: numpy and OpenCV calls pay per call, so 16 times the kernels' tiles
 
 
 def upsample_ab(ab: np.ndarray, lightness_plane: np.ndarray, method: str = DEFAULT_METHOD) -> np.ndarray:
@@ -77,7 +78,7 @@ def guided_upsample(ab: np.ndarray, lightness_plane: np.ndarray, *, grid_scale: 
         part *= lightness_plane[tile.rows, tile.columns, None]  # SxN -> SxNx1, broadcast over a and b
         part += resize_tile(offset, height, width, tile.rows, tile.columns)
         out[tile.rows, tile.columns] = part
-    for_each_tile(work, height, width)
+    for_each_tile(work, height, width, NUMPY_TILE_PIXELS)
     return out
 
 
@@ -278,9 +279,11 @@ def resize_tile(grid: np.ndarray, height: int, width: int, rows: slice, columns:
     """Rows ``rows``, columns ``columns`` of ``cv2.resize(grid, (width, height), INTER_LINEAR)``
     without making the rest: float32 h x w x c -> float32 S x N x c (the rows and columns that exist)."""
     row_below, row_above, row_fraction = _linear_positions(height, grid.shape[0], rows)
-    column_below, column_above, column_fraction = _linear_positions(width, grid.shape[1], columns)
     fraction = row_fraction[:, None, None]  # S -> Sx1x1
     blended = grid[row_below] * (1 - fraction) + grid[row_above] * fraction  # S x w x c
+    if columns.indices(width)[:2] == (0, width):  # whole rows: OpenCV's resize along them
+        return cv2.resize(blended, (width, len(row_below)), interpolation=cv2.INTER_LINEAR)  # cv2: (w, h)
+    column_below, column_above, column_fraction = _linear_positions(width, grid.shape[1], columns)
     fraction = column_fraction[None, :, None]  # N -> 1xNx1
     return blended[:, column_below] * (1 - fraction) + blended[:, column_above] * fraction
 
