@@ -38,6 +38,7 @@ GUIDED_GRID_SCALE = 2  # fit on a grid this many times finer than the ab grid (a
 GUIDED_RADIUS = 1  # window radius, in cells of that grid
 GUIDED_EPS = 0.25  # regulariser, in L units squared: larger trusts L less and blurs more
 BILATERAL_SIGMA_RANGE = 5.0  # in L units: how unlike a cell's mean L a pixel may be and still take its colour
+NUMPY_TILE_PIXELS = 1 << 20  # guided's tiles: numpy and OpenCV calls pay per call, so 16 times the kernels' tiles
 
 
 def upsample_ab(ab: np.ndarray, lightness_plane: np.ndarray, method: str = DEFAULT_METHOD) -> np.ndarray:
@@ -78,7 +79,7 @@ def guided_upsample(ab: np.ndarray, lightness_plane: np.ndarray, *, grid_scale: 
         part *= lightness_plane[tile.rows, tile.columns, None]  # SxN -> SxNx1, broadcast over a and b
         part += resize_tile(offset, height, width, tile.rows, tile.columns)
         out[tile.rows, tile.columns] = part
-    for_each_tile(work, height, width)
+    for_each_tile(work, height, width, NUMPY_TILE_PIXELS)
     return out
 
 
@@ -161,11 +162,17 @@ def _area_sums(plane, sums, top, bottom, left, right):
     row_sums = np.zeros(grid_width, np.float64)
     for row in range(top, bottom):
         for cell in range(first_cell, last_cell + 1):
-            start, stop = cell * cell_width, (cell + 1) * cell_width
-            total = 0.0
-            for column in range(max(int(start), left), min(math.ceil(stop), right)):
-                overlap = min(column + 1.0, stop) - max(float(column), start)
-                total += overlap * plane[row, column]
+            start, stop = cell * cell_width, (cell + 1) * cell_width  # cell_width >= 1
+            inner = F(0)
+            for column in range(max(math.ceil(start), left), min(math.floor(stop), right)):  # wholly inside
+                inner += plane[row, column]
+            total = float(inner)
+            cut = math.floor(start)  # the pixel the cell's left border cuts, if it cuts one
+            if cut < start and left <= cut < right:
+                total += (cut + 1.0 - start) * plane[row, cut]
+            cut = math.floor(stop)  # and the right border's
+            if cut < stop and left <= cut < right:
+                total += (stop - cut) * plane[row, cut]
             row_sums[cell] = total
         cell_row = min(int(row / cell_height), grid_height - 1)
         split = (cell_row + 1) * cell_height  # where the next cell row starts
@@ -273,9 +280,11 @@ def resize_tile(grid: np.ndarray, height: int, width: int, rows: slice, columns:
     """Rows ``rows``, columns ``columns`` of ``cv2.resize(grid, (width, height), INTER_LINEAR)``
     without making the rest: float32 h x w x c -> float32 S x N x c (the rows and columns that exist)."""
     row_below, row_above, row_fraction = _linear_positions(height, grid.shape[0], rows)
-    column_below, column_above, column_fraction = _linear_positions(width, grid.shape[1], columns)
     fraction = row_fraction[:, None, None]  # S -> Sx1x1
     blended = grid[row_below] * (1 - fraction) + grid[row_above] * fraction  # S x w x c
+    if columns.indices(width)[:2] == (0, width):  # whole rows: OpenCV's resize along them
+        return cv2.resize(blended, (width, len(row_below)), interpolation=cv2.INTER_LINEAR)  # cv2: (w, h)
+    column_below, column_above, column_fraction = _linear_positions(width, grid.shape[1], columns)
     fraction = column_fraction[None, :, None]  # N -> 1xNx1
     return blended[:, column_below] * (1 - fraction) + blended[:, column_above] * fraction
 

@@ -20,7 +20,7 @@ from colorizer.chroma import keep_strong_colour
 from colorizer.color import lab_to_rgb8, lightness, split_alpha, srgb_table
 from colorizer.pixels import finish, load_kernels
 from colorizer.tiles import TILE_PIXELS, tiles
-from colorizer.upsample import METHODS, guided_upsample, joint_bilateral_upsample
+from colorizer.upsample import METHODS, cell_means, guided_upsample, joint_bilateral_upsample
 from tests.conftest import NO_SHARED, REPO_ROOT, shared_photos
 
 ODD_SIZES = [(1, 1), (7, 13), (3, 3000)]
@@ -115,6 +115,15 @@ def test_tiles_cover_every_pixel_once_and_stay_small(height, width, max_pixels):
         assert 0 < (tile.bottom - tile.top) * (tile.right - tile.left) <= max_pixels, tile
         covered[tile.rows, tile.columns] += 1
     assert (covered == 1).all()
+
+
+@pytest.mark.parametrize("height, width, grid", [(3000, 4000, 56), (61, 59, 56), (57, 55, 56), (8, 100_000, 4),
+                                                 (100_000, 8, 4), (1, 70_000, 1), (200, 300, 112)])
+def test_cell_means_are_opencvs_area_average(height, width, grid):
+    plane = np.random.default_rng(height).uniform(0, 100, (height, width)).astype(np.float32)
+    expected = cv2.resize(plane, (grid, grid if height >= grid else height), interpolation=cv2.INTER_AREA)  # cv2: (w, h)
+    actual = cell_means(plane, *expected.shape)
+    np.testing.assert_allclose(actual, expected, rtol=2e-5, atol=2e-4)  # OpenCV sums 50,000 pixels in float32
 
 
 @pytest.mark.parametrize("kind", KINDS)
