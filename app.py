@@ -42,7 +42,6 @@ from colorizer.colorizer import MAX_RENDER_SIZE, MIN_RENDER_SIZE
 from colorizer.decode import DEFAULT_MAX_PIXELS
 from colorizer.models import ModelSet
 from colorizer.options import VIBRANCY_DEFAULT, VIBRANCY_MAX, VIBRANCY_MIN, ColorizeOptions
-from colorizer.preview import PREVIEW_SIDE
 from colorizer.service import colorize_file, colorize_image, result_name
 from colorkit.cli import HelpFormatter, configure_logging
 from colorkit.contract import INPUT_MULTIPLE, PRECISIONS
