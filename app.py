@@ -66,6 +66,7 @@ SESSION_THREADS = max(1, (os.cpu_count() or 1) // CONCURRENCY)
 QUEUE_SIZE = 32  # requests waiting beyond that are refused with "queue is full"
 DELETE_CACHE = (600, 3600)  # every 10 minutes, Gradio deletes its uploads and results older than an hour
 MAX_KEPT_BYTES = 2 * 2 ** 30  # uploads and results kept on disk in all; the oldest go first
+MAX_KEPT_SECONDS = sum(DELETE_CACHE)  # and for at most as long as Gradio keeps its own files
 BODY_LIMITS = {  # request bodies by path prefix; a larger body gets 413 before it is read
     "/gradio_api/upload": MAX_BATCH_FILES * MAX_FILE_BYTES + 2 ** 20,  # multipart, streamed to disk by Gradio
     "/gradio_api/mcp": MAX_FILE_BYTES * 4 // 3 + 2 ** 20,  # a data: URL of a photo, base64 in JSON
@@ -424,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     upload_folder = Path(get_upload_folder())
     lock = claim_folder(upload_folder, upload_folder / RUN_FOLDER)  # a killed run's results go now
     page: gr.Blocks | None = None
-    disk = DiskBudget(upload_folder, max_bytes=MAX_KEPT_BYTES, max_age=DELETE_CACHE[1] + DELETE_CACHE[0],
+    disk = DiskBudget(upload_folder, max_bytes=MAX_KEPT_BYTES, max_age=MAX_KEPT_SECONDS,
                       keep=lambda: example_files(page) if page is not None else ())
     page = build_demo(models, disk)
     disk.sweep()

@@ -21,6 +21,8 @@ from PIL import Image
 
 import app
 from colorizer.models import ModelSet
+from convert import sources
+from convert.pins import describe_release_dir
 from colorizer.options import ColorizeOptions, temperature_for_vibrancy, vibrancy_for_temperature
 from colorizer.preview import PREVIEW_SIDE, preview
 from colorizer.service import result_name
@@ -264,6 +266,18 @@ def test_result_names():
 
 
 # --- the command line -----------------------------------------------------------------------------
+
+def test_release_dir_says_what_it_looked_for_and_which_file_differs(tmp_path, synthetic_release):
+    (tmp_path / sources.CAFFEMODEL.name).write_bytes(synthetic_release.caffemodel.read_bytes())
+    found, lines = describe_release_dir(tmp_path)
+    assert found == {"caffemodel": tmp_path / sources.CAFFEMODEL.name}
+    assert lines[0] == (f"{tmp_path}: looked for {sources.PROTOTXT.name}, {sources.CAFFEMODEL.name}, "
+                        f"{sources.HULL.name}; missing {sources.PROTOTXT.name}, {sources.HULL.name} "
+                        "(downloaded instead)")
+    assert len(lines) == 2 and lines[1].startswith(f"warning: {tmp_path / sources.CAFFEMODEL.name} ")
+    assert f"the official {sources.CAFFEMODEL.name}" in lines[1] and "converting it anyway" in lines[1]
+
+
 
 def test_missing_model_offline_exits_2_with_one_line(tmp_path):
     # Every download goes through a proxy that does not exist: fails at once, as offline.

@@ -414,7 +414,7 @@ def user_files(cache: Path) -> set[Path]:
 def test_uploads_and_results_are_deleted_after_delete_cache_age(instrumented, tmp_path):
     serves_normally(instrumented, tmp_path)  # an upload and a result
     left = user_files(instrumented.cache)
-    assert {path.suffix for path in left} >= {".png"} and len(left) >= 2, left
+    assert {path.suffix for path in left} >= {".png"}, left  # the result at least (the upload may be gone already)
     deadline = time.monotonic() + 15  # age 2 s, checked every 1 s; generous on a busy machine
     while (user_files(instrumented.cache) & left) and time.monotonic() < deadline:
         time.sleep(0.5)
