@@ -43,10 +43,10 @@ from colorizer.decode import DEFAULT_MAX_PIXELS
 from colorizer.models import ModelSet
 from colorizer.options import VIBRANCY_DEFAULT, VIBRANCY_MAX, VIBRANCY_MIN, ColorizeOptions
 from colorizer.service import colorize_file, colorize_image, result_name
+from colorizer.upsample import DEFAULT_METHOD, METHODS
 from colorkit.cli import HelpFormatter, configure_logging
 from colorkit.contract import INPUT_MULTIPLE, PRECISIONS
 from colorkit.files import atomic_writer, write_atomically
-from colorizer.upsample import DEFAULT_METHOD, METHODS
 from convert.build import ensure_model
 from convert.errors import ConversionError, DownloadError
 from convert.pins import describe_release_dir
@@ -142,7 +142,7 @@ class Handlers:
         return str(done.result), (str(done.before), str(done.after)), message
 
     def colorize_many(self, files, vibrancy, render_size, upsample, keep_colour, precision,
-                      progress=gr.Progress()):
+                      progress=gr.Progress()):  # noqa: B008 - Gradio injects the tracker
         """The "Many photos" tab: a gallery, a ZIP of the PNGs, and one line per file that failed."""
         options = _options(vibrancy, render_size, upsample, keep_colour, precision)
         files = [item for item in (files or []) if item]
@@ -288,34 +288,32 @@ def build_demo(models: ModelSet, disk: DiskBudget | None = None) -> gr.Blocks:
                                      info="int8: about 3x faster network, checked against fp32 when made")
         settings = [vibrancy, render_size, upsample, keep_colour, precision]
         with gr.Tabs():
-            with gr.Tab("One photo"):
-                with gr.Row(equal_height=False):
-                    with gr.Column():
-                        # filepath + image_mode=None: Gradio hands over the uploaded file untouched (the
-                        # events skip its Pillow preprocessing, below), so colorizer.read_image decodes it:
-                        # 16-bit PNGs keep their depth, EXIF orientation is applied, bad files get our message.
-                        source = gr.Image(label="Black-and-white photo", type="filepath", image_mode=None,
-                                          sources=["upload", "clipboard"], height=400)
-                        button = gr.Button("Colorize", variant="primary")
-                        status = gr.Markdown(elem_id="status")
-                        examples = gr.Examples(sorted(str(path) for path in EXAMPLES_DIR.glob("*.jpg")),
-                                               inputs=source, cache_examples=False, api_visibility="private")
-                    with gr.Column():
-                        slider = gr.ImageSlider(label="Before / after", type="filepath", interactive=False,
-                                                buttons=["fullscreen"], height=400, elem_id="before-after")
-                        result = gr.Image(label="Colorized (full resolution, PNG)", type="filepath",
-                                          interactive=False, buttons=["download", "fullscreen"], elem_id="result")
-            with gr.Tab("Many photos"):
-                with gr.Row(equal_height=False):
-                    with gr.Column():
-                        files = gr.File(label=f"Black-and-white photos (up to {MAX_BATCH_FILES})",
-                                        file_count="multiple", file_types=["image"], elem_id="many-files")
-                        many_button = gr.Button("Colorize all", variant="primary")
-                        many_status = gr.Markdown(elem_id="many-status")
-                    with gr.Column():
-                        gallery = gr.Gallery(label="Colorized (previews)", columns=3, height=400,
-                                             elem_id="many-gallery")
-                        archive = gr.File(label="All colorized PNGs (ZIP)", elem_id="many-zip")
+            with gr.Tab("One photo"), gr.Row(equal_height=False):
+                with gr.Column():
+                    # filepath + image_mode=None: Gradio hands over the uploaded file untouched (the
+                    # events skip its Pillow preprocessing, below), so colorizer.read_image decodes it:
+                    # 16-bit PNGs keep their depth, EXIF orientation is applied, bad files get our message.
+                    source = gr.Image(label="Black-and-white photo", type="filepath", image_mode=None,
+                                      sources=["upload", "clipboard"], height=400)
+                    button = gr.Button("Colorize", variant="primary")
+                    status = gr.Markdown(elem_id="status")
+                    examples = gr.Examples(sorted(str(path) for path in EXAMPLES_DIR.glob("*.jpg")),
+                                           inputs=source, cache_examples=False, api_visibility="private")
+                with gr.Column():
+                    slider = gr.ImageSlider(label="Before / after", type="filepath", interactive=False,
+                                            buttons=["fullscreen"], height=400, elem_id="before-after")
+                    result = gr.Image(label="Colorized (full resolution, PNG)", type="filepath",
+                                      interactive=False, buttons=["download", "fullscreen"], elem_id="result")
+            with gr.Tab("Many photos"), gr.Row(equal_height=False):
+                with gr.Column():
+                    files = gr.File(label=f"Black-and-white photos (up to {MAX_BATCH_FILES})",
+                                    file_count="multiple", file_types=["image"], elem_id="many-files")
+                    many_button = gr.Button("Colorize all", variant="primary")
+                    many_status = gr.Markdown(elem_id="many-status")
+                with gr.Column():
+                    gallery = gr.Gallery(label="Colorized (previews)", columns=3, height=400,
+                                         elem_id="many-gallery")
+                    archive = gr.File(label="All colorized PNGs (ZIP)", elem_id="many-zip")
             # A "Video" tab goes here.
         model_info = gr.Markdown(elem_id="model-line")
         api_trigger = gr.Button(visible=False)  # the API's own event: one image out, as in version 1

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import os
 import subprocess
@@ -21,11 +22,11 @@ from PIL import Image
 
 import app
 from colorizer.models import ModelSet
-from convert import sources
-from convert.pins import describe_release_dir
 from colorizer.options import ColorizeOptions, temperature_for_vibrancy, vibrancy_for_temperature
 from colorizer.preview import PREVIEW_SIDE, preview
 from colorizer.service import result_name
+from convert import sources
+from convert.pins import describe_release_dir
 from testkit.app_server import REPO_ROOT, app_command, app_env, free_port, running_app
 from testkit.fixtures import colorfulness, shared_photos
 
@@ -233,7 +234,7 @@ def test_vibrancy_ends_and_middle(vibrancy, temperature):
 def test_vibrancy_rises_with_vividness_and_old_temperatures_still_work():
     values = np.arange(0, 101)
     temperatures = [temperature_for_vibrancy(value) for value in values]
-    assert all(later < earlier for earlier, later in zip(temperatures, temperatures[1:])), "not strictly falling"
+    assert all(later < earlier for earlier, later in itertools.pairwise(temperatures)), "not strictly falling"
     for value in (2, 17.5, 50, 83, 99):
         assert vibrancy_for_temperature(temperature_for_vibrancy(value)) == pytest.approx(value)
     for legacy in (0.05, 0.2, 0.38, 0.9, 1.0):  # version 1 sent the temperature in the same place

@@ -19,12 +19,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import psutil
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
-
-import psutil
 
 from testkit.app_server import REPO_ROOT, running_app
 from testkit.hostile_corpus import Colorize, HostileFile, Refuse, hostile_corpus, scene
