@@ -99,7 +99,6 @@ CSS = """
 #before-after img { position: absolute; inset: 0; width: 100%; height: 100%; max-width: none;
                     max-height: none; margin: 0; object-fit: contain; }
 """
-CLEAR_JS = "() => [null, null, '']"  # a new photo: no old result, before/after or message
 WORKING_JS = "() => 'Colorizing…'"
 # After a result on a narrow screen (one column), bring the before/after view into sight.
 SCROLL_JS = """() => { if (window.innerWidth < 768) {
@@ -176,6 +175,12 @@ class Handlers:
         if failures:
             report += " Not colorized:\n" + "\n".join(failures)
         return gallery, str(out_dir / "colorized_photos.zip"), report
+
+    @staticmethod
+    def clear() -> tuple[None, None, str]:
+        """A new photo: no old result, before/after or message, and no error badge (only a server
+        event resets those; it does no work and reads nothing)."""
+        return None, None, ""
 
     def page_state(self) -> tuple[str, dict]:
         """On page load: the model line, and the speed choice shown only when an int8 model exists."""
@@ -321,14 +326,15 @@ def build_demo(models: ModelSet, disk: DiskBudget | None = None) -> gr.Blocks:
         # preprocess=False: the events receive the uploads' payloads, not Pillow's reading of them.
         # Every event that colorizes shares one concurrency limit (CONCURRENCY_ID), whoever calls it.
         page_outputs = [result, slider, status]
-        source.change(None, None, page_outputs, js=CLEAR_JS)
+        clear = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
+        source.change(handlers.clear, None, page_outputs, **clear)
         button.click(None, None, status, js=WORKING_JS)
         button.click(handlers.colorize_page, [source, *settings], page_outputs, preprocess=False,
                      api_visibility="private", **limits).success(None, js=SCROLL_JS)
         examples.load_input_event.then(handlers.colorize_page, [source, *settings], page_outputs,
                                        preprocess=False, api_visibility="private", **limits
                                        ).success(None, js=SCROLL_JS)
-        files.change(None, None, [gallery, archive, many_status], js=CLEAR_JS)
+        files.change(handlers.clear, None, [gallery, archive, many_status], **clear)
         many_button.click(None, None, many_status, js=WORKING_JS)
         many_button.click(handlers.colorize_many, [files, *settings], [gallery, archive, many_status],
                           preprocess=False, api_visibility="private", **limits)

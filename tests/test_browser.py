@@ -163,8 +163,7 @@ def test_new_upload_clears_the_old_result_and_error(page, photos):
     upload(page, photos["portrait"])  # a new photo: the old result and slider go at once
     page.wait_for_function("() => document.querySelectorAll('#result img, #before-after img').length === 0")
     assert page.locator("#status").inner_text().strip() == ""
-    page.locator("[data-testid=toast-close]").first.click() if page.locator("[data-testid=toast-close]").count() \
-        else None
+    shot(page, "cleared")
 
 
 def test_example_colorizes_in_one_click(page):
