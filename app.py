@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import os
 import secrets
 import signal
 import sys
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,16 +35,16 @@ from starlette.middleware import Middleware
 from appkit.disk import DiskBudget, claim_folder
 from appkit.guards import only_regular_files_recorded
 from appkit.limits import BodyLimit
+from appkit.memory import limit_malloc_arenas
 from colorizer import ColorizerError
 from colorizer.colorizer import MAX_RENDER_SIZE, MIN_RENDER_SIZE
 from colorizer.decode import DEFAULT_MAX_PIXELS
 from colorizer.models import ModelSet
 from colorizer.options import VIBRANCY_DEFAULT, VIBRANCY_MAX, VIBRANCY_MIN, ColorizeOptions
-from colorizer.service import colorize_file, colorize_image, result_name
+from colorizer.service import colorize_batch, colorize_file
 from colorizer.upsample import DEFAULT_METHOD, METHODS
 from colorkit.cli import HelpFormatter, configure_logging
 from colorkit.contract import INPUT_MULTIPLE, PRECISIONS
-from colorkit.files import atomic_writer, write_atomically
 from convert.build import ensure_model
 from convert.errors import ConversionError, DownloadError
 from convert.pins import describe_release_dir
@@ -149,32 +147,22 @@ class Handlers:
             raise gr.Error("Upload photos first.", print_exception=False)
         if len(files) > MAX_BATCH_FILES:
             raise gr.Error(f"{len(files)} photos: at most {MAX_BATCH_FILES} at once.", print_exception=False)
-        out_dir = _request_folder()
-        gallery, failures, names = [], [], set()
-        with atomic_writer(out_dir / "colorized_photos.zip") as stream, \
-                zipfile.ZipFile(stream, "w", zipfile.ZIP_STORED) as archive:  # PNGs are compressed already
-            for index, item in enumerate(files):
-                original = _original_name(item)
-                progress(index / len(files), desc=original)
-                try:
-                    with _user_errors():
-                        done = colorize_image(self.models, _upload_path(item), options, original_name=original,
-                                              max_pixels=MAX_PIXELS)
-                except gr.Error as error:
-                    failures.append(f"- {error.message}")
-                    continue
-                name = _unique(result_name(original), names)
-                archive.writestr(name, done.png)
-                thumbnail = out_dir / f"{index}-{name}"
-                write_atomically(thumbnail, done.preview_png())
-                gallery.append((str(thumbnail), name))
+        sources = []
+        for item in files:
+            try:
+                sources.append((_original_name(item), _upload_path(item)))
+            except gr.Error as refused:
+                sources.append((_original_name(item), refused.message))
+        batch = colorize_batch(self.models, sources, _request_folder(), options, max_pixels=MAX_PIXELS,
+                               progress=lambda index, name: progress(index / len(files), desc=name))
         self._sweep()
-        if not gallery:
-            raise gr.Error("No photo could be colorized:\n" + "\n".join(failures), print_exception=False)
-        report = f"Colorized {len(gallery)} of {len(files)} photos."
+        failures = "\n".join(f"- {failure}" for failure in batch.failures)
+        if not batch.previews:
+            raise gr.Error(f"No photo could be colorized:\n{failures}", print_exception=False)
+        report = f"Colorized {len(batch.previews)} of {len(files)} photos."
         if failures:
-            report += " Not colorized:\n" + "\n".join(failures)
-        return gallery, str(out_dir / "colorized_photos.zip"), report
+            report += f" Not colorized:\n{failures}"
+        return [(str(path), name) for path, name in batch.previews], str(batch.archive), report
 
     @staticmethod
     def clear() -> tuple[None, None, str]:
@@ -223,16 +211,6 @@ def _original_name(value: str | dict | None) -> str | None:
     if isinstance(value, dict):
         return value.get("orig_name") or Path(str(value.get("path") or "")).name or None
     return Path(value).name if value else None
-
-
-def _unique(name: str, taken: set[str]) -> str:
-    """``name``, or ``stem_2.png``, ``stem_3.png``... if an earlier file of the batch took it."""
-    candidate, number = name, 1
-    while candidate in taken:
-        number += 1
-        candidate = f"{Path(name).stem}_{number}{Path(name).suffix}"
-    taken.add(candidate)
-    return candidate
 
 
 def _upload_path(value: str | Path | dict | None) -> Path:
@@ -373,20 +351,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
     return parser.parse_args(argv)
-
-
-_M_ARENA_MAX = -8  # glibc's mallopt parameter number
-
-
-def limit_malloc_arenas(count: int = 2) -> None:
-    """Cap glibc's malloc arenas (unless $MALLOC_ARENA_MAX sets them): glibc gives threads that
-    allocate at once arenas of their own, and under load Gradio's worker threads grew the server's
-    RSS by about 70 MB a minute; with two arenas it stayed flat (python -m bench.load_test, README).
-    Does nothing where the C library is not glibc."""
-    if "MALLOC_ARENA_MAX" in os.environ:
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, count)
 
 
 def prepare_model(models: ModelSet, release_dir: Path | None) -> str:

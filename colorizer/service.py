@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -25,7 +27,7 @@ from colorizer.models import ModelSet
 from colorizer.options import ColorizeOptions
 from colorizer.preview import PREVIEW_SIDE, as_rgb, preview
 from colorizer.provenance import add_png_text, provenance_text
-from colorkit.files import write_atomically
+from colorkit.files import atomic_writer, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,54 @@ def colorize_file(models: ModelSet, source: Path, out_dir: Path, options: Colori
             after = out_dir / "after.png"
             write_atomically(after, done.preview_png())
     return Colorized(result, before, after, done.width, done.height, done.note, done.seconds)
+
+
+@dataclass
+class Batch:
+    """What ``colorize_batch`` wrote: the ZIP of the PNGs, a preview per PNG, a line per failure."""
+
+    archive: Path
+    previews: list[tuple[Path, str]] = field(default_factory=list)  # (preview PNG, name in the ZIP)
+    failures: list[str] = field(default_factory=list)  # "<file>: <one-line reason>"
+
+
+def colorize_batch(models: ModelSet, sources: Sequence[tuple[str, Path | str]], out_dir: Path,
+                   options: ColorizeOptions, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+                   progress: Callable[[int, str], None] = lambda index, name: None) -> Batch:
+    """Colorize each (original name, file) into one ZIP of ``<stem>_color.png`` (``_2``, ``_3``...
+    for names taken earlier), one image in memory at a time. A source given as a string instead
+    of a path is a reason it was refused already; it is listed with the failures, as is each file
+    the colorizer refuses (ColorizerError); the others are kept. The ZIP is written atomically."""
+    batch = Batch(out_dir / "colorized_photos.zip")
+    taken: set[str] = set()
+    with atomic_writer(batch.archive) as stream, \
+            zipfile.ZipFile(stream, "w", zipfile.ZIP_STORED) as archive:  # PNGs are compressed already
+        for index, (name, source) in enumerate(sources):
+            progress(index, name)
+            if isinstance(source, str):
+                batch.failures.append(source)
+                continue
+            try:
+                done = colorize_image(models, source, options, original_name=name, max_pixels=max_pixels)
+            except ColorizerError as error:
+                batch.failures.append(str(error))
+                continue
+            png_name = _unique(result_name(name), taken)
+            archive.writestr(png_name, done.png)
+            preview_path = out_dir / f"{index}-{png_name}"
+            write_atomically(preview_path, done.preview_png())
+            batch.previews.append((preview_path, png_name))
+    return batch
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """``name``, or ``stem_2.png``, ``stem_3.png``... if an earlier file took it."""
+    candidate, number = name, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{Path(name).stem}_{number}{Path(name).suffix}"
+    taken.add(candidate)
+    return candidate
 
 
 def _encode_preview(image: np.ndarray) -> bytes:

@@ -363,7 +363,7 @@ def _counted(*args, **kwargs):
     finally:
         with _lock:
             _active -= 1
-service.colorize_image = app.colorize_image = _counted
+service.colorize_image = _counted  # under colorize_file and colorize_batch
 gradio.processing_utils.PUBLIC_HOSTNAME_WHITELIST.append("127.0.0.1")
 sys.exit(app.main(sys.argv[1:]))
 """
