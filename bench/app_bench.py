@@ -1,6 +1,9 @@
 """Benchmark: one app request through gradio_client against Colorizer.colorize on the same file.
 
-Run by hand:  python -m bench.app_bench [--runs 9] [--size 640x480]
+Run by hand:  python -m bench.app_bench [--runs 9] [--size 640x480] [--before ../main]
+
+``--before DIR`` also serves DIR/app.py (another checkout, e.g. the code before a change) and times
+its requests in the same alternation: today's and the new figure from one run.
 
 Same model (the benchmarks' random-weight model of the real architecture), same photo, side by
 side in one run: the calls alternate (app, library, app, ...) so that the other load on the machine
@@ -12,6 +15,7 @@ PNG encode and write, download.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import platform
@@ -37,7 +41,7 @@ def timed(function) -> float:
     return time.perf_counter() - start
 
 
-def run(width: int, height: int, runs: int) -> dict[str, float]:
+def run(width: int, height: int, runs: int, before: Path | None = None) -> dict[str, float]:
     """Median seconds per call of each row."""
     model = model_path()
     path = WORK_DIR / f"app_bench_{width}x{height}.jpg"
@@ -55,10 +59,19 @@ def run(width: int, height: int, runs: int) -> dict[str, float]:
         f"read_image + colorize + encode_png, {SESSION_THREADS} thread(s)":
             lambda: encode_png(same_threads.colorize(read_image(path))),
     }
+    before_row = f"app request, {before}/app.py (before)"
+    if before is not None:
+        rows[before_row] = None
     times: dict[str, list[float]] = {name: [] for name in rows}
-    with tempfile.TemporaryDirectory() as work, running_app(model, Path(work)) as url:
-        client = Client(url, verbose=False, download_files=str(Path(work) / "downloads"))
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        client = Client(stack.enter_context(running_app(model, work / "new")), verbose=False,
+                        download_files=str(work / "downloads"))
         rows[next(iter(rows))] = lambda: client.predict(handle_file(str(path)), api_name="/colorize")
+        if before is not None:
+            old = Client(stack.enter_context(running_app(model, work / "before", app=before.resolve() / "app.py")),
+                         verbose=False, download_files=str(work / "downloads_before"))
+            rows[before_row] = lambda: old.predict(handle_file(str(path)), api_name="/colorize")
         for function in rows.values():  # warm up: first sessions runs, first request
             function()
             function()
@@ -72,9 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--size", default="640x480", help="WIDTHxHEIGHT of the photo")
+    parser.add_argument("--before", type=Path, help="another checkout whose app.py is timed too")
     args = parser.parse_args(argv)
     width, height = (int(side) for side in args.size.split("x"))
-    medians = run(width, height, args.runs)
+    medians = run(width, height, args.runs, args.before)
     library = next(value for name, value in medians.items() if name.startswith("Colorizer.colorize,"))
     print(f"{args.size}, median of {args.runs} alternating runs; {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores (shared: absolute times are noisy, ratios are side by side)\n")
