@@ -200,10 +200,9 @@ def _options(vibrancy, render_size, upsample, keep_colour, precision) -> Coloriz
 
 def _request_folder() -> Path:
     """A new folder for one request's files, inside Gradio's upload folder (so Gradio serves and
-    deletes them without copying)."""
-    folder = Path(get_upload_folder()) / RUN_FOLDER / secrets.token_hex(8)
-    folder.mkdir(parents=True)
-    return folder
+    deletes them without copying); created by the first file written there, so a refused request
+    leaves none."""
+    return Path(get_upload_folder()) / RUN_FOLDER / secrets.token_hex(8)
 
 
 def _original_name(value: str | dict | None) -> str | None:
