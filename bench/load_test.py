@@ -50,7 +50,7 @@ from bench.common import photo
 from testkit.hostile_corpus import hostile_corpus
 
 QUEUE_FULL = re.compile(r"[Qq]ueue is full")  # gradio_client: "Queue is full! Please try again."
-PREDICT_DEFAULTS = [0.38, 224, "bilinear", False, "fp32"]  # the /colorize inputs after the image, raw API
+PREDICT_DEFAULTS = [50, 224, "bilinear", False, "fp32"]  # the /colorize inputs after the image, raw API (vibrancy 50)
 
 
 @dataclass(frozen=True)

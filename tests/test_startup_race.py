@@ -146,6 +146,8 @@ def test_two_starts_without_a_model_convert_once_and_both_serve(tmp_path, releas
     assert sizes == [(64, 48), (64, 48)]
     assert [log.count(WROTE_LINE) for log in logs] in ([1, 0], [0, 1]), "\n---\n".join(logs)
     assert all(f"model {model} on CPUExecutionProvider" in log for log in logs)
+    mismatch = f"official {sources.CAFFEMODEL.name}"  # the random-weight caffemodel is not the release's
+    assert all(mismatch in log and "converting it anyway" in log for log in logs), "\n---\n".join(logs)
     assert parts(model) == []
     assert (model.stat().st_ino, model.stat().st_mtime_ns) == (built.st_ino, built.st_mtime_ns)
 
