@@ -60,6 +60,7 @@ class Settings:
     format: str = DEFAULT_FORMAT
     quality: int | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
+    stabilize: bool = True  # films: steady the colour along the motion (False: each frame alone)
 
     def checked(self) -> Settings:
         """These settings with the format's name and quality resolved; ColorizerError for a bad one
@@ -123,17 +124,61 @@ def process_file(colorizer, job: Job, context: Context, data: bytes | None = Non
         no output (and no temporary) and a resumed run does it again.
     Raises OutputFolderError (the batch must stop) and Interrupted; nothing else.
     """
-    return handler_for(job)(colorizer, job, context, data, stop)
+    return handler_for(job, data)(colorizer, job, context, data, stop)
 
 
-def handler_for(job: Job) -> Callable[..., Row]:
+def handler_for(job: Job, data: bytes | None = None) -> Callable[..., Row]:
     """The per-file function for ``job``'s content: the one place where kinds of input part ways.
 
-    Images only today. Videos (colorizer.video, on another branch) plug in here: sniff the first
-    bytes with ``video.is_video`` and return a function that streams the file through
-    ``colorize_video`` from its path (never reading it whole) and returns a Row like process_image.
+    A local file that holds a film (judged by its content, ``colorizer.video.is_video``) streams
+    through ``process_video``; everything else, and every file an engine hands over as bytes (Ray),
+    is a photo for ``process_image``.
     """
+    if data is None and "://" not in job.source and _is_film(Path(job.source)):
+        return process_video
     return process_image
+
+
+def _is_film(path: Path) -> bool:
+    from colorizer.video import is_video  # PyAV is loaded only where films are looked for
+
+    try:
+        return is_video(path)
+    except OSError:
+        return False  # unreadable: process_image says why
+
+
+def process_video(colorizer, job: Job, context: Context, data: bytes | None,
+                  stop: threading.Event | None) -> Row:
+    """``process_file`` for a film: streamed from its path into ``<name>_color.mp4`` (H.264, the
+    sound kept) beside where a photo's output would go; interruptible between frames."""
+    from colorizer.video import colorize_video
+
+    started = time.perf_counter()
+    settings = context.settings
+    output = job.output.with_suffix(".mp4")
+
+    def check_stop(frames: int, total: int | None, fps: float) -> None:
+        if stop is not None and stop.is_set():
+            raise Interrupted(job.source)
+
+    options = settings.colorize_options()
+    options.pop("keep_color")  # films are colorized from their lightness alone
+    try:
+        result = colorize_video(colorizer, Path(job.source), output, stabilize=settings.stabilize,
+                                progress=check_stop, **options)
+    except ColorizerError as error:
+        message = str(error)
+        return context.row(job, FAILED, error=message if message.startswith(job.name) else f"{job.name}: {message}",
+                           seconds=round(time.perf_counter() - started, 4))
+    except OSError as error:
+        if error.errno in OUTPUT_FOLDER_ERRNOS:
+            raise OutputFolderError(f"cannot write to {output.parent}: {error.strerror or error}") from None
+        return context.row(job, FAILED, error=f"{job.name}: {error.strerror or error}",
+                           seconds=round(time.perf_counter() - started, 4))
+    row = context.row(job, OK, seconds=round(time.perf_counter() - started, 4), width=result.width,
+                      height=result.height, output_bytes=output.stat().st_size)
+    return replace(row, output=str(output))
 
 
 def process_image(colorizer, job: Job, context: Context, data: bytes | None,

@@ -1,4 +1,5 @@
-"""Colorize black-and-white photos: files, or whole folder trees, into <name>_color.png (or .jpg, .webp).
+"""Colorize black-and-white photos and films: files, or whole folder trees, into <name>_color.png (or
+.jpg, .webp); films (recognised by their content) into <name>_color.mp4 with their sound.
 
 With -o the input tree is mirrored there and a manifest (one JSON line per input: status, error,
 seconds, size, settings, model SHA-256) is kept beside it; --resume makes a rerun do only what is
@@ -49,6 +50,7 @@ EPILOG = """examples:
   python -m colorizer a.jpg --format jpg --quality 92   JPEG (webp: lossless unless --quality is given)
   python -m colorizer a.jpg --temperature 0.2       more vivid colour (default 0.38; 1.0 is muted)
   python -m colorizer a.jpg --keep-color            keep the colour a toned or tinted photo already has
+  python -m colorizer clip.mp4 -o films/            films/clip_color.mp4: H.264, sound kept, colour steadied
   python -m colorizer a.jpg --int8                  ~3x faster network on CPU (python -m convert --int8 first)
   python -m colorizer scans/ -o colored/ -r --ray   the same on a local Ray; --ray=ray://head:10001 on a cluster
   python -m colorizer s3://bucket/scans -o /shared/colored -r --ray=auto
@@ -83,6 +85,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     colour.add_argument("--upsample", default=DEFAULT_METHOD, choices=METHODS, help="colour upsampling")
     colour.add_argument("--keep-color", "--keep-colour", dest="keep_color", action="store_true",
                         help="keep strong colour a photo already has (toned, tinted or hand-coloured prints)")
+    colour.add_argument("--no-stabilize", dest="stabilize", action="store_false",
+                        help="films: colorize each frame alone (default: the colour is steadied along the motion)")
     model = parser.add_argument_group("model and machine")
     model.add_argument("--model", type=Path, help="ONNX model (default: $COLORIZER_MODEL, else models/eccv16.onnx; "
                                                   "with --int8 the -int8.onnx beside it)")
@@ -114,7 +118,7 @@ def check_args(args: argparse.Namespace) -> Settings:
     """Every option checked before anything is loaded; UsageError/ColorizerError for a bad one."""
     settings = Settings(temperature=args.temperature, render_size=args.render_size, upsample=args.upsample,
                         keep_color=args.keep_color, format=args.format, quality=args.quality,
-                        max_pixels=args.max_pixels).checked()
+                        max_pixels=args.max_pixels, stabilize=args.stabilize).checked()
     for option in ("threads", "jobs", "ray_actors", "ray_threads"):
         value = getattr(args, option)
         if value is not None and value < 1:

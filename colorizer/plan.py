@@ -1,7 +1,7 @@
 """Which files a batch reads and where each result goes: folder discovery, the mirrored output tree and
 output names that never collide.
 
-- A folder gives every file with an image suffix (``colorkit.files.IMAGE_SUFFIXES``), its subfolders
+- A folder gives every file with an image or film suffix (``colorkit.files``), its subfolders
   too with ``recursive``; a file named on the command line is read whatever its suffix. Files that
   are not regular (FIFOs, devices, sockets) are refused by type, before anything opens them; files
   larger than any accepted image can be are refused by size; earlier outputs of the colorizer (their
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from colorizer.manifest import FAILED, SKIPPED
 from colorizer.provenance import is_our_output
-from colorkit.files import NAME_MAX_BYTES, is_image_name
+from colorkit.files import NAME_MAX_BYTES, is_media_name
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ class Planner:
                         self.counts.ignored_folders += 1
                     else:
                         subfolders.append(path)
-                elif is_image_name(path):
+                elif is_media_name(path):
                     files.append(path)
                 else:
                     self.counts.ignored_files += 1

@@ -23,9 +23,19 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".
                             ".dib", ".gif", ".heic", ".heif", ".avif"})
 
 
+# Films a folder may hold besides its photos (the colorizer checks their content too).
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".m2ts",
+                            ".mts", ".ogv", ".flv", ".wmv", ".asf", ".mxf", ".dv", ".3gp"})
+
+
 def is_image_name(path: Path) -> bool:
     """Whether ``path``'s suffix is one of IMAGE_SUFFIXES (case-insensitive)."""
     return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def is_media_name(path: Path) -> bool:
+    """Whether ``path``'s suffix is one of IMAGE_SUFFIXES or VIDEO_SUFFIXES (case-insensitive)."""
+    return path.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
 
 
 def part_prefix(path: Path) -> str:

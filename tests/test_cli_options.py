@@ -48,8 +48,8 @@ class Case:
         that ignored the value fails here too); False for options that only change how or where.
     encode: ``encode_image(pixels, **encode)``, the library's file for the same format and quality;
         the CLI's file must decode to exactly the pixels the library's decodes to.
-    elsewhere: for the Ray options, which start a Ray cluster: the test (``file::name``) that proves
-        the option end to end, bit for bit against the local run; it must exist.
+    elsewhere: for options that need a Ray cluster or a film: the test (``file::name``) that proves
+        the option end to end, bit for bit against the library or the local run; it must exist.
     """
 
     argv: tuple[str, ...]
@@ -80,6 +80,7 @@ CASES = {
     "--resume": Case(("--resume", "--output-dir", "{out}"), changes_pixels=False),
     "--manifest": Case(("--manifest", "{out}/runs.jsonl"), changes_pixels=False),
     "--jobs": Case(("--jobs", "1"), changes_pixels=False),
+    "--no-stabilize": Case((), elsewhere="tests/test_video_cli.py::test_no_stabilize_gives_the_per_frame_film"),
     "--ray": Case((), elsewhere="tests/test_ray.py::test_ray_outputs_identical_to_local"),
     "--ray-actors": Case((), elsewhere="tests/test_ray.py::test_ray_outputs_identical_to_local"),
     "--ray-threads": Case((), elsewhere="tests/test_ray.py::test_ray_outputs_identical_to_local"),
