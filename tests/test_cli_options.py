@@ -72,7 +72,7 @@ CASES = {
     "--upsample": Case(("--upsample", OTHER_UPSAMPLE), colorize={"upsample": OTHER_UPSAMPLE}),
     "--max-pixels": Case(("--max-pixels", str(HEIGHT * WIDTH - 1)), read={"max_pixels": HEIGHT * WIDTH - 1}),
     "--verbose": Case(("--verbose",), changes_pixels=False),
-    "--keep-colour": Case(("--keep-color",), colorize={"keep_color": True}),
+    "--keep-color": Case(("--keep-color",), colorize={"keep_color": True}),
     "--format": Case(("--format", "webp"), encode={"format": "webp"}, changes_pixels=False),
     "--quality": Case(("--format", "jpg", "--quality", "60"), encode={"format": "jpg", "quality": 60},
                       changes_pixels=False),
