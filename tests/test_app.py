@@ -334,9 +334,10 @@ def test_client_gets_a_full_size_png_in_colour(client, photo):
     assert chroma(rgb).max() > 1, "no colour added"
 
 
-def test_download_is_named_after_the_upload_and_stored_once(client, photo, server_work):
+def test_download_is_named_after_the_upload_and_stored_once(client, server_work, tmp_path):
+    photo = grey_photo(tmp_path / "Grandma 1952.jpg", 321, 203)  # no other test sends this photo
     result = Path(client.predict(handle_file(str(photo)), api_name="/colorize"))
-    assert result.name == "old_color.png"
+    assert result.name == "Grandma 1952_color.png"
     data = result.read_bytes()
     copies = [path for path in (server_work / "gradio").rglob("*") if path.is_file() and path.read_bytes() == data]
     assert len(copies) == 1, copies
