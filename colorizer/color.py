@@ -2,10 +2,11 @@
 
 The Lab is OpenCV's float Lab: L in 0..100, a and b roughly -128..127, from sRGB in 0..1 (D65).
 The lightness is OpenCV's own conversion (grey uint8/uint16 through a table of it); Lab -> 8-bit
-RGB is a numba kernel with the sRGB curve as a table (``srgb_table``). Both run over
-tiles of at most ``tiles.TILE_PIXELS`` pixels on every core, so a conversion holds only its output
-whole, plus a few tile-sized buffers, whatever the image's shape. The float OpenCV path these replace is kept as the reference in
-``testkit/pixels_reference.py``; tests/test_pixels.py holds them within one 8-bit level of it.
+RGB is a numba kernel with the sRGB curve as a table (``srgb_table``). Both run over tiles of at
+most ``tiles.TILE_PIXELS`` pixels on every core, so a conversion holds only its output whole, plus a
+few tile-sized buffers, whatever the image's shape. The float OpenCV path these replace is kept as
+the reference in ``testkit/pixels_reference.py``; tests/test_pixels.py holds them within one 8-bit
+level of it.
 """
 from __future__ import annotations
 
@@ -143,10 +144,11 @@ def lab_row_to_rgb8(lightness_row, a, b, indices, table, out_row):
         indices[0, i] = np.int32(np.sqrt(min(max(m00 * x + m01 * y + m02 * z, F(0)), F(1))) * steps + F(0.5))
         indices[1, i] = np.int32(np.sqrt(min(max(m10 * x + m11 * y + m12 * z, F(0)), F(1))) * steps + F(0.5))
         indices[2, i] = np.int32(np.sqrt(min(max(m20 * x + m21 * y + m22 * z, F(0)), F(1))) * steps + F(0.5))
-    for i in range(lightness_row.shape[0]):
-        out_row[i, 0] = table[indices[0, i]]
-        out_row[i, 1] = table[indices[1, i]]
-        out_row[i, 2] = table[indices[2, i]]
+    last = np.int32(table.shape[0] - 1)
+    for i in range(lightness_row.shape[0]):  # clamped again as integers: NaN or inf input must not index outside
+        out_row[i, 0] = table[min(max(indices[0, i], np.int32(0)), last)]
+        out_row[i, 1] = table[min(max(indices[1, i], np.int32(0)), last)]
+        out_row[i, 2] = table[min(max(indices[2, i], np.int32(0)), last)]
 
 
 def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:

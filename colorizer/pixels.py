@@ -34,7 +34,6 @@ def finish(pixels: np.ndarray, alpha: np.ndarray | None, lightness_plane: np.nda
     if method == "bilateral" and not (keep_color and pixels.ndim == 3):
         cells = bilateral_cells(ab.transpose(1, 2, 0), plane)  # 2xhxw -> hxwx2
         range_scale = bilateral_range_scale()
-
         table = srgb_table()
 
         def convert(tile: Tile) -> None:

@@ -67,3 +67,7 @@ def worker_count() -> int:
 def worker_pool() -> ThreadPoolExecutor:
     """The process-wide pool that runs tiles: one thread per core, started on first use."""
     return ThreadPoolExecutor(worker_count(), thread_name_prefix="colorizer-tiles")
+
+
+if hasattr(os, "register_at_fork"):  # a forked child has none of the parent's threads: it starts its own pool
+    os.register_at_fork(after_in_child=worker_pool.cache_clear)

@@ -4,6 +4,7 @@ with memory that follows the pixel count whatever the shape."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -198,6 +199,19 @@ def test_shared_photos_match_todays_path(photo, as_grey, tmp_path):
         raise
 
 
+@pytest.mark.parametrize("method", METHODS)
+def test_nan_and_inf_give_pixels_not_a_crash(method):
+    """The kernels skip bounds checks; garbage in (NaN, inf from a broken model) must still index
+    inside their tables. (Whether such input is refused is Colorizer's business.)"""
+    image = make_image("grey8", 64, 80)
+    plane = lightness(image)
+    plane[::7, ::5], plane[3::11, ::3] = np.nan, np.inf
+    ab = random_ab()
+    ab[0, ::3, ::4], ab[1, 1::5, ::2] = np.nan, -np.inf
+    out = finish(image, None, plane, ab, method=method)
+    assert out.shape == (64, 80, 3) and out.dtype == np.uint8  # what the garbage pixels hold is unspecified
+
+
 def test_concurrent_calls_share_the_pool_and_give_the_same_pixels():
     """Colorizer.colorize may run in several threads at once; their tiles share one pool."""
     from concurrent.futures import ThreadPoolExecutor
@@ -213,6 +227,30 @@ def test_concurrent_calls_share_the_pool_and_give_the_same_pixels():
         together = list(callers.map(run, jobs))
     for index, (first, second) in enumerate(zip(alone, together)):
         np.testing.assert_array_equal(first, second, err_msg=f"job {index}")
+
+
+def _colorize_in_child(queue):
+    image = make_image("rgb8", 50, 70)
+    queue.put(finish(image, None, lightness(image), random_ab()).shape)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_a_forked_child_gets_its_own_tile_pool():
+    """The parent's pool threads do not exist in a forked child (a batch with multiprocessing);
+    the child must start its own instead of queueing tiles nobody runs."""
+    import multiprocessing
+    image = make_image("grey8", 50, 70)
+    finish(image, None, lightness(image), random_ab())  # the parent's pool is running
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_colorize_in_child, args=(queue,))
+    child.start()
+    child.join(120)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive, "the forked child hung on the parent's tile pool"
+    assert queue.get(timeout=5) == (50, 70, 3)
 
 
 def test_load_kernels_compiles_what_finish_runs():
