@@ -5,14 +5,16 @@ front over ``colorizer``.
     python app.py --model my.onnx --port 8080
     gradio app.py                        # reload mode while editing (model: $COLORIZER_MODEL)
 
-The API has one endpoint, ``colorize``: an image file in, the colorized PNG (same size) out. MCP
-clients see it as the tool ``colorize`` at http://HOST:PORT/gradio_api/mcp/ (docs/app.md).
+The API has two endpoints: ``colorize``, an image file in, the colorized PNG (same size) out; and
+``colorize_video``, a film in, the colorized MP4 (sound kept) out. MCP clients see them as tools at
+http://HOST:PORT/gradio_api/mcp/ (docs/app.md).
 
     from gradio_client import Client, handle_file
     client = Client("http://127.0.0.1:7860")
     client.predict(handle_file("old.jpg"), api_name="/colorize")                          # defaults
     client.predict(handle_file("old.jpg"), 80, 256, "bicubic", api_name="/colorize")      # vivid, finer
     client.predict(handle_file("old.jpg"), keep_colour=True, precision="int8", api_name="/colorize")
+    client.predict(handle_file("reel.mp4"), api_name="/colorize_video")                   # a film
 
 Importing this module builds the page (``demo``) but loads no model, starts no server and downloads
 nothing: models load on first use (``colorizer.models.ModelSet``).
@@ -43,6 +45,7 @@ from colorizer.models import ModelSet
 from colorizer.options import VIBRANCY_DEFAULT, VIBRANCY_MAX, VIBRANCY_MIN, ColorizeOptions
 from colorizer.service import colorize_batch, colorize_file
 from colorizer.upsample import DEFAULT_METHOD, METHODS
+from colorizer.video_service import DEFAULT_MAX_FRAME_PIXELS, DEFAULT_MAX_SECONDS, FilmLimits, colorize_film
 from colorkit.cli import HelpFormatter, configure_logging
 from colorkit.contract import INPUT_MULTIPLE, PRECISIONS
 from convert.build import ensure_model
@@ -58,6 +61,8 @@ RUN_FOLDER = "colorizer"  # results and previews, one subfolder per request, ins
 MAX_FILE_SIZE = "25mb"
 MAX_FILE_BYTES = 25 * 2 ** 20  # what Gradio takes "25mb" to mean
 MAX_BATCH_FILES = 20  # photos per "Many photos" request
+MAX_FILM_SECONDS = DEFAULT_MAX_SECONDS  # longer films are refused before any frame is colorized
+MAX_FILM_PIXELS = DEFAULT_MAX_FRAME_PIXELS  # and so are films with larger frames (1280x720)
 CONCURRENCY = 2  # requests colorized at once, page, API, MCP and batch together; the others wait
 CONCURRENCY_ID = "colorize"
 SESSION_THREADS = max(1, (os.cpu_count() or 1) // CONCURRENCY)
@@ -107,9 +112,11 @@ class Handlers:
     """The events' functions over one ModelSet. Their signatures and docstrings are the API's and the
     MCP tool's description."""
 
-    def __init__(self, models: ModelSet, disk: DiskBudget | None = None):
+    def __init__(self, models: ModelSet, disk: DiskBudget | None = None,
+                 film_limits: FilmLimits = FilmLimits(MAX_FILM_SECONDS, MAX_FILM_PIXELS)):
         self.models = models
         self.disk = disk
+        self.film_limits = film_limits
 
     def colorize(self, image: str | dict | None, vibrancy: float = VIBRANCY_DEFAULT,
                  render_size: int = MIN_RENDER_SIZE, upsample: str = DEFAULT_METHOD,
@@ -164,6 +171,46 @@ class Handlers:
             report += f" Not colorized:\n{failures}"
         return [(str(path), name) for path, name in batch.previews], str(batch.archive), report
 
+    def colorize_video(self, video: str | dict | None, vibrancy: float = VIBRANCY_DEFAULT,
+                       render_size: int = MIN_RENDER_SIZE, upsample: str = DEFAULT_METHOD, precision: str = "fp32",
+                       stabilize: bool = True, progress=gr.Progress()) -> str:  # noqa: B008 - Gradio injects it
+        """Colorize a black-and-white film; the result is an H.264 MP4 of the film's size, sound kept.
+
+        Args:
+            video: the film (MP4, MOV, MKV, WebM, AVI, ...): an upload or an http(s) URL; limited in duration and frame size.
+            vibrancy: 0 (muted) to 100 (vivid), default 50 (the model's own look).
+            render_size: the side the network sees, a multiple of 8 from 224 to 512; larger is finer and slower.
+            upsample: how the colour is brought to full size: "bilateral" (default), "guided", "bicubic" or "bilinear".
+            precision: "fp32", or "int8" for the faster quantized model when it has been made.
+            stabilize: keep colours steady from frame to frame along the motion (default); false colorizes each frame alone.
+        Returns:
+            The colorized film, named <film>_color.mp4.
+        """
+        return str(self._colorize_film(video, vibrancy, render_size, upsample, precision, stabilize, progress).path)
+
+    def colorize_video_page(self, video, vibrancy, render_size, upsample, keep_colour, precision, stabilize,
+                            progress=gr.Progress()):  # noqa: B008 - Gradio injects the tracker
+        """The "Film" tab's Colorize button: the MP4 and a message."""
+        done = self._colorize_film(video, vibrancy, render_size, upsample, precision, stabilize, progress)
+        message = (f"Colorized {done.frames} frames ({done.width}×{done.height}, {done.seconds:.1f} s) in "
+                   f"{done.elapsed:.1f} s, {done.frames_per_second:.1f} frames/s.")
+        if not done.audio:
+            message += " The film has no sound."
+        return str(done.path), message
+
+    def _colorize_film(self, video, vibrancy, render_size, upsample, precision, stabilize, progress):
+        options = _options(vibrancy, render_size, upsample, False, precision)
+        source = _upload_path(video, what="film")
+
+        def report(done: int, total: int | None, rate: float) -> None:
+            progress((done, total), desc=f"{rate:.1f} frames/s", unit="frames")
+
+        with _user_errors():
+            done = colorize_film(self.models, source, _request_folder(), options, original_name=_original_name(video),
+                                 stabilize=bool(stabilize), limits=self.film_limits, progress=report)
+        self._sweep()
+        return done
+
     @staticmethod
     def clear() -> tuple[None, None, str]:
         """A new photo: no old result, before/after or message, and no error badge (only a server
@@ -212,7 +259,7 @@ def _original_name(value: str | dict | None) -> str | None:
     return Path(value).name if value else None
 
 
-def _upload_path(value: str | Path | dict | None) -> Path:
+def _upload_path(value: str | Path | dict | None, what: str = "photo") -> Path:
     """The file behind an image input: a path, or Gradio's file payload ({"path": ...}) as the events
     receive it unprocessed (see build_demo).
 
@@ -223,8 +270,8 @@ def _upload_path(value: str | Path | dict | None) -> Path:
     """
     path = value.get("path") if isinstance(value, dict) else value
     if not path:
-        raise gr.Error("Upload a photo first.", print_exception=False)
-    refusal = gr.Error("Send the photo as a file upload; paths on the server are not accepted.",
+        raise gr.Error(f"Upload a {what} first.", print_exception=False)
+    refusal = gr.Error(f"Send the {what} as a file upload; paths on the server are not accepted.",
                        print_exception=False)
     try:
         resolved = Path(path).resolve()
@@ -248,9 +295,10 @@ def _user_errors() -> Iterator[None]:
         raise gr.Error(str(error), print_exception=False) from None
 
 
-def build_demo(models: ModelSet, disk: DiskBudget | None = None) -> gr.Blocks:
-    """The page: settings, then a tab per way of working (one photo, many photos)."""
-    handlers = Handlers(models, disk)
+def build_demo(models: ModelSet, disk: DiskBudget | None = None,
+               film_limits: FilmLimits = FilmLimits(MAX_FILM_SECONDS, MAX_FILM_PIXELS)) -> gr.Blocks:
+    """The page: settings, then a tab per way of working (one photo, many photos, a film)."""
+    handlers = Handlers(models, disk, film_limits)
     limits = {"concurrency_limit": CONCURRENCY, "concurrency_id": CONCURRENCY_ID}
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(INTRO)
@@ -296,9 +344,21 @@ def build_demo(models: ModelSet, disk: DiskBudget | None = None) -> gr.Blocks:
                     gallery = gr.Gallery(label="Colorized (previews)", columns=3, height=400,
                                          elem_id="many-gallery")
                     archive = gr.File(label="All colorized PNGs (ZIP)", elem_id="many-zip")
-            # A "Video" tab goes here.
+            with gr.Tab("Film"), gr.Row(equal_height=False):
+                with gr.Column():
+                    film = gr.Video(label=f"Black-and-white film (up to {film_limits.max_seconds:g} s, "
+                                    f"{film_limits.max_pixels:,} pixels a frame)", sources=["upload"],
+                                    format=None, elem_id="film")
+                    stabilize = gr.Checkbox(True, label="Steady colours",
+                                            info="Carry each frame's colours along the motion to the next")
+                    film_button = gr.Button("Colorize", variant="primary", elem_id="film-button")
+                    film_status = gr.Markdown(elem_id="film-status")
+                with gr.Column():
+                    film_result = gr.Video(label="Colorized (MP4, sound kept)", interactive=False, format=None,
+                                           elem_id="film-result")
         model_info = gr.Markdown(elem_id="model-line")
         api_trigger = gr.Button(visible=False)  # the API's own event: one image out, as in version 1
+        film_api = gr.Button(visible=False)  # the film API's event: the MP4 alone
 
         # preprocess=False: the events receive the uploads' payloads, not Pillow's reading of them.
         # Every event that colorizes shares one concurrency limit (CONCURRENCY_ID), whoever calls it.
@@ -317,6 +377,12 @@ def build_demo(models: ModelSet, disk: DiskBudget | None = None) -> gr.Blocks:
                           preprocess=False, api_visibility="private", **limits)
         api_trigger.click(handlers.colorize, [source, *settings], result, api_name="colorize", preprocess=False,
                           **limits)
+        film.change(lambda: (None, ""), None, [film_result, film_status], **clear)
+        film_button.click(None, None, film_status, js=WORKING_JS)
+        film_button.click(handlers.colorize_video_page, [film, *settings, stabilize], [film_result, film_status],
+                          preprocess=False, api_visibility="private", **limits)
+        film_api.click(handlers.colorize_video, [film, vibrancy, render_size, upsample, precision, stabilize],
+                       film_result, api_name="colorize_video", preprocess=False, **limits)
         demo.load(handlers.page_state, None, [model_info, precision], api_visibility="private")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     only_regular_files_recorded(demo)
@@ -348,6 +414,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", help="address to listen on (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
+    parser.add_argument("--max-film-seconds", type=float, default=MAX_FILM_SECONDS,
+                        help="longer films are refused before any work")
+    parser.add_argument("--max-film-pixels", type=int, default=MAX_FILM_PIXELS,
+                        help="films whose frames have more pixels (width x height) are refused before any work")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
     return parser.parse_args(argv)
 
@@ -381,6 +451,11 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.verbose)
     models = ModelSet(args.model, threads=SESSION_THREADS)
     try:
+        film_limits = FilmLimits(args.max_film_seconds, args.max_film_pixels)
+    except ColorizerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
         print(prepare_model(models, args.release_dir))
     except DownloadError as error:
         print(f"error: {error}; or put those files in a folder and run: python app.py --release-dir FOLDER",
@@ -394,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     page: gr.Blocks | None = None
     disk = DiskBudget(upload_folder, max_bytes=MAX_KEPT_BYTES, max_age=MAX_KEPT_SECONDS,
                       keep=lambda: example_files(page) if page is not None else ())
-    page = build_demo(models, disk)
+    page = build_demo(models, disk, film_limits)
     disk.sweep()
     disk.start()
     # Stop on SIGTERM (docker stop, systemd) as on Ctrl-C, so Gradio's shutdown deletes the uploads

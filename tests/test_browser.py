@@ -206,3 +206,48 @@ def test_settings_show_the_controls(browser, server_url):
     page.screenshot(path=str(DOCS / "app_controls.png"), full_page=True)
     assert not problems, "\n".join(problems)
     page.close()
+
+
+def grey_clip(path: Path, width: int = 96, height: int = 64, count: int = 10) -> Path:
+    """A small grey film with a tone: a gradient with a disc moving right, 10 frames/s."""
+    from testkit.video_clips import write_clip
+    y, x = np.mgrid[0:height, 0:width]
+    frames = []
+    for index in range(count):
+        grey = (50 + 140 * x / width).astype(np.uint8)
+        grey[(y - height // 2) ** 2 + (x - width // 4 - 3 * index) ** 2 < (height // 5) ** 2] = 225
+        frames.append(np.repeat(grey[..., None], 3, axis=2))  # HxW -> HxWx3 RGB
+    return write_clip(path, frames, fps=10, audio="aac")
+
+
+# The result's <video>: once its metadata has loaded, its duration (NaN before; Infinity for streams).
+FILM_DURATION_JS = """() => new Promise(resolve => {
+  const video = document.querySelector('#film-result video');
+  if (video.readyState >= 1) resolve(video.duration);
+  else { video.addEventListener('loadedmetadata', () => resolve(video.duration), {once: true});
+         video.addEventListener('error', () => resolve(`error ${video.error && video.error.code}`), {once: true}); }
+})"""
+
+
+def test_film_tab_colorizes_a_clip_that_plays(browser, server_url, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(server_url)
+    page.locator("#model-line code").first.wait_for()
+    page.get_by_role("tab", name="Film").click()
+    page.locator("#film input[type=file]").set_input_files(str(grey_clip(tmp_path / "reel.mp4")))
+    page.locator("#film video").wait_for()  # the upload is shown
+    page.locator("#film-button").click()
+    page.wait_for_function("() => document.querySelector('#film-status')?.innerText.includes('Colorized 10 frames')")
+    page.locator("#film-result video").wait_for()
+    duration = page.evaluate(FILM_DURATION_JS)
+    assert isinstance(duration, (int, float)) and 0.9 <= duration <= 1.2, f"the result does not play: {duration}"
+    source = page.locator("#film-result video").get_attribute("src") or ""
+    assert source.endswith("reel_color.mp4"), source
+    page.evaluate("document.fonts.ready")
+    page.screenshot(path=str(DOCS / "app_video.png"), full_page=True)
+    page.close()
+    assert not problems, "\n".join(problems)
