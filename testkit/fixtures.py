@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from convert import caffe_io
@@ -62,3 +63,14 @@ def colorfulness(rgb: np.ndarray) -> float:
     r, g, b = (rgb[..., channel].astype(np.float64) for channel in range(3))
     rg, yb = r - g, 0.5 * (r + g) - b
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def photo(width: int, height: int) -> np.ndarray:
+    """A real photo (grey-converted, resized to width x height) as uint8 HxW; random texture if
+    ../shared is absent."""
+    photos = sorted((SHARED_FIXTURES / "photos").glob("*.jpg"))
+    if photos:
+        grey = cv2.cvtColor(cv2.imread(str(photos[0])), cv2.COLOR_BGR2GRAY)
+    else:
+        grey = np.random.default_rng(0).integers(0, 256, (480, 640), dtype=np.uint8)
+    return cv2.resize(grey, (width, height), interpolation=cv2.INTER_CUBIC)  # cv2: (width, height)

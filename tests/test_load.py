@@ -13,7 +13,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 import app
-from bench.load_test import broken_kinds, jpeg_kind, queue_full_burst, request_once, run_load, schedule
+from testkit.load import broken_kinds, jpeg_kind, queue_full_burst, request_once, run_load, schedule
 from testkit.app_server import running_app
 
 
