@@ -427,7 +427,7 @@ def prepare_model(models: ModelSet, release_dir: Path | None) -> str:
     and hash it; returns the line to print. Raises DownloadError, ConversionError, ColorizerError."""
     path = models.path()
     if not path.exists():
-        release = {}
+        release: dict[str, Path] = {}
         if release_dir is not None:
             release, lines = describe_release_dir(release_dir)
             for line in lines:

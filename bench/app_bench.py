@@ -22,6 +22,7 @@ import platform
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from gradio_client import Client, handle_file
@@ -52,8 +53,8 @@ def run(width: int, height: int, runs: int, before: Path | None = None) -> dict[
     same_threads = Colorizer(model, threads=SESSION_THREADS)
     all_cores = Colorizer(model)
     pixels = read_image(path)
-    rows = {
-        "app request (gradio_client: upload, colorize, PNG, download)": None,
+    rows: dict[str, Callable[[], object]] = {
+        "app request (gradio_client: upload, colorize, PNG, download)": lambda: None,  # set once the app runs
         f"Colorizer.colorize, {SESSION_THREADS} thread(s) as the app's session": lambda: same_threads.colorize(pixels),
         "Colorizer.colorize, all cores": lambda: all_cores.colorize(pixels),
         f"read_image + colorize + encode_png, {SESSION_THREADS} thread(s)":
@@ -61,7 +62,7 @@ def run(width: int, height: int, runs: int, before: Path | None = None) -> dict[
     }
     before_row = f"app request, {before}/app.py (before)"
     if before is not None:
-        rows[before_row] = None
+        rows[before_row] = lambda: None  # replaced below once the old app runs
     times: dict[str, list[float]] = {name: [] for name in rows}
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory()))

@@ -81,6 +81,8 @@ def cli_worker(folder: Path, out: Path, extra: list[str]) -> dict:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     summary = result.stdout.strip().splitlines()[-1]
     match = re.match(r"(\d+) of (\d+) images colorized in ([\d.]+) s", summary)
+    if match is None:
+        raise SystemExit(f"unexpected summary from the CLI: {summary!r}")
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     return {"seconds": float(match.group(3)), "images": int(match.group(1)), "cpu": cpu}
 

@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default: its own)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes]
+    sizes = [(int(size.split("x")[0]), int(size.split("x")[1])) for size in args.sizes]
     if args.worker:
         print(json.dumps(worker(args.worker, *sizes[0], args.runs, args.threads)))
         return

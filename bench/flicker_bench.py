@@ -44,6 +44,7 @@ import platform
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -59,7 +60,7 @@ from colorizer.video.flow import FlowEstimator, flow_image, flow_size
 from colorizer.video.stabilize import histogram_distance
 from testkit.video_clips import camera_frames, grey, lab, with_object, write_clip
 
-MOTIONS = [  # one per photo: (pan x, pan y) output pixels per frame at 640 wide, zoom per frame, and an
+MOTIONS: list[dict[str, Any]] = [  # one per photo: (pan x, pan y) output pixels per frame at 640 wide, zoom per frame, and an
     # object (a cut-out of the next photo, a third of the frame high) crossing at (vx, vy) px per frame
     dict(pan=(2.0, 0.0)), dict(zoom=1.008, object=(8.0, 0.0)), dict(pan=(1.5, 1.0), object=(-6.0, 2.0)),
     dict(zoom=0.992), dict(pan=(-1.0, 0.5), zoom=1.004, object=(7.0, -1.0)), dict(pan=(0.0, -1.5), object=(-8.0, 0.0))]
@@ -134,7 +135,7 @@ def network_abs(clips: list[Clip], model: Path, key: str) -> list[list[np.ndarra
     frames = FrameColorizer(Colorizer(model, providers=["CPUExecutionProvider"]))
     result = [[frames.network_ab(plane) for plane in clip.planes] for clip in clips]
     WORK_DIR.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, **{f"{c}_{t}": ab for c, abs_ in enumerate(result) for t, ab in enumerate(abs_)})
+    np.savez(cache, **{f"{c}_{t}": ab for c, abs_ in enumerate(result) for t, ab in enumerate(abs_)})  # type: ignore[arg-type]
     return result
 
 
@@ -170,7 +171,8 @@ def scores(clips: list[Clip], outputs: list[list[np.ndarray]]) -> tuple[float, f
 
 def cut_threshold(clips: list[Clip], max_side: int) -> tuple[float, float, float]:
     """(largest within-shot distance, smallest cut distance, the midpoint)."""
-    small = [[flow_image(plane, flow_size(*plane.shape, max_side)) for plane in clip.planes] for clip in clips]
+    small = [[flow_image(plane, flow_size(plane.shape[0], plane.shape[1], max_side)) for plane in clip.planes]
+             for clip in clips]
     within = [histogram_distance(a, b) for frames in small for a, b in zip(frames, frames[1:])]
     cuts = [histogram_distance(first[-1], second[0]) for i, first in enumerate(small)
             for j, second in enumerate(small) if i != j]
@@ -206,7 +208,7 @@ def tune(clips: list[Clip], networks: dict[str, list[list[np.ndarray]]]) -> Stab
     candidates = []
     for parameter, values in TUNE_GRID.items():
         for value in values:
-            settings = dataclasses.replace(base, **{parameter: value})
+            settings = dataclasses.replace(base, **{parameter: value})  # type: ignore[arg-type]
             ratios = {}
             for name, abs_ in networks.items():
                 warp_, rmse = scores(tuning, [stabilized(c, a, settings) for c, a in zip(tuning, abs_)])

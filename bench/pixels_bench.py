@@ -42,8 +42,9 @@ MEMORY_SHAPES = [(2000, 4000), (8, 1_000_000), (1_000_000, 8)]  # height, width:
 def network_ab() -> np.ndarray:
     """float32 2 x 56 x 56: the first shared photo's true ab averaged over each network cell
     (random smooth colour if ../shared is absent)."""
-    from testkit.color_truth import ground_truth, network_grid, photo_paths
-    paths = photo_paths()
+    from testkit.color_truth import ground_truth, network_grid
+    from testkit.fixtures import shared_photos
+    paths = shared_photos()
     if paths:
         return np.ascontiguousarray(network_grid(ground_truth(paths[0])[1]).transpose(2, 0, 1))  # hxwx2 -> 2xhxw
     return np.random.default_rng(0).normal(0, 20, (2, 56, 56)).astype(np.float32)
@@ -90,10 +91,10 @@ def timed(function, *args) -> tuple[float, float]:
 def speed(width: int, height: int, runs: int) -> None:
     image, ab = photo(width, height), network_ab()
     plane = lightness(image)
-    calls = {"today": (today, image, ab), "fast": (fast, image, ab), "floor": (floor_pass, plane)}
+    calls: dict[str, tuple] = {"today": (today, image, ab), "fast": (fast, image, ab), "floor": (floor_pass, plane)}
     for function, *args in calls.values():  # warm-up: numba loads or compiles its kernels
         function(*args)
-    times = {name: [] for name in calls}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in calls}
     for _ in range(runs):
         for name, (function, *args) in calls.items():
             times[name].append(timed(function, *args))

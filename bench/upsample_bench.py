@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,7 @@ TUNING_GRIDS = {
                for scale, radius, eps in itertools.product((1, 2, 4), (1, 2), (0.25, 1.0, 4.0, 16.0, 64.0))],
     "bilateral": [dict(sigma_range=sigma) for sigma in (2.5, 4.0, 5.0, 7.0, 10.0, 14.0)],
 }
-TUNABLE = {"guided": upsample.guided_upsample, "bilateral": upsample.joint_bilateral_upsample}
+TUNABLE: dict[str, Callable[..., np.ndarray]] = {"guided": upsample.guided_upsample, "bilateral": upsample.joint_bilateral_upsample}
 
 
 def photo_paths() -> list[Path]:

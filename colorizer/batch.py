@@ -186,7 +186,7 @@ def process_image(colorizer, job: Job, context: Context, data: bytes | None,
     """``process_file`` for a still image."""
     started = time.perf_counter()
     settings = context.settings
-    size = {}
+    size: dict[str, int] = {}
 
     def failed(message: str) -> Row:
         if not message.startswith(job.name):

@@ -180,7 +180,7 @@ class Reporter:
             tqdm.write(f"error: {row.error}", file=sys.stderr)
         else:
             kind = "done earlier" if row.output_bytes is not None else \
-                "outputs of ours" if row.error.endswith(OURS) else "special files"
+                "outputs of ours" if (row.error or "").endswith(OURS) else "special files"
             self.tally.skipped[kind] = self.tally.skipped.get(kind, 0) + 1
             if kind != "done earlier":
                 tqdm.write(f"skipped: {row.error}", file=sys.stderr)

@@ -70,7 +70,7 @@ def lightness(pixels: np.ndarray) -> np.ndarray:
 @functools.cache
 def grey_lightness_table(dtype: type) -> np.ndarray:
     """float32 L of every uint8 or uint16 grey level, computed by the same OpenCV conversion."""
-    levels = np.arange(np.iinfo(dtype).max + 1, dtype=dtype)
+    levels: np.ndarray = np.arange(np.iinfo(dtype).max + 1, dtype=dtype)
     strip = cv2.cvtColor(to_unit_float(levels)[None, :], cv2.COLOR_GRAY2RGB)  # 1 x levels x 3
     table = cv2.cvtColor(strip, cv2.COLOR_RGB2Lab)[0, :, 0]
     table.flags.writeable = False

@@ -261,8 +261,9 @@ def _bits_per_sample(image: Image.Image, data: bytes, name: str) -> int:
     if image.format != "TIFF":
         return 8
     # Pillow has matched both tags against its table of modes while opening: they are numbers.
-    bits = max(_as_tuple(image.tag_v2.get(258, 1)))  # BitsPerSample
-    sample_formats = set(_as_tuple(image.tag_v2.get(339, 1)))  # SampleFormat: 1 unsigned integer
+    tags = image.tag_v2  # type: ignore[attr-defined]  # a TiffImageFile
+    bits = max(_as_tuple(tags.get(258, 1)))  # BitsPerSample
+    sample_formats = set(_as_tuple(tags.get(339, 1)))  # SampleFormat: 1 unsigned integer
     if bits > 8 and (bits != 16 or sample_formats != {1}):
         kind = "floating-point" if 3 in sample_formats else "integer"
         raise ImageDecodeError(f"{name}: {bits}-bit {kind} TIFF samples are not supported; "
@@ -310,7 +311,7 @@ def _decode_with_opencv(data: bytes, image: Image.Image, name: str) -> np.ndarra
     if pixels is None:
         raise ImageDecodeError(f"{name}: the 16-bit {image.format} data is corrupt or truncated")
     # Pillow reports a TIFF's size as displayed (rotated for orientation 5..8); OpenCV returns it as stored.
-    width, height = (image.tag_v2[256], image.tag_v2[257]) if image.format == "TIFF" else image.size
+    width, height = (image.tag_v2[256], image.tag_v2[257]) if image.format == "TIFF" else image.size  # type: ignore[attr-defined]  # a TiffImageFile
     if pixels.shape[:2] != (height, width) or pixels.dtype != np.uint16:
         raise ImageDecodeError(f"{name}: the 16-bit {image.format} decoder returned {pixels.dtype} "
                                f"{pixels.shape} for a {width}x{height} image")

@@ -90,7 +90,7 @@ def encode_image(image: np.ndarray, format: str = DEFAULT_FORMAT, quality: int |
     if format == "png":
         params: list[int] = []  # OpenCV's default: zlib level 1, RLE strategy (see the module docstring)
     elif format == "jpg":
-        params = [cv2.IMWRITE_JPEG_QUALITY, quality]
+        params = [cv2.IMWRITE_JPEG_QUALITY, quality or DEFAULT_JPEG_QUALITY]
     else:  # OpenCV's WebP writes lossless above quality 100
         params = [cv2.IMWRITE_WEBP_QUALITY, 101 if quality is None else quality]
     if format == "webp" and text:

@@ -191,7 +191,8 @@ class Planner:
         self._visited: set[str] = set()
 
     def __iter__(self) -> Iterator[Job | Decision]:
-        folders, explicit = [], {}
+        folders: list[Path] = []
+        explicit: dict[Path, list[Path]] = {}
         for path in self.inputs:
             try:
                 mode = os.stat(path).st_mode

@@ -250,7 +250,7 @@ def check_tiff(block: bytes, name: str, *, image: bool) -> None:
             if kind not in _TIFF_BYTE_TYPES and not (image and tag in _PIECE_TABLES):
                 values += count  # the strip and tile tables are bounded by the pieces the image needs
             if tag in _SUB_IFD_TAGS and kind in (4, 13, 16, 18) and count == 1:
-                pending.append(tiff.number(kind, value_at))
+                pending.append(tiff.number(kind, value_at))  # type: ignore[arg-type]  # kinds 4/13/16/18 are numbers
     if claimed > len(block):
         raise ImageTooComplexError(f"{name}: {what} tags claim {claimed:,} bytes of data in a {len(block):,}-byte "
                                    "block (tags sharing one block; a parser would copy it once per tag)")
@@ -409,7 +409,7 @@ def _first_samples(data: bytes) -> list[int]:
         trak = _box(data, position, moov[1], b"trak")
         if trak is None:
             break
-        box = trak
+        box: tuple[int, int] | None = trak
         for kind in (b"mdia", b"minf", b"stbl"):
             box = _box(data, *box, kind) if box else None
         for kind, entry in ((b"stco", ">I"), (b"co64", ">Q")):
@@ -499,9 +499,10 @@ def _av1_frame_size(obus: bytes) -> tuple[int, int] | None:
         if not has_size:
             size = len(obus) - position
         else:
-            size, position = _leb128(obus, position)
-            if size is None:
+            coded, position = _leb128(obus, position)
+            if coded is None:
                 return None
+            size = coded
         if kind == _AV1_SEQUENCE_HEADER:
             try:
                 return _sequence_header_size(_BitReader(obus[position:position + size]))

@@ -100,6 +100,8 @@ def run_ray(model_path: Path, plan: Iterable[Job | Decision], naming: Naming, co
     if options.uris:
         if jobs:
             raise ColorizerError("local paths and URIs cannot be mixed in one Ray run")
+        if options.output_dir is None:
+            raise ColorizerError("reading URIs needs an output folder (-o)")
         remote_plan, naming, filesystem = plan_uris(options.uris, options.output_dir, options.recursive,
                                                     context.settings.format, options.done)
         jobs = _jobs(remote_plan, context, on_row)

@@ -48,7 +48,9 @@ class ColorizedImage:
     seconds: float
 
     def preview_png(self) -> bytes:
-        """The ``after`` preview as PNG bytes (fastest zlib level)."""
+        """The ``after`` preview as PNG bytes (fastest zlib level); ColorizerError without previews."""
+        if self.after is None:
+            raise ColorizerError("this result was made without previews")
         return _encode_preview(self.after)
 
 
@@ -80,7 +82,7 @@ def colorize_image(models: ModelSet, source: Path, options: ColorizeOptions, *, 
     the arrays in memory. Raises ColorizerError (bad file, too large, model missing)."""
     start = time.perf_counter()
     pixels = read_image(source, max_pixels=max_pixels)
-    rgb = models.get(options.precision).colorize(pixels, **options.colorize_keywords())
+    rgb = models.get(options.precision).colorize(pixels, **options.colorize_keywords())  # type: ignore[arg-type]
     note = analyze_input_color(split_alpha(pixels)[0]).note()
     png = add_png_text(encode_png(rgb), provenance_text(models.sha256(options.precision), options.describe()))
     seconds = time.perf_counter() - start
@@ -104,6 +106,7 @@ def colorize_file(models: ModelSet, source: Path, out_dir: Path, options: Colori
     before = after = result
     if previews:
         before = out_dir / "before.png"
+        assert done.before is not None  # asked for with previews=True
         write_atomically(before, _encode_preview(done.before))
         if max(done.height, done.width) > PREVIEW_SIDE:
             after = out_dir / "after.png"

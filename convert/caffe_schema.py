@@ -156,7 +156,7 @@ MESSAGES: dict[str, list[tuple]] = {
 }
 
 
-def _field(label: str, type_: str, name: str, number: int, default: str | None) -> _F:
+def _field(label: str, type_: str, name: str, number: int, default: str | None) -> descriptor_pb2.FieldDescriptorProto:
     """One FieldDescriptorProto from a row of MESSAGES."""
     field = _F(name=name, number=number)
     field.label = _F.LABEL_OPTIONAL if label == "optional" else _F.LABEL_REPEATED

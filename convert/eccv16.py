@@ -26,7 +26,7 @@ def convert_release(prototxt: Path, caffemodel: Path, hull: Path) -> onnx.ModelP
     decode = [layer for layer in net.layer if layer.name == _DECODE_LAYER]
     if not decode:
         raise BlobError(f"{prototxt}: no layer named {_DECODE_LAYER!r} to hold the ab bin centres")
-    decode_blobs = [hull_points.T.reshape(2, 313, 1, 1)]  # (313, 2) -> out=2 (a, b), in=313 classes
+    decode_blobs: list[np.ndarray] = [hull_points.T.reshape(2, 313, 1, 1)]  # (313, 2) -> out=2 (a, b), in=313 classes
     if decode[0].convolution_param.bias_term:
         decode_blobs.append(np.zeros(2, np.float32))
     metadata = {

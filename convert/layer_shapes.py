@@ -28,7 +28,7 @@ def conv_geometry(layer) -> ConvGeometry:
         raise UnsupportedLayerError(f"layer {layer.name!r}: only 2-D convolution over axis 1 is supported")
 
     def pair(values, h_field: str | None, w_field: str | None, default: int) -> tuple[int, int]:
-        if h_field and (p.HasField(h_field) or p.HasField(w_field)):
+        if h_field and w_field and (p.HasField(h_field) or p.HasField(w_field)):
             return getattr(p, h_field), getattr(p, w_field)
         if len(values) > 2:
             raise UnsupportedLayerError(f"layer {layer.name!r}: only 2-D convolution is supported")

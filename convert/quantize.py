@@ -131,9 +131,9 @@ def compare(fp32_path: Path, int8_path: Path, photos: list[Path], contract: Mode
         differences.append(np.abs(ab_fp32 - ab_int8).ravel())
         rgb_fp32, rgb_int8 = (_rgb(data_l[0, 0] + np.float32(contract.l_offset), ab) for ab in (ab_fp32, ab_int8))
         squared_rgb.append(np.mean((rgb_fp32 - rgb_int8) ** 2))
-    differences = np.concatenate(differences)
+    every = np.concatenate(differences)
     mse = float(np.mean(squared_rgb))
-    return Int8Check(mean_abs_dab=float(differences.mean()), p99_abs_dab=float(np.percentile(differences, 99)),
+    return Int8Check(mean_abs_dab=float(every.mean()), p99_abs_dab=float(np.percentile(every, 99)),
                      psnr_db=float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse), images=len(photos))
 
 

@@ -43,7 +43,7 @@ from PIL import Image
 
 import app
 from testkit.fixtures import photo
-from testkit.hostile_corpus import hostile_corpus
+from testkit.hostile_corpus import Colorize, Refuse, hostile_corpus
 
 QUEUE_FULL = re.compile(r"[Qq]ueue is full")  # gradio_client: "Queue is full! Please try again."
 PREDICT_DEFAULTS = [50, 224, "bilinear", False, "fp32"]  # the /colorize inputs after the image, raw API (vibrancy 50)
@@ -78,7 +78,12 @@ def jpeg_kind(width: int, height: int, weight: int) -> RequestKind:
 def broken_kinds(weight: int, names: Sequence[str] = ("truncated.jpg", "notes.jpg", "bomb.png")) -> list[RequestKind]:
     """Refused files from the hostile corpus, each with the corpus's expected message."""
     corpus = {item.name: item for item in hostile_corpus()}
-    return [RequestKind(name, name, corpus[name].data, weight, refusal=corpus[name].expect.pattern) for name in names]
+    return [RequestKind(name, name, corpus[name].data, weight, refusal=_refusal(corpus[name].expect)) for name in names]
+
+
+def _refusal(expect: Colorize | Refuse) -> str:
+    assert isinstance(expect, Refuse), f"{expect} is not a refusal"
+    return expect.pattern
 
 
 def full_workload() -> list[RequestKind]:

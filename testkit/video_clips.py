@@ -51,7 +51,7 @@ def camera_frames(photo: np.ndarray, width: int, height: int, count: int, *, pan
         centre_x = base_width / 2 + pan[0] * index / scale
         centre_y = base_height / 2 + pan[1] * index / scale
         # base -> output: x_out = scale * (x_base - centre_x) + width / 2, same for y
-        matrix = np.float32([[scale, 0, width / 2 - scale * centre_x], [0, scale, height / 2 - scale * centre_y]])
+        matrix = np.array([[scale, 0, width / 2 - scale * centre_x], [0, scale, height / 2 - scale * centre_y]], np.float32)
         yield cv2.warpAffine(base, matrix, (width, height), flags=cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_REFLECT)  # cv2: (w, h)
 
@@ -67,7 +67,7 @@ def with_object(frames: Iterable[np.ndarray], patch: np.ndarray, start: tuple[fl
     for index, frame in enumerate(frames):
         height, width = frame.shape[:2]
         left, top = start[0] + velocity[0] * index, start[1] + velocity[1] * index
-        matrix = np.float32([[1, 0, left], [0, 1, top]])
+        matrix = np.array([[1, 0, left], [0, 1, top]], np.float32)
         moved = cv2.warpAffine(patch, matrix, (width, height), flags=cv2.INTER_LINEAR)  # cv2: (w, h)
         alpha = cv2.warpAffine(mask, matrix, (width, height), flags=cv2.INTER_LINEAR)[..., None]  # HxW -> HxWx1
         yield np.rint(frame * (1 - alpha) + moved * alpha).astype(np.uint8)

@@ -35,6 +35,7 @@ def photo(tmp_path_factory):
 
 def curl(*args: str) -> str:
     """curl with the flags docs/app.md uses; no proxy for 127.0.0.1."""
+    assert CURL is not None, "curl is not installed"
     done = subprocess.run([CURL, "--silent", "--show-error", "--fail", "--noproxy", "*", *args],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
@@ -43,7 +44,8 @@ def curl(*args: str) -> str:
 
 def sse_events(text: str) -> list[tuple[str, str]]:
     """Server-sent events as (event, data) pairs."""
-    events, name = [], None
+    events: list[tuple[str, str]] = []
+    name = ""
     for line in text.splitlines():
         if line.startswith("event:"):
             name = line.split(":", 1)[1].strip()

@@ -213,7 +213,9 @@ def read_rgb(path: Path) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def default_result(setup) -> np.ndarray:
-    return library_result(Case(()), setup, {})
+    result = library_result(Case(()), setup, {})
+    assert isinstance(result, np.ndarray), result
+    return result
 
 
 @pytest.mark.parametrize("option", sorted({case.elsewhere for case in CASES.values() if case.elsewhere}))

@@ -105,7 +105,7 @@ class FrameColorizer:
     def lab(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """uint8 or uint16 HxWx3 RGB (or HxW grey) -> (float32 H x W L, float32 H x W x 2 ab)."""
         plane = lightness(pixels)
-        if self._skipped + 1 < self.network_every:
+        if self.stabilizer is not None and self._skipped + 1 < self.network_every:
             carried = self.stabilizer.carry(plane)
             if carried is not None:
                 self._skipped += 1

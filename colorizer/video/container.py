@@ -298,8 +298,8 @@ class FilmWriter:
         self._step = max(1, round(1 / ((info.frame_rate or FALLBACK_RATE) * info.time_base)))
         self._time_base = info.time_base
         self.frames = 0
-        self.first_pts: int | None = None  # the first frame's time stamp written, in time_base units
-        self.end_pts: int | None = None  # the end of the last frame written, in time_base units
+        self.first_pts = 0  # the first frame's time stamp written, in time_base units (once frames > 0)
+        self.end_pts = 0  # the end of the last frame written, in time_base units (once frames > 0)
 
     def _add_video(self, info: VideoInfo, crf: int) -> av.video.stream.VideoStream:
         rate = info.frame_rate or FALLBACK_RATE
@@ -348,7 +348,7 @@ class FilmWriter:
             frame.duration = duration
         self._mux(self._video.encode(frame))
         self.frames += 1
-        self.first_pts = pts if self.first_pts is None else self.first_pts
+        self.first_pts = pts if self.frames == 1 else self.first_pts
         self.end_pts = pts + (duration or self._step)
 
     def _next_pts(self, pts: int | None) -> int:

@@ -97,6 +97,7 @@ class TemporalStabilizer:
         small = self._small(lightness_plane)
         shot = self._shot(small, ab.shape[:2])
         if shot == "continues":
+            assert self._previous_small is not None and self._previous_ab is not None  # "continues" says so
             weight, backward = self._trust(small, self._previous_small)
             self.trusted_share = float(weight.mean())
             weight = cv2.resize(weight * np.float32(self.settings.blend), (width, height),
@@ -121,6 +122,7 @@ class TemporalStabilizer:
         if self._shot(small, lightness_plane.shape) != "continues":
             return None
         height, width = lightness_plane.shape
+        assert self._previous_small is not None and self._previous_ab is not None  # "continues" says so
         weight, backward = self._trust(small, self._previous_small)
         self.trusted_share = float(weight.mean())
         out = warp(self._previous_ab, resize_flow(backward, (height, width)))
@@ -128,13 +130,15 @@ class TemporalStabilizer:
         return out
 
     def _small(self, lightness_plane: np.ndarray) -> np.ndarray:
-        return flow_image(lightness_plane, flow_size(*lightness_plane.shape, self.settings.flow_max_side))
+        height, width = lightness_plane.shape
+        return flow_image(lightness_plane, flow_size(height, width, self.settings.flow_max_side))
 
     def _shot(self, small: np.ndarray, size: tuple[int, int]) -> str:
         """Whether this frame (its flow-size L, its full size) "continues" the previous one's shot,
         follows a "cut", or starts "afresh" (first frame, a size change, or blend 0)."""
         previous = self._previous_small
-        if previous is None or previous.shape != small.shape or self._previous_ab.shape[:2] != size:
+        if previous is None or self._previous_ab is None or previous.shape != small.shape \
+                or self._previous_ab.shape[:2] != size:
             return "afresh"
         if self.settings.blend == 0.0:
             return "afresh"
