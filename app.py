@@ -63,6 +63,7 @@ MAX_FILE_BYTES = 25 * 2 ** 20  # what Gradio takes "25mb" to mean
 MAX_BATCH_FILES = 20  # photos per "Many photos" request
 MAX_FILM_SECONDS = DEFAULT_MAX_SECONDS  # longer films are refused before any frame is colorized
 MAX_FILM_PIXELS = DEFAULT_MAX_FRAME_PIXELS  # and so are films with larger frames (1280x720)
+FILM_LIMITS = FilmLimits(MAX_FILM_SECONDS, MAX_FILM_PIXELS)  # --max-film-seconds, --max-film-pixels
 CONCURRENCY = 2  # requests colorized at once, page, API, MCP and batch together; the others wait
 CONCURRENCY_ID = "colorize"
 SESSION_THREADS = max(1, (os.cpu_count() or 1) // CONCURRENCY)
@@ -113,7 +114,7 @@ class Handlers:
     MCP tool's description."""
 
     def __init__(self, models: ModelSet, disk: DiskBudget | None = None,
-                 film_limits: FilmLimits = FilmLimits(MAX_FILM_SECONDS, MAX_FILM_PIXELS)):
+                 film_limits: FilmLimits = FILM_LIMITS):
         self.models = models
         self.disk = disk
         self.film_limits = film_limits
@@ -217,6 +218,11 @@ class Handlers:
         event resets those; it does no work and reads nothing)."""
         return None, None, ""
 
+    @staticmethod
+    def clear_film() -> tuple[None, str]:
+        """A new film: no old result or message."""
+        return None, ""
+
     def page_state(self) -> tuple[str, dict]:
         """On page load: the model line, and the speed choice shown only when an int8 model exists."""
         try:
@@ -296,7 +302,7 @@ def _user_errors() -> Iterator[None]:
 
 
 def build_demo(models: ModelSet, disk: DiskBudget | None = None,
-               film_limits: FilmLimits = FilmLimits(MAX_FILM_SECONDS, MAX_FILM_PIXELS)) -> gr.Blocks:
+               film_limits: FilmLimits = FILM_LIMITS) -> gr.Blocks:
     """The page: settings, then a tab per way of working (one photo, many photos, a film)."""
     handlers = Handlers(models, disk, film_limits)
     limits = {"concurrency_limit": CONCURRENCY, "concurrency_id": CONCURRENCY_ID}
@@ -377,7 +383,7 @@ def build_demo(models: ModelSet, disk: DiskBudget | None = None,
                           preprocess=False, api_visibility="private", **limits)
         api_trigger.click(handlers.colorize, [source, *settings], result, api_name="colorize", preprocess=False,
                           **limits)
-        film.change(lambda: (None, ""), None, [film_result, film_status], **clear)
+        film.change(handlers.clear_film, None, [film_result, film_status], **clear)
         film_button.click(None, None, film_status, js=WORKING_JS)
         film_button.click(handlers.colorize_video_page, [film, *settings, stabilize], [film_result, film_status],
                           preprocess=False, api_visibility="private", **limits)

@@ -320,9 +320,9 @@ def photo(tmp_path_factory):
     return grey_photo(tmp_path_factory.mktemp("photos") / "old.jpg", 640, 480)
 
 
-def test_api_has_one_public_endpoint_returning_one_image(client):
+def test_api_has_one_public_photo_endpoint_returning_one_image(client):
     api = client.view_api(print_info=False, return_format="dict")
-    assert set(api["named_endpoints"]) == {"/colorize"} and not api["unnamed_endpoints"]
+    assert set(api["named_endpoints"]) == {"/colorize", "/colorize_video"} and not api["unnamed_endpoints"]
     endpoint = api["named_endpoints"]["/colorize"]
     assert [parameter["parameter_has_default"] for parameter in endpoint["parameters"]] == [False] + [True] * 5
     assert [output["component"] for output in endpoint["returns"]] == ["Image"]

@@ -64,8 +64,16 @@ def client(synthetic_model, tmp_path_factory):
 
 def test_default_limits_suit_a_public_page():
     limits = FilmLimits()
-    assert (app.MAX_FILM_SECONDS, app.MAX_FILM_PIXELS) == (limits.max_seconds, limits.max_pixels)
+    assert (limits.max_seconds, limits.max_pixels) == (app.MAX_FILM_SECONDS, app.MAX_FILM_PIXELS)
     assert limits.max_seconds <= 120 and limits.max_pixels <= 1920 * 1080
+
+
+def test_film_endpoint_takes_a_film_and_settings_and_returns_a_video(client):
+    endpoint = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/colorize_video"]
+    assert [parameter["parameter_name"] for parameter in endpoint["parameters"]] == [
+        "video", "vibrancy", "render_size", "upsample", "precision", "stabilize"]
+    assert [parameter["parameter_has_default"] for parameter in endpoint["parameters"]] == [False] + [True] * 5
+    assert [output["component"] for output in endpoint["returns"]] == ["Video"]
 
 
 def test_film_colorizes_with_its_frames_size_and_sound(client, clips):

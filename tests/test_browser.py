@@ -240,9 +240,15 @@ def test_film_tab_colorizes_a_clip_that_plays(browser, server_url, tmp_path):
     page.get_by_role("tab", name="Film").click()
     page.locator("#film input[type=file]").set_input_files(str(grey_clip(tmp_path / "reel.mp4")))
     page.locator("#film video").wait_for()  # the upload is shown
+    page.evaluate("""() => { window.filmSeen = [];  // what the result panel shows while it works
+      const panel = document.querySelector('#film-result');
+      new MutationObserver(() => window.filmSeen.push(panel.innerText.trim()))
+        .observe(panel, {subtree: true, childList: true, characterData: true}); }""")
     page.locator("#film-button").click()
     page.wait_for_function("() => document.querySelector('#film-status')?.innerText.includes('Colorized 10 frames')")
     page.locator("#film-result video").wait_for()
+    seen = page.evaluate("window.filmSeen")
+    assert any("/10 frames" in text for text in seen), f"no frame count shown while it worked: {seen}"
     duration = page.evaluate(FILM_DURATION_JS)
     assert isinstance(duration, (int, float)) and 0.9 <= duration <= 1.2, f"the result does not play: {duration}"
     source = page.locator("#film-result video").get_attribute("src") or ""
