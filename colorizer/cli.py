@@ -312,6 +312,8 @@ def summary(tally: Tally, seconds: float, where: str, args: argparse.Namespace, 
         text += "; skipped " + ", ".join(f"{count} {kind}" for kind, count in tally.skipped.items())
     if counts.ignored_files:
         text += f"; {counts.ignored_files} files without an image suffix ignored (-v lists them)"
+    if counts.subfolders:
+        text += f"; {counts.subfolders} subfolders not read (-r reads them)"
     if counts.ignored_folders:
         text += f"; {counts.ignored_folders} folders not entered (see the warnings)"
     if args.output_dir is not None:

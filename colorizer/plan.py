@@ -71,6 +71,7 @@ class PlanCounts:
 
     ignored_files: int = 0
     ignored_folders: int = 0
+    subfolders: int = 0  # not read without ``recursive``
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,7 @@ class Planner:
                 path = folder / entry.name
                 if _is_folder(entry):
                     if not self.recursive:
+                        self.counts.subfolders += 1
                         continue
                     if entry.is_symlink():
                         log.warning("%s: a link to a folder, not followed", self._name(path))
