@@ -19,6 +19,7 @@ http://HOST:PORT/gradio_api/mcp/ (docs/app.md).
 Importing this module builds the page (``demo``) but loads no model, starts no server and downloads
 nothing: models load on first use (``colorizer.models.ModelSet``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,7 +60,7 @@ RUN_FOLDER = "colorizer"  # results and previews, one subfolder per request, ins
 # Server limits. Gradio 6 has no time limit for ordinary events: the work per request is bounded by
 # MAX_PIXELS, MAX_FILE_SIZE, MAX_BATCH_FILES and the render size's maximum.
 MAX_FILE_SIZE = "25mb"
-MAX_FILE_BYTES = 25 * 2 ** 20  # what Gradio takes "25mb" to mean
+MAX_FILE_BYTES = 25 * 2**20  # what Gradio takes "25mb" to mean
 MAX_BATCH_FILES = 20  # photos per "Many photos" request
 MAX_FILM_SECONDS = DEFAULT_MAX_SECONDS  # longer films are refused before any frame is colorized
 MAX_FILM_PIXELS = DEFAULT_MAX_FRAME_PIXELS  # and so are films with larger frames (1280x720)
@@ -69,13 +70,13 @@ CONCURRENCY_ID = "colorize"
 SESSION_THREADS = max(1, (os.cpu_count() or 1) // CONCURRENCY)
 QUEUE_SIZE = 32  # requests waiting beyond that are refused with "queue is full"
 DELETE_CACHE = (600, 3600)  # every 10 minutes, Gradio deletes its uploads and results older than an hour
-MAX_KEPT_BYTES = 2 * 2 ** 30  # uploads and results kept on disk in all; the oldest go first
+MAX_KEPT_BYTES = 2 * 2**30  # uploads and results kept on disk in all; the oldest go first
 MAX_KEPT_SECONDS = sum(DELETE_CACHE)  # and for at most as long as Gradio keeps its own files
 BODY_LIMITS = {  # request bodies by path prefix; a larger body gets 413 before it is read
-    "/gradio_api/upload": MAX_BATCH_FILES * MAX_FILE_BYTES + 2 ** 20,  # multipart, streamed to disk by Gradio
-    "/gradio_api/mcp": MAX_FILE_BYTES * 4 // 3 + 2 ** 20,  # a data: URL of a photo, base64 in JSON
+    "/gradio_api/upload": MAX_BATCH_FILES * MAX_FILE_BYTES + 2**20,  # multipart, streamed to disk by Gradio
+    "/gradio_api/mcp": MAX_FILE_BYTES * 4 // 3 + 2**20,  # a data: URL of a photo, base64 in JSON
 }
-MAX_OTHER_BODY = 2 ** 20  # the queue's JSON and everything else
+MAX_OTHER_BODY = 2**20  # the queue's JSON and everything else
 LAUNCH_OPTIONS = {
     "max_file_size": MAX_FILE_SIZE,
     "show_error": True,  # the colorizer's one-line messages reach the page and API clients
@@ -93,8 +94,9 @@ colours for it. The result keeps your photo's full resolution and downloads as P
 """
 # Gradio 6.31's bundled SourceSansPro-SemiBold.woff2 holds only a few glyphs, so semi-bold text (titles,
 # labels, buttons) mixed two fonts; with the complete Bold face declared instead, weight 600 resolves to it.
-THEME = gr.themes.Default(font=[gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)),
-                                "ui-sans-serif", "system-ui", "sans-serif"])
+THEME = gr.themes.Default(
+    font=[gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)), "ui-sans-serif", "system-ui", "sans-serif"]
+)
 # The before/after layers: Gradio 6.31 lays the first image out in the flow (width 100%, max-height
 # 500 px) and the second absolutely over the 400 px panel, so photos that are not ~3:2 were offset and
 # cropped. Both now fill the panel and letterbox the same way: pixel-aligned, the whole photo shown.
@@ -113,15 +115,20 @@ class Handlers:
     """The events' functions over one ModelSet. Their signatures and docstrings are the API's and the
     MCP tool's description."""
 
-    def __init__(self, models: ModelSet, disk: DiskBudget | None = None,
-                 film_limits: FilmLimits = FILM_LIMITS):
+    def __init__(self, models: ModelSet, disk: DiskBudget | None = None, film_limits: FilmLimits = FILM_LIMITS):
         self.models = models
         self.disk = disk
         self.film_limits = film_limits
 
-    def colorize(self, image: str | dict | None, vibrancy: float = VIBRANCY_DEFAULT,
-                 render_size: int = MIN_RENDER_SIZE, upsample: str = DEFAULT_METHOD,
-                 keep_colour: bool = False, precision: str = "fp32") -> str:
+    def colorize(
+        self,
+        image: str | dict | None,
+        vibrancy: float = VIBRANCY_DEFAULT,
+        render_size: int = MIN_RENDER_SIZE,
+        upsample: str = DEFAULT_METHOD,
+        keep_colour: bool = False,
+        precision: str = "fp32",
+    ) -> str:
         """Colorize a black-and-white photo; the result is a PNG of the photo's size.
 
         Args:
@@ -135,8 +142,9 @@ class Handlers:
             The colorized PNG (RGB, or RGBA when the photo has transparency), named <photo>_color.png,
             with its provenance in PNG text chunks.
         """
-        return str(self._colorize_one(image, vibrancy, render_size, upsample, keep_colour, precision,
-                                      previews=False).result)
+        return str(
+            self._colorize_one(image, vibrancy, render_size, upsample, keep_colour, precision, previews=False).result
+        )
 
     def colorize_page(self, image, vibrancy, render_size, upsample, keep_colour, precision):
         """The page's Colorize button and examples: the PNG, the before/after pair and a message."""
@@ -146,8 +154,7 @@ class Handlers:
             message += f" {done.note}"
         return str(done.result), (str(done.before), str(done.after)), message
 
-    def colorize_many(self, files, vibrancy, render_size, upsample, keep_colour, precision,
-                      progress=gr.Progress()):  # noqa: B008 - Gradio injects the tracker
+    def colorize_many(self, files, vibrancy, render_size, upsample, keep_colour, precision, progress=gr.Progress()):  # noqa: B008 - Gradio injects the tracker
         """The "Many photos" tab: a gallery, a ZIP of the PNGs, and one line per file that failed."""
         options = _options(vibrancy, render_size, upsample, keep_colour, precision)
         files = [item for item in (files or []) if item]
@@ -161,8 +168,14 @@ class Handlers:
                 sources.append((_original_name(item), _upload_path(item)))
             except gr.Error as refused:
                 sources.append((_original_name(item), refused.message))
-        batch = colorize_batch(self.models, sources, _request_folder(), options, max_pixels=MAX_PIXELS,
-                               progress=lambda index, name: progress(index / len(files), desc=name))
+        batch = colorize_batch(
+            self.models,
+            sources,
+            _request_folder(),
+            options,
+            max_pixels=MAX_PIXELS,
+            progress=lambda index, name: progress(index / len(files), desc=name),
+        )
         self._sweep()
         failures = "\n".join(f"- {failure}" for failure in batch.failures)
         if not batch.previews:
@@ -172,9 +185,16 @@ class Handlers:
             report += f" Not colorized:\n{failures}"
         return [(str(path), name) for path, name in batch.previews], str(batch.archive), report
 
-    def colorize_video(self, video: str | dict | None, vibrancy: float = VIBRANCY_DEFAULT,
-                       render_size: int = MIN_RENDER_SIZE, upsample: str = DEFAULT_METHOD, precision: str = "fp32",
-                       stabilize: bool = True, progress=gr.Progress()) -> str:  # noqa: B008 - Gradio injects it
+    def colorize_video(
+        self,
+        video: str | dict | None,
+        vibrancy: float = VIBRANCY_DEFAULT,
+        render_size: int = MIN_RENDER_SIZE,
+        upsample: str = DEFAULT_METHOD,
+        precision: str = "fp32",
+        stabilize: bool = True,
+        progress=gr.Progress(),  # noqa: B008 (Gradio injects progress through this default)
+    ) -> str:
         """Colorize a black-and-white film; the result is an H.264 MP4 of the film's size, sound kept.
 
         Args:
@@ -189,12 +209,23 @@ class Handlers:
         """
         return str(self._colorize_film(video, vibrancy, render_size, upsample, precision, stabilize, progress).path)
 
-    def colorize_video_page(self, video, vibrancy, render_size, upsample, keep_colour, precision, stabilize,
-                            progress=gr.Progress()):  # noqa: B008 - Gradio injects the tracker
+    def colorize_video_page(
+        self,
+        video,
+        vibrancy,
+        render_size,
+        upsample,
+        keep_colour,
+        precision,
+        stabilize,
+        progress=gr.Progress(),  # noqa: B008 (Gradio injects progress through this default)
+    ):
         """The "Film" tab's Colorize button: the MP4 and a message."""
         done = self._colorize_film(video, vibrancy, render_size, upsample, precision, stabilize, progress)
-        message = (f"Colorized {done.frames} frames ({done.width}×{done.height}, {done.seconds:.1f} s) in "
-                   f"{done.elapsed:.1f} s, {done.frames_per_second:.1f} frames/s.")
+        message = (
+            f"Colorized {done.frames} frames ({done.width}×{done.height}, {done.seconds:.1f} s) in "
+            f"{done.elapsed:.1f} s, {done.frames_per_second:.1f} frames/s."
+        )
         if not done.audio:
             message += " The film has no sound."
         return str(done.path), message
@@ -207,8 +238,16 @@ class Handlers:
             progress((done, total), desc=f"{rate:.1f} frames/s", unit="frames")
 
         with _user_errors():
-            done = colorize_film(self.models, source, _request_folder(), options, original_name=_original_name(video),
-                                 stabilize=bool(stabilize), limits=self.film_limits, progress=report)
+            done = colorize_film(
+                self.models,
+                source,
+                _request_folder(),
+                options,
+                original_name=_original_name(video),
+                stabilize=bool(stabilize),
+                limits=self.film_limits,
+                progress=report,
+            )
         self._sweep()
         return done
 
@@ -236,8 +275,15 @@ class Handlers:
         options = _options(vibrancy, render_size, upsample, keep_colour, precision)
         source = _upload_path(image)
         with _user_errors():
-            done = colorize_file(self.models, source, _request_folder(), options,
-                                 original_name=_original_name(image), max_pixels=MAX_PIXELS, previews=previews)
+            done = colorize_file(
+                self.models,
+                source,
+                _request_folder(),
+                options,
+                original_name=_original_name(image),
+                max_pixels=MAX_PIXELS,
+                previews=previews,
+            )
         self._sweep()
         return done
 
@@ -277,8 +323,9 @@ def _upload_path(value: str | Path | dict | None, what: str = "photo") -> Path:
     path = value.get("path") if isinstance(value, dict) else value
     if not path:
         raise gr.Error(f"Upload a {what} first.", print_exception=False)
-    refusal = gr.Error(f"Send the {what} as a file upload; paths on the server are not accepted.",
-                       print_exception=False)
+    refusal = gr.Error(
+        f"Send the {what} as a file upload; paths on the server are not accepted.", print_exception=False
+    )
     try:
         resolved = Path(path).resolve()
         folder = Path(get_upload_folder()).resolve()
@@ -301,8 +348,7 @@ def _user_errors() -> Iterator[None]:
         raise gr.Error(str(error), print_exception=False) from None
 
 
-def build_demo(models: ModelSet, disk: DiskBudget | None = None,
-               film_limits: FilmLimits = FILM_LIMITS) -> gr.Blocks:
+def build_demo(models: ModelSet, disk: DiskBudget | None = None, film_limits: FilmLimits = FILM_LIMITS) -> gr.Blocks:
     """The page: settings, then a tab per way of working (one photo, many photos, a film)."""
     handlers = Handlers(models, disk, film_limits)
     limits = {"concurrency_limit": CONCURRENCY, "concurrency_id": CONCURRENCY_ID}
@@ -310,18 +356,41 @@ def build_demo(models: ModelSet, disk: DiskBudget | None = None,
         gr.Markdown(INTRO)
         with gr.Accordion("Settings", open=False):
             with gr.Row():
-                vibrancy = gr.Slider(VIBRANCY_MIN, VIBRANCY_MAX, value=VIBRANCY_DEFAULT, step=1, label="Vibrancy",
-                                     info="Higher is more colourful; 50 is the model's own look")
-                render_size = gr.Slider(MIN_RENDER_SIZE, MAX_RENDER_SIZE, value=MIN_RENDER_SIZE, step=INPUT_MULTIPLE,
-                                        label="Render size",
-                                        info="Side of the image the network sees: larger is finer, slower")
+                vibrancy = gr.Slider(
+                    VIBRANCY_MIN,
+                    VIBRANCY_MAX,
+                    value=VIBRANCY_DEFAULT,
+                    step=1,
+                    label="Vibrancy",
+                    info="Higher is more colourful; 50 is the model's own look",
+                )
+                render_size = gr.Slider(
+                    MIN_RENDER_SIZE,
+                    MAX_RENDER_SIZE,
+                    value=MIN_RENDER_SIZE,
+                    step=INPUT_MULTIPLE,
+                    label="Render size",
+                    info="Side of the image the network sees: larger is finer, slower",
+                )
             with gr.Row():
-                upsample = gr.Dropdown(list(METHODS), value=DEFAULT_METHOD, label="Colour upsampling",
-                                       info="How the colour is brought to the photo's full size")
-                keep_colour = gr.Checkbox(False, label="Keep original colours",
-                                          info="For photos that already have colour: keep it where it is strong")
-                precision = gr.Radio(list(PRECISIONS), value="fp32", label="Speed", visible=False,
-                                     info="int8: about 3x faster network, checked against fp32 when made")
+                upsample = gr.Dropdown(
+                    list(METHODS),
+                    value=DEFAULT_METHOD,
+                    label="Colour upsampling",
+                    info="How the colour is brought to the photo's full size",
+                )
+                keep_colour = gr.Checkbox(
+                    False,
+                    label="Keep original colours",
+                    info="For photos that already have colour: keep it where it is strong",
+                )
+                precision = gr.Radio(
+                    list(PRECISIONS),
+                    value="fp32",
+                    label="Speed",
+                    visible=False,
+                    info="int8: about 3x faster network, checked against fp32 when made",
+                )
         settings = [vibrancy, render_size, upsample, keep_colour, precision]
         with gr.Tabs():
             with gr.Tab("One photo"), gr.Row(equal_height=False):
@@ -329,39 +398,68 @@ def build_demo(models: ModelSet, disk: DiskBudget | None = None,
                     # filepath + image_mode=None: Gradio hands over the uploaded file untouched (the
                     # events skip its Pillow preprocessing, below), so colorizer.read_image decodes it:
                     # 16-bit PNGs keep their depth, EXIF orientation is applied, bad files get our message.
-                    source = gr.Image(label="Black-and-white photo", type="filepath", image_mode=None,
-                                      sources=["upload", "clipboard"], height=400)
+                    source = gr.Image(
+                        label="Black-and-white photo",
+                        type="filepath",
+                        image_mode=None,
+                        sources=["upload", "clipboard"],
+                        height=400,
+                    )
                     button = gr.Button("Colorize", variant="primary")
                     status = gr.Markdown(elem_id="status")
-                    examples = gr.Examples(sorted(str(path) for path in EXAMPLES_DIR.glob("*.jpg")),
-                                           inputs=source, cache_examples=False, api_visibility="private")
+                    examples = gr.Examples(
+                        sorted(str(path) for path in EXAMPLES_DIR.glob("*.jpg")),
+                        inputs=source,
+                        cache_examples=False,
+                        api_visibility="private",
+                    )
                 with gr.Column():
-                    slider = gr.ImageSlider(label="Before / after", type="filepath", interactive=False,
-                                            buttons=["fullscreen"], height=400, elem_id="before-after")
-                    result = gr.Image(label="Colorized (full resolution, PNG)", type="filepath",
-                                      interactive=False, buttons=["download", "fullscreen"], elem_id="result")
+                    slider = gr.ImageSlider(
+                        label="Before / after",
+                        type="filepath",
+                        interactive=False,
+                        buttons=["fullscreen"],
+                        height=400,
+                        elem_id="before-after",
+                    )
+                    result = gr.Image(
+                        label="Colorized (full resolution, PNG)",
+                        type="filepath",
+                        interactive=False,
+                        buttons=["download", "fullscreen"],
+                        elem_id="result",
+                    )
             with gr.Tab("Many photos"), gr.Row(equal_height=False):
                 with gr.Column():
-                    files = gr.File(label=f"Black-and-white photos (up to {MAX_BATCH_FILES})",
-                                    file_count="multiple", file_types=["image"], elem_id="many-files")
+                    files = gr.File(
+                        label=f"Black-and-white photos (up to {MAX_BATCH_FILES})",
+                        file_count="multiple",
+                        file_types=["image"],
+                        elem_id="many-files",
+                    )
                     many_button = gr.Button("Colorize all", variant="primary")
                     many_status = gr.Markdown(elem_id="many-status")
                 with gr.Column():
-                    gallery = gr.Gallery(label="Colorized (previews)", columns=3, height=400,
-                                         elem_id="many-gallery")
+                    gallery = gr.Gallery(label="Colorized (previews)", columns=3, height=400, elem_id="many-gallery")
                     archive = gr.File(label="All colorized PNGs (ZIP)", elem_id="many-zip")
             with gr.Tab("Film"), gr.Row(equal_height=False):
                 with gr.Column():
-                    film = gr.Video(label=f"Black-and-white film (up to {film_limits.max_seconds:g} s, "
-                                    f"{film_limits.max_pixels:,} pixels a frame)", sources=["upload"],
-                                    format=None, elem_id="film")
-                    stabilize = gr.Checkbox(True, label="Steady colours",
-                                            info="Carry each frame's colours along the motion to the next")
+                    film = gr.Video(
+                        label=f"Black-and-white film (up to {film_limits.max_seconds:g} s, "
+                        f"{film_limits.max_pixels:,} pixels a frame)",
+                        sources=["upload"],
+                        format=None,
+                        elem_id="film",
+                    )
+                    stabilize = gr.Checkbox(
+                        True, label="Steady colours", info="Carry each frame's colours along the motion to the next"
+                    )
                     film_button = gr.Button("Colorize", variant="primary", elem_id="film-button")
                     film_status = gr.Markdown(elem_id="film-status")
                 with gr.Column():
-                    film_result = gr.Video(label="Colorized (MP4, sound kept)", interactive=False, format=None,
-                                           elem_id="film-result")
+                    film_result = gr.Video(
+                        label="Colorized (MP4, sound kept)", interactive=False, format=None, elem_id="film-result"
+                    )
         model_info = gr.Markdown(elem_id="model-line")
         api_trigger = gr.Button(visible=False)  # the API's own event: one image out, as in version 1
         film_api = gr.Button(visible=False)  # the film API's event: the MP4 alone
@@ -372,23 +470,53 @@ def build_demo(models: ModelSet, disk: DiskBudget | None = None,
         clear = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
         source.change(handlers.clear, None, page_outputs, **clear)
         button.click(None, None, status, js=WORKING_JS)
-        button.click(handlers.colorize_page, [source, *settings], page_outputs, preprocess=False,
-                     api_visibility="private", **limits).success(None, js=SCROLL_JS)
-        examples.load_input_event.then(handlers.colorize_page, [source, *settings], page_outputs,
-                                       preprocess=False, api_visibility="private", **limits
-                                       ).success(None, js=SCROLL_JS)
+        button.click(
+            handlers.colorize_page,
+            [source, *settings],
+            page_outputs,
+            preprocess=False,
+            api_visibility="private",
+            **limits,
+        ).success(None, js=SCROLL_JS)
+        examples.load_input_event.then(
+            handlers.colorize_page,
+            [source, *settings],
+            page_outputs,
+            preprocess=False,
+            api_visibility="private",
+            **limits,
+        ).success(None, js=SCROLL_JS)
         files.change(handlers.clear, None, [gallery, archive, many_status], **clear)
         many_button.click(None, None, many_status, js=WORKING_JS)
-        many_button.click(handlers.colorize_many, [files, *settings], [gallery, archive, many_status],
-                          preprocess=False, api_visibility="private", **limits)
-        api_trigger.click(handlers.colorize, [source, *settings], result, api_name="colorize", preprocess=False,
-                          **limits)
+        many_button.click(
+            handlers.colorize_many,
+            [files, *settings],
+            [gallery, archive, many_status],
+            preprocess=False,
+            api_visibility="private",
+            **limits,
+        )
+        api_trigger.click(
+            handlers.colorize, [source, *settings], result, api_name="colorize", preprocess=False, **limits
+        )
         film.change(handlers.clear_film, None, [film_result, film_status], **clear)
         film_button.click(None, None, film_status, js=WORKING_JS)
-        film_button.click(handlers.colorize_video_page, [film, *settings, stabilize], [film_result, film_status],
-                          preprocess=False, api_visibility="private", **limits)
-        film_api.click(handlers.colorize_video, [film, vibrancy, render_size, upsample, precision, stabilize],
-                       film_result, api_name="colorize_video", preprocess=False, **limits)
+        film_button.click(
+            handlers.colorize_video_page,
+            [film, *settings, stabilize],
+            [film_result, film_status],
+            preprocess=False,
+            api_visibility="private",
+            **limits,
+        )
+        film_api.click(
+            handlers.colorize_video,
+            [film, vibrancy, render_size, upsample, precision, stabilize],
+            film_result,
+            api_name="colorize_video",
+            preprocess=False,
+            **limits,
+        )
         demo.load(handlers.page_state, None, [model_info, precision], api_visibility="private")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     only_regular_files_recorded(demo)
@@ -409,21 +537,36 @@ exit status: 2 when the model cannot be built or loaded (one line on stderr says
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python app.py", description="Serve the colorizer as a web page, API "
-                                     "and MCP tool.", epilog=EPILOG, formatter_class=HelpFormatter)
-    parser.add_argument("--model", type=Path, help="ONNX model, built first if missing "
-                                                   "(default: $COLORIZER_MODEL or models/eccv16.onnx)")
-    parser.add_argument("--release-dir", type=Path,
-                        help="folder holding release files you downloaded yourself (colorization_deploy_v2.prototxt, "
-                             "colorization_release_v2.caffemodel, pts_in_hull.npy): used instead of downloading them "
-                             "when the model must be built")
+    parser = argparse.ArgumentParser(
+        prog="python app.py",
+        description="Serve the colorizer as a web page, API and MCP tool.",
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="ONNX model, built first if missing (default: $COLORIZER_MODEL or models/eccv16.onnx)",
+    )
+    parser.add_argument(
+        "--release-dir",
+        type=Path,
+        help="folder holding release files you downloaded yourself (colorization_deploy_v2.prototxt, "
+        "colorization_release_v2.caffemodel, pts_in_hull.npy): used instead of downloading them "
+        "when the model must be built",
+    )
     parser.add_argument("--host", help="address to listen on (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
-    parser.add_argument("--max-film-seconds", type=float, default=MAX_FILM_SECONDS,
-                        help="longer films are refused before any work")
-    parser.add_argument("--max-film-pixels", type=int, default=MAX_FILM_PIXELS,
-                        help="films whose frames have more pixels (width x height) are refused before any work")
+    parser.add_argument(
+        "--max-film-seconds", type=float, default=MAX_FILM_SECONDS, help="longer films are refused before any work"
+    )
+    parser.add_argument(
+        "--max-film-pixels",
+        type=int,
+        default=MAX_FILM_PIXELS,
+        help="films whose frames have more pixels (width x height) are refused before any work",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
     return parser.parse_args(argv)
 
@@ -438,8 +581,10 @@ def prepare_model(models: ModelSet, release_dir: Path | None) -> str:
             release, lines = describe_release_dir(release_dir)
             for line in lines:
                 print(line, file=sys.stderr)
-        print(f"{path} is missing: building it from the ECCV16 release, as "
-              f"python -m convert --output {path} would", file=sys.stderr)
+        print(
+            f"{path} is missing: building it from the ECCV16 release, as python -m convert --output {path} would",
+            file=sys.stderr,
+        )
         ensure_model(path, **release)
     colorizer = models.get()
     models.sha256()
@@ -464,8 +609,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(prepare_model(models, args.release_dir))
     except DownloadError as error:
-        print(f"error: {error}; or put those files in a folder and run: python app.py --release-dir FOLDER",
-              file=sys.stderr)
+        print(
+            f"error: {error}; or put those files in a folder and run: python app.py --release-dir FOLDER",
+            file=sys.stderr,
+        )
         return 2
     except (ConversionError, ColorizerError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -473,8 +620,12 @@ def main(argv: list[str] | None = None) -> int:
     upload_folder = Path(get_upload_folder())
     lock = claim_folder(upload_folder, upload_folder / RUN_FOLDER)  # a killed run's results go now
     page: gr.Blocks | None = None
-    disk = DiskBudget(upload_folder, max_bytes=MAX_KEPT_BYTES, max_age=MAX_KEPT_SECONDS,
-                      keep=lambda: example_files(page) if page is not None else ())
+    disk = DiskBudget(
+        upload_folder,
+        max_bytes=MAX_KEPT_BYTES,
+        max_age=MAX_KEPT_SECONDS,
+        keep=lambda: example_files(page) if page is not None else (),
+    )
     page = build_demo(models, disk, film_limits)
     disk.sweep()
     disk.start()
@@ -483,8 +634,15 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     middleware = [Middleware(BodyLimit, limits=BODY_LIMITS, default=MAX_OTHER_BODY)]
     try:
-        page.launch(server_name=args.host, server_port=args.port, share=args.share, theme=THEME, css=CSS,
-                    app_kwargs={"middleware": middleware}, **LAUNCH_OPTIONS)
+        page.launch(
+            server_name=args.host,
+            server_port=args.port,
+            share=args.share,
+            theme=THEME,
+            css=CSS,
+            app_kwargs={"middleware": middleware},
+            **LAUNCH_OPTIONS,
+        )
     finally:
         disk.stop()
         if lock is not None:

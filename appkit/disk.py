@@ -9,6 +9,7 @@ sweeps the whole folder, whoever wrote the files, after every request (``sweep_s
 
 Give each app its own folder (GRADIO_TEMP_DIR): the sweep counts every file in it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -45,8 +46,15 @@ class DiskBudget:
     keep: returns the paths never to delete (the page's example photos); called at each sweep.
     """
 
-    def __init__(self, folder: Path, *, max_bytes: int, max_age: float, interval: float = 60.0,
-                 keep: Callable[[], Iterable[str | Path]] = tuple):
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        max_bytes: int,
+        max_age: float,
+        interval: float = 60.0,
+        keep: Callable[[], Iterable[str | Path]] = tuple,
+    ):
         self.folder = Path(folder)
         self.max_bytes = max_bytes
         self.max_age = max_age
@@ -81,8 +89,9 @@ class DiskBudget:
                 total -= size
             _remove_empty_folders(self.folder)
             if deleted:
-                log.info("disk budget: deleted %d files (%.1f MB), %.1f MB kept", deleted, deleted_bytes / 1e6,
-                         total / 1e6)
+                log.info(
+                    "disk budget: deleted %d files (%.1f MB), %.1f MB kept", deleted, deleted_bytes / 1e6, total / 1e6
+                )
             return Swept(deleted, deleted_bytes, len(files) - deleted, total)
 
     def sweep_soon(self) -> None:

@@ -1,4 +1,5 @@
 """Guards around Gradio 6.31 behaviour that a request can otherwise turn against the server."""
+
 from __future__ import annotations
 
 import os

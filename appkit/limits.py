@@ -5,6 +5,7 @@ read a body of any size into memory (300 MB JSON bodies took a server to 4 GB). 
 Content-Length over the limit is refused without reading a byte; a body sent without one (chunked)
 is counted as it arrives and cut off at the limit.
 """
+
 from __future__ import annotations
 
 import logging
@@ -94,7 +95,15 @@ def _content_length(scope: Scope) -> int | None:
 
 async def _send_413(send: Send, limit: int) -> None:
     body = f"Request body too large: the limit is {limit} bytes.".encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -1,4 +1,5 @@
 """The server process's memory behaviour."""
+
 from __future__ import annotations
 
 import contextlib

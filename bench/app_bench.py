@@ -12,6 +12,7 @@ session has ``app.SESSION_THREADS`` threads; the library rows use that many thre
 cores. The app's time is the whole request as a client sees it: upload, queue, decode, colorize,
 PNG encode and write, download.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,8 +58,9 @@ def run(width: int, height: int, runs: int, before: Path | None = None) -> dict[
         "app request (gradio_client: upload, colorize, PNG, download)": lambda: None,  # set once the app runs
         f"Colorizer.colorize, {SESSION_THREADS} thread(s) as the app's session": lambda: same_threads.colorize(pixels),
         "Colorizer.colorize, all cores": lambda: all_cores.colorize(pixels),
-        f"read_image + colorize + encode_png, {SESSION_THREADS} thread(s)":
-            lambda: encode_png(same_threads.colorize(read_image(path))),
+        f"read_image + colorize + encode_png, {SESSION_THREADS} thread(s)": lambda: encode_png(
+            same_threads.colorize(read_image(path))
+        ),
     }
     before_row = f"app request, {before}/app.py (before)"
     if before is not None:
@@ -66,12 +68,16 @@ def run(width: int, height: int, runs: int, before: Path | None = None) -> dict[
     times: dict[str, list[float]] = {name: [] for name in rows}
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        client = Client(stack.enter_context(running_app(model, work / "new")), verbose=False,
-                        download_files=str(work / "downloads"))
+        client = Client(
+            stack.enter_context(running_app(model, work / "new")), verbose=False, download_files=str(work / "downloads")
+        )
         rows[next(iter(rows))] = lambda: client.predict(handle_file(str(path)), api_name="/colorize")
         if before is not None:
-            old = Client(stack.enter_context(running_app(model, work / "before", app=before.resolve() / "app.py")),
-                         verbose=False, download_files=str(work / "downloads_before"))
+            old = Client(
+                stack.enter_context(running_app(model, work / "before", app=before.resolve() / "app.py")),
+                verbose=False,
+                download_files=str(work / "downloads_before"),
+            )
             rows[before_row] = lambda: old.predict(handle_file(str(path)), api_name="/colorize")
         for function in rows.values():  # warm up: first sessions runs, first request
             function()
@@ -91,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     width, height = (int(side) for side in args.size.split("x"))
     medians = run(width, height, args.runs, args.before)
     library = next(value for name, value in medians.items() if name.startswith("Colorizer.colorize,"))
-    print(f"{args.size}, median of {args.runs} alternating runs; {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores (shared: absolute times are noisy, ratios are side by side)\n")
+    print(
+        f"{args.size}, median of {args.runs} alternating runs; {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores (shared: absolute times are noisy, ratios are side by side)\n"
+    )
     print("| call | ms | × Colorizer.colorize (same threads) |\n| --- | ---: | ---: |")
     for name, seconds in medians.items():
         print(f"| {name} | {seconds * 1000:.0f} | {seconds / library:.2f}× |")

@@ -1,10 +1,10 @@
 """Shared by the benchmarks: synthetic release files of the real size, photos, peak RSS."""
+
 from __future__ import annotations
 
 import contextlib
 import resource
 from pathlib import Path
-
 
 from testkit.fixtures import REPO_ROOT, SHARED_FIXTURES, official_hull, official_prototxt, photo, write_caffemodel  # noqa: F401 (photo: for the benchmarks)
 

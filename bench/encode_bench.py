@@ -7,6 +7,7 @@ encoders are single-threaded, and CPU time is far less disturbed than wall time 
 on a shared machine. Sizes are bytes of the encoded file. The photo is a real colour photograph
 (../shared) resized to the size asked for, standing in for a colorized result.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,14 +42,35 @@ def cpu_seconds(image: np.ndarray, suffix: str, params: list[int], runs: int) ->
 CANDIDATES = [
     ("png", "OpenCV default (level 1, RLE)", []),
     *[("png", f"zlib level {level}", [cv2.IMWRITE_PNG_COMPRESSION, level]) for level in range(1, 10)],
-    ("png", "level 1, filtered strategy", [cv2.IMWRITE_PNG_COMPRESSION, 1,
-                                           cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_FILTERED]),
-    ("png", "level 1, RLE, Sub filter only", [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY,
-                                              cv2.IMWRITE_PNG_STRATEGY_RLE, cv2.IMWRITE_PNG_FILTER,
-                                              cv2.IMWRITE_PNG_FILTER_SUB]),
-    ("png", "level 1, RLE, fast filters", [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY,
-                                           cv2.IMWRITE_PNG_STRATEGY_RLE, cv2.IMWRITE_PNG_FILTER,
-                                           cv2.IMWRITE_PNG_FAST_FILTERS]),
+    (
+        "png",
+        "level 1, filtered strategy",
+        [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_FILTERED],
+    ),
+    (
+        "png",
+        "level 1, RLE, Sub filter only",
+        [
+            cv2.IMWRITE_PNG_COMPRESSION,
+            1,
+            cv2.IMWRITE_PNG_STRATEGY,
+            cv2.IMWRITE_PNG_STRATEGY_RLE,
+            cv2.IMWRITE_PNG_FILTER,
+            cv2.IMWRITE_PNG_FILTER_SUB,
+        ],
+    ),
+    (
+        "png",
+        "level 1, RLE, fast filters",
+        [
+            cv2.IMWRITE_PNG_COMPRESSION,
+            1,
+            cv2.IMWRITE_PNG_STRATEGY,
+            cv2.IMWRITE_PNG_STRATEGY_RLE,
+            cv2.IMWRITE_PNG_FILTER,
+            cv2.IMWRITE_PNG_FAST_FILTERS,
+        ],
+    ),
     ("jpg", "JPEG quality 95", [cv2.IMWRITE_JPEG_QUALITY, 95]),
     ("jpg", "JPEG quality 85", [cv2.IMWRITE_JPEG_QUALITY, 85]),
     ("webp", "WebP quality 90", [cv2.IMWRITE_WEBP_QUALITY, 90]),

@@ -34,6 +34,7 @@ the warping error for every network it picks the lowest ab RMSE (the mean of the
 ratios to per-frame): accuracy first, once the flicker goal is met. The defaults in
 colorizer/video/stabilize.py came from it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,10 +61,17 @@ from colorizer.video.flow import FlowEstimator, flow_image, flow_size
 from colorizer.video.stabilize import histogram_distance
 from testkit.video_clips import camera_frames, grey, lab, with_object, write_clip
 
-MOTIONS: list[dict[str, Any]] = [  # one per photo: (pan x, pan y) output pixels per frame at 640 wide, zoom per frame, and an
+MOTIONS: list[
+    dict[str, Any]
+] = [  # one per photo: (pan x, pan y) output pixels per frame at 640 wide, zoom per frame, and an
     # object (a cut-out of the next photo, a third of the frame high) crossing at (vx, vy) px per frame
-    dict(pan=(2.0, 0.0)), dict(zoom=1.008, object=(8.0, 0.0)), dict(pan=(1.5, 1.0), object=(-6.0, 2.0)),
-    dict(zoom=0.992), dict(pan=(-1.0, 0.5), zoom=1.004, object=(7.0, -1.0)), dict(pan=(0.0, -1.5), object=(-8.0, 0.0))]
+    dict(pan=(2.0, 0.0)),
+    dict(zoom=1.008, object=(8.0, 0.0)),
+    dict(pan=(1.5, 1.0), object=(-6.0, 2.0)),
+    dict(zoom=0.992),
+    dict(pan=(-1.0, 0.5), zoom=1.004, object=(7.0, -1.0)),
+    dict(pan=(0.0, -1.5), object=(-8.0, 0.0)),
+]
 TUNING_CLIPS = 3
 ORACLE_GRID = 56
 TUNE_GRID = {  # one parameter at a time around the defaults
@@ -88,8 +96,10 @@ def photos() -> list[np.ndarray]:
     if paths:
         return [cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB) for path in paths]  # OpenCV reads BGR
     rng = np.random.default_rng(0)
-    return [cv2.resize(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), (640, 480), interpolation=cv2.INTER_CUBIC)
-            for _ in MOTIONS]  # cv2: (w, h)
+    return [
+        cv2.resize(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), (640, 480), interpolation=cv2.INTER_CUBIC)
+        for _ in MOTIONS
+    ]  # cv2: (w, h)
 
 
 def make_clips(width: int, height: int, count: int) -> list[Clip]:
@@ -141,9 +151,17 @@ def network_abs(clips: list[Clip], model: Path, key: str) -> list[list[np.ndarra
 
 def oracle_abs(clips: list[Clip]) -> list[list[np.ndarray]]:
     """A perfect network at the network's resolution: true ab averaged to 56x56, upsampled."""
-    return [[upsample_ab(cv2.resize(ab, (ORACLE_GRID, ORACLE_GRID), interpolation=cv2.INTER_AREA).transpose(2, 0, 1),
-                         plane, DEFAULT_METHOD)  # cv2: (w, h); HxWx2 -> 2xhxw, the network's layout
-             for plane, ab in zip(clip.planes, clip.truth)] for clip in clips]
+    return [
+        [
+            upsample_ab(
+                cv2.resize(ab, (ORACLE_GRID, ORACLE_GRID), interpolation=cv2.INTER_AREA).transpose(2, 0, 1),
+                plane,
+                DEFAULT_METHOD,
+            )  # cv2: (w, h); HxWx2 -> 2xhxw, the network's layout
+            for plane, ab in zip(clip.planes, clip.truth)
+        ]
+        for clip in clips
+    ]
 
 
 def stabilized(clip: Clip, abs_: list[np.ndarray], settings: StabilizerSettings, every: int = 1) -> list[np.ndarray]:
@@ -171,19 +189,28 @@ def scores(clips: list[Clip], outputs: list[list[np.ndarray]]) -> tuple[float, f
 
 def cut_threshold(clips: list[Clip], max_side: int) -> tuple[float, float, float]:
     """(largest within-shot distance, smallest cut distance, the midpoint)."""
-    small = [[flow_image(plane, flow_size(plane.shape[0], plane.shape[1], max_side)) for plane in clip.planes]
-             for clip in clips]
+    small = [
+        [flow_image(plane, flow_size(plane.shape[0], plane.shape[1], max_side)) for plane in clip.planes]
+        for clip in clips
+    ]
     within = [histogram_distance(a, b) for frames in small for a, b in zip(frames, frames[1:])]
-    cuts = [histogram_distance(first[-1], second[0]) for i, first in enumerate(small)
-            for j, second in enumerate(small) if i != j]
+    cuts = [
+        histogram_distance(first[-1], second[0])
+        for i, first in enumerate(small)
+        for j, second in enumerate(small)
+        if i != j
+    ]
     return max(within), min(cuts), (max(within) + min(cuts)) / 2
 
 
-def quality_table(clips: list[Clip], networks: dict[str, list[list[np.ndarray]]], settings: StabilizerSettings,
-                  label: str) -> None:
+def quality_table(
+    clips: list[Clip], networks: dict[str, list[list[np.ndarray]]], settings: StabilizerSettings, label: str
+) -> None:
     floor, _ = scores(clips, [clip.truth for clip in clips])
-    print(f"\n{label}: {len(clips)} clips x {len(clips[0].planes)} frames at {clips[0].planes[0].shape[1]}x"
-          f"{clips[0].planes[0].shape[0]}; ground truth's own warping error (the floor): {floor:.2f}")
+    print(
+        f"\n{label}: {len(clips)} clips x {len(clips[0].planes)} frames at {clips[0].planes[0].shape[1]}x"
+        f"{clips[0].planes[0].shape[0]}; ground truth's own warping error (the floor): {floor:.2f}"
+    )
     print("| network | warping error per-frame | stabilized | ratio | ab RMSE per-frame | stabilized | ratio |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, abs_ in networks.items():
@@ -192,16 +219,20 @@ def quality_table(clips: list[Clip], networks: dict[str, list[list[np.ndarray]]]
             outputs = [stabilized(clip, a, settings, every) for clip, a in zip(clips, abs_)]
             stable_warp, stable_rmse = scores(clips, outputs)
             label = name if every == 1 else f"{name}, network every {every}nd frame"
-            print(f"| {label} | {plain_warp:.2f} | {stable_warp:.2f} | {stable_warp / plain_warp:.2f}x | "
-                  f"{plain_rmse:.2f} | {stable_rmse:.2f} | {stable_rmse / plain_rmse:.3f}x |")
+            print(
+                f"| {label} | {plain_warp:.2f} | {stable_warp:.2f} | {stable_warp / plain_warp:.2f}x | "
+                f"{plain_rmse:.2f} | {stable_rmse:.2f} | {stable_rmse / plain_rmse:.3f}x |"
+            )
 
 
 def tune(clips: list[Clip], networks: dict[str, list[list[np.ndarray]]]) -> StabilizerSettings:
     tuning, held_out = clips[:TUNING_CLIPS], clips[TUNING_CLIPS:]
     base = StabilizerSettings()
     plain = {name: scores(tuning, abs_[:TUNING_CLIPS]) for name, abs_ in networks.items()}
-    print(f"\ntuning on clips {', '.join(clip.name for clip in tuning)}; per-frame: " + ", ".join(
-        f"{name} warping {w:.2f} RMSE {r:.2f}" for name, (w, r) in plain.items()))
+    print(
+        f"\ntuning on clips {', '.join(clip.name for clip in tuning)}; per-frame: "
+        + ", ".join(f"{name} warping {w:.2f} RMSE {r:.2f}" for name, (w, r) in plain.items())
+    )
     columns = " | ".join(f"{name} warping ratio | {name} RMSE ratio" for name in networks)
     print(f"| parameter | value | {columns} |")
     print("| --- | --- | " + " | ".join("--- | ---" for _ in networks) + " |")
@@ -219,8 +250,12 @@ def tune(clips: list[Clip], networks: dict[str, list[list[np.ndarray]]]) -> Stab
     best = min(candidates, key=lambda item: item[0]) if candidates else (None, None, None, base)
     print(f"lowest mean ab RMSE ratio with every warping ratio <= 0.5: {best[1]} = {best[2]}")
     if held_out:
-        quality_table(held_out, {name: abs_[TUNING_CLIPS:] for name, abs_ in networks.items()}, best[3],
-                      "held-out clips, with that setting")
+        quality_table(
+            held_out,
+            {name: abs_[TUNING_CLIPS:] for name, abs_ in networks.items()},
+            best[3],
+            "held-out clips, with that setting",
+        )
     return best[3]
 
 
@@ -242,8 +277,9 @@ def speed(clips: list[Clip], models: dict[str, Path], frames: int) -> None:
             network = 3 / (time.perf_counter() - started)
             rates = []
             for stabilize, every in ((False, 1), (True, 1), (True, 2)):
-                result = colorize_video(colorizer, source, Path(folder) / "out.mp4", stabilize=stabilize,
-                                        network_every=every)
+                result = colorize_video(
+                    colorizer, source, Path(folder) / "out.mp4", stabilize=stabilize, network_every=every
+                )
                 rates.append(result.frames_per_second)
             print(f"| {precision} | {rates[0]:.2f} | {rates[1]:.2f} | {rates[2]:.2f} | {network:.2f} |")
 
@@ -259,16 +295,20 @@ def main() -> None:
     args = parser.parse_args()
     width, height = (int(value) for value in args.size.split("x"))
     models = {"fp32": args.model or model_path("fp32"), "int8": args.int8_model or model_path("int8")}
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
-          f"models: {', '.join(f'{k} {v.name}' for k, v in models.items())}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
+        f"models: {', '.join(f'{k} {v.name}' for k, v in models.items())}"
+    )
     clips = make_clips(width, height, args.frames)
     key = f"{width}x{height}x{args.frames}:{len(clips)}:{DEFAULT_METHOD}"
     networks = {name: network_abs(clips, path, key) for name, path in models.items()}
     networks["oracle"] = oracle_abs(clips)
     settings = StabilizerSettings()
     within, cuts, middle = cut_threshold(clips, settings.flow_max_side)
-    print(f"scene cuts: L-histogram distance within shots at most {within:.3f}, across cuts at least {cuts:.3f}; "
-          f"midpoint {middle:.3f} (setting: {settings.cut_threshold})")
+    print(
+        f"scene cuts: L-histogram distance within shots at most {within:.3f}, across cuts at least {cuts:.3f}; "
+        f"midpoint {middle:.3f} (setting: {settings.cut_threshold})"
+    )
     if args.tune:
         settings = tune(clips, networks)
     print(f"\nstabilizer: {settings}")

@@ -10,6 +10,7 @@ Run by hand:  python -m bench.int8_floor [--runs 7]
    onnxruntime's profiler: the share of time per operator type, so that the time outside the int8
    convolutions (quantize / dequantize, float layers) shows.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,10 +39,17 @@ def matmul_integer_model(b_type: int) -> bytes:
     """A one-node model: uint8 A (SIZE x SIZE) x B (int8 or uint8, a constant) -> int32."""
     rng = np.random.default_rng(0)
     b = rng.integers(-128, 128, (SIZE, SIZE)) if b_type == TensorProto.INT8 else rng.integers(0, 256, (SIZE, SIZE))
-    weight = helper.make_tensor("b", b_type, (SIZE, SIZE), b.astype(np.int8 if b_type == TensorProto.INT8 else np.uint8).tobytes(), raw=True)
+    weight = helper.make_tensor(
+        "b", b_type, (SIZE, SIZE), b.astype(np.int8 if b_type == TensorProto.INT8 else np.uint8).tobytes(), raw=True
+    )
     node = helper.make_node("MatMulInteger", ["a", "b"], ["y"])
-    graph = helper.make_graph([node], "qgemm", [helper.make_tensor_value_info("a", TensorProto.UINT8, (SIZE, SIZE))],
-                              [helper.make_tensor_value_info("y", TensorProto.INT32, (SIZE, SIZE))], [weight])
+    graph = helper.make_graph(
+        [node],
+        "qgemm",
+        [helper.make_tensor_value_info("a", TensorProto.UINT8, (SIZE, SIZE))],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, (SIZE, SIZE))],
+        [weight],
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
 
 
@@ -57,12 +65,15 @@ def best_seconds(function, runs: int) -> float:
 
 def gemm_floor(runs: int) -> dict[str, float]:
     """GOP/s of int8 (u8s8, u8u8) and float32 products of SIZE^3."""
-    operations = 2 * SIZE ** 3
+    operations = 2 * SIZE**3
     rates = {}
     a8 = np.random.default_rng(1).integers(0, 256, (SIZE, SIZE), dtype=np.uint8)
-    for name, b_type in (("int8 u8s8 (MatMulInteger)", TensorProto.INT8), ("int8 u8u8 (MatMulInteger)", TensorProto.UINT8)):
+    for name, b_type in (
+        ("int8 u8s8 (MatMulInteger)", TensorProto.INT8),
+        ("int8 u8u8 (MatMulInteger)", TensorProto.UINT8),
+    ):
         session = ort.InferenceSession(matmul_integer_model(b_type), providers=["CPUExecutionProvider"])
-        rates[name] = operations / best_seconds(lambda: session.run(None, {"a": a8}), runs) / 1e9
+        rates[name] = operations / best_seconds(lambda session=session: session.run(None, {"a": a8}), runs) / 1e9
     a32 = np.random.default_rng(2).random((SIZE, SIZE), dtype=np.float32)
     rates["float32 sgemm (numpy)"] = operations / best_seconds(lambda: a32 @ a32, runs) / 1e9
     return rates
@@ -91,6 +102,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     from bench.colorize_bench import model_path
+
     print(f"CPU flags: {cpu_flags()}; onnxruntime {ort.__version__}; best of {args.runs}")
     rates = gemm_floor(args.runs)
     print("| product, 2048^3 | GOP/s |\n|---|---:|")
@@ -102,8 +114,10 @@ def main() -> None:
         onnx.checker.check_model(str(path))
         seconds, shares = network_profile(path, args.runs)
         rate = 2 * NETWORK_GMAC / seconds
-        print(f"\n{precision} network, 224x224: {seconds * 1000:.0f} ms = {rate:.0f} GOP/s "
-              f"({rate / floor:.0%} of the int8 GEMM floor); time per operator type:")
+        print(
+            f"\n{precision} network, 224x224: {seconds * 1000:.0f} ms = {rate:.0f} GOP/s "
+            f"({rate / floor:.0%} of the int8 GEMM floor); time per operator type:"
+        )
         print("| operator | share |\n|---|---:|")
         for op, share in shares[:8]:
             print(f"| {op} | {share:.0%} |")

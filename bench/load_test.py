@@ -6,14 +6,23 @@ Run by hand (several minutes; prints Markdown tables):
     python -m bench.load_test                          # 32 clients, 400 requests of mixed sizes
     python -m bench.load_test --clients 8 --requests 40 --service-samples 3
 """
+
 from __future__ import annotations
 
 import argparse
 import tempfile
 from pathlib import Path
 
-from testkit.load import (RssSampler, full_workload, machine_line, queue_full_burst, report, run_load,
-                          server_process, service_times)
+from testkit.load import (
+    RssSampler,
+    full_workload,
+    machine_line,
+    queue_full_burst,
+    report,
+    run_load,
+    server_process,
+    service_times,
+)
 
 
 def main() -> None:
@@ -36,8 +45,9 @@ def main() -> None:
             print(machine_line(model))
             medians = service_times(url, kinds, args.service_samples, work_dir / "files", work_dir / "service")
             with RssSampler(server) as rss:
-                outcomes, wall = run_load(url, kinds, args.clients, args.requests, work_dir / "files",
-                                          work_dir / "downloads")
+                outcomes, wall = run_load(
+                    url, kinds, args.clients, args.requests, work_dir / "files", work_dir / "downloads"
+                )
             burst = None
             if args.burst:
                 burst = queue_full_burst(url, work_dir / "files" / kinds[1].filename, args.burst)

@@ -16,6 +16,7 @@ bandwidth and the threads. And the copy rate of a 48 MB float32 plane (numpy, on
 --memory: the rise of peak RSS (VmHWM, reset before the call) while a fresh process runs each path
 on a square, a very wide and a very tall image, in bytes per pixel.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,12 +30,12 @@ import time
 import numba
 import numpy as np
 
-from testkit import pixels_reference as reference
 from bench.common import REPO_ROOT, SHARED_FIXTURES, photo
 from colorizer.color import lightness
 from colorizer.jit import kernel
 from colorizer.pixels import finish
 from colorizer.tiles import Tile, for_each_tile, worker_count
+from testkit import pixels_reference as reference
 
 MEMORY_SHAPES = [(2000, 4000), (8, 1_000_000), (1_000_000, 8)]  # height, width: 8 MP each
 
@@ -44,6 +45,7 @@ def network_ab() -> np.ndarray:
     (random smooth colour if ../shared is absent)."""
     from testkit.color_truth import ground_truth, network_grid
     from testkit.fixtures import shared_photos
+
     paths = shared_photos()
     if paths:
         return np.ascontiguousarray(network_grid(ground_truth(paths[0])[1]).transpose(2, 0, 1))  # hxwx2 -> 2xhxw
@@ -77,6 +79,7 @@ def floor_pass(plane: np.ndarray) -> np.ndarray:
 
     def work(tile: Tile) -> None:
         _read_write_tile(plane, out, *tile)
+
     for_each_tile(work, *plane.shape)
     return out
 
@@ -101,8 +104,10 @@ def speed(width: int, height: int, runs: int) -> None:
     copy_source = np.ones(12_000_000, np.float32)
     copy_target = np.empty_like(copy_source)
     copy_s = min(timed(np.copyto, copy_target, copy_source)[0] for _ in range(5))
-    print(f"\n{width}x{height} ({width * height / 1e6:.1f} MP), grey uint8, default settings; {runs} runs each, "
-          f"alternating; {worker_count()} tile threads")
+    print(
+        f"\n{width}x{height} ({width * height / 1e6:.1f} MP), grey uint8, default settings; {runs} runs each, "
+        f"alternating; {worker_count()} tile threads"
+    )
     print("| path | median ms | min ms | CPU ms (median) | vs today (median) | vs today (min) |")
     print("|---|---:|---:|---:|---:|---:|")
     base_median = statistics.median(wall for wall, _ in times["today"])
@@ -112,10 +117,14 @@ def speed(width: int, height: int, runs: int) -> None:
         best = min(wall for wall, _ in samples)
         cpu = statistics.median(cpu for _, cpu in samples)
         label = "floor: read L, write RGB" if name == "floor" else name
-        print(f"| {label} | {median * 1e3:.0f} | {best * 1e3:.0f} | {cpu * 1e3:.0f} | "
-              f"{base_median / median:.2f}x | {base_min / best:.2f}x |")
-    print(f"numpy copy of a 48 MB float32 plane, one thread: {2 * copy_source.nbytes / copy_s / 1e9:.1f} GB/s "
-          f"(read + write); the fused pass moves {7 * width * height / 1e6:.0f} MB (4 B/px in, 3 out)")
+        print(
+            f"| {label} | {median * 1e3:.0f} | {best * 1e3:.0f} | {cpu * 1e3:.0f} | "
+            f"{base_median / median:.2f}x | {base_min / best:.2f}x |"
+        )
+    print(
+        f"numpy copy of a 48 MB float32 plane, one thread: {2 * copy_source.nbytes / copy_s / 1e9:.1f} GB/s "
+        f"(read + write); the fused pass moves {7 * width * height / 1e6:.0f} MB (4 B/px in, 3 out)"
+    )
 
 
 def memory_worker(path: str, height: int, width: int) -> dict:
@@ -148,7 +157,7 @@ def memory() -> None:
             command = [sys.executable, "-m", "bench.pixels_bench", "--memory-worker", path, f"{width}x{height}"]
             result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=True)
             rise = json.loads(result.stdout.strip().splitlines()[-1])["rise_bytes"]
-            cells.append(f"{rise / (height * width):.1f} ({rise / 2 ** 20:.0f} MiB)")
+            cells.append(f"{rise / (height * width):.1f} ({rise / 2**20:.0f} MiB)")
         print(f"| {height} x {width} | " + " | ".join(cells) + " |")
 
 

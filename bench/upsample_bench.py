@@ -22,6 +22,7 @@ method: it converts each tile to RGB straight away, see colorizer/pixels.py.)
 --tune: the parameter grids of the edge-aware methods on the tuning photos (TUNING_PHOTOS), scored
 by the mean of the two RMSEs; the module's defaults in colorizer/upsample.py came from it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,20 +42,25 @@ from pathlib import Path
 
 import numpy as np
 
-from testkit import pixels_reference
-from testkit.color_truth import NETWORK_GRID, ab_rmse, edge_band, ground_truth, network_grid
 from bench.common import REPO_ROOT, SHARED_FIXTURES, peak_rss_mb, photo
 from colorizer import upsample
 from colorizer.color import lightness
+from testkit import pixels_reference
+from testkit.color_truth import NETWORK_GRID, ab_rmse, edge_band, ground_truth, network_grid
 
 TUNING_PHOTOS = 3  # the first three photos, by name, tune; all are reported
 BENCH_SIZE = (4000, 3000)  # width, height: 12 MP
 TUNING_GRIDS = {
-    "guided": [dict(grid_scale=scale, radius=radius, eps=eps)
-               for scale, radius, eps in itertools.product((1, 2, 4), (1, 2), (0.25, 1.0, 4.0, 16.0, 64.0))],
+    "guided": [
+        dict(grid_scale=scale, radius=radius, eps=eps)
+        for scale, radius, eps in itertools.product((1, 2, 4), (1, 2), (0.25, 1.0, 4.0, 16.0, 64.0))
+    ],
     "bilateral": [dict(sigma_range=sigma) for sigma in (2.5, 4.0, 5.0, 7.0, 10.0, 14.0)],
 }
-TUNABLE: dict[str, Callable[..., np.ndarray]] = {"guided": upsample.guided_upsample, "bilateral": upsample.joint_bilateral_upsample}
+TUNABLE: dict[str, Callable[..., np.ndarray]] = {
+    "guided": upsample.guided_upsample,
+    "bilateral": upsample.joint_bilateral_upsample,
+}
 
 
 def photo_paths() -> list[Path]:
@@ -86,7 +92,12 @@ def tune(paths: list[Path]) -> None:
     for method, grid in TUNING_GRIDS.items():
         rows = []
         for params in grid:
-            errors = np.mean(photo_errors(paths, lambda ab, plane: TUNABLE[method](ab, plane, **params)), axis=0)
+            errors = np.mean(
+                photo_errors(
+                    paths, lambda ab, plane, method=method, params=params: TUNABLE[method](ab, plane, **params)
+                ),
+                axis=0,
+            )
             rows.append((errors.mean(), errors, params))
         print(f"| {method} parameters | RMSE all | RMSE edge band | score |\n|---|---:|---:|---:|")
         best = min(rows, key=lambda row: row[0])
@@ -119,7 +130,7 @@ def worker(method: str, runs: int) -> dict:
         start = time.perf_counter()
         upsampler(grid, plane)
         seconds.append(time.perf_counter() - start)
-    return {"median_s": statistics.median(seconds), "numpy_peak_mb": numpy_peak / 2 ** 20, "rss_rise_mb": rss_rise_mb}
+    return {"median_s": statistics.median(seconds), "numpy_peak_mb": numpy_peak / 2**20, "rss_rise_mb": rss_rise_mb}
 
 
 def release_freed_memory() -> None:
@@ -140,7 +151,7 @@ def reset_peak_rss() -> None:
 def current_rss_mb() -> float:
     """This process's resident set size now, MiB (Linux: /proc/self/statm counts pages)."""
     pages = int(Path("/proc/self/statm").read_text().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def spawn(method: str, runs: int) -> dict:
@@ -154,18 +165,24 @@ def report(paths: list[Path], runs: int) -> None:
     errors = {method: photo_errors(paths, method_upsampler(method)) for method in methods}
     costs = {method: spawn(method, runs) for method in methods}
     tuning = ", ".join(path.stem.removeprefix("coco_").lstrip("0") for path in paths[:TUNING_PHOTOS])
-    print(f"ab RMSE against ground truth on {len(paths)} photos (~640x480; parameters tuned on {tuning}); "
-          f"cost per {BENCH_SIZE[0]}x{BENCH_SIZE[1]} photo, median of {runs}.\n")
-    print("| method | RMSE all | RMSE edge band | RMSE all, held-out | RMSE edge band, held-out "
-          "| ms / 12 MP | peak numpy / 12 MP | peak RSS rise / 12 MP |")
+    print(
+        f"ab RMSE against ground truth on {len(paths)} photos (~640x480; parameters tuned on {tuning}); "
+        f"cost per {BENCH_SIZE[0]}x{BENCH_SIZE[1]} photo, median of {runs}.\n"
+    )
+    print(
+        "| method | RMSE all | RMSE edge band | RMSE all, held-out | RMSE edge band, held-out "
+        "| ms / 12 MP | peak numpy / 12 MP | peak RSS rise / 12 MP |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for method in methods:
         overall, band = np.mean(errors[method], axis=0)
         held_overall, held_band = np.mean(errors[method][TUNING_PHOTOS:], axis=0)
         default = " (default)" if method == upsample.DEFAULT_METHOD else ""
-        print(f"| {method}{default} | {overall:.2f} | {band:.2f} | {held_overall:.2f} | {held_band:.2f} "
-              f"| {costs[method]['median_s'] * 1000:.0f} | {costs[method]['numpy_peak_mb']:.0f} MiB "
-              f"| {costs[method]['rss_rise_mb']:.0f} MiB |")
+        print(
+            f"| {method}{default} | {overall:.2f} | {band:.2f} | {held_overall:.2f} | {held_band:.2f} "
+            f"| {costs[method]['median_s'] * 1000:.0f} | {costs[method]['numpy_peak_mb']:.0f} MiB "
+            f"| {costs[method]['rss_rise_mb']:.0f} MiB |"
+        )
     print("\nPer photo, ab RMSE all / edge band (* = tuning photo; band = share of pixels in the edge band):\n")
     print("| photo | band | " + " | ".join(methods) + " |")
     print("|---|---:|" + "---:|" * len(methods))

@@ -6,6 +6,7 @@ raises for a bad input: every per-file problem becomes a "failed" row and the ba
 problem with the output folder itself (read-only, full, not writable) raises ``OutputFolderError``,
 which stops the batch: it would fail every later file the same way.
 """
+
 from __future__ import annotations
 
 import errno
@@ -37,8 +38,18 @@ log = logging.getLogger(__name__)
 OUTPUT_FOLDER_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM})
 # What a decoder may raise on hostile data besides the library's own errors (fuzzed AVIF/HEIC/TIFF:
 # RuntimeError, TypeError, OverflowError, MemoryError); a failed file, never an aborted batch.
-DECODER_SURPRISES = (RuntimeError, TypeError, OverflowError, MemoryError, ValueError, EOFError, SyntaxError,
-                     struct.error, IndexError, KeyError)
+DECODER_SURPRISES = (
+    RuntimeError,
+    TypeError,
+    OverflowError,
+    MemoryError,
+    ValueError,
+    EOFError,
+    SyntaxError,
+    struct.error,
+    IndexError,
+    KeyError,
+)
 
 
 class OutputFolderError(ColorizerError):
@@ -77,8 +88,12 @@ class Settings:
         return replace(self, format=format, quality=check_quality(format, self.quality))
 
     def colorize_options(self) -> dict:
-        return {"temperature": self.temperature, "render_size": self.render_size, "upsample": self.upsample,
-                "keep_color": self.keep_color}
+        return {
+            "temperature": self.temperature,
+            "render_size": self.render_size,
+            "upsample": self.upsample,
+            "keep_color": self.keep_color,
+        }
 
     def record(self, colorizer) -> dict:
         """The settings as recorded: the defaults ``colorizer``'s model gives filled in, the
@@ -108,15 +123,24 @@ class Context:
 
     def row(self, job_or_decision: Job | Decision, status: str, **values) -> Row:
         output = job_or_decision.output
-        return Row(input=job_or_decision.source, output=str(output) if output is not None else None, status=status,
-                   settings=self.recorded, model_sha256=self.model_sha256, run=self.run, engine=self.engine, **values)
+        return Row(
+            input=job_or_decision.source,
+            output=str(output) if output is not None else None,
+            status=status,
+            settings=self.recorded,
+            model_sha256=self.model_sha256,
+            run=self.run,
+            engine=self.engine,
+            **values,
+        )
 
     def decision_row(self, decision: Decision) -> Row:
         return self.row(decision, decision.status, error=decision.reason, output_bytes=decision.output_bytes)
 
 
-def process_file(colorizer, job: Job, context: Context, data: bytes | None = None,
-                 stop: threading.Event | None = None) -> Row:
+def process_file(
+    colorizer, job: Job, context: Context, data: bytes | None = None, stop: threading.Event | None = None
+) -> Row:
     """Colorize one file and write its output; the manifest row says what happened.
 
     data: the file's bytes when the engine has read them (Ray), else the file is read here.
@@ -148,8 +172,7 @@ def _is_film(path: Path) -> bool:
         return False  # unreadable: process_image says why
 
 
-def process_video(colorizer, job: Job, context: Context, data: bytes | None,
-                  stop: threading.Event | None) -> Row:
+def process_video(colorizer, job: Job, context: Context, data: bytes | None, stop: threading.Event | None) -> Row:
     """``process_file`` for a film: streamed from its path into ``<name>_color.mp4`` (H.264, the
     sound kept) beside where a photo's output would go; interruptible between frames."""
     from colorizer.video import colorize_video
@@ -165,24 +188,35 @@ def process_video(colorizer, job: Job, context: Context, data: bytes | None,
     options = settings.colorize_options()
     options.pop("keep_color")  # films are colorized from their lightness alone
     try:
-        result = colorize_video(colorizer, Path(job.source), output, stabilize=settings.stabilize,
-                                progress=check_stop, **options)
+        result = colorize_video(
+            colorizer, Path(job.source), output, stabilize=settings.stabilize, progress=check_stop, **options
+        )
     except ColorizerError as error:
         message = str(error)
-        return context.row(job, FAILED, error=message if message.startswith(job.name) else f"{job.name}: {message}",
-                           seconds=round(time.perf_counter() - started, 4))
+        return context.row(
+            job,
+            FAILED,
+            error=message if message.startswith(job.name) else f"{job.name}: {message}",
+            seconds=round(time.perf_counter() - started, 4),
+        )
     except OSError as error:
         if error.errno in OUTPUT_FOLDER_ERRNOS:
             raise OutputFolderError(f"cannot write to {output.parent}: {error.strerror or error}") from None
-        return context.row(job, FAILED, error=f"{job.name}: {error.strerror or error}",
-                           seconds=round(time.perf_counter() - started, 4))
-    row = context.row(job, OK, seconds=round(time.perf_counter() - started, 4), width=result.width,
-                      height=result.height, output_bytes=output.stat().st_size)
+        return context.row(
+            job, FAILED, error=f"{job.name}: {error.strerror or error}", seconds=round(time.perf_counter() - started, 4)
+        )
+    row = context.row(
+        job,
+        OK,
+        seconds=round(time.perf_counter() - started, 4),
+        width=result.width,
+        height=result.height,
+        output_bytes=output.stat().st_size,
+    )
     return replace(row, output=str(output))
 
 
-def process_image(colorizer, job: Job, context: Context, data: bytes | None,
-                  stop: threading.Event | None) -> Row:
+def process_image(colorizer, job: Job, context: Context, data: bytes | None, stop: threading.Event | None) -> Row:
     """``process_file`` for a still image."""
     started = time.perf_counter()
     settings = context.settings

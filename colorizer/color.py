@@ -8,6 +8,7 @@ few tile-sized buffers, whatever the image's shape. The float OpenCV path these 
 the reference in ``testkit/pixels_reference.py``; tests/test_pixels.py holds them within one 8-bit
 level of it.
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,9 +20,7 @@ from colorizer.jit import F, kernel
 from colorizer.tiles import Tile, for_each_tile
 
 # OpenCV's constants for sRGB (D65): linear RGB = XYZ2RGB @ XYZ; the white point that scales X and Z.
-XYZ2RGB = np.array([[3.240479, -1.53715, -0.498535],
-                    [-0.969256, 1.875991, 0.041556],
-                    [0.055648, -0.204043, 1.057311]])
+XYZ2RGB = np.array([[3.240479, -1.53715, -0.498535], [-0.969256, 1.875991, 0.041556], [0.055648, -0.204043, 1.057311]])
 WHITE = np.array([0.950456, 1.0, 1.088754])  # X, Y, Z of D65 white
 _LAB_TO_RGB = tuple(F(value) for value in (XYZ2RGB * WHITE[None, :]).ravel())  # a*500 and b*200 scale X, Z
 
@@ -58,11 +57,13 @@ def lightness(pixels: np.ndarray) -> np.ndarray:
         def work(tile: Tile) -> None:
             np.take(table, pixels[tile.rows, tile.columns], out=out[tile.rows, tile.columns])
     else:
+
         def work(tile: Tile) -> None:
             unit = to_unit_float(pixels[tile.rows, tile.columns])
             if unit.ndim == 2:  # grey: R = G = B
                 unit = cv2.cvtColor(unit, cv2.COLOR_GRAY2RGB)
             out[tile.rows, tile.columns] = cv2.cvtColor(unit, cv2.COLOR_RGB2Lab)[..., 0]
+
     for_each_tile(work, height, width)
     return out
 
@@ -87,8 +88,9 @@ def lab_to_rgb8(lightness_plane: np.ndarray, ab: np.ndarray) -> np.ndarray:
     return out
 
 
-def lab_to_rgb8_tile(plane: np.ndarray, ab: np.ndarray, out: np.ndarray, top: int, bottom: int, left: int,
-                     right: int) -> None:
+def lab_to_rgb8_tile(
+    plane: np.ndarray, ab: np.ndarray, out: np.ndarray, top: int, bottom: int, left: int, right: int
+) -> None:
     """Rows top:bottom, columns left:right of float32 HxW L and HxWx2 ab into channels 0..2 of the
     uint8 HxWxC ``out`` (a fourth channel, alpha, is left alone)."""
     _lab_to_rgb8_tile(plane, ab, out, srgb_table(), top, bottom, left, right)
@@ -159,5 +161,6 @@ def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
 
     def work(tile: Tile) -> None:
         out[tile.rows, tile.columns] = np.rint(to_unit_float(alpha[tile.rows, tile.columns]) * 255)
+
     for_each_tile(work, *alpha.shape)
     return out

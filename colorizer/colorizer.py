@@ -1,4 +1,5 @@
 """``Colorizer``: one onnxruntime session and the pixels-in, colour-out pipeline around it."""
+
 from __future__ import annotations
 
 import logging
@@ -51,8 +52,15 @@ class Colorizer:
     threads: intra-op threads for the CPU provider (None: onnxruntime's default, one per core).
     """
 
-    def __init__(self, model_path: Path | str | None = None, *, providers: list[str] | None = None,
-                 device: str = "auto", threads: int | None = None, precision: str = "fp32"):
+    def __init__(
+        self,
+        model_path: Path | str | None = None,
+        *,
+        providers: list[str] | None = None,
+        device: str = "auto",
+        threads: int | None = None,
+        precision: str = "fp32",
+    ):
         if precision not in PRECISIONS:
             raise ColorizerError(f"unknown precision {precision!r}; choose {' or '.join(PRECISIONS)}")
         self.precision = precision
@@ -67,16 +75,21 @@ class Colorizer:
             options.intra_op_num_threads = threads
         try:
             self._session = ort.InferenceSession(str(self.model_path), options, providers=requested)
-        except (ort.capi.onnxruntime_pybind11_state.Fail, ort.capi.onnxruntime_pybind11_state.InvalidProtobuf,
-                ort.capi.onnxruntime_pybind11_state.InvalidGraph) as error:
+        except (
+            ort.capi.onnxruntime_pybind11_state.Fail,
+            ort.capi.onnxruntime_pybind11_state.InvalidProtobuf,
+            ort.capi.onnxruntime_pybind11_state.InvalidGraph,
+        ) as error:
             raise ModelError(f"{self.model_path}: not a loadable ONNX model ({str(error).splitlines()[0]})") from None
         except ValueError as error:  # unknown provider names
             raise ProviderError(str(error).splitlines()[0]) from None
         self.providers = self._session.get_providers()
         missing = [name for name in requested if name not in self.providers]
         if missing and (providers or device != "auto"):
-            raise ProviderError(f"{', '.join(missing)} could not be started (see onnxruntime's log); "
-                                f"running on {', '.join(self.providers)} instead was not requested")
+            raise ProviderError(
+                f"{', '.join(missing)} could not be started (see onnxruntime's log); "
+                f"running on {', '.join(self.providers)} instead was not requested"
+            )
         self.metadata = self._session.get_modelmeta().custom_metadata_map
         try:
             self.contract = ModelContract.from_metadata(self.metadata)
@@ -91,9 +104,16 @@ class Colorizer:
         """The execution provider that runs the network (the first active one)."""
         return self.providers[0]
 
-    def colorize(self, image: np.ndarray, *, temperature: float | None = None, render_size: int | None = None,
-                 upsample: str = DEFAULT_METHOD, keep_color: bool = False,
-                 keep_colour: bool | None = None) -> np.ndarray:
+    def colorize(
+        self,
+        image: np.ndarray,
+        *,
+        temperature: float | None = None,
+        render_size: int | None = None,
+        upsample: str = DEFAULT_METHOD,
+        keep_color: bool = False,
+        keep_colour: bool | None = None,
+    ) -> np.ndarray:
         """Colorize a photo at full resolution.
 
         image: HxW grey, HxWx3 RGB or HxWx4 RGBA; uint8, uint16, or float in 0..1. Not modified.
@@ -121,8 +141,9 @@ class Colorizer:
 
         return colorize_video(self, src, dst, **options)
 
-    def predict_ab(self, lightness_plane: np.ndarray, *, temperature: float | None = None,
-                   render_size: int | None = None) -> np.ndarray:
+    def predict_ab(
+        self, lightness_plane: np.ndarray, *, temperature: float | None = None, render_size: int | None = None
+    ) -> np.ndarray:
         """float32 HxW L (0..100) -> float32 2 x S/4 x S/4 ab, S the render size (default trained 224).
 
         A temperature equal to the model's default is not fed, so the default also works with a
@@ -169,6 +190,7 @@ def check_render_size(size: int, multiple: int = contract.INPUT_MULTIPLE) -> int
     """``size`` if it is a multiple of ``multiple`` from MIN_RENDER_SIZE to MAX_RENDER_SIZE, else
     ColorizerError (so callers can refuse a bad option before loading a model)."""
     if not (MIN_RENDER_SIZE <= size <= MAX_RENDER_SIZE) or size % multiple:
-        raise ColorizerError(f"render size {size} must be a multiple of {multiple} "
-                             f"from {MIN_RENDER_SIZE} to {MAX_RENDER_SIZE}")
+        raise ColorizerError(
+            f"render size {size} must be a multiple of {multiple} from {MIN_RENDER_SIZE} to {MAX_RENDER_SIZE}"
+        )
     return int(size)

@@ -31,6 +31,7 @@ How, and why:
 - HEIC: libheif applies the container's rotation/mirror while decoding and pillow-heif then reports
   EXIF orientation 1, so the same numpy step is a no-op there.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -59,8 +60,15 @@ from colorizer.preflight import check_exif, check_structure
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_MAX_FILE_BYTES", "DEFAULT_MAX_PIXELS", "DEFAULT_MAX_SIDE", "SUPPORTED_FORMATS",
-           "apply_orientation", "decode_image", "read_image"]
+__all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
+    "DEFAULT_MAX_PIXELS",
+    "DEFAULT_MAX_SIDE",
+    "SUPPORTED_FORMATS",
+    "apply_orientation",
+    "decode_image",
+    "read_image",
+]
 
 # Pillow format names tried when opening, in this order; those this Pillow lacks are skipped ("HEIF"
 # exists once pillow-heif is registered). Camera JPEGs with several pictures open as "MPO".
@@ -72,21 +80,28 @@ EXIF_ORIENTATION = 0x0112
 # stored pixels into the displayed ones: 6 is "rotate 90 degrees clockwise to display", 8 the reverse.
 _ORIENTATIONS: dict[int, tuple[bool, bool, bool]] = {
     1: (False, False, False),
-    2: (False, False, True),   # mirrored left-right
-    3: (False, True, True),    # rotated 180
-    4: (False, True, False),   # mirrored top-bottom
-    5: (True, False, False),   # transposed
-    6: (True, False, True),    # rotate 90 clockwise
-    7: (True, True, True),     # transversed
-    8: (True, True, False),    # rotate 90 counter-clockwise
+    2: (False, False, True),  # mirrored left-right
+    3: (False, True, True),  # rotated 180
+    4: (False, True, False),  # mirrored top-bottom
+    5: (True, False, False),  # transposed
+    6: (True, False, True),  # rotate 90 clockwise
+    7: (True, True, True),  # transversed
+    8: (True, True, False),  # rotate 90 counter-clockwise
 }
 
 # ISO-BMFF brands that mean HEVC-coded HEIF (what phones call HEIC); plain "mif1" may be AVIF.
 _HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
 # Magic numbers, only to word the message when Pillow cannot read a header.
-_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"),
-               (b"GIF89a", "GIF"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"II+\x00", "TIFF"),
-               (b"MM\x00+", "TIFF"))
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),
+    (b"MM\x00+", "TIFF"),
+)
 # What the third-party decoders raise for bad data. They are caught only around calls into those
 # decoders (Image.open, Image.load, Image.convert, getexif, cv2.imdecode), never around our own code, so
 # that a bug of ours still surfaces as itself.
@@ -103,8 +118,9 @@ _PARSER_FAULTS = (TypeError, OverflowError, IndexError, KeyError, ZeroDivisionEr
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 
 
-def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE,
-                 name: str = "image") -> np.ndarray:
+def decode_image(
+    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE, name: str = "image"
+) -> np.ndarray:
     """Encoded image bytes -> pixels as displayed.
 
     Returns uint8 or uint16 (16-bit PNG/TIFF only), C-contiguous: HxW grey, HxWx3 RGB or HxWx4 RGBA,
@@ -137,13 +153,28 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side:
         # HEIF may decode to another size than its header declared (pillow-heif takes the decoder's).
         check_dimensions(pixels.shape[1], pixels.shape[0], max_pixels=max_pixels, max_side=max_side, name=name)
         orientation = _exif_orientation(image, name)  # after decoding: see the module docstring
-        log.debug("%s: %s %s %dx%d, %d bits, orientation %d -> %s %s", name, image.format, image.mode,
-                  width, height, bits, orientation, pixels.shape, pixels.dtype)
+        log.debug(
+            "%s: %s %s %dx%d, %d bits, orientation %d -> %s %s",
+            name,
+            image.format,
+            image.mode,
+            width,
+            height,
+            bits,
+            orientation,
+            pixels.shape,
+            pixels.dtype,
+        )
     return np.ascontiguousarray(apply_orientation(pixels, orientation))
 
 
-def read_image(path: Path | str, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE,
-               max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> np.ndarray:
+def read_image(
+    path: Path | str,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_side: int = DEFAULT_MAX_SIDE,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> np.ndarray:
     """An image file -> pixels, as ``decode_image`` (messages name the file by its name, never its
     folder). Only regular files are read, and only up to ``max_bytes`` (see colorizer.input_file):
     a FIFO, device or folder -> ImageDecodeError, a larger file -> ImageTooLargeError, both before
@@ -181,28 +212,27 @@ def _decoder_errors(name: str, data: bytes, max_pixels: int) -> Iterator[None]:
         if isinstance(error, Image.DecompressionBombError):
             pillow_limit *= 2
         limit = min(max_pixels, pillow_limit)
-        raise ImageTooLargeError(f"{name}: the image declares {declared}, "
-                                 f"more than the limit of {limit:,}") from None
+        raise ImageTooLargeError(f"{name}: the image declares {declared}, more than the limit of {limit:,}") from None
     except UnidentifiedImageError:
         kind = _signature_kind(data)
         if kind is None:
-            raise ImageDecodeError(f"{name}: not a recognised image format "
-                                   f"(supported: {_SUPPORTED_NAMES})") from None
-        raise ImageDecodeError(f"{name}: damaged {kind} file: its header cannot be read "
-                               f"(truncated or corrupt)") from None
+            raise ImageDecodeError(f"{name}: not a recognised image format (supported: {_SUPPORTED_NAMES})") from None
+        raise ImageDecodeError(
+            f"{name}: damaged {kind} file: its header cannot be read (truncated or corrupt)"
+        ) from None
     except _PILLOW_DATA_ERRORS as error:
         reason = " ".join(str(error).split()) or type(error).__name__
         if "truncated" in reason.lower():
-            raise ImageDecodeError(f"{name}: the file is truncated (cut short while downloading or "
-                                   f"copying?): {reason}") from None
+            raise ImageDecodeError(
+                f"{name}: the file is truncated (cut short while downloading or copying?): {reason}"
+            ) from None
         raise ImageDecodeError(f"{name}: corrupt image data: {reason}") from None
     except _CODEC_ERRORS as error:
         reason = " ".join(str(error).split()) or type(error).__name__
         raise ImageDecodeError(f"{name}: corrupt image data: {reason}") from None
     except _PARSER_FAULTS as error:
         log.warning("%s: the decoder failed with %s: %s", name, type(error).__name__, error)
-        raise ImageDecodeError(f"{name}: corrupt image data: the decoder failed "
-                               f"({type(error).__name__})") from None
+        raise ImageDecodeError(f"{name}: corrupt image data: the decoder failed ({type(error).__name__})") from None
 
 
 def _signature_kind(data: bytes) -> str | None:
@@ -227,8 +257,8 @@ def _looks_like_heic(data: bytes) -> bool:
     if data[4:8] != b"ftyp" or len(data) < 12:
         return False
     box_size = int.from_bytes(data[0:4], "big")
-    brands = data[8:12] + data[16:min(box_size, 256)]  # major brand, then compatible brands
-    return any(brands[i:i + 4] in _HEIC_BRANDS for i in range(0, len(brands) - 3, 4))
+    brands = data[8:12] + data[16 : min(box_size, 256)]  # major brand, then compatible brands
+    return any(brands[i : i + 4] in _HEIC_BRANDS for i in range(0, len(brands) - 3, 4))
 
 
 def _available_formats() -> tuple[str, ...]:
@@ -266,8 +296,9 @@ def _bits_per_sample(image: Image.Image, data: bytes, name: str) -> int:
     sample_formats = set(_as_tuple(tags.get(339, 1)))  # SampleFormat: 1 unsigned integer
     if bits > 8 and (bits != 16 or sample_formats != {1}):
         kind = "floating-point" if 3 in sample_formats else "integer"
-        raise ImageDecodeError(f"{name}: {bits}-bit {kind} TIFF samples are not supported; "
-                               f"save it as 8- or 16-bit unsigned")
+        raise ImageDecodeError(
+            f"{name}: {bits}-bit {kind} TIFF samples are not supported; save it as 8- or 16-bit unsigned"
+        )
     return bits
 
 
@@ -313,8 +344,10 @@ def _decode_with_opencv(data: bytes, image: Image.Image, name: str) -> np.ndarra
     # Pillow reports a TIFF's size as displayed (rotated for orientation 5..8); OpenCV returns it as stored.
     width, height = (image.tag_v2[256], image.tag_v2[257]) if image.format == "TIFF" else image.size  # type: ignore[attr-defined]  # a TiffImageFile
     if pixels.shape[:2] != (height, width) or pixels.dtype != np.uint16:
-        raise ImageDecodeError(f"{name}: the 16-bit {image.format} decoder returned {pixels.dtype} "
-                               f"{pixels.shape} for a {width}x{height} image")
+        raise ImageDecodeError(
+            f"{name}: the 16-bit {image.format} decoder returned {pixels.dtype} "
+            f"{pixels.shape} for a {width}x{height} image"
+        )
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     if channels == 1:
         return pixels.reshape(height, width)

@@ -8,6 +8,7 @@ a hard cap of ``max_bytes + 1`` bytes, so that even a file that grows while it i
 the limit. Every refusal is a one-line ImageDecodeError (ImageTooLargeError for the size) that
 names the file by its name only, never by its full path.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,13 @@ from pathlib import Path
 from colorizer.errors import ImageDecodeError, ImageTooLargeError
 from colorizer.limits import DEFAULT_MAX_FILE_BYTES
 
-_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
-          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 # O_NONBLOCK: opening a FIFO returns at once; O_NOCTTY: a terminal device never becomes ours.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
 _READ_CHUNK = 1 << 20
@@ -56,8 +62,9 @@ def _check_status(status: os.stat_result, name: str, max_bytes: int) -> None:
     if not stat.S_ISREG(status.st_mode):
         raise ImageDecodeError(f"{name}: not a regular file")
     if status.st_size > max_bytes:
-        raise ImageTooLargeError(f"{name}: the file is {_size(status.st_size)}, more than the limit of "
-                                 f"{_size(max_bytes)}")
+        raise ImageTooLargeError(
+            f"{name}: the file is {_size(status.st_size)}, more than the limit of {_size(max_bytes)}"
+        )
 
 
 def _read_capped(descriptor: int, name: str, max_bytes: int) -> bytes:
@@ -67,8 +74,9 @@ def _read_capped(descriptor: int, name: str, max_bytes: int) -> bytes:
         chunks.append(chunk)
         total += len(chunk)
         if total > max_bytes:
-            raise ImageTooLargeError(f"{name}: the file is more than the limit of {_size(max_bytes)} "
-                                     "(it grew while being read)")
+            raise ImageTooLargeError(
+                f"{name}: the file is more than the limit of {_size(max_bytes)} (it grew while being read)"
+            )
     return b"".join(chunks)
 
 

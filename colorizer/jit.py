@@ -10,6 +10,7 @@ gather, which LLVM declines to vectorize on this AMD (AVX2) CPU. ``exp2`` is pla
 plus one bit cast, so the loop that uses it runs eight pixels per AVX2 instruction. Accuracy,
 checked by tests/test_pixels.py against numpy in float64: within 2e-7 relative.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,6 +29,7 @@ _OPTIONS = dict(nogil=True, fastmath=True, boundscheck=False, error_model="numpy
 
 def kernel(function=None, **options):
     """``numba.njit`` with the kernels' options (``@kernel`` or ``@kernel(fastmath=False)``)."""
+
     def decorate(function):
         settings = {**_OPTIONS, **options}
         try:
@@ -35,14 +37,17 @@ def kernel(function=None, **options):
         except RuntimeError as error:  # "cannot cache function ...: no locator available"
             log.info("compiling %s in memory only: %s", function.__name__, error)
             return numba.njit(**settings)(function)
+
     return decorate if function is None else decorate(function)
 
 
 @intrinsic
 def int_bits_as_float(typingctx, bits):
     """The float32 whose IEEE-754 bits are the int32 ``bits`` (a bit cast, no conversion)."""
+
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.FloatType())
+
     return types.float32(types.int32), codegen
 
 

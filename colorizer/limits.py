@@ -16,6 +16,7 @@ the numbers; docs/reliability.md gives the reasons and the measured bounds.
   MAX_TIFF_VALUES, MAX_WEBP_FRAMES, MAX_RLE_BMP_PIXELS: structure counts whose cost a decoder pays per
   item whatever the pixel count (colorizer.preflight checks them).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -54,17 +55,26 @@ MAX_WEBP_FRAMES = 10_000
 _FINITE_BLOCK_VALUES = 1 << 20
 
 
-def check_dimensions(width: int, height: int, *, max_pixels: int = DEFAULT_MAX_PIXELS,
-                     max_side: int = DEFAULT_MAX_SIDE, name: str = "image") -> None:
+def check_dimensions(
+    width: int,
+    height: int,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_side: int = DEFAULT_MAX_SIDE,
+    name: str = "image",
+) -> None:
     """Raise ImageTooLargeError (one line naming the limit and ``name``) when a width x height image
     has more than ``max_pixels`` pixels or a side longer than ``max_side``."""
     if width * height > max_pixels:
-        raise ImageTooLargeError(f"{name}: {width}x{height} is {width * height:,} pixels, "
-                                 f"more than the limit of {max_pixels:,}")
+        raise ImageTooLargeError(
+            f"{name}: {width}x{height} is {width * height:,} pixels, more than the limit of {max_pixels:,}"
+        )
     if max(width, height) > max_side:
         side = "wide" if width >= height else "tall"
-        raise ImageTooLargeError(f"{name}: {width}x{height} is {max(width, height):,} pixels {side}, "
-                                 f"more than the limit of {max_side:,} pixels a side")
+        raise ImageTooLargeError(
+            f"{name}: {width}x{height} is {max(width, height):,} pixels {side}, "
+            f"more than the limit of {max_side:,} pixels a side"
+        )
 
 
 def check_limits(max_pixels: int, max_side: int) -> None:
@@ -91,8 +101,12 @@ def check_finite(image: np.ndarray, name: str = "image") -> None:
     rows = image if image.ndim else image.reshape(1)
     row_values = max(1, rows[:1].size)
     rows_per_block = max(1, _FINITE_BLOCK_VALUES // row_values)
-    bad = sum(int(np.count_nonzero(~np.isfinite(rows[start:start + rows_per_block])))
-              for start in range(0, len(rows), rows_per_block))
+    bad = sum(
+        int(np.count_nonzero(~np.isfinite(rows[start : start + rows_per_block])))
+        for start in range(0, len(rows), rows_per_block)
+    )
     if bad:
-        raise ColorizerError(f"{name}: {bad:,} of {image.size:,} values are NaN or infinite; "
-                             "replace them (e.g. numpy.nan_to_num) before colorizing")
+        raise ColorizerError(
+            f"{name}: {bad:,} of {image.size:,} values are NaN or infinite; "
+            "replace them (e.g. numpy.nan_to_num) before colorizing"
+        )

@@ -1,5 +1,6 @@
 """The models one program serves: an fp32 model path and the Colorizer of each precision, each
 loaded once, on first use, and its SHA-256 (for provenance) hashed once."""
+
 from __future__ import annotations
 
 import threading
@@ -37,8 +38,7 @@ class ModelSet:
         """The Colorizer of a precision, loaded on first use (one session shared by all threads)."""
         with self._lock:
             if precision not in self._colorizers:
-                self._colorizers[precision] = Colorizer(self.path(precision), precision=precision,
-                                                        threads=self.threads)
+                self._colorizers[precision] = Colorizer(self.path(precision), precision=precision, threads=self.threads)
             return self._colorizers[precision]
 
     def sha256(self, precision: str = "fp32") -> str:

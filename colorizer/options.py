@@ -13,6 +13,7 @@ Version 1 of the API took the temperature itself in the same place (0.05 vivid .
 calls give the same result; on the new scale such values would mean "almost fully muted", which
 vibrancy 0 and 1 already give.
 """
+
 from __future__ import annotations
 
 import math
@@ -47,11 +48,16 @@ def temperature_for_vibrancy(vibrancy: float) -> float:
 def vibrancy_for_temperature(temperature: float) -> float:
     """The inverse of temperature_for_vibrancy, for temperatures 0.05..1.0."""
     if not VIVID_TEMPERATURE - 1e-9 <= temperature <= MUTED_TEMPERATURE:
-        raise ColorizerError(f"temperature {temperature} has no vibrancy; it must be from "
-                             f"{VIVID_TEMPERATURE} to {MUTED_TEMPERATURE}")
+        raise ColorizerError(
+            f"temperature {temperature} has no vibrancy; it must be from {VIVID_TEMPERATURE} to {MUTED_TEMPERATURE}"
+        )
     if temperature >= DEFAULT_TEMPERATURE:
-        return 0.0 + VIBRANCY_DEFAULT * math.log(temperature / MUTED_TEMPERATURE) / math.log(DEFAULT_TEMPERATURE / MUTED_TEMPERATURE)
-    return VIBRANCY_DEFAULT * (1 + math.log(temperature / DEFAULT_TEMPERATURE) / math.log(VIVID_TEMPERATURE / DEFAULT_TEMPERATURE))
+        return 0.0 + VIBRANCY_DEFAULT * math.log(temperature / MUTED_TEMPERATURE) / math.log(
+            DEFAULT_TEMPERATURE / MUTED_TEMPERATURE
+        )
+    return VIBRANCY_DEFAULT * (
+        1 + math.log(temperature / DEFAULT_TEMPERATURE) / math.log(VIVID_TEMPERATURE / DEFAULT_TEMPERATURE)
+    )
 
 
 def temperature_for_request(value: float) -> float:
@@ -74,9 +80,14 @@ class ColorizeOptions:
     precision: str = "fp32"
 
     @classmethod
-    def from_request(cls, vibrancy: object = VIBRANCY_DEFAULT, render_size: object = MIN_RENDER_SIZE,
-                     upsample: object = DEFAULT_METHOD, keep_color: object = False,
-                     precision: object = "fp32") -> ColorizeOptions:
+    def from_request(
+        cls,
+        vibrancy: object = VIBRANCY_DEFAULT,
+        render_size: object = MIN_RENDER_SIZE,
+        upsample: object = DEFAULT_METHOD,
+        keep_color: object = False,
+        precision: object = "fp32",
+    ) -> ColorizeOptions:
         """Values as a web form or JSON sends them (None: the default) -> options; ColorizerError
         naming the first bad one. Strings are not numbers here, and only true/false/0/1 are booleans."""
         vibrancy = VIBRANCY_DEFAULT if vibrancy is None else _number("vibrancy", vibrancy)
@@ -91,18 +102,32 @@ class ColorizeOptions:
             raise ColorizerError(f"unknown precision {precision!r}; choose {' or '.join(PRECISIONS)}")
         if keep_color not in (None, True, False, 0, 1):  # 0 == False and 1 == True in Python
             raise ColorizerError(f"keep colour must be true or false, not {keep_color!r}")
-        return cls(temperature=temperature_for_request(vibrancy), render_size=check_render_size(int(size)),
-                   upsample=str(upsample), keep_color=bool(keep_color), precision=str(precision))
+        return cls(
+            temperature=temperature_for_request(vibrancy),
+            render_size=check_render_size(int(size)),
+            upsample=str(upsample),
+            keep_color=bool(keep_color),
+            precision=str(precision),
+        )
 
     def colorize_keywords(self) -> dict[str, object]:
         """The keywords of ``Colorizer.colorize`` these options stand for."""
-        return {"temperature": self.temperature, "render_size": self.render_size, "upsample": self.upsample,
-                "keep_color": self.keep_color}
+        return {
+            "temperature": self.temperature,
+            "render_size": self.render_size,
+            "upsample": self.upsample,
+            "keep_color": self.keep_color,
+        }
 
     def describe(self) -> dict[str, object]:
         """The settings as recorded in a result's provenance (plain JSON types)."""
-        return {"temperature": round(self.temperature, 4), "render_size": self.render_size,
-                "upsample": self.upsample, "keep_color": self.keep_color, "precision": self.precision}
+        return {
+            "temperature": round(self.temperature, 4),
+            "render_size": self.render_size,
+            "upsample": self.upsample,
+            "keep_color": self.keep_color,
+            "precision": self.precision,
+        }
 
 
 def _number(name: str, value: object) -> float:

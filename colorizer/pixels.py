@@ -7,6 +7,7 @@ ab is never made, and the pass reads 4 bytes of L and writes 3 (or 4) bytes of o
 Other methods, and keeping an input's own colour, make the full-size ab first and convert it a tile
 at a time. Either way the work is spread over every core.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,12 +16,18 @@ from colorizer.chroma import keep_strong_colour
 from colorizer.color import alpha_to_uint8, lab_row_to_rgb8, lab_to_rgb8_tile, srgb_table
 from colorizer.jit import kernel
 from colorizer.tiles import Tile, for_each_tile
-from colorizer.upsample import (DEFAULT_METHOD, bilateral_cells, bilateral_range_scale, bilateral_row,
-                                upsample_ab)
+from colorizer.upsample import DEFAULT_METHOD, bilateral_cells, bilateral_range_scale, bilateral_row, upsample_ab
 
 
-def finish(pixels: np.ndarray, alpha: np.ndarray | None, lightness_plane: np.ndarray, ab: np.ndarray, *,
-           method: str = DEFAULT_METHOD, keep_color: bool = False) -> np.ndarray:
+def finish(
+    pixels: np.ndarray,
+    alpha: np.ndarray | None,
+    lightness_plane: np.ndarray,
+    ab: np.ndarray,
+    *,
+    method: str = DEFAULT_METHOD,
+    keep_color: bool = False,
+) -> np.ndarray:
     """The network's float32 2 x h x w ab -> uint8 HxWx3 RGB, or HxWx4 RGBA when ``alpha`` is given.
 
     pixels: the input's HxW grey or HxWx3 RGB (read only to keep its own colour, ``keep_color``);
@@ -50,6 +57,7 @@ def finish(pixels: np.ndarray, alpha: np.ndarray | None, lightness_plane: np.nda
         convert(tile)
         if alpha8 is not None:
             out[tile.rows, tile.columns, 3] = alpha8[tile.rows, tile.columns]
+
     for_each_tile(work, height, width)
     return out
 

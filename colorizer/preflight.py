@@ -28,6 +28,7 @@ Refusals are one-line ImageDecodeError subclasses naming the file: ImageTooCompl
 over its limit, ImageTooLargeError for a canvas over the size limits, ImageDecodeError (worded
 "truncated") for a length past the end of the file.
 """
+
 from __future__ import annotations
 
 import re
@@ -53,14 +54,41 @@ EXIF_PREFIX = b"Exif\x00\x00"
 TRUNCATED = "the file is truncated (cut short while downloading or copying?)"
 
 # TIFF field types -> bytes per value (TIFF 6 and BigTIFF); other types are skipped by the parsers.
-_TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4,
-                    16: 8, 17: 8, 18: 8}
+_TIFF_TYPE_SIZES = {
+    1: 1,
+    2: 1,
+    3: 2,
+    4: 4,
+    5: 8,
+    6: 1,
+    7: 1,
+    8: 2,
+    9: 4,
+    10: 8,
+    11: 4,
+    12: 8,
+    13: 4,
+    16: 8,
+    17: 8,
+    18: 8,
+}
 _TIFF_BYTE_TYPES = {1, 2, 7}  # BYTE, ASCII, UNDEFINED: kept as bytes; every other value becomes an object
 _SUB_IFD_TAGS = (34665, 34853, 40965)  # EXIF, GPS and interoperability directories
 _WIDTH, _HEIGHT, _SAMPLES, _ROWS_PER_STRIP, _PLANAR = 256, 257, 277, 278, 284
 _STRIP_OFFSETS, _STRIP_COUNTS, _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS, _TILE_COUNTS = 273, 279, 322, 323, 324, 325
-_GEOMETRY_TAGS = (_WIDTH, _HEIGHT, _STRIP_OFFSETS, _SAMPLES, _ROWS_PER_STRIP, _STRIP_COUNTS, _PLANAR,
-                  _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS, _TILE_COUNTS)
+_GEOMETRY_TAGS = (
+    _WIDTH,
+    _HEIGHT,
+    _STRIP_OFFSETS,
+    _SAMPLES,
+    _ROWS_PER_STRIP,
+    _STRIP_COUNTS,
+    _PLANAR,
+    _TILE_WIDTH,
+    _TILE_LENGTH,
+    _TILE_OFFSETS,
+    _TILE_COUNTS,
+)
 _PIECE_TABLES = (_STRIP_OFFSETS, _STRIP_COUNTS, _TILE_OFFSETS, _TILE_COUNTS)
 _TIFF_INTEGER_TYPES = {1, 3, 4, 6, 8, 9, 13, 16, 17, 18}  # (S)BYTE, (S)SHORT, (S)LONG, IFD, (S)LONG8, IFD8
 _MAX_OFFSET = 1 << 63  # Pillow seeks to offsets, and Python's seek takes a signed 64-bit number
@@ -102,6 +130,7 @@ def check_exif(block: bytes, name: str) -> None:
 
 # --- PNG --------------------------------------------------------------------------------------------
 
+
 def check_png(data: bytes, name: str) -> None:
     """Every chunk's declared length fits in the file; at most MAX_CHUNKS chunks; eXIf checked."""
     position, chunks = len(PNG_SIGNATURE), 0
@@ -111,10 +140,12 @@ def check_png(data: bytes, name: str) -> None:
         check_count(chunks, MAX_CHUNKS, "PNG chunks", name)
         remaining = len(data) - position - 12  # after the length, type and CRC fields
         if length > remaining:
-            raise ImageDecodeError(f"{name}: {TRUNCATED}: PNG chunk {_chunk_name(kind)} at byte {position:,} "
-                                   f"declares {length:,} bytes, the file has {max(remaining, 0):,} left")
+            raise ImageDecodeError(
+                f"{name}: {TRUNCATED}: PNG chunk {_chunk_name(kind)} at byte {position:,} "
+                f"declares {length:,} bytes, the file has {max(remaining, 0):,} left"
+            )
         if kind == b"eXIf":
-            check_exif(data[position + 8:position + 8 + length], name)
+            check_exif(data[position + 8 : position + 8 + length], name)
         if kind == b"IEND":
             return
         position += 12 + length
@@ -125,6 +156,7 @@ def _chunk_name(kind: bytes) -> str:
 
 
 # --- JPEG -------------------------------------------------------------------------------------------
+
 
 def check_jpeg(data: bytes, name: str) -> None:
     """At most MAX_JPEG_SEGMENTS marker segments and MAX_JPEG_SCANS scans up to the first EOI; APP1
@@ -147,10 +179,10 @@ def check_jpeg(data: bytes, name: str) -> None:
             continue
         if position + 2 > len(data):
             return
-        length = int.from_bytes(data[position:position + 2], "big")
+        length = int.from_bytes(data[position : position + 2], "big")
         segments += 1
         check_count(segments, MAX_JPEG_SEGMENTS, "JPEG marker segments", name)
-        payload = data[position + 2:position + length]
+        payload = data[position + 2 : position + length]
         if marker == 0xE1 and payload.startswith(EXIF_PREFIX):
             check_exif(payload, name)
         elif marker == 0xE2 and payload.startswith(b"MPF\x00"):
@@ -162,6 +194,7 @@ def check_jpeg(data: bytes, name: str) -> None:
 
 
 # --- TIFF and EXIF ------------------------------------------------------------------------------------
+
 
 class _Tiff:
     """A TIFF structure's byte order and layout (classic or BigTIFF) and its directories' entries."""
@@ -233,8 +266,10 @@ def check_tiff(block: bytes, name: str, *, image: bool) -> None:
         entries = tiff.entries(offset, name)
         if entries is None:
             if image:
-                raise ImageDecodeError(f"{name}: corrupt TIFF: a directory at byte {offset:,} lies past the end "
-                                       f"of the {len(block):,}-byte file")
+                raise ImageDecodeError(
+                    f"{name}: corrupt TIFF: a directory at byte {offset:,} lies past the end "
+                    f"of the {len(block):,}-byte file"
+                )
             continue
         if first_entries is None:
             first_entries = entries
@@ -252,8 +287,10 @@ def check_tiff(block: bytes, name: str, *, image: bool) -> None:
             if tag in _SUB_IFD_TAGS and kind in (4, 13, 16, 18) and count == 1:
                 pending.append(tiff.number(kind, value_at))  # type: ignore[arg-type]  # kinds 4/13/16/18 are numbers
     if claimed > len(block):
-        raise ImageTooComplexError(f"{name}: {what} tags claim {claimed:,} bytes of data in a {len(block):,}-byte "
-                                   "block (tags sharing one block; a parser would copy it once per tag)")
+        raise ImageTooComplexError(
+            f"{name}: {what} tags claim {claimed:,} bytes of data in a {len(block):,}-byte "
+            "block (tags sharing one block; a parser would copy it once per tag)"
+        )
     check_count(values, MAX_TIFF_VALUES, f"numeric values in {what} tags", name)
     if image and first_entries:
         _check_tiff_pieces(tiff, first_entries, name)
@@ -266,8 +303,9 @@ def _check_tiff_pieces(tiff: _Tiff, entries: list[tuple[int, int, int, int]], na
     for tag in _GEOMETRY_TAGS:
         if tag in fields and fields[tag][0] not in _TIFF_INTEGER_TYPES:
             # Pillow would hand such values (text, fractions) to seek() and fail with a TypeError.
-            raise ImageDecodeError(f"{name}: corrupt TIFF: tag {tag} holds values of type {fields[tag][0]}, "
-                                   "not whole numbers")
+            raise ImageDecodeError(
+                f"{name}: corrupt TIFF: tag {tag} holds values of type {fields[tag][0]}, not whole numbers"
+            )
 
     def number(tag: int, default: int) -> int:
         if tag not in fields:
@@ -283,8 +321,9 @@ def _check_tiff_pieces(tiff: _Tiff, entries: list[tuple[int, int, int, int]], na
     if _TILE_WIDTH in fields or _TILE_LENGTH in fields:
         tile_width, tile_length = max(1, number(_TILE_WIDTH, 1)), max(1, number(_TILE_LENGTH, 1))
         if tile_width * tile_length > max(_ANY_TILE_PIXELS, width * height):
-            raise ImageTooComplexError(f"{name}: TIFF tiles of {tile_width}x{tile_length} pixels for a "
-                                       f"{width}x{height} image")
+            raise ImageTooComplexError(
+                f"{name}: TIFF tiles of {tile_width}x{tile_length} pixels for a {width}x{height} image"
+            )
         needed = planes * -(-width // tile_width) * -(-height // tile_length)
         tables = (_TILE_OFFSETS, _TILE_COUNTS)
     else:
@@ -293,11 +332,13 @@ def _check_tiff_pieces(tiff: _Tiff, entries: list[tuple[int, int, int, int]], na
         tables = (_STRIP_OFFSETS, _STRIP_COUNTS)
     for tag in tables:
         if tag in fields and fields[tag][1] > needed:
-            raise ImageTooComplexError(f"{name}: the TIFF lists {fields[tag][1]:,} pieces (tag {tag}) for an "
-                                       f"image made of {needed:,}")
+            raise ImageTooComplexError(
+                f"{name}: the TIFF lists {fields[tag][1]:,} pieces (tag {tag}) for an image made of {needed:,}"
+            )
 
 
 # --- GIF --------------------------------------------------------------------------------------------
+
 
 def check_gif(data: bytes, name: str) -> None:
     """At most MAX_GIF_BLOCKS extension sub-blocks before the first image descriptor."""
@@ -319,6 +360,7 @@ def check_gif(data: bytes, name: str) -> None:
 
 # --- WebP -------------------------------------------------------------------------------------------
 
+
 def check_webp(data: bytes, name: str, *, max_pixels: int, max_side: int) -> None:
     """RIFF chunk lengths fit in the file; at most MAX_CHUNKS chunks and MAX_WEBP_FRAMES frames; a
     VP8X canvas within the size limits; an EXIF chunk checked as EXIF."""
@@ -329,9 +371,11 @@ def check_webp(data: bytes, name: str, *, max_pixels: int, max_side: int) -> Non
         check_count(chunks, MAX_CHUNKS, "WebP chunks", name)
         remaining = len(data) - position - 8
         if length > remaining:
-            raise ImageDecodeError(f"{name}: {TRUNCATED}: WebP chunk {_chunk_name(kind)} at byte {position:,} "
-                                   f"declares {length:,} bytes, the file has {remaining:,} left")
-        payload = data[position + 8:position + 8 + length]
+            raise ImageDecodeError(
+                f"{name}: {TRUNCATED}: WebP chunk {_chunk_name(kind)} at byte {position:,} "
+                f"declares {length:,} bytes, the file has {remaining:,} left"
+            )
+        payload = data[position + 8 : position + 8 + length]
         if kind == b"VP8X" and length >= 10:
             # Flags (4 bytes), then canvas width - 1 and height - 1 as 24-bit little-endian numbers.
             width = int.from_bytes(payload[4:7], "little") + 1
@@ -362,6 +406,7 @@ def _check_webp_frame_size(kind: bytes, payload: bytes, name: str, *, max_pixels
 
 
 # --- BMP --------------------------------------------------------------------------------------------
+
 
 def check_bmp(data: bytes, name: str) -> None:
     """A run-length-encoded BMP (RLE8, RLE4) holds at most MAX_RLE_BMP_PIXELS pixels."""
@@ -394,7 +439,7 @@ def check_avif(data: bytes, name: str, *, max_pixels: int, max_side: int) -> Non
             starts += _item_extents(data, *iloc, idat_start=idat[0] if idat else None)
     starts += _first_samples(data)  # an animated AVIF is decoded from its tracks
     for start in starts:
-        size = _av1_frame_size(data[start:start + 4096])
+        size = _av1_frame_size(data[start : start + 4096])
         if size is not None:
             check_dimensions(*size, max_pixels=max_pixels, max_side=max_side, name=name)
 
@@ -481,7 +526,7 @@ class _ByteReader:
         if not self.ok or self.position + count > self.end:
             self.ok = False
             return 0
-        value = int.from_bytes(self.data[self.position:self.position + count], "big")
+        value = int.from_bytes(self.data[self.position : self.position + count], "big")
         self.position += count
         return value
 
@@ -505,7 +550,7 @@ def _av1_frame_size(obus: bytes) -> tuple[int, int] | None:
             size = coded
         if kind == _AV1_SEQUENCE_HEADER:
             try:
-                return _sequence_header_size(_BitReader(obus[position:position + size]))
+                return _sequence_header_size(_BitReader(obus[position : position + size]))
             except IndexError:  # cut short
                 return None
         position += size

@@ -1,4 +1,5 @@
 """Small copies of a photo for showing on a page: 8-bit, at most a given side, never enlarged."""
+
 from __future__ import annotations
 
 import cv2

@@ -4,6 +4,7 @@ behind each request of the app, done once per request.
 The upload is decoded once; the previews are made from the arrays already in memory; the PNG is
 encoded once and written once (atomically), named after the original file.
 """
+
 from __future__ import annotations
 
 import logging
@@ -76,8 +77,15 @@ def result_name(original_name: str | None) -> str:
     return f"{stem}{OUTPUT_SUFFIX}.png"
 
 
-def colorize_image(models: ModelSet, source: Path, options: ColorizeOptions, *, original_name: str | None = None,
-                   max_pixels: int = DEFAULT_MAX_PIXELS, previews: bool = True) -> ColorizedImage:
+def colorize_image(
+    models: ModelSet,
+    source: Path,
+    options: ColorizeOptions,
+    *,
+    original_name: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    previews: bool = True,
+) -> ColorizedImage:
     """Decode ``source`` once, colorize it, encode the PNG once (with provenance), make previews from
     the arrays in memory. Raises ColorizerError (bad file, too large, model missing)."""
     start = time.perf_counter()
@@ -91,16 +99,24 @@ def colorize_image(models: ModelSet, source: Path, options: ColorizeOptions, *, 
     return ColorizedImage(png, before, after, rgb.shape[1], rgb.shape[0], note, seconds)
 
 
-def colorize_file(models: ModelSet, source: Path, out_dir: Path, options: ColorizeOptions, *,
-                  original_name: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
-                  previews: bool = True) -> Colorized:
+def colorize_file(
+    models: ModelSet,
+    source: Path,
+    out_dir: Path,
+    options: ColorizeOptions,
+    *,
+    original_name: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    previews: bool = True,
+) -> Colorized:
     """Colorize the image file ``source`` into ``out_dir/<original stem>_color.png`` (written once,
     atomically), with ``before.png`` (and ``after.png`` for results over PREVIEW_SIDE) beside it.
 
     out_dir must be a folder of this request alone. Raises ColorizerError before anything is written.
     """
-    done = colorize_image(models, source, options, original_name=original_name, max_pixels=max_pixels,
-                          previews=previews)
+    done = colorize_image(
+        models, source, options, original_name=original_name, max_pixels=max_pixels, previews=previews
+    )
     result = out_dir / result_name(original_name or source.name)
     write_atomically(result, done.png)
     before = after = result
@@ -123,17 +139,25 @@ class Batch:
     failures: list[str] = field(default_factory=list)  # "<file>: <one-line reason>"
 
 
-def colorize_batch(models: ModelSet, sources: Sequence[tuple[str, Path | str]], out_dir: Path,
-                   options: ColorizeOptions, *, max_pixels: int = DEFAULT_MAX_PIXELS,
-                   progress: Callable[[int, str], None] = lambda index, name: None) -> Batch:
+def colorize_batch(
+    models: ModelSet,
+    sources: Sequence[tuple[str, Path | str]],
+    out_dir: Path,
+    options: ColorizeOptions,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    progress: Callable[[int, str], None] = lambda index, name: None,
+) -> Batch:
     """Colorize each (original name, file) into one ZIP of ``<stem>_color.png`` (``_2``, ``_3``...
     for names taken earlier), one image in memory at a time. A source given as a string instead
     of a path is a reason it was refused already; it is listed with the failures, as is each file
     the colorizer refuses (ColorizerError); the others are kept. The ZIP is written atomically."""
     batch = Batch(out_dir / "colorized_photos.zip")
     taken: set[str] = set()
-    with atomic_writer(batch.archive) as stream, \
-            zipfile.ZipFile(stream, "w", zipfile.ZIP_STORED) as archive:  # PNGs are compressed already
+    with (
+        atomic_writer(batch.archive) as stream,
+        zipfile.ZipFile(stream, "w", zipfile.ZIP_STORED) as archive,
+    ):  # PNGs are compressed already
         for index, (name, source) in enumerate(sources):
             progress(index, name)
             if isinstance(source, str):

@@ -6,6 +6,7 @@ strip into pieces of one row. The tiles are run by one small thread pool shared 
 process (numba kernels, numpy and OpenCV release the GIL), sized to the cores this process may use,
 so that concurrent ``Colorizer.colorize`` calls share the cores instead of multiplying threads.
 """
+
 from __future__ import annotations
 
 import functools

@@ -20,6 +20,7 @@ a numba kernel (``colorizer.jit``); ``colorizer.pixels`` runs it fused with the 
 conversion so that the H x W x 2 ab is never made. Today's numpy version is kept as the reference in
 ``testkit/pixels_reference.py``.
 """
+
 from __future__ import annotations
 
 import math
@@ -62,8 +63,14 @@ def bicubic_upsample(ab: np.ndarray, lightness_plane: np.ndarray) -> np.ndarray:
     return cv2.resize(ab, (width, height), interpolation=cv2.INTER_CUBIC)  # cv2: (w, h)
 
 
-def guided_upsample(ab: np.ndarray, lightness_plane: np.ndarray, *, grid_scale: int = GUIDED_GRID_SCALE,
-                    radius: int = GUIDED_RADIUS, eps: float = GUIDED_EPS) -> np.ndarray:
+def guided_upsample(
+    ab: np.ndarray,
+    lightness_plane: np.ndarray,
+    *,
+    grid_scale: int = GUIDED_GRID_SCALE,
+    radius: int = GUIDED_RADIUS,
+    eps: float = GUIDED_EPS,
+) -> np.ndarray:
     """Fast guided upsampling: float32 h x w x 2 ab + float32 H x W L (0..100) -> float32 H x W x 2."""
     height, width = lightness_plane.shape
     grid_height = min(ab.shape[0] * grid_scale, height)
@@ -79,12 +86,14 @@ def guided_upsample(ab: np.ndarray, lightness_plane: np.ndarray, *, grid_scale: 
         part *= lightness_plane[tile.rows, tile.columns, None]  # SxN -> SxNx1, broadcast over a and b
         part += resize_tile(offset, height, width, tile.rows, tile.columns)
         out[tile.rows, tile.columns] = part
+
     for_each_tile(work, height, width, NUMPY_TILE_PIXELS)
     return out
 
 
-def guided_coefficients(guide: np.ndarray, source: np.ndarray, radius: int,
-                        eps: float) -> tuple[np.ndarray, np.ndarray]:
+def guided_coefficients(
+    guide: np.ndarray, source: np.ndarray, radius: int, eps: float
+) -> tuple[np.ndarray, np.ndarray]:
     """The guided filter's window-averaged linear model source ~ slope * guide + offset.
 
     guide: float32 h x w; source: float32 h x w x c. Returns (slope, offset), each float32 h x w x c.
@@ -103,8 +112,9 @@ def _box(image: np.ndarray, radius: int) -> np.ndarray:
     return cv2.blur(image, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)  # cv2: (w, h)
 
 
-def joint_bilateral_upsample(ab: np.ndarray, lightness_plane: np.ndarray, *,
-                             sigma_range: float = BILATERAL_SIGMA_RANGE) -> np.ndarray:
+def joint_bilateral_upsample(
+    ab: np.ndarray, lightness_plane: np.ndarray, *, sigma_range: float = BILATERAL_SIGMA_RANGE
+) -> np.ndarray:
     """Joint bilateral upsampling: float32 h x w x 2 ab + float32 H x W L (0..100) -> float32 H x W x 2.
 
     Each pixel averages the four ab cells that bilinear interpolation would, with bilinear's weights
@@ -121,6 +131,7 @@ def joint_bilateral_upsample(ab: np.ndarray, lightness_plane: np.ndarray, *,
 
     def work(tile: Tile) -> None:
         _bilateral_tile(plane, cells, range_scale, out, *tile)
+
     for_each_tile(work, height, width)
     return out
 
@@ -145,6 +156,7 @@ def cell_means(plane: np.ndarray, grid_height: int, grid_width: int) -> np.ndarr
         part = np.zeros((grid_height, grid_width), np.float64)
         _area_sums(plane, part, *tile)
         sums.append(part)  # list.append is atomic
+
     for_each_tile(work, height, width)
     return (np.sum(sums, axis=0) * (grid_height * grid_width / (height * width))).astype(np.float32)
 
@@ -185,7 +197,7 @@ def _area_sums(plane, sums, top, bottom, left, right):
 
 def bilateral_range_scale(sigma_range: float = BILATERAL_SIGMA_RANGE) -> np.float32:
     """-log2(e) / (2 sigma_range^2): the range weight is 2 ** (scale * (L - cell's L)^2)."""
-    return np.float32(-0.5 / sigma_range ** 2 / math.log(2))
+    return np.float32(-0.5 / sigma_range**2 / math.log(2))
 
 
 @kernel
@@ -220,14 +232,33 @@ def bilateral_row(lightness_row, row, height, cells, range_scale, left, right, a
         below, fraction = grid_position(start, width, grid_width)
         stop = min(right, first_position_past(below, width, grid_width))
         column_a, column_b = max(below, 0), min(below + 1, grid_width - 1)
-        _bilateral_run(lightness_row, start, stop, left, F(fraction), F(grid_width / width),
-                       F(1) if below >= 0 else F(0), F(1) if below + 1 < grid_width else F(0),
-                       weight_a, weight_b, range_scale,
-                       cells[row_a, column_a, 0], cells[row_a, column_a, 1], cells[row_a, column_a, 2],
-                       cells[row_a, column_b, 0], cells[row_a, column_b, 1], cells[row_a, column_b, 2],
-                       cells[row_b, column_a, 0], cells[row_b, column_a, 1], cells[row_b, column_a, 2],
-                       cells[row_b, column_b, 0], cells[row_b, column_b, 1], cells[row_b, column_b, 2],
-                       a_out, b_out)
+        _bilateral_run(
+            lightness_row,
+            start,
+            stop,
+            left,
+            F(fraction),
+            F(grid_width / width),
+            F(1) if below >= 0 else F(0),
+            F(1) if below + 1 < grid_width else F(0),
+            weight_a,
+            weight_b,
+            range_scale,
+            cells[row_a, column_a, 0],
+            cells[row_a, column_a, 1],
+            cells[row_a, column_a, 2],
+            cells[row_a, column_b, 0],
+            cells[row_a, column_b, 1],
+            cells[row_a, column_b, 2],
+            cells[row_b, column_a, 0],
+            cells[row_b, column_a, 1],
+            cells[row_b, column_a, 2],
+            cells[row_b, column_b, 0],
+            cells[row_b, column_b, 1],
+            cells[row_b, column_b, 2],
+            a_out,
+            b_out,
+        )
         start = stop
 
 
@@ -252,9 +283,33 @@ def first_position_past(below, size, grid_size):
 
 
 @kernel
-def _bilateral_run(lightness_row, start, stop, left, first_fraction, fraction_step, valid_a, valid_b,
-                   weight_a, weight_b, range_scale, l_aa, a_aa, b_aa, l_ab, a_ab, b_ab, l_ba, a_ba, b_ba,
-                   l_bb, a_bb, b_bb, a_out, b_out):
+def _bilateral_run(
+    lightness_row,
+    start,
+    stop,
+    left,
+    first_fraction,
+    fraction_step,
+    valid_a,
+    valid_b,
+    weight_a,
+    weight_b,
+    range_scale,
+    l_aa,
+    a_aa,
+    b_aa,
+    l_ab,
+    a_ab,
+    b_ab,
+    l_ba,
+    a_ba,
+    b_ba,
+    l_bb,
+    a_bb,
+    b_bb,
+    a_out,
+    b_out,
+):
     """Columns start:stop, which all read the same four cells (L, a, b of cell row a or b, cell
     column a or b, as scalars so that the loop vectorizes), into a_out/b_out from index start - left.
     Column start's fraction towards cell column b is first_fraction, and grows by fraction_step."""

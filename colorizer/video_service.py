@@ -8,6 +8,7 @@ the app's options (``ColorizeOptions``) and a public page's limits, checked befo
 The film is named after the original file as photos are (``service.result_name``), in the request's
 own folder; ``colorizer.video.colorize_video`` does the decoding, colorizing and encoding.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,9 +53,17 @@ def film_result_name(original_name: str | None) -> str:
     return Path(result_name(original_name)).with_suffix(FILM_SUFFIX).name
 
 
-def colorize_film(models: ModelSet, source: Path, out_dir: Path, options: ColorizeOptions, *,
-                  original_name: str | None = None, stabilize: bool = True, limits: FilmLimits = FilmLimits(),
-                  progress: Progress | None = None) -> VideoResult:
+def colorize_film(
+    models: ModelSet,
+    source: Path,
+    out_dir: Path,
+    options: ColorizeOptions,
+    *,
+    original_name: str | None = None,
+    stabilize: bool = True,
+    limits: FilmLimits = FilmLimits(),
+    progress: Progress | None = None,
+) -> VideoResult:
     """Colorize the film file ``source`` into ``out_dir/<original stem>_color.mp4`` (H.264, the
     sound kept; written whole or not at all).
 
@@ -71,9 +80,17 @@ def colorize_film(models: ModelSet, source: Path, out_dir: Path, options: Colori
     if not is_video(source):
         raise VideoError(f"{name}: not a video file (send photos to the photo endpoint)")
     colorizer = models.get(options.precision)
-    result = colorize_video(colorizer, source, out_dir / film_result_name(name), stabilize=stabilize,
-                            temperature=options.temperature, render_size=options.render_size,
-                            upsample=options.upsample, progress=progress, max_duration=limits.max_seconds,
-                            max_pixels=limits.max_pixels)
+    result = colorize_video(
+        colorizer,
+        source,
+        out_dir / film_result_name(name),
+        stabilize=stabilize,
+        temperature=options.temperature,
+        render_size=options.render_size,
+        upsample=options.upsample,
+        progress=progress,
+        max_duration=limits.max_seconds,
+        max_pixels=limits.max_pixels,
+    )
     log.info("%s: %d frames %dx%d in %.1f s", name, result.frames, result.width, result.height, result.elapsed)
     return result

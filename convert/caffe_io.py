@@ -1,4 +1,5 @@
 """Reading the three release files: deploy prototxt, caffemodel weights, ab bin centres."""
+
 from __future__ import annotations
 
 import logging
@@ -16,9 +17,62 @@ log = logging.getLogger(__name__)
 
 # Every layer-parameter block BVLC Caffe's LayerParameter declares. Caffe accepts any of them on any
 # layer (and ignores those that do not apply); one it does not declare is a syntax error.
-CAFFE_LAYER_PARAMS = frozenset(["transform_param", "loss_param", "accuracy_param", "argmax_param", "batch_norm_param", "bias_param", "clip_param", "concat_param", "contrastive_loss_param", "convolution_param", "crop_param", "data_param", "dropout_param", "dummy_data_param", "eltwise_param", "elu_param", "embed_param", "exp_param", "flatten_param", "hdf5_data_param", "hdf5_output_param", "hinge_loss_param", "image_data_param", "infogain_loss_param", "inner_product_param", "input_param", "log_param", "lrn_param", "memory_data_param", "mvn_param", "parameter_param", "pooling_param", "power_param", "prelu_param", "python_param", "recurrent_param", "reduction_param", "relu_param", "reshape_param", "scale_param", "sigmoid_param", "softmax_param", "spp_param", "slice_param", "swish_param", "tanh_param", "threshold_param", "tile_param", "window_data_param"])
-_DECLARED_PARAMS = frozenset(field.name for field in caffe_schema.LayerParameter.DESCRIPTOR.fields
-                             if field.name.endswith("_param"))
+CAFFE_LAYER_PARAMS = frozenset(
+    [
+        "transform_param",
+        "loss_param",
+        "accuracy_param",
+        "argmax_param",
+        "batch_norm_param",
+        "bias_param",
+        "clip_param",
+        "concat_param",
+        "contrastive_loss_param",
+        "convolution_param",
+        "crop_param",
+        "data_param",
+        "dropout_param",
+        "dummy_data_param",
+        "eltwise_param",
+        "elu_param",
+        "embed_param",
+        "exp_param",
+        "flatten_param",
+        "hdf5_data_param",
+        "hdf5_output_param",
+        "hinge_loss_param",
+        "image_data_param",
+        "infogain_loss_param",
+        "inner_product_param",
+        "input_param",
+        "log_param",
+        "lrn_param",
+        "memory_data_param",
+        "mvn_param",
+        "parameter_param",
+        "pooling_param",
+        "power_param",
+        "prelu_param",
+        "python_param",
+        "recurrent_param",
+        "reduction_param",
+        "relu_param",
+        "reshape_param",
+        "scale_param",
+        "sigmoid_param",
+        "softmax_param",
+        "spp_param",
+        "slice_param",
+        "swish_param",
+        "tanh_param",
+        "threshold_param",
+        "tile_param",
+        "window_data_param",
+    ]
+)
+_DECLARED_PARAMS = frozenset(
+    field.name for field in caffe_schema.LayerParameter.DESCRIPTOR.fields if field.name.endswith("_param")
+)
 _PARAM_BLOCK = re.compile(r"\b(\w+_param)\s*\{")
 # Blocks may nest this deep; Caffe's own messages nest at most 4 levels (layer, param, filler...).
 # The text parser recurses once per level (skipped blocks too), so depth is checked before parsing.
@@ -40,14 +94,14 @@ def read_prototxt(path: Path) -> caffe_schema.NetParameter:
     for number, line in enumerate(text.splitlines(), start=1):
         for name in _PARAM_BLOCK.findall(line.split("#", 1)[0]):
             if name not in CAFFE_LAYER_PARAMS:
-                raise CaffeParseError(f"{path}: syntax error at line {number}: {name!r} is not a Caffe "
-                                      "layer parameter")
+                raise CaffeParseError(f"{path}: syntax error at line {number}: {name!r} is not a Caffe layer parameter")
             undeclared |= {name} - _DECLARED_PARAMS
     try:
         return text_format.Parse(text, caffe_schema.NetParameter(), allow_unknown_field=bool(undeclared))
     except text_format.ParseError as error:
-        raise CaffeParseError(f"{path}: syntax error at line {error.GetLine()}, column {error.GetColumn()}: "
-                              f"{_reason(error)}") from None
+        raise CaffeParseError(
+            f"{path}: syntax error at line {error.GetLine()}, column {error.GetColumn()}: {_reason(error)}"
+        ) from None
 
 
 def read_caffemodel(path: Path) -> dict[str, list[np.ndarray]]:
@@ -64,8 +118,9 @@ def read_caffemodel(path: Path) -> dict[str, list[np.ndarray]]:
     try:
         net = caffe_schema.NetParameter.FromString(data)
     except message.DecodeError:
-        raise CaffeParseError(f"{path}: not a Caffe model (truncated or not a protobuf NetParameter, "
-                              f"{len(data)} bytes)") from None
+        raise CaffeParseError(
+            f"{path}: not a Caffe model (truncated or not a protobuf NetParameter, {len(data)} bytes)"
+        ) from None
     layers = list(net.layer) + list(net.layers)
     if not any(layer.blobs for layer in layers):
         raise CaffeParseError(f"{path}: not a Caffe model (no layer with weights in {len(data)} bytes)")
@@ -78,8 +133,10 @@ def read_caffemodel(path: Path) -> dict[str, list[np.ndarray]]:
         for index, blob in enumerate(weights[layer.name]):
             bad = non_finite_count(blob)
             if bad:
-                raise BlobError(f"{path}: layer {layer.name!r}: blob {index} {blob.shape} holds {bad:,} NaN or "
-                                "infinite values; the weights are damaged")
+                raise BlobError(
+                    f"{path}: layer {layer.name!r}: blob {index} {blob.shape} holds {bad:,} NaN or "
+                    "infinite values; the weights are damaged"
+                )
     return weights
 
 
@@ -105,14 +162,18 @@ def read_hull(path: Path) -> np.ndarray:
     try:
         with open(path, "rb") as stream:
             version = np.lib.format.read_magic(stream)
-            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            read_header = {
+                (1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0,
+            }.get(version)
             if read_header is None:
                 raise HullError(f"{path}: .npy format version {version} is not supported (1.0 or 2.0)")
             shape, _, dtype = read_header(stream)
             if shape != HULL_SHAPE or not np.issubdtype(dtype, np.number):
-                raise HullError(f"{path}: expected a numeric array of shape {HULL_SHAPE}, but its header declares "
-                                f"{dtype} {shape} ({math.prod(shape):,} values)")
+                raise HullError(
+                    f"{path}: expected a numeric array of shape {HULL_SHAPE}, but its header declares "
+                    f"{dtype} {shape} ({math.prod(shape):,} values)"
+                )
         hull = np.load(path, allow_pickle=False)
     except OSError as error:
         raise HullError(f"{path}: cannot read the ab bin centres: {error.strerror or error}") from None
@@ -142,8 +203,10 @@ def _check_nesting(text: str, path: Path) -> None:
         elif character in "{<":
             depth += 1
             if depth > MAX_NESTING:
-                raise CaffeParseError(f"{path}: blocks nested more than {MAX_NESTING} levels deep at line {line} "
-                                      "(a Caffe net needs a handful)")
+                raise CaffeParseError(
+                    f"{path}: blocks nested more than {MAX_NESTING} levels deep at line {line} "
+                    "(a Caffe net needs a handful)"
+                )
         else:
             depth -= 1
 

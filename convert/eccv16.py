@@ -1,4 +1,5 @@
 """The ECCV16 release -> an ONNX model that follows ``colorkit.contract`` (inputs, output, metadata)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,10 +38,9 @@ def convert_release(prototxt: Path, caffemodel: Path, hull: Path) -> onnx.ModelP
         **contract.ModelContract().metadata(),
     }
     return build_model(
-        net, weights,
+        net,
+        weights,
         fixed_blobs={_DECODE_LAYER: decode_blobs},
-        temperature=TemperatureInput(_TEMPERATURE_LAYER, contract.TEMPERATURE_INPUT,
-                                     contract.DEFAULT_TEMPERATURE),
+        temperature=TemperatureInput(_TEMPERATURE_LAYER, contract.TEMPERATURE_INPUT, contract.DEFAULT_TEMPERATURE),
         metadata=metadata,
     )
-

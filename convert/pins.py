@@ -1,4 +1,5 @@
 """Local release files against the official pins: which were found, and which differ."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,8 +27,10 @@ def describe_release_dir(directory: Path) -> tuple[dict[str, Path], list[str]]:
     lines = []
     missing = [file.name for file in RELEASE_FILES if file.name not in names]
     if missing:
-        lines.append(f"{directory}: looked for {', '.join(file.name for file in RELEASE_FILES)}; "
-                     f"missing {', '.join(missing)} (downloaded instead)")
+        lines.append(
+            f"{directory}: looked for {', '.join(file.name for file in RELEASE_FILES)}; "
+            f"missing {', '.join(missing)} (downloaded instead)"
+        )
     for file in RELEASE_FILES:
         if file.name in names:
             mismatch = pin_mismatch(directory / file.name, file)

@@ -1,4 +1,5 @@
 """Run ``python app.py`` as a real server subprocess for the app tests, and always stop it."""
+
 from __future__ import annotations
 
 import contextlib
@@ -48,7 +49,11 @@ def running_app(model: Path, work_dir: Path, *, timeout: float = START_TIMEOUT, 
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             app_command("--model", str(model), "--host", "127.0.0.1", "--port", str(port), app=app),
-            cwd=app.parent, env=app_env(work_dir / "gradio"), stdout=log, stderr=subprocess.STDOUT)
+            cwd=app.parent,
+            env=app_env(work_dir / "gradio"),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             _wait_until_ready(url, process, timeout, log_path)
             yield url
@@ -72,8 +77,10 @@ def _wait_until_ready(url: str, process: subprocess.Popen, timeout: float, log_p
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"app.py exited with status {process.returncode} before serving:\n"
-                               f"{log_path.read_text(errors='replace')}")
+            raise RuntimeError(
+                f"app.py exited with status {process.returncode} before serving:\n"
+                f"{log_path.read_text(errors='replace')}"
+            )
         try:
             with _NO_PROXY.open(url, timeout=2) as response:
                 if response.status == 200:
@@ -81,5 +88,6 @@ def _wait_until_ready(url: str, process: subprocess.Popen, timeout: float, log_p
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.5)
-    raise RuntimeError(f"app.py did not answer at {url} within {timeout:.0f} s:\n"
-                       f"{log_path.read_text(errors='replace')}")
+    raise RuntimeError(
+        f"app.py did not answer at {url} within {timeout:.0f} s:\n{log_path.read_text(errors='replace')}"
+    )

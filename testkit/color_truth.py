@@ -4,6 +4,7 @@ A perfect network would answer the true ab averaged over each of its 56x56 outpu
 that grid back, guided by the true full-resolution L, and comparing with the true ab measures the
 upsampling alone.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ The official prototxt and pts_in_hull.npy come from ../shared/fixtures when pres
 checkout and CI); elsewhere the project's own copy of the architecture (testkit.synthetic) and a
 synthetic hull stand in. Weights are always random: the real caffemodel is not available here.
 """
+
 from __future__ import annotations
 
 import os

@@ -7,6 +7,7 @@ prints one JSON line: how many files were decoded and refused per format, and ev
 that escaped which is not one of the library's own (with the mutation that produced it), or the
 mutation a crash happened in. ``run_fuzz(...)`` does the same from Python.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,6 +36,7 @@ INTERESTING_32 = (0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFF_FFFF, 0
 
 
 # --- seeds --------------------------------------------------------------------------------------------
+
 
 def seed_files() -> dict[str, bytes]:
     """Small valid files of every supported format, named by kind (AVIF and HEIC when available)."""
@@ -89,6 +91,7 @@ def _bmp_rle_supported() -> bool:
 
 
 # --- mutations ------------------------------------------------------------------------------------------
+
 
 def mutate(data: bytes, donor: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     """One mutated copy of ``data`` and a short description of what was done. ``donor`` is another
@@ -153,12 +156,13 @@ def fix_png_crcs(data: bytes) -> bytes:
         end = position + 8 + length
         if end + 4 > len(out):
             break
-        struct.pack_into(">I", out, end, zlib.crc32(bytes(out[position + 4:end])))
+        struct.pack_into(">I", out, end, zlib.crc32(bytes(out[position + 4 : end])))
         position = end + 4
     return bytes(out)
 
 
 # --- running ----------------------------------------------------------------------------------------------
+
 
 @dataclass
 class FuzzReport:
@@ -174,10 +178,26 @@ def run_fuzz(per_seed: int, seed: int = 0, *, max_address_space_mb: int = 3072, 
     with tempfile.TemporaryDirectory() as folder:
         progress = Path(folder) / "progress"
         completed = subprocess.run(
-            [sys.executable, "-m", "testkit.fuzz", "--per-seed", str(per_seed), "--seed", str(seed),
-             "--max-address-space-mb", str(max_address_space_mb), "--progress", str(progress)],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, check=False,
-            env={**os.environ, "OPENCV_LOG_LEVEL": "OFF", "OMP_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"})
+            [
+                sys.executable,
+                "-m",
+                "testkit.fuzz",
+                "--per-seed",
+                str(per_seed),
+                "--seed",
+                str(seed),
+                "--max-address-space-mb",
+                str(max_address_space_mb),
+                "--progress",
+                str(progress),
+            ],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, "OPENCV_LOG_LEVEL": "OFF", "OMP_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"},
+        )
         lines = completed.stdout.strip().splitlines()
         if completed.returncode != 0 or not lines:
             last = progress.read_text() if progress.exists() else "before the first case"
@@ -217,13 +237,13 @@ def _fuzz(per_seed: int, seed: int, progress: Path | None) -> dict:
                 escapes.append({"case": where, "type": type(error).__name__, "message": str(error)[:300]})
             else:
                 outcomes[kind]["decoded"] += 1
-    return {"cases": cases, "outcomes": {kind: dict(counts) for kind, counts in outcomes.items()},
-            "escapes": escapes}
+    return {"cases": cases, "outcomes": {kind: dict(counts) for kind, counts in outcomes.items()}, "escapes": escapes}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m testkit.fuzz", description=__doc__,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m testkit.fuzz", description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--per-seed", type=int, default=200, help="mutated files per seed file")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the mutations")
     parser.add_argument("--max-address-space-mb", type=int, default=3072, help="RLIMIT_AS of this process")

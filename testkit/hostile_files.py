@@ -23,6 +23,7 @@ targets: generous, and proportional to the real pixels, never to what a header c
 interpreter that has imported the readers (``python -m testkit.hostile_files``: requests on stdin,
 JSON results on stdout), so that its peak memory is that file's alone.
 """
+
 from __future__ import annotations
 
 import io
@@ -60,6 +61,7 @@ MANY_SCANS = 20_000
 @dataclass(frozen=True)
 class Decoded:
     """Read as an array of this shape (H, W[, C]) and dtype."""
+
     shape: tuple[int, ...]
     dtype: str = "uint8"
 
@@ -68,6 +70,7 @@ class Decoded:
 class Refused:
     """Refused with this exception class (its name: colorizer.errors for images, convert.errors for
     release files) and a one-line message matching ``pattern`` (re.search)."""
+
     error: str
     pattern: str
 
@@ -98,13 +101,15 @@ class Case:
 
     @property
     def bound(self) -> Bound:
-        return Bound(BASE_RSS_BYTES + RSS_BYTES_PER_PIXEL * self.pixels,
-                     MAX_SECONDS + SECONDS_PER_MEGAPIXEL * self.pixels / 1e6)
+        return Bound(
+            BASE_RSS_BYTES + RSS_BYTES_PER_PIXEL * self.pixels, MAX_SECONDS + SECONDS_PER_MEGAPIXEL * self.pixels / 1e6
+        )
 
 
 @dataclass(frozen=True)
 class Result:
     """What reading one file in a fresh process did."""
+
     outcome: str  # "decoded", "refused" or "crashed" (an exception that is not the library's own)
     error: str  # the exception class's name ("" when decoded)
     message: str  # its message, or "HxW[xC] dtype" when decoded
@@ -117,8 +122,11 @@ class Result:
     def matches(self, expect: Decoded | Refused) -> bool:
         if isinstance(expect, Decoded):
             return self.outcome == "decoded" and self.shape == expect.shape and self.dtype == expect.dtype
-        return (self.outcome == "refused" and self.error == expect.error
-                and re.search(expect.pattern, self.message) is not None)
+        return (
+            self.outcome == "refused"
+            and self.error == expect.error
+            and re.search(expect.pattern, self.message) is not None
+        )
 
     def within(self, bound: Bound) -> bool:
         return self.rss_bytes <= bound.rss_bytes and self.cpu_seconds <= bound.seconds
@@ -132,6 +140,7 @@ ROLES = ("image", "prototxt", "caffemodel", "hull")
 @dataclass(frozen=True)
 class _Spec:
     """A case before its file exists: ``make`` writes it into a folder and returns its path."""
+
     name: str
     role: str
     expect: Decoded | Refused
@@ -142,8 +151,9 @@ class _Spec:
 def cases(folder: Path, *, roles: tuple[str, ...] = ROLES) -> list[Case]:
     """Write the file of every case of ``roles`` into ``folder`` (created if needed) and return them."""
     folder.mkdir(parents=True, exist_ok=True)
-    return [Case(spec.name, spec.make(folder), spec.role, spec.expect, spec.what)
-            for spec in _specs() if spec.role in roles]
+    return [
+        Case(spec.name, spec.make(folder), spec.role, spec.expect, spec.what) for spec in _specs() if spec.role in roles
+    ]
 
 
 def case_names(*, roles: tuple[str, ...] = ROLES) -> list[str]:
@@ -164,10 +174,12 @@ def _refused(error: str, name: str, message: str) -> Refused:
 
 def _writes(name: str, build: Callable[..., bytes], *args, **options) -> Callable[[Path], Path]:
     """A maker writing ``build(*args, **options)`` to folder/name (built only when called)."""
+
     def make(folder: Path) -> Path:
         path = folder / name
         path.write_bytes(build(*args, **options))
         return path
+
     return make
 
 
@@ -179,93 +191,258 @@ def _image_specs() -> list[_Spec]:
     small = (64, 48)
     return [
         # One dimension huge: under the pixel limit, over the side limit; refused from the header.
-        spec("wide_4999999x10.png", flat_png, (WIDE, 10), _refused(too_large, "wide_4999999x10.png",
-             r"4999999x10 is 4,999,999 pixels wide, more than the limit of 65,500 pixels a side$"),
-             "4,999,999 x 10 grey PNG (50 MP in ~50 KB): per-column work would dominate"),
-        spec("tall_10x4999999.png", flat_png, (10, WIDE), _refused(too_large, "tall_10x4999999.png",
-             r"10x4999999 is 4,999,999 pixels tall, more than the limit of 65,500 pixels a side$"),
-             "10 x 4,999,999 grey PNG"),
-        spec("wide_65500x16.png", flat_png, (65_500, 16), Decoded((16, 65_500)),
-             "65,500 x 16 grey PNG: exactly at the side limit, accepted"),
+        spec(
+            "wide_4999999x10.png",
+            flat_png,
+            (WIDE, 10),
+            _refused(
+                too_large,
+                "wide_4999999x10.png",
+                r"4999999x10 is 4,999,999 pixels wide, more than the limit of 65,500 pixels a side$",
+            ),
+            "4,999,999 x 10 grey PNG (50 MP in ~50 KB): per-column work would dominate",
+        ),
+        spec(
+            "tall_10x4999999.png",
+            flat_png,
+            (10, WIDE),
+            _refused(
+                too_large,
+                "tall_10x4999999.png",
+                r"10x4999999 is 4,999,999 pixels tall, more than the limit of 65,500 pixels a side$",
+            ),
+            "10 x 4,999,999 grey PNG",
+        ),
+        spec(
+            "wide_65500x16.png",
+            flat_png,
+            (65_500, 16),
+            Decoded((16, 65_500)),
+            "65,500 x 16 grey PNG: exactly at the side limit, accepted",
+        ),
         # Decoder amplification: EXIF tags that all point at one block, copied once per tag.
-        spec("exif_amplified.png", scene_with_exif, ("PNG", *small, amplified_exif(1000, 1 << 20)),
-             _refused(too_complex, "exif_amplified.png", r"EXIF tags claim 1,048,576,000 bytes"),
-             "1 MB PNG whose eXIf has 1,000 tags pointing at one 1 MB block (1 GB of copies)"),
-        spec("exif_amplified.webp", scene_with_exif, ("WEBP", *small, amplified_exif(1000, 1 << 20)),
-             _refused(too_complex, "exif_amplified.webp", r"EXIF tags claim 1,048,576,000 bytes"),
-             "the same EXIF in a WebP"),
-        spec("exif_amplified.jpg", scene_with_exif, ("JPEG", *small, b"Exif\x00\x00" + amplified_exif(2000, 40_000)),
-             _refused(too_complex, "exif_amplified.jpg", r"EXIF tags claim 80,000,000 bytes"),
-             "JPEG whose 64 KB APP1 has 2,000 tags pointing at one 40 KB block (Pillow parses it while opening)"),
-        spec("exif_amplified.tiff", amplified_tiff, (1000, 1 << 20),
-             _refused(too_complex, "exif_amplified.tiff", r"TIFF tags claim 1,048,576,000 bytes"),
-             "TIFF whose own directory has 1,000 tags pointing at one 1 MB block"),
+        spec(
+            "exif_amplified.png",
+            scene_with_exif,
+            ("PNG", *small, amplified_exif(1000, 1 << 20)),
+            _refused(too_complex, "exif_amplified.png", r"EXIF tags claim 1,048,576,000 bytes"),
+            "1 MB PNG whose eXIf has 1,000 tags pointing at one 1 MB block (1 GB of copies)",
+        ),
+        spec(
+            "exif_amplified.webp",
+            scene_with_exif,
+            ("WEBP", *small, amplified_exif(1000, 1 << 20)),
+            _refused(too_complex, "exif_amplified.webp", r"EXIF tags claim 1,048,576,000 bytes"),
+            "the same EXIF in a WebP",
+        ),
+        spec(
+            "exif_amplified.jpg",
+            scene_with_exif,
+            ("JPEG", *small, b"Exif\x00\x00" + amplified_exif(2000, 40_000)),
+            _refused(too_complex, "exif_amplified.jpg", r"EXIF tags claim 80,000,000 bytes"),
+            "JPEG whose 64 KB APP1 has 2,000 tags pointing at one 40 KB block (Pillow parses it while opening)",
+        ),
+        spec(
+            "exif_amplified.tiff",
+            amplified_tiff,
+            (1000, 1 << 20),
+            _refused(too_complex, "exif_amplified.tiff", r"TIFF tags claim 1,048,576,000 bytes"),
+            "TIFF whose own directory has 1,000 tags pointing at one 1 MB block",
+        ),
         # Lying lengths.
-        spec("lying_chunk_16bit.png", lying_chunk_png, (), _refused(corrupt, "lying_chunk_16bit.png",
-             r"the file is truncated .*PNG chunk 'IDAT' at byte 33 declares 4,294,967,280 bytes"),
-             "57-byte 16-bit PNG whose first IDAT claims 4 GB (OpenCV allocated it)"),
-        spec("lying_chunk.webp", lying_chunk_webp, (), _refused(corrupt, "lying_chunk.webp",
-             r"the file is truncated .*WebP chunk 'VP8L' at byte 12 declares 4,294,967,000 bytes"),
-             "WebP whose image chunk claims 4 GB"),
+        spec(
+            "lying_chunk_16bit.png",
+            lying_chunk_png,
+            (),
+            _refused(
+                corrupt,
+                "lying_chunk_16bit.png",
+                r"the file is truncated .*PNG chunk 'IDAT' at byte 33 declares 4,294,967,280 bytes",
+            ),
+            "57-byte 16-bit PNG whose first IDAT claims 4 GB (OpenCV allocated it)",
+        ),
+        spec(
+            "lying_chunk.webp",
+            lying_chunk_webp,
+            (),
+            _refused(
+                corrupt,
+                "lying_chunk.webp",
+                r"the file is truncated .*WebP chunk 'VP8L' at byte 12 declares 4,294,967,000 bytes",
+            ),
+            "WebP whose image chunk claims 4 GB",
+        ),
         # Decode time out of proportion: scans, chunks, blocks, text.
-        spec("many_scans.jpg", progressive_jpeg, (2048, 2048, MANY_SCANS), _refused(too_complex, "many_scans.jpg",
-             r"101 scans in a progressive JPEG, more than the limit of 100$"),
-             f"2048 x 2048 progressive JPEG with {MANY_SCANS:,} empty scans (~330 KB; a minute of CPU)"),
-        spec("fill_bytes.jpg", jpeg_with_fill, (1 << 20,), _refused(too_complex, "fill_bytes.jpg",
-             r"1,048,576 bytes of padding or junk between JPEG markers, more than the limit of 65,536$"),
-             "8 x 8 JPEG after 1 MB of 0xFF fill bytes (Pillow reads them one at a time: ~4 s a MB)"),
-        spec("scans_at_limit_50mp.jpg", progressive_jpeg, (8000, 6248, 99), Decoded((6248, 8000)),
-             "8000 x 6248 (50 MP) progressive JPEG with 100 scans: the costliest JPEG accepted"),
-        spec("many_chunks.png", many_chunks_png, (150_000,), _refused(too_complex, "many_chunks.png",
-             r"100,001 PNG chunks, more than the limit of 100,000$"),
-             "PNG with 150,000 empty ancillary chunks (Pillow reads each one in Python)"),
-        spec("text_bomb.png", text_bomb_png, (1000,), _refused(corrupt, "text_bomb.png",
-             r"corrupt image data: Too much memory used in text chunks"),
-             "1 MB PNG of 1,000 zTXt chunks each inflating to 1 MB (Pillow stops at 64 MB)"),
-        spec("many_blocks.gif", many_blocks_gif, (150_000,), _refused(too_complex, "many_blocks.gif",
-             r"100,001 GIF extension blocks before the first image"),
-             "GIF whose comment has 150,000 one-byte sub-blocks"),
-        spec("canvas_bomb.webp", webp_canvas, (16_384, 16_384), _refused(too_large, "canvas_bomb.webp",
-             r"16384x16384 is 268,435,456 pixels, more than the limit of 50,000,000$"),
-             "animated WebP whose canvas is 16384 x 16384 (libwebp allocates it while opening)"),
-        spec("rle_12mp.bmp", rle8_bmp, (4000, 3000, 0), _refused(too_complex, "rle_12mp.bmp",
-             r"12,000,000 pixels in a run-length-encoded BMP, more than the limit of 10,000,000$"),
-             "RLE8 BMP header of 4000 x 3000 (Pillow decodes RLE in Python: ~0.4 s a megapixel)"),
-        spec("rle_pairs_2mp.bmp", rle8_bmp, (2000, 1000, 1000), Decoded((1000, 2000)),
-             "2000 x 1000 RLE8 BMP of one-pixel runs: the slowest decoder's worst case, accepted"),
+        spec(
+            "many_scans.jpg",
+            progressive_jpeg,
+            (2048, 2048, MANY_SCANS),
+            _refused(too_complex, "many_scans.jpg", r"101 scans in a progressive JPEG, more than the limit of 100$"),
+            f"2048 x 2048 progressive JPEG with {MANY_SCANS:,} empty scans (~330 KB; a minute of CPU)",
+        ),
+        spec(
+            "fill_bytes.jpg",
+            jpeg_with_fill,
+            (1 << 20,),
+            _refused(
+                too_complex,
+                "fill_bytes.jpg",
+                r"1,048,576 bytes of padding or junk between JPEG markers, more than the limit of 65,536$",
+            ),
+            "8 x 8 JPEG after 1 MB of 0xFF fill bytes (Pillow reads them one at a time: ~4 s a MB)",
+        ),
+        spec(
+            "scans_at_limit_50mp.jpg",
+            progressive_jpeg,
+            (8000, 6248, 99),
+            Decoded((6248, 8000)),
+            "8000 x 6248 (50 MP) progressive JPEG with 100 scans: the costliest JPEG accepted",
+        ),
+        spec(
+            "many_chunks.png",
+            many_chunks_png,
+            (150_000,),
+            _refused(too_complex, "many_chunks.png", r"100,001 PNG chunks, more than the limit of 100,000$"),
+            "PNG with 150,000 empty ancillary chunks (Pillow reads each one in Python)",
+        ),
+        spec(
+            "text_bomb.png",
+            text_bomb_png,
+            (1000,),
+            _refused(corrupt, "text_bomb.png", r"corrupt image data: Too much memory used in text chunks"),
+            "1 MB PNG of 1,000 zTXt chunks each inflating to 1 MB (Pillow stops at 64 MB)",
+        ),
+        spec(
+            "many_blocks.gif",
+            many_blocks_gif,
+            (150_000,),
+            _refused(too_complex, "many_blocks.gif", r"100,001 GIF extension blocks before the first image"),
+            "GIF whose comment has 150,000 one-byte sub-blocks",
+        ),
+        spec(
+            "canvas_bomb.webp",
+            webp_canvas,
+            (16_384, 16_384),
+            _refused(
+                too_large, "canvas_bomb.webp", r"16384x16384 is 268,435,456 pixels, more than the limit of 50,000,000$"
+            ),
+            "animated WebP whose canvas is 16384 x 16384 (libwebp allocates it while opening)",
+        ),
+        spec(
+            "rle_12mp.bmp",
+            rle8_bmp,
+            (4000, 3000, 0),
+            _refused(
+                too_complex,
+                "rle_12mp.bmp",
+                r"12,000,000 pixels in a run-length-encoded BMP, more than the limit of 10,000,000$",
+            ),
+            "RLE8 BMP header of 4000 x 3000 (Pillow decodes RLE in Python: ~0.4 s a megapixel)",
+        ),
+        spec(
+            "rle_pairs_2mp.bmp",
+            rle8_bmp,
+            (2000, 1000, 1000),
+            Decoded((1000, 2000)),
+            "2000 x 1000 RLE8 BMP of one-pixel runs: the slowest decoder's worst case, accepted",
+        ),
         # TIFF oddities.
-        spec("bigtiff_offset.tif", bigtiff_far_offset, (), _refused(corrupt, "bigtiff_offset.tif",
-             r"corrupt TIFF data: tag 270 points at byte 9,223,372,036,854,775,813$"),
-             "BigTIFF with a tag's data at byte 2**63 + 5 (Pillow: OverflowError)"),
-        spec("text_strip_offsets.tif", tiff_text_strip_offsets, (), _refused(corrupt, "text_strip_offsets.tif",
-             r"corrupt TIFF: tag 273 holds values of type 2, not whole numbers$"),
-             "TIFF whose StripOffsets are ASCII text (Pillow: TypeError)"),
-        spec("many_strips.tif", tiff_many_strips, (300_000,), _refused(too_complex, "many_strips.tif",
-             r"the TIFF lists 300,000 pieces \(tag 273\) for an image made of 10$"),
-             "10 x 10 TIFF listing 300,000 strips (Pillow makes a Python tuple per strip)"),
-        spec("many_fractions.tif", tiff_with_values, (282, 5, 300_000), _refused(too_complex, "many_fractions.tif",
-             r"300,007 numeric values in TIFF tags, more than the limit of 262,144$"),
-             "16 x 16 TIFF whose XResolution holds 300,000 fractions (Pillow: ~150 bytes of Python each)"),
-        spec("huge_tile.tif", tiff_huge_tile, (), _refused(too_complex, "huge_tile.tif",
-             r"TIFF tiles of 65536x65536 pixels for a 16x16 image$"),
-             "16 x 16 TIFF in one 65536 x 65536 tile (a 4 GP tile buffer)"),
-        spec("one_row_strips.tif", tiff_one_row_strips, (400, 8000), Decoded((8000, 400)),
-             "400 x 8000 TIFF with one row per strip (8,000 strips): accepted"),
+        spec(
+            "bigtiff_offset.tif",
+            bigtiff_far_offset,
+            (),
+            _refused(
+                corrupt, "bigtiff_offset.tif", r"corrupt TIFF data: tag 270 points at byte 9,223,372,036,854,775,813$"
+            ),
+            "BigTIFF with a tag's data at byte 2**63 + 5 (Pillow: OverflowError)",
+        ),
+        spec(
+            "text_strip_offsets.tif",
+            tiff_text_strip_offsets,
+            (),
+            _refused(
+                corrupt, "text_strip_offsets.tif", r"corrupt TIFF: tag 273 holds values of type 2, not whole numbers$"
+            ),
+            "TIFF whose StripOffsets are ASCII text (Pillow: TypeError)",
+        ),
+        spec(
+            "many_strips.tif",
+            tiff_many_strips,
+            (300_000,),
+            _refused(
+                too_complex, "many_strips.tif", r"the TIFF lists 300,000 pieces \(tag 273\) for an image made of 10$"
+            ),
+            "10 x 10 TIFF listing 300,000 strips (Pillow makes a Python tuple per strip)",
+        ),
+        spec(
+            "many_fractions.tif",
+            tiff_with_values,
+            (282, 5, 300_000),
+            _refused(
+                too_complex,
+                "many_fractions.tif",
+                r"300,007 numeric values in TIFF tags, more than the limit of 262,144$",
+            ),
+            "16 x 16 TIFF whose XResolution holds 300,000 fractions (Pillow: ~150 bytes of Python each)",
+        ),
+        spec(
+            "huge_tile.tif",
+            tiff_huge_tile,
+            (),
+            _refused(too_complex, "huge_tile.tif", r"TIFF tiles of 65536x65536 pixels for a 16x16 image$"),
+            "16 x 16 TIFF in one 65536 x 65536 tile (a 4 GP tile buffer)",
+        ),
+        spec(
+            "one_row_strips.tif",
+            tiff_one_row_strips,
+            (400, 8000),
+            Decoded((8000, 400)),
+            "400 x 8000 TIFF with one row per strip (8,000 strips): accepted",
+        ),
         # Garbage inside valid AVIF/HEIC containers (libavif/libheif report it as RuntimeError).
-        spec("garbage.avif", garbage_avif, small, _refused(corrupt, "garbage.avif", r"corrupt image data"),
-             "AVIF with its AV1 payload zeroed"),
-        spec("garbage.heic", garbage_heic, small, _refused(corrupt, "garbage.heic", r"corrupt image data"),
-             "HEIC with its HEVC payload zeroed"),
-        spec("size_box_lies.avif", avif_declaring, (65_504, 16, (32, 24)), _refused(too_large, "size_box_lies.avif",
-             r"65504x16 is 65,504 pixels wide, more than the limit of 65,500 pixels a side$"),
-             "AVIF saying 32 x 24 around a 65,504 x 16 AV1 frame (libavif decodes the frame's size; "
-             "an 8192 x 8192 one took 148 MB from 1 KB)"),
+        spec(
+            "garbage.avif",
+            garbage_avif,
+            small,
+            _refused(corrupt, "garbage.avif", r"corrupt image data"),
+            "AVIF with its AV1 payload zeroed",
+        ),
+        spec(
+            "garbage.heic",
+            garbage_heic,
+            small,
+            _refused(corrupt, "garbage.heic", r"corrupt image data"),
+            "HEIC with its HEVC payload zeroed",
+        ),
+        spec(
+            "size_box_lies.avif",
+            avif_declaring,
+            (65_504, 16, (32, 24)),
+            _refused(
+                too_large,
+                "size_box_lies.avif",
+                r"65504x16 is 65,504 pixels wide, more than the limit of 65,500 pixels a side$",
+            ),
+            "AVIF saying 32 x 24 around a 65,504 x 16 AV1 frame (libavif decodes the frame's size; "
+            "an 8192 x 8192 one took 148 MB from 1 KB)",
+        ),
         # Ordinary large photos: the memory per megapixel of an accepted file.
         spec("photo_12mp.jpg", scene_jpeg, (4000, 3000), Decoded((3000, 4000)), "4000 x 3000 grey JPEG"),
-        spec("photo_12mp_progressive.jpg", scene_jpeg, (4000, 3000), Decoded((3000, 4000, 3)),
-             "4000 x 3000 colour progressive JPEG, no chroma subsampling", colour=True),
-        spec("rgb16_6mp.png", rgb16_png, (3000, 2000), Decoded((2000, 3000, 3), "uint16"),
-             "3000 x 2000 16-bit RGB PNG (decoded by OpenCV)"),
+        spec(
+            "photo_12mp_progressive.jpg",
+            scene_jpeg,
+            (4000, 3000),
+            Decoded((3000, 4000, 3)),
+            "4000 x 3000 colour progressive JPEG, no chroma subsampling",
+            colour=True,
+        ),
+        spec(
+            "rgb16_6mp.png",
+            rgb16_png,
+            (3000, 2000),
+            Decoded((2000, 3000, 3), "uint16"),
+            "3000 x 2000 16-bit RGB PNG (decoded by OpenCV)",
+        ),
     ]
 
 
@@ -292,14 +469,34 @@ def _special_file_specs() -> list[_Spec]:
         return path
 
     return [
-        _Spec("sparse_30GB.png", "image", _refused(too_large, "sparse_30GB.png",
-              r"the file is 30 GiB, more than the limit of 256 MiB$"), "a 30 GB sparse file named .png", sparse),
-        _Spec("fifo.png", "image", _refused(corrupt, "fifo.png", r"not an image file but a named pipe"),
-              "a FIFO named .png (opening it would wait for a writer forever)", fifo),
-        _Spec("folder.png", "image", _refused(corrupt, "folder.png", r"not an image file but a folder$"),
-              "a folder named .png", directory),
-        _Spec("dev_zero", "image", _refused(corrupt, "zero", r"not an image file but a character device$"),
-              "/dev/zero (endless)", lambda folder: Path("/dev/zero")),
+        _Spec(
+            "sparse_30GB.png",
+            "image",
+            _refused(too_large, "sparse_30GB.png", r"the file is 30 GiB, more than the limit of 256 MiB$"),
+            "a 30 GB sparse file named .png",
+            sparse,
+        ),
+        _Spec(
+            "fifo.png",
+            "image",
+            _refused(corrupt, "fifo.png", r"not an image file but a named pipe"),
+            "a FIFO named .png (opening it would wait for a writer forever)",
+            fifo,
+        ),
+        _Spec(
+            "folder.png",
+            "image",
+            _refused(corrupt, "folder.png", r"not an image file but a folder$"),
+            "a folder named .png",
+            directory,
+        ),
+        _Spec(
+            "dev_zero",
+            "image",
+            _refused(corrupt, "zero", r"not an image file but a character device$"),
+            "/dev/zero (endless)",
+            lambda folder: Path("/dev/zero"),
+        ),
     ]
 
 
@@ -308,21 +505,45 @@ def _release_specs() -> list[_Spec]:
         return _Spec(name, role, expect, what, _writes(name, build, *args))
 
     return [
-        spec("deep_nesting.prototxt", "prototxt", deep_prototxt, (100_000,), Refused(
-             "CaffeParseError", r"deep_nesting\.prototxt: .*nested more than \d+ levels deep"),
-             "prototxt with 100,000 nested blocks (the parser recursed: RecursionError)"),
-        spec("huge_header.npy", "hull", huge_npy_header, (10 ** 11,), Refused(
-             "HullError", r"huge_header\.npy: .*header declares float32 \(100000000000,\) \(100,000,000,000 values\)"),
-             "128-byte .npy whose header declares 10^11 float32 values (400 GB)"),
-        spec("nan_hull.npy", "hull", nan_hull_npy, (), Refused(
-             "HullError", r"nan_hull\.npy: .*NaN or infinite"), "(313, 2) hull with a NaN"),
-        spec("nan_weights.caffemodel", "caffemodel", nan_caffemodel, (), Refused(
-             "BlobError", r"nan_weights\.caffemodel: layer 'bw_conv1_1'.*NaN or infinite"),
-             "caffemodel whose first convolution holds a NaN and an inf"),
+        spec(
+            "deep_nesting.prototxt",
+            "prototxt",
+            deep_prototxt,
+            (100_000,),
+            Refused("CaffeParseError", r"deep_nesting\.prototxt: .*nested more than \d+ levels deep"),
+            "prototxt with 100,000 nested blocks (the parser recursed: RecursionError)",
+        ),
+        spec(
+            "huge_header.npy",
+            "hull",
+            huge_npy_header,
+            (10**11,),
+            Refused(
+                "HullError", r"huge_header\.npy: .*header declares float32 \(100000000000,\) \(100,000,000,000 values\)"
+            ),
+            "128-byte .npy whose header declares 10^11 float32 values (400 GB)",
+        ),
+        spec(
+            "nan_hull.npy",
+            "hull",
+            nan_hull_npy,
+            (),
+            Refused("HullError", r"nan_hull\.npy: .*NaN or infinite"),
+            "(313, 2) hull with a NaN",
+        ),
+        spec(
+            "nan_weights.caffemodel",
+            "caffemodel",
+            nan_caffemodel,
+            (),
+            Refused("BlobError", r"nan_weights\.caffemodel: layer 'bw_conv1_1'.*NaN or infinite"),
+            "caffemodel whose first convolution holds a NaN and an inf",
+        ),
     ]
 
 
 # --- builders -------------------------------------------------------------------------------------------
+
 
 def scene_with_exif(fmt: str, width: int, height: int, exif: bytes) -> bytes:
     return encode(Image.fromarray(scene(width, height)), fmt, exif=exif)
@@ -349,7 +570,7 @@ def avif_declaring(width: int, height: int, declared: tuple[int, int]) -> bytes:
     """A flat width x height AVIF whose size box ('ispe') says ``declared`` instead."""
     data = bytearray(encode(Image.new("RGB", (width, height), (90, 90, 90)), "AVIF", quality=10, speed=10))
     ispe = data.index(b"ispe")
-    data[ispe + 8:ispe + 16] = struct.pack(">II", *declared)  # full box (4 bytes), then width, height
+    data[ispe + 8 : ispe + 16] = struct.pack(">II", *declared)  # full box (4 bytes), then width, height
     return bytes(data)
 
 
@@ -373,7 +594,9 @@ def png_chunk(kind: bytes, payload: bytes) -> bytes:
 
 def png_header(width: int, height: int, bit_depth: int = 8, color_type: int = 0) -> bytes:
     """PNG signature and IHDR (colour type 0 grey, 2 RGB)."""
-    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0))
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(
+        b"IHDR", struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
+    )
 
 
 def flat_png(width: int, height: int) -> bytes:
@@ -381,8 +604,9 @@ def flat_png(width: int, height: int) -> bytes:
     compressor = zlib.compressobj(9)
     row = b"\x00" + b"\x80" * width  # filter type 0, then the samples
     rows_per_piece = max(1, (1 << 20) // len(row))
-    pieces = [compressor.compress(row * min(rows_per_piece, height - start))
-              for start in range(0, height, rows_per_piece)]
+    pieces = [
+        compressor.compress(row * min(rows_per_piece, height - start)) for start in range(0, height, rows_per_piece)
+    ]
     idat = b"".join(pieces) + compressor.flush()
     return png_header(width, height) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
 
@@ -392,7 +616,9 @@ def rgb16_png(width: int, height: int) -> bytes:
     y, x = np.mgrid[0:height, 0:width]
     pixels = np.dstack([x * 65535 // width, (y // 64) * 64 * 65535 // height, x % 251 * 257]).astype(">u2")
     raw = np.concatenate([np.zeros((height, 1), np.uint8), pixels.view(np.uint8).reshape(height, -1)], axis=1)
-    return png_header(width, height, 16, 2) + png_chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)) + png_chunk(b"IEND", b"")
+    return (
+        png_header(width, height, 16, 2) + png_chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)) + png_chunk(b"IEND", b"")
+    )
 
 
 def lying_chunk_png() -> bytes:
@@ -444,10 +670,17 @@ def grey_tiff_entries(width: int, height: int, strip_at: int, *, rows_per_strip:
     strips = -(-height // rows)
     offsets = struct.pack(f"<{strips}I", *(strip_at + index * rows * width for index in range(strips)))
     counts = struct.pack(f"<{strips}I", *(min(rows, height - index * rows) * width for index in range(strips)))
-    return [(256, 4, 1, struct.pack("<I", width)), (257, 4, 1, struct.pack("<I", height)),
-            (258, 3, 1, struct.pack("<H", 8)), (259, 3, 1, struct.pack("<H", 1)), (262, 3, 1, struct.pack("<H", 1)),
-            (273, 4, strips, offsets), (277, 3, 1, struct.pack("<H", 1)), (278, 4, 1, struct.pack("<I", rows)),
-            (279, 4, strips, counts)]
+    return [
+        (256, 4, 1, struct.pack("<I", width)),
+        (257, 4, 1, struct.pack("<I", height)),
+        (258, 3, 1, struct.pack("<H", 8)),
+        (259, 3, 1, struct.pack("<H", 1)),
+        (262, 3, 1, struct.pack("<H", 1)),
+        (273, 4, strips, offsets),
+        (277, 3, 1, struct.pack("<H", 1)),
+        (278, 4, 1, struct.pack("<I", rows)),
+        (279, 4, strips, counts),
+    ]
 
 
 def amplified_tiff(tags: int, block: int) -> bytes:
@@ -473,8 +706,10 @@ def tiff_text_strip_offsets() -> bytes:
 def tiff_many_strips(count: int) -> bytes:
     """A 10 x 10 grey TIFF (one row per strip) whose strip tables list ``count`` strips."""
     entries = [entry for entry in grey_tiff_entries(10, 10, 8, rows_per_strip=1) if entry[0] not in (273, 279)]
-    entries += [(273, 4, count, struct.pack(f"<{count}I", *([8] * count))),
-                (279, 4, count, struct.pack(f"<{count}I", *([10] * count)))]
+    entries += [
+        (273, 4, count, struct.pack(f"<{count}I", *([8] * count))),
+        (279, 4, count, struct.pack(f"<{count}I", *([10] * count))),
+    ]
     return tiff_file(entries, bytes(100))
 
 
@@ -488,8 +723,12 @@ def tiff_with_values(tag: int, kind: int, count: int) -> bytes:
 def tiff_huge_tile() -> bytes:
     """A 16 x 16 grey TIFF stored as one 65536 x 65536 tile."""
     entries = [entry for entry in grey_tiff_entries(16, 16, 8) if entry[0] not in (273, 278, 279)]
-    entries += [(322, 4, 1, struct.pack("<I", 65536)), (323, 4, 1, struct.pack("<I", 65536)),
-                (324, 4, 1, struct.pack("<I", 8)), (325, 4, 1, struct.pack("<I", 256))]
+    entries += [
+        (322, 4, 1, struct.pack("<I", 65536)),
+        (323, 4, 1, struct.pack("<I", 65536)),
+        (324, 4, 1, struct.pack("<I", 8)),
+        (325, 4, 1, struct.pack("<I", 256)),
+    ]
     return tiff_file(entries, bytes(256))
 
 
@@ -503,14 +742,14 @@ def webp_canvas(width: int, height: int) -> bytes:
     frames = [Image.new("RGB", (16, 16), (40, 40, 40)), Image.new("RGB", (16, 16), (200, 200, 200))]
     data = bytearray(encode(frames[0], "WEBP", lossless=True, save_all=True, append_images=frames[1:]))
     vp8x = data.index(b"VP8X")
-    data[vp8x + 12:vp8x + 18] = (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    data[vp8x + 12 : vp8x + 18] = (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
     return bytes(data)
 
 
 def lying_chunk_webp() -> bytes:
     data = bytearray(encode(Image.new("RGB", (16, 16), (90, 90, 90)), "WEBP", lossless=True))
     chunk = data.index(b"VP8L")
-    data[chunk + 4:chunk + 8] = struct.pack("<I", 4_294_967_000)
+    data[chunk + 4 : chunk + 8] = struct.pack("<I", 4_294_967_000)
     return bytes(data)
 
 
@@ -543,8 +782,18 @@ def progressive_jpeg(width: int, height: int, ac_scans: int) -> bytes:
     sof2 = b"\xff\xc2" + struct.pack(">HBHHB", 11, 8, height, width, 1) + b"\x01\x11\x00"
     # DC table 0: one code "0" for category 0. AC table 0: "00" for EOB14 (a run of 16384 + 14 bits),
     # "01" for EOB0 (a run of 1).
-    dht = (b"\xff\xc4" + struct.pack(">H", 2 + 17 + 1) + b"\x00" + bytes([1] + [0] * 15) + b"\x00"
-           + b"\xff\xc4" + struct.pack(">H", 2 + 17 + 2) + b"\x10" + bytes([0, 2] + [0] * 14) + b"\xe0\x00")
+    dht = (
+        b"\xff\xc4"
+        + struct.pack(">H", 2 + 17 + 1)
+        + b"\x00"
+        + bytes([1] + [0] * 15)
+        + b"\x00"
+        + b"\xff\xc4"
+        + struct.pack(">H", 2 + 17 + 2)
+        + b"\x10"
+        + bytes([0, 2] + [0] * 14)
+        + b"\xe0\x00"
+    )
     dc_scan = b"\xff\xda" + struct.pack(">HB", 8, 1) + b"\x01\x00" + b"\x00\x00\x00" + _entropy("0" * blocks)
     long_runs, rest = divmod(blocks, 32767)
     ac_bits = ("00" + "1" * 14) * long_runs + "01" * rest
@@ -577,16 +826,20 @@ def garbage_payload(container: bytes) -> bytes:
     """An ISO-BMFF file (AVIF, HEIC) with the payload of its 'mdat' box zeroed."""
     data = bytearray(container)
     mdat = data.index(b"mdat")
-    size = int.from_bytes(data[mdat - 4:mdat], "big")
-    data[mdat + 4:mdat - 4 + size] = bytes(size - 8)
+    size = int.from_bytes(data[mdat - 4 : mdat], "big")
+    data[mdat + 4 : mdat - 4 + size] = bytes(size - 8)
     return bytes(data)
 
 
 def deep_prototxt(depth: int) -> bytes:
     """A net whose one layer holds ``depth`` nested blocks inside a parameter block the converter
     does not implement (whose content the parser skips, recursively, block by block)."""
-    return ('name: "deep"\nlayer {\n  name: "pool"\n  type: "Pooling"\n  pooling_param { '
-            + "x { " * depth + "} " * depth + "}\n}\n").encode()
+    return (
+        'name: "deep"\nlayer {\n  name: "pool"\n  type: "Pooling"\n  pooling_param { '
+        + "x { " * depth
+        + "} " * depth
+        + "}\n}\n"
+    ).encode()
 
 
 def huge_npy_header(values: int) -> bytes:
@@ -608,11 +861,13 @@ def nan_caffemodel() -> bytes:
 
     weights = np.zeros((64, 1, 3, 3), np.float32)
     weights[3, 0, 1, 1], weights[7, 0, 2, 2] = np.nan, np.inf
-    return synthetic.caffemodel_bytes({"bw_conv1_1": [weights, np.zeros(64, np.float32)]},
-                                      {"bw_conv1_1": "Convolution"}, training_layers=False)
+    return synthetic.caffemodel_bytes(
+        {"bw_conv1_1": [weights, np.zeros(64, np.float32)]}, {"bw_conv1_1": "Convolution"}, training_layers=False
+    )
 
 
 # --- measuring ------------------------------------------------------------------------------------------
+
 
 def measure(case: Case, *, timeout: float = 120.0) -> Result:
     """Read ``case`` in a fresh Python process and report what it did."""
@@ -625,17 +880,34 @@ def measure_many(many: list[Case], *, timeout: float = 120.0) -> list[Result]:
     the file and reports. A child killed (a crash, the kernel's OOM killer, ``timeout``) is reported
     as "crashed"."""
     requests = "".join(json.dumps([case.role, str(case.path), timeout]) + "\n" for case in many)
-    completed = subprocess.run([sys.executable, "-m", "testkit.hostile_files"], input=requests, cwd=REPO_ROOT,
-                               capture_output=True, text=True, timeout=timeout * len(many) + 60, check=False,
-                               env={**os.environ, "OPENCV_LOG_LEVEL": "ERROR"})
+    completed = subprocess.run(
+        [sys.executable, "-m", "testkit.hostile_files"],
+        input=requests,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout * len(many) + 60,
+        check=False,
+        env={**os.environ, "OPENCV_LOG_LEVEL": "ERROR"},
+    )
     lines = completed.stdout.strip().splitlines()
     if completed.returncode != 0 or len(lines) != len(many):
         raise RuntimeError(f"the measuring process failed (exit {completed.returncode}): {completed.stderr[-2000:]}")
     results = []
     for line in lines:
         fields = json.loads(line)
-        results.append(Result(fields["outcome"], fields["error"], fields["message"], tuple(fields["shape"]),
-                              fields["dtype"], fields["rss_bytes"], fields["seconds"], fields["cpu_seconds"]))
+        results.append(
+            Result(
+                fields["outcome"],
+                fields["error"],
+                fields["message"],
+                tuple(fields["shape"]),
+                fields["dtype"],
+                fields["rss_bytes"],
+                fields["seconds"],
+                fields["cpu_seconds"],
+            )
+        )
     return results
 
 
@@ -658,8 +930,12 @@ def _read(role: str, path: Path):
     from colorizer.decode import read_image
     from convert import caffe_io
 
-    reader = {"image": read_image, "prototxt": caffe_io.read_prototxt, "caffemodel": caffe_io.read_caffemodel,
-              "hull": caffe_io.read_hull}[role]
+    reader = {
+        "image": read_image,
+        "prototxt": caffe_io.read_prototxt,
+        "caffemodel": caffe_io.read_caffemodel,
+        "hull": caffe_io.read_hull,
+    }[role]
     result = reader(path)
     return result if role == "image" else None
 
@@ -684,8 +960,16 @@ def _measure_here(role: str, path: Path) -> dict:
         outcome, error, message = "crashed", type(other).__name__, str(other)[:500]
     seconds, cpu_seconds = time.perf_counter() - start, _cpu_seconds() - cpu_start
     peak = _status_kib("VmHWM")
-    return {"outcome": outcome, "error": error, "message": message, "shape": list(shape), "dtype": dtype,
-            "rss_bytes": max(0, peak - before) * 1024, "seconds": seconds, "cpu_seconds": cpu_seconds}
+    return {
+        "outcome": outcome,
+        "error": error,
+        "message": message,
+        "shape": list(shape),
+        "dtype": dtype,
+        "rss_bytes": max(0, peak - before) * 1024,
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+    }
 
 
 def _cpu_seconds() -> float:
@@ -700,6 +984,7 @@ def _serve() -> int:
 
     decode_image(encode(Image.new("L", (8, 8)), "PNG"))  # load the decoders' code before forking
     import convert.caffe_io  # noqa: F401
+
     for line in sys.stdin:
         role, path, timeout = json.loads(line)
         read_end, write_end = os.pipe()
@@ -714,9 +999,18 @@ def _serve() -> int:
             report = stream.read()
         _, status = os.waitpid(child, 0)
         if status != 0 or not report:
-            report = json.dumps({"outcome": "crashed", "error": f"child status {status:#x}", "message": "",
-                                 "shape": [], "dtype": "", "rss_bytes": 0, "seconds": 0.0,
-                                 "cpu_seconds": 0.0}).encode()
+            report = json.dumps(
+                {
+                    "outcome": "crashed",
+                    "error": f"child status {status:#x}",
+                    "message": "",
+                    "shape": [],
+                    "dtype": "",
+                    "rss_bytes": 0,
+                    "seconds": 0.0,
+                    "cpu_seconds": 0.0,
+                }
+            ).encode()
         print(report.decode(), flush=True)
     return 0
 

@@ -11,6 +11,7 @@ file refused with its expected message), ``queue_full`` (the designed rejection)
 
 tests/test_load.py runs a reduced version of the same functions.
 """
+
 from __future__ import annotations
 
 import io
@@ -52,6 +53,7 @@ PREDICT_DEFAULTS = [50, 224, "bilinear", False, "fp32"]  # the /colorize inputs 
 @dataclass(frozen=True)
 class RequestKind:
     """One kind of request: a file, and either the output size (width, height) or a refusal regex."""
+
     name: str
     filename: str
     data: bytes
@@ -71,8 +73,9 @@ class Outcome:
 def jpeg_kind(width: int, height: int, weight: int) -> RequestKind:
     buffer = io.BytesIO()
     Image.fromarray(photo(width, height)).save(buffer, "JPEG", quality=90)
-    return RequestKind(f"{width}x{height}", f"photo_{width}x{height}.jpg", buffer.getvalue(), weight,
-                       size=(width, height))
+    return RequestKind(
+        f"{width}x{height}", f"photo_{width}x{height}.jpg", buffer.getvalue(), weight, size=(width, height)
+    )
 
 
 def broken_kinds(weight: int, names: Sequence[str] = ("truncated.jpg", "notes.jpg", "bomb.png")) -> list[RequestKind]:
@@ -88,8 +91,13 @@ def _refusal(expect: Colorize | Refuse) -> str:
 
 def full_workload() -> list[RequestKind]:
     """The load test's mix: mostly phone-to-web sizes, some 5 MP photos, ~10% broken files."""
-    return [jpeg_kind(320, 240, 30), jpeg_kind(640, 480, 30), jpeg_kind(1280, 960, 20),
-            jpeg_kind(2560, 1920, 8), *broken_kinds(4)]
+    return [
+        jpeg_kind(320, 240, 30),
+        jpeg_kind(640, 480, 30),
+        jpeg_kind(1280, 960, 20),
+        jpeg_kind(2560, 1920, 8),
+        *broken_kinds(4),
+    ]
 
 
 def schedule(kinds: Sequence[RequestKind], requests: int, seed: int = 0) -> list[RequestKind]:
@@ -119,14 +127,18 @@ def request_once(client: Client, kind: RequestKind, path: Path) -> Outcome:
     try:
         result = client.predict(handle_file(str(path)), api_name="/colorize")
     except QueueError as error:
-        return Outcome(kind.name, "queue_full" if QUEUE_FULL.search(str(error)) else "unexpected",
-                       time.perf_counter() - start, str(error))
+        return Outcome(
+            kind.name,
+            "queue_full" if QUEUE_FULL.search(str(error)) else "unexpected",
+            time.perf_counter() - start,
+            str(error),
+        )
     except AppError as error:
         seconds = time.perf_counter() - start
         if kind.refusal and re.search(kind.refusal, str(error)):
             return Outcome(kind.name, "refused", seconds, str(error))
         return Outcome(kind.name, "unexpected", seconds, f"AppError: {error}")
-    except Exception as error:  # noqa: BLE001 - a load test records every failure, whatever it is
+    except Exception as error:
         return Outcome(kind.name, "unexpected", time.perf_counter() - start, f"{type(error).__name__}: {error}")
     seconds = time.perf_counter() - start
     if kind.size is None:
@@ -136,15 +148,26 @@ def request_once(client: Client, kind: RequestKind, path: Path) -> Outcome:
             image.load()
             found = (image.format, image.size)
     except (OSError, SyntaxError) as error:  # what Pillow raises for an empty, cut or corrupt file
-        return Outcome(kind.name, "unexpected", seconds,
-                       f"the result is not a whole PNG ({Path(result).stat().st_size:,} bytes): {error}")
+        return Outcome(
+            kind.name,
+            "unexpected",
+            seconds,
+            f"the result is not a whole PNG ({Path(result).stat().st_size:,} bytes): {error}",
+        )
     if found != ("PNG", kind.size):
         return Outcome(kind.name, "unexpected", seconds, f"got {found}, expected a PNG of {kind.size}")
     return Outcome(kind.name, "ok", seconds)
 
 
-def run_load(url: str, kinds: Sequence[RequestKind], clients: int, requests: int, files_dir: Path,
-             downloads_dir: Path, seed: int = 0) -> tuple[list[Outcome], float]:
+def run_load(
+    url: str,
+    kinds: Sequence[RequestKind],
+    clients: int,
+    requests: int,
+    files_dir: Path,
+    downloads_dir: Path,
+    seed: int = 0,
+) -> tuple[list[Outcome], float]:
     """``clients`` threads, each with its own Client, share a schedule of ``requests`` requests.
     Returns the outcomes and the wall time from the first request to the last answer (client
     creation excluded)."""
@@ -174,8 +197,9 @@ def run_load(url: str, kinds: Sequence[RequestKind], clients: int, requests: int
     return outcomes, time.perf_counter() - start
 
 
-def service_times(url: str, kinds: Sequence[RequestKind], samples: int, files_dir: Path,
-                  downloads_dir: Path) -> dict[str, float]:
+def service_times(
+    url: str, kinds: Sequence[RequestKind], samples: int, files_dir: Path, downloads_dir: Path
+) -> dict[str, float]:
     """Median seconds of each kind with nothing else running: one client, one request at a time
     (after one warm-up request per kind)."""
     paths = write_files(kinds, files_dir)
@@ -184,7 +208,8 @@ def service_times(url: str, kinds: Sequence[RequestKind], samples: int, files_di
     for kind in kinds:
         request_once(client, kind, paths[kind.name])
         medians[kind.name] = statistics.median(
-            request_once(client, kind, paths[kind.name]).seconds for _ in range(samples))
+            request_once(client, kind, paths[kind.name]).seconds for _ in range(samples)
+        )
     return medians
 
 
@@ -248,19 +273,34 @@ def queue_full_burst(url: str, path: Path, submitted: int, timeout: float = 300)
     with httpx.Client(base_url=url, trust_env=False, timeout=60) as http:
         with open(path, "rb") as stream:
             uploaded = http.post("gradio_api/upload", files={"files": (path.name, stream)}).json()[0]
-        fn_index = next(dependency["id"] for dependency in http.get("config").json()["dependencies"]
-                        if dependency.get("api_name") == "colorize")
-        body = {"data": [{"path": uploaded, "orig_name": path.name, "meta": {"_type": "gradio.FileData"}},
-                         *PREDICT_DEFAULTS], "fn_index": fn_index, "session_hash": session}
+        fn_index = next(
+            dependency["id"]
+            for dependency in http.get("config").json()["dependencies"]
+            if dependency.get("api_name") == "colorize"
+        )
+        body = {
+            "data": [
+                {"path": uploaded, "orig_name": path.name, "meta": {"_type": "gradio.FileData"}},
+                *PREDICT_DEFAULTS,
+            ],
+            "fn_index": fn_index,
+            "session_hash": session,
+        }
         with ThreadPoolExecutor(max_workers=min(submitted, 64)) as pool:
             responses = list(pool.map(lambda _: http.post("gradio_api/queue/join", json=body), range(submitted)))
             client_outcome = request_once(client, RequestKind("client", path.name, b"", 0), path)
         accepted = {response.json()["event_id"] for response in responses if response.status_code == 200}
-        rejections = [response.json().get("detail", response.text) for response in responses
-                      if response.status_code != 200]
+        rejections = [
+            response.json().get("detail", response.text) for response in responses if response.status_code != 200
+        ]
         completed = _drain(http, session, accepted, timeout)
-    return Burst(submitted, len(accepted), rejections, completed,
-                 client_outcome.detail if client_outcome.status == "queue_full" else "")
+    return Burst(
+        submitted,
+        len(accepted),
+        rejections,
+        completed,
+        client_outcome.detail if client_outcome.status == "queue_full" else "",
+    )
 
 
 def _drain(http: httpx.Client, session: str, events: set[str], timeout: float) -> int:
@@ -268,8 +308,9 @@ def _drain(http: httpx.Client, session: str, events: set[str], timeout: float) -
     that completed successfully."""
     done, succeeded = set(), 0
     deadline = time.monotonic() + timeout
-    with http.stream("GET", "gradio_api/queue/data", params={"session_hash": session},
-                     timeout=httpx.Timeout(timeout, connect=10)) as stream:
+    with http.stream(
+        "GET", "gradio_api/queue/data", params={"session_hash": session}, timeout=httpx.Timeout(timeout, connect=10)
+    ) as stream:
         for line in stream.iter_lines():
             if line.startswith("data:") and '"process_completed"' in line:
                 message = json.loads(line[5:])
@@ -282,13 +323,21 @@ def _drain(http: httpx.Client, session: str, events: set[str], timeout: float) -
 
 # --- the report -------------------------------------------------------------------------------------
 
+
 def percentiles(values: Sequence[float]) -> tuple[float, float, float]:
     p50, p95, p99 = np.percentile(np.array(values), [50, 95, 99])
     return float(p50), float(p95), float(p99)
 
 
-def report(outcomes: Sequence[Outcome], wall: float, clients: int, medians: dict[str, float],
-           samples: Sequence[tuple[float, int]], burst: Burst | None, print_line: Callable[[str], None] = print) -> None:
+def report(
+    outcomes: Sequence[Outcome],
+    wall: float,
+    clients: int,
+    medians: dict[str, float],
+    samples: Sequence[tuple[float, int]],
+    burst: Burst | None,
+    print_line: Callable[[str], None] = print,
+) -> None:
     statuses = Counter(outcome.status for outcome in outcomes)
     mean_service = statistics.fmean(medians[outcome.kind] for outcome in outcomes)
     ideal = app.CONCURRENCY / mean_service
@@ -301,17 +350,24 @@ def report(outcomes: Sequence[Outcome], wall: float, clients: int, medians: dict
     for name, median in medians.items():
         seconds = [outcome.seconds for outcome in outcomes if outcome.kind == name]
         loaded = percentiles(seconds) if seconds else (float("nan"),) * 3
-        print_line(f"| {name} | {by_kind[name]} | {median * 1000:.0f} | {loaded[0] * 1000:.0f} | "
-                   f"{loaded[1] * 1000:.0f} |")
+        print_line(
+            f"| {name} | {by_kind[name]} | {median * 1000:.0f} | {loaded[0] * 1000:.0f} | {loaded[1] * 1000:.0f} |"
+        )
 
-    print_line(f"\n**Load**: {clients} concurrent clients, {len(outcomes)} requests "
-               f"(concurrency limit {app.CONCURRENCY}, queue size {app.QUEUE_SIZE}):\n")
-    print_line("| ok | refused as designed | queue full | unexpected | wall s | throughput req/s | "
-               "ideal req/s (limit / mean service) | one at a time req/s (1 / mean service) | p50 s | p95 s | p99 s |")
+    print_line(
+        f"\n**Load**: {clients} concurrent clients, {len(outcomes)} requests "
+        f"(concurrency limit {app.CONCURRENCY}, queue size {app.QUEUE_SIZE}):\n"
+    )
+    print_line(
+        "| ok | refused as designed | queue full | unexpected | wall s | throughput req/s | "
+        "ideal req/s (limit / mean service) | one at a time req/s (1 / mean service) | p50 s | p95 s | p99 s |"
+    )
     print_line("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    print_line(f"| {statuses['ok']} | {statuses['refused']} | {statuses['queue_full']} | {statuses['unexpected']} "
-               f"| {wall:.1f} | {len(outcomes) / wall:.2f} | {ideal:.2f} | {1 / mean_service:.2f} | {p50:.2f} | "
-               f"{p95:.2f} | {p99:.2f} |")
+    print_line(
+        f"| {statuses['ok']} | {statuses['refused']} | {statuses['queue_full']} | {statuses['unexpected']} "
+        f"| {wall:.1f} | {len(outcomes) / wall:.2f} | {ideal:.2f} | {1 / mean_service:.2f} | {p50:.2f} | "
+        f"{p95:.2f} | {p99:.2f} |"
+    )
     for outcome in [outcome for outcome in outcomes if outcome.status == "unexpected"][:10]:
         print_line(f"- unexpected: {outcome.kind}: {outcome.detail}")
 
@@ -320,23 +376,28 @@ def report(outcomes: Sequence[Outcome], wall: float, clients: int, medians: dict
     second_half = [sample for sample in samples if sample[0] >= samples[-1][0] / 2]
     print_line("| first MB | last MB | max MB | slope MB/min, whole run | slope MB/min, second half |")
     print_line("| --- | --- | --- | --- | --- |")
-    print_line(f"| {rss[0]:.0f} | {rss[-1]:.0f} | {max(rss):.0f} | {slope_mb_per_minute(samples):+.1f} | "
-               f"{slope_mb_per_minute(second_half):+.1f} |")
+    print_line(
+        f"| {rss[0]:.0f} | {rss[-1]:.0f} | {max(rss):.0f} | {slope_mb_per_minute(samples):+.1f} | "
+        f"{slope_mb_per_minute(second_half):+.1f} |"
+    )
 
     if burst is not None:
         print_line(f"\n**Queue overflow on purpose**: {burst.submitted} raw queue/join requests at once\n")
         print_line("| accepted | rejected | accepted that completed | raw API message | gradio_client message |")
         print_line("| --- | --- | --- | --- | --- |")
         raw = Counter(burst.rejections).most_common(1)[0][0] if burst.rejections else ""
-        print_line(f"| {burst.accepted} | {len(burst.rejections)} | {burst.completed} | {raw} | "
-                   f"{burst.client_message} |")
+        print_line(
+            f"| {burst.accepted} | {len(burst.rejections)} | {burst.completed} | {raw} | {burst.client_message} |"
+        )
 
 
 def machine_line(model: Path) -> str:
     import gradio
     import onnxruntime
 
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-            f"{psutil.virtual_memory().total / 2**30:.0f} GiB; Python {platform.python_version()}, "
-            f"gradio {gradio.__version__}, onnxruntime {onnxruntime.__version__}; model {model.name} "
-            f"(random weights, real ECCV16 architecture); clients run on the same machine as the server")
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB; Python {platform.python_version()}, "
+        f"gradio {gradio.__version__}, onnxruntime {onnxruntime.__version__}; model {model.name} "
+        f"(random weights, real ECCV16 architecture); clients run on the same machine as the server"
+    )

@@ -8,6 +8,7 @@ and ``python -m bench.pixels_bench`` times both side by side. Not used by the li
 Its memory is not bounded by the pixel count: ``joint_bilateral_upsample`` holds 3 x h x W tables
 per tap, and a strip of 256 rows of a very wide image is the whole image.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -15,15 +16,22 @@ import numpy as np
 
 from colorizer.chroma import KEEP_FROM, KEEP_FULLY_AT
 from colorizer.color import grey_lightness_table, split_alpha, to_unit_float
-from colorizer.upsample import (BILATERAL_SIGMA_RANGE, GUIDED_EPS, GUIDED_GRID_SCALE, GUIDED_RADIUS,
-                                bicubic_upsample, bilinear_upsample,
-                                guided_coefficients)
+from colorizer.upsample import (
+    BILATERAL_SIGMA_RANGE,
+    GUIDED_EPS,
+    GUIDED_GRID_SCALE,
+    GUIDED_RADIUS,
+    bicubic_upsample,
+    bilinear_upsample,
+    guided_coefficients,
+)
 
 STRIP_ROWS = 256
 
 
-def reference_colorize_tail(image: np.ndarray, ab: np.ndarray, method: str = "bilateral",
-                            keep_color: bool = False) -> np.ndarray:
+def reference_colorize_tail(
+    image: np.ndarray, ab: np.ndarray, method: str = "bilateral", keep_color: bool = False
+) -> np.ndarray:
     """What ``Colorizer.colorize`` did with an image and the network's float32 2 x h x w ab:
     HxW, HxWx3 or HxWx4 (uint8, uint16, float 0..1) -> uint8 HxWx3, or HxWx4 with the alpha."""
     pixels, alpha = split_alpha(image)
@@ -58,10 +66,10 @@ def lightness(pixels: np.ndarray) -> np.ndarray:
     height = pixels.shape[0]
     out = np.empty(pixels.shape[:2], np.float32)
     for top in range(0, height, STRIP_ROWS):
-        strip = to_unit_float(pixels[top: top + STRIP_ROWS])
+        strip = to_unit_float(pixels[top : top + STRIP_ROWS])
         if strip.ndim == 2:  # grey: R = G = B
             strip = cv2.cvtColor(strip, cv2.COLOR_GRAY2RGB)
-        out[top: top + STRIP_ROWS] = cv2.cvtColor(strip, cv2.COLOR_RGB2Lab)[..., 0]
+        out[top : top + STRIP_ROWS] = cv2.cvtColor(strip, cv2.COLOR_RGB2Lab)[..., 0]
     return out
 
 
@@ -70,9 +78,9 @@ def lab_to_rgb8(lightness_plane: np.ndarray, ab: np.ndarray) -> np.ndarray:
     height, width = lightness_plane.shape
     out = np.empty((height, width, 3), np.uint8)
     for top in range(0, height, STRIP_ROWS):
-        lab = np.concatenate([lightness_plane[top: top + STRIP_ROWS, :, None], ab[top: top + STRIP_ROWS]], axis=2)
+        lab = np.concatenate([lightness_plane[top : top + STRIP_ROWS, :, None], ab[top : top + STRIP_ROWS]], axis=2)
         rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
-        out[top: top + STRIP_ROWS] = np.rint(np.clip(rgb, 0.0, 1.0) * 255)
+        out[top : top + STRIP_ROWS] = np.rint(np.clip(rgb, 0.0, 1.0) * 255)
     return out
 
 
@@ -83,8 +91,14 @@ def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
     return np.rint(to_unit_float(alpha) * 255).astype(np.uint8)
 
 
-def guided_upsample(ab: np.ndarray, lightness_plane: np.ndarray, *, grid_scale: int = GUIDED_GRID_SCALE,
-                    radius: int = GUIDED_RADIUS, eps: float = GUIDED_EPS) -> np.ndarray:
+def guided_upsample(
+    ab: np.ndarray,
+    lightness_plane: np.ndarray,
+    *,
+    grid_scale: int = GUIDED_GRID_SCALE,
+    radius: int = GUIDED_RADIUS,
+    eps: float = GUIDED_EPS,
+) -> np.ndarray:
     """Fast guided upsampling: float32 h x w x 2 ab + float32 H x W L (0..100) -> float32 H x W x 2."""
     height, width = lightness_plane.shape
     grid_height = min(ab.shape[0] * grid_scale, height)
@@ -103,8 +117,9 @@ def guided_upsample(ab: np.ndarray, lightness_plane: np.ndarray, *, grid_scale: 
     return out
 
 
-def joint_bilateral_upsample(ab: np.ndarray, lightness_plane: np.ndarray, *,
-                             sigma_range: float = BILATERAL_SIGMA_RANGE) -> np.ndarray:
+def joint_bilateral_upsample(
+    ab: np.ndarray, lightness_plane: np.ndarray, *, sigma_range: float = BILATERAL_SIGMA_RANGE
+) -> np.ndarray:
     """Joint bilateral upsampling: float32 h x w x 2 ab + float32 H x W L (0..100) -> float32 H x W x 2.
 
     Each pixel averages the four ab cells that bilinear interpolation would, with bilinear's weights
@@ -119,7 +134,7 @@ def joint_bilateral_upsample(ab: np.ndarray, lightness_plane: np.ndarray, *,
     column_cells, column_weights = bilinear_taps(width, grid_width)  # 2 x W each
     row_cells, row_weights = bilinear_taps(height, grid_height)  # 2 x H each
     cells_by_column = [cells[:, :, taps] for taps in column_cells]  # 3 x h x W: the cells column x reads
-    range_scale = np.float32(-0.5 / sigma_range ** 2)
+    range_scale = np.float32(-0.5 / sigma_range**2)
     out = np.empty((height, width, 2), np.float32)
     for rows in _row_blocks(row_cells):
         lightness = lightness_plane[rows]  # S x W

@@ -1,5 +1,6 @@
 """Looking inside the pipeline without changing it: what the colorizer feeds its session, and the
 network's class logits beside its ab output."""
+
 from __future__ import annotations
 
 import contextlib

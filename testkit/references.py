@@ -12,14 +12,15 @@ expectation. These are written out from the standards and the paper instead, in 
 OpenCV's float Lab is an approximation: its L differs from CIE L* by up to 0.19 for uint8 input
 (a saw-tooth, mean -0.09) and 0.25 for 16-bit or float input; tests allow ``OPENCV_L_ERROR``.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 # sRGB (linear) -> CIE XYZ, D65 white (IEC 61966-2-1); row 1 is Y, the luminance.
-SRGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
-                        [0.2126729, 0.7151522, 0.0721750],
-                        [0.0193339, 0.1191920, 0.9503041]])
+SRGB_TO_XYZ = np.array(
+    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]]
+)
 D65_WHITE = SRGB_TO_XYZ.sum(axis=1)  # XYZ of RGB = (1, 1, 1): Xn 0.95047, Yn 1, Zn 1.08883
 OPENCV_L_ERROR = 0.25  # the most OpenCV's float L differs from CIE L* (measured over uint8, uint16, float)
 
@@ -46,7 +47,7 @@ def srgb_to_linear(encoded: np.ndarray) -> np.ndarray:
 def _cie_f(t: np.ndarray) -> np.ndarray:
     """CIE 1976's f: cube root above (6/29)^3, the linear segment below."""
     delta = 6 / 29
-    return np.where(t > delta ** 3, np.cbrt(t), t / (3 * delta ** 2) + 4 / 29)
+    return np.where(t > delta**3, np.cbrt(t), t / (3 * delta**2) + 4 / 29)
 
 
 def cie_lightness(pixels: np.ndarray) -> np.ndarray:

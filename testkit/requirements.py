@@ -12,6 +12,7 @@ references would pass while proving nothing.
 ``COLORIZER_TESTS_WITHOUT=opencv4-caffe,shared`` makes the named requirements count as missing, so
 the suite can be run as it runs on a machine without them (``python -m bench.mutation_check`` does).
 """
+
 from __future__ import annotations
 
 import os
@@ -52,13 +53,17 @@ class Requirement:
 
 
 def _shared_fixtures_present() -> bool:
-    return all((SHARED_FIXTURES / name).is_file() for name in ("colorization_deploy_v2.prototxt", "pts_in_hull.npy")) \
-        and bool(shared_photos())
+    return all(
+        (SHARED_FIXTURES / name).is_file() for name in ("colorization_deploy_v2.prototxt", "pts_in_hull.npy")
+    ) and bool(shared_photos())
 
 
-OPENCV4_CAFFE = Requirement("opencv4-caffe", has_caffe_importer,
-                            "needs OpenCV 4's Caffe importer, the independent reference "
-                            "(pip install 'opencv-python-headless>=4.10,<5', as requirements-dev.txt pins)")
+OPENCV4_CAFFE = Requirement(
+    "opencv4-caffe",
+    has_caffe_importer,
+    "needs OpenCV 4's Caffe importer, the independent reference "
+    "(pip install 'opencv-python-headless>=4.10,<5', as requirements-dev.txt pins)",
+)
 SHARED = Requirement("shared", _shared_fixtures_present, NO_SHARED)
 
 

@@ -9,6 +9,7 @@ for sound; ``read_film`` reports what a file holds, through PyAV but not through
     write_clip(tmp_path / "pan.mp4", [grey(f) for f in frames], audio="aac")
     film = read_film(tmp_path / "pan.mp4")
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -22,8 +23,11 @@ import numpy as np
 
 TONE_HZ = 440.0
 # accurate YUV -> RGB (swscale's default is ~2 levels off on coloured pixels)
-ACCURATE = (av.video.reformatter.Interpolation.BILINEAR | av.video.reformatter.Interpolation.ACCURATE_RND
-            | av.video.reformatter.Interpolation.FULL_CHR_H_INT)
+ACCURATE = (
+    av.video.reformatter.Interpolation.BILINEAR
+    | av.video.reformatter.Interpolation.ACCURATE_RND
+    | av.video.reformatter.Interpolation.FULL_CHR_H_INT
+)
 
 
 def load_photo(path: Path) -> np.ndarray:
@@ -31,8 +35,9 @@ def load_photo(path: Path) -> np.ndarray:
     return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)  # OpenCV reads BGR
 
 
-def camera_frames(photo: np.ndarray, width: int, height: int, count: int, *, pan: tuple[float, float] = (0.0, 0.0),
-                  zoom: float = 1.0) -> Iterator[np.ndarray]:
+def camera_frames(
+    photo: np.ndarray, width: int, height: int, count: int, *, pan: tuple[float, float] = (0.0, 0.0), zoom: float = 1.0
+) -> Iterator[np.ndarray]:
     """A camera moving over ``photo`` (uint8 HxWx3 RGB): ``count`` uint8 height x width x 3 frames.
 
     pan: output pixels the view moves per frame (x, y); zoom: magnification per frame (1.01 is 1 %
@@ -44,20 +49,27 @@ def camera_frames(photo: np.ndarray, width: int, height: int, count: int, *, pan
     crop_height = min(photo_height, round(crop_width / aspect))
     top, left = (photo_height - crop_height) // 2, (photo_width - crop_width) // 2
     base_width, base_height = round(width * 1.5), round(height * 1.5)
-    base = cv2.resize(photo[top: top + crop_height, left: left + crop_width], (base_width, base_height),
-                      interpolation=cv2.INTER_AREA)  # cv2: (w, h)
+    base = cv2.resize(
+        photo[top : top + crop_height, left : left + crop_width],
+        (base_width, base_height),
+        interpolation=cv2.INTER_AREA,
+    )  # cv2: (w, h)
     for index in range(count):
-        scale = zoom ** index  # output pixels per base pixel
+        scale = zoom**index  # output pixels per base pixel
         centre_x = base_width / 2 + pan[0] * index / scale
         centre_y = base_height / 2 + pan[1] * index / scale
         # base -> output: x_out = scale * (x_base - centre_x) + width / 2, same for y
-        matrix = np.array([[scale, 0, width / 2 - scale * centre_x], [0, scale, height / 2 - scale * centre_y]], np.float32)
-        yield cv2.warpAffine(base, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_REFLECT)  # cv2: (w, h)
+        matrix = np.array(
+            [[scale, 0, width / 2 - scale * centre_x], [0, scale, height / 2 - scale * centre_y]], np.float32
+        )
+        yield cv2.warpAffine(
+            base, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        )  # cv2: (w, h)
 
 
-def with_object(frames: Iterable[np.ndarray], patch: np.ndarray, start: tuple[float, float],
-                velocity: tuple[float, float]) -> Iterator[np.ndarray]:
+def with_object(
+    frames: Iterable[np.ndarray], patch: np.ndarray, start: tuple[float, float], velocity: tuple[float, float]
+) -> Iterator[np.ndarray]:
     """Frames (uint8 HxWx3) with ``patch`` (uint8 hxwx3, an elliptical cut-out of it) moving over
     them on its own: top-left corner at ``start`` + t * ``velocity`` pixels (sub-pixel, bilinear).
     It hides and uncovers the background, as a person walking through a panning shot does."""
@@ -92,10 +104,22 @@ def tone(seconds: float, sample_rate: int = 44100, channels: int = 1) -> np.ndar
     return np.repeat(wave[None], channels, axis=0)
 
 
-def write_clip(path: Path, frames: Iterable[np.ndarray], *, fps: Fraction | int = 25, codec: str = "libx264",
-               pixel_format: str = "yuv420p", container: str | None = None, rotation: int = 0,
-               pts: list[int] | None = None, time_base: Fraction | None = None, audio: str | None = None,
-               audio_rate: int = 44100, audio_seconds: float | None = None, faststart: bool = False) -> Path:
+def write_clip(
+    path: Path,
+    frames: Iterable[np.ndarray],
+    *,
+    fps: Fraction | int = 25,
+    codec: str = "libx264",
+    pixel_format: str = "yuv420p",
+    container: str | None = None,
+    rotation: int = 0,
+    pts: list[int] | None = None,
+    time_base: Fraction | None = None,
+    audio: str | None = None,
+    audio_rate: int = 44100,
+    audio_seconds: float | None = None,
+    faststart: bool = False,
+) -> Path:
     """Encode uint8 HxWx3 RGB frames (as displayed) into a film at ``path``.
 
     rotation: counter-clockwise degrees a player should turn the stored picture; the frames are
@@ -139,8 +163,9 @@ def _write_tone(output, stream, samples: np.ndarray) -> None:
     rate = stream.codec_context.sample_rate
     chunk = stream.codec_context.frame_size or 1024
     for start in range(0, samples.shape[1], chunk):
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start: start + chunk]), format="fltp",
-                                           layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(samples[:, start : start + chunk]), format="fltp", layout="mono"
+        )
         frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
         output.mux(stream.encode(frame))
     output.mux(stream.encode(None))
@@ -149,6 +174,7 @@ def _write_tone(output, stream, samples: np.ndarray) -> None:
 @dataclass
 class Film:
     """What a film file holds. Sizes are as stored; ``rotation`` is what a player applies."""
+
     container: str
     width: int
     height: int
@@ -173,9 +199,18 @@ def read_film(path: Path, *, audio: bool = True, audio_payloads: bool = True) ->
             times.append(float(frame.pts * frame.time_base))
             end = max(end, float((frame.pts + (frame.duration or 0)) * frame.time_base))
             rotation = frame.rotation or 0
-        film = Film(container.format.name, video.codec_context.width, video.codec_context.height,
-                    video.codec_context.pix_fmt, video.codec_context.name, len(times), video.average_rate,
-                    round(rotation) % 360, sorted(times), end)
+        film = Film(
+            container.format.name,
+            video.codec_context.width,
+            video.codec_context.height,
+            video.codec_context.pix_fmt,
+            video.codec_context.name,
+            len(times),
+            video.average_rate,
+            round(rotation) % 360,
+            sorted(times),
+            end,
+        )
     if not audio:
         return film
     with av.open(str(path)) as container:

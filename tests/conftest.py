@@ -1,6 +1,7 @@
 """Fixtures shared by the test suite: synthetic release files and the ONNX model built from them
 (see testkit.fixtures for where the official files come from), and the ``requires`` marker
 (testkit.requirements: a test whose requirement is missing skips, or fails in CI)."""
+
 from __future__ import annotations
 
 import sys
@@ -25,8 +26,11 @@ from testkit.requirements import MARKER, SHARED, prefer, require  # noqa: E402
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", f"{MARKER}(*requirements): testkit.requirements.Requirement the test "
-                                       "needs; skipped with the reason when missing, a failure in CI")
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(*requirements): testkit.requirements.Requirement the test "
+        "needs; skipped with the reason when missing, a failure in CI",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest's own skip marks, so an empty parametrization fails in CI too

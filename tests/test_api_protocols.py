@@ -1,5 +1,6 @@
 """The running app through the two protocols that need no Gradio client: plain HTTP (curl, as
 docs/app.md shows it) and MCP (the ``mcp`` client package, as an assistant connects)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,8 +37,13 @@ def photo(tmp_path_factory):
 def curl(*args: str) -> str:
     """curl with the flags docs/app.md uses; no proxy for 127.0.0.1."""
     assert CURL is not None, "curl is not installed"
-    done = subprocess.run([CURL, "--silent", "--show-error", "--fail", "--noproxy", "*", *args],
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [CURL, "--silent", "--show-error", "--fail", "--noproxy", "*", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -59,8 +65,9 @@ def test_curl_upload_call_and_read_the_event_stream(server_url, photo, tmp_path)
     # 1. upload (multipart), 2. POST the call, 3. GET its event stream, 4. download the result.
     uploaded = json.loads(curl("-F", f"files=@{photo}", f"{server_url}gradio_api/upload"))[0]
     body = json.dumps({"data": [{"path": uploaded, "meta": {"_type": "gradio.FileData"}}, 80, *DEFAULTS]})
-    event_id = json.loads(curl("-H", "Content-Type: application/json", "-d", body,
-                               f"{server_url}gradio_api/call/colorize"))["event_id"]
+    event_id = json.loads(
+        curl("-H", "Content-Type: application/json", "-d", body, f"{server_url}gradio_api/call/colorize")
+    )["event_id"]
     events = sse_events(curl(f"{server_url}gradio_api/call/colorize/{event_id}"))
     assert events[-1][0] == "complete", events
     output = json.loads(events[-1][1])[0]
@@ -75,8 +82,9 @@ def test_curl_upload_call_and_read_the_event_stream(server_url, photo, tmp_path)
 @pytest.mark.skipif(CURL is None, reason="needs curl")
 def test_curl_error_arrives_as_an_error_event(server_url):
     body = json.dumps({"data": [None, 50, *DEFAULTS]})
-    event_id = json.loads(curl("-H", "Content-Type: application/json", "-d", body,
-                               f"{server_url}gradio_api/call/colorize"))["event_id"]
+    event_id = json.loads(
+        curl("-H", "Content-Type: application/json", "-d", body, f"{server_url}gradio_api/call/colorize")
+    )["event_id"]
     events = sse_events(curl(f"{server_url}gradio_api/call/colorize/{event_id}"))
     assert events[-1][0] == "error" and "Upload a photo first." in events[-1][1], events
 
@@ -87,8 +95,10 @@ def mcp_session(url: str, work):
     from mcp.client.streamable_http import streamable_http_client
 
     async def run():
-        async with streamable_http_client(f"{url}gradio_api/mcp/") as (read, write, _), \
-                ClientSession(read, write) as session:
+        async with (
+            streamable_http_client(f"{url}gradio_api/mcp/") as (read, write, _),
+            ClientSession(read, write) as session,
+        ):
             await session.initialize()
             return await work(session)
 
@@ -123,7 +133,8 @@ def test_mcp_bad_input_is_an_error_result_and_service_goes_on(server_url, photo)
     broken = "data:image/png;base64," + base64.b64encode(b"not a picture").decode()
     result = mcp_session(server_url, lambda session: session.call_tool("colorize", {"image": broken}))
     assert result.isError and "not a recognised image format" in " ".join(
-        item.text for item in result.content if item.type == "text")
+        item.text for item in result.content if item.type == "text"
+    )
     data_url = "data:image/png;base64," + base64.b64encode(photo.read_bytes()).decode()
     again = mcp_session(server_url, lambda session: session.call_tool("colorize", {"image": data_url}))
     assert not again.isError

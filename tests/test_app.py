@@ -1,4 +1,5 @@
 """The Gradio app: its handlers called directly, then the real server driven through gradio_client."""
+
 from __future__ import annotations
 
 import hashlib
@@ -58,17 +59,33 @@ def read_png(path) -> np.ndarray:
 
 # --- the module, without a server ---------------------------------------------------------------
 
+
 def test_import_loads_no_model_starts_no_server_downloads_nothing(tmp_path):
     # A fresh interpreter: the model path does not exist and every download would fail (a dead proxy),
     # so loading or building the model on import would fail, and a server would keep it running.
     dead_proxy = f"http://127.0.0.1:{free_port()}"
-    probe = ("import app, gradio; assert isinstance(app.demo, gradio.Blocks); "
-             "import gc, colorizer; assert not [o for o in gc.get_objects() if isinstance(o, colorizer.Colorizer)]; "
-             "print('imported')")
+    probe = (
+        "import app, gradio; assert isinstance(app.demo, gradio.Blocks); "
+        "import gc, colorizer; assert not [o for o in gc.get_objects() if isinstance(o, colorizer.Colorizer)]; "
+        "print('imported')"
+    )
     done = subprocess.run(
-        [app_command()[0], "-c", probe], check=False, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-        env=app_env(tmp_path, COLORIZER_MODEL=str(tmp_path / "absent.onnx"), COLORIZER_CACHE=str(tmp_path),
-                    HTTPS_PROXY=dead_proxy, HTTP_PROXY=dead_proxy, https_proxy=dead_proxy, http_proxy=dead_proxy))
+        [app_command()[0], "-c", probe],
+        check=False,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=app_env(
+            tmp_path,
+            COLORIZER_MODEL=str(tmp_path / "absent.onnx"),
+            COLORIZER_CACHE=str(tmp_path),
+            HTTPS_PROXY=dead_proxy,
+            HTTP_PROXY=dead_proxy,
+            https_proxy=dead_proxy,
+            http_proxy=dead_proxy,
+        ),
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("imported")
     assert not (tmp_path / "absent.onnx").exists()
@@ -104,14 +121,20 @@ def test_result_png_carries_its_provenance(handlers, synthetic_model, tmp_path):
     assert text["Comment"] == "colorized: colours are predicted, not original"
     assert text["Software"].startswith("colorizer") and "onnxruntime" in text["Software"]
     settings = json.loads(text["Settings"])
-    assert settings == {"temperature": round(temperature_for_vibrancy(80), 4), "render_size": 232,
-                        "upsample": "bicubic", "keep_color": False, "precision": "fp32"}
+    assert settings == {
+        "temperature": round(temperature_for_vibrancy(80), 4),
+        "render_size": 232,
+        "upsample": "bicubic",
+        "keep_color": False,
+        "precision": "fp32",
+    }
 
 
 def test_page_handler_gives_the_previews_from_the_same_request(handlers, tmp_path):
     photo = grey_photo(tmp_path / "wide.png", 120, 40)
     result, (before, after), message = handlers.colorize_page(
-        {"path": str(photo), "orig_name": "wide.png"}, 50, 224, "bilateral", False, "fp32")
+        {"path": str(photo), "orig_name": "wide.png"}, 50, 224, "bilateral", False, "fp32"
+    )
     assert Path(before).parent == Path(result).parent and after == result  # small: the result is its own preview
     before_pixels = np.array(Image.open(before))
     assert before_pixels.shape == (40, 120, 3)
@@ -148,18 +171,31 @@ def test_handler_refuses_corrupt_file_with_the_decoders_message(handlers, tmp_pa
     assert not list((tmp_path / app.RUN_FOLDER).rglob("*.png")), "nothing written for a refused file"
 
 
-@pytest.mark.parametrize("arguments, message", [
-    ((None,), "Upload a photo first"),
-    (("photo", 50, 224, "nearest"), "unknown colour upsampling"),
-    (("photo", 50, 250), "multiple of 8"),
-    (("photo", 50, "256"), "render size must be a number"),
-    (("photo", 101), "vibrancy 101.0 must be from 0 to 100"),
-    (("photo", float("nan")), "vibrancy must be a finite number"),
-    (("photo", 0.001), "temperature"),
-    (("photo", 50, 224, "bilinear", "yes"), "keep colour must be true or false"),
-    (("photo", 50, 224, "bilinear", False, "fp16"), "unknown precision"),
-], ids=["no upload", "bad upsampling", "bad render size", "string size", "vibrancy over 100", "NaN",
-        "temperature too low", "keep colour string", "bad precision"])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ((None,), "Upload a photo first"),
+        (("photo", 50, 224, "nearest"), "unknown colour upsampling"),
+        (("photo", 50, 250), "multiple of 8"),
+        (("photo", 50, "256"), "render size must be a number"),
+        (("photo", 101), "vibrancy 101.0 must be from 0 to 100"),
+        (("photo", float("nan")), "vibrancy must be a finite number"),
+        (("photo", 0.001), "temperature"),
+        (("photo", 50, 224, "bilinear", "yes"), "keep colour must be true or false"),
+        (("photo", 50, 224, "bilinear", False, "fp16"), "unknown precision"),
+    ],
+    ids=[
+        "no upload",
+        "bad upsampling",
+        "bad render size",
+        "string size",
+        "vibrancy over 100",
+        "NaN",
+        "temperature too low",
+        "keep colour string",
+        "bad precision",
+    ],
+)
 def test_handler_refuses_bad_arguments(handlers, tmp_path, arguments, message):
     photo = str(grey_photo(tmp_path / "small.png", 32, 32))
     with pytest.raises(gr.Error, match=message):
@@ -173,9 +209,20 @@ def test_handler_reads_only_regular_files_in_the_uploads(handlers, tmp_path, mon
     (uploads / "folder").mkdir(parents=True)
     os.mkfifo(uploads / "fifo.png")
     (uploads / "link.png").symlink_to(outside)
-    refused = [outside, REPO_ROOT / "app.py", Path("/etc/passwd"), uploads / ".." / "outside.png",
-               app.EXAMPLES_DIR / "coffee.jpg", uploads, uploads / "folder", uploads / "fifo.png",
-               uploads / "link.png", uploads / "absent.png", "a\0b.png", "x" * 5000]
+    refused = [
+        outside,
+        REPO_ROOT / "app.py",
+        Path("/etc/passwd"),
+        uploads / ".." / "outside.png",
+        app.EXAMPLES_DIR / "coffee.jpg",
+        uploads,
+        uploads / "folder",
+        uploads / "fifo.png",
+        uploads / "link.png",
+        uploads / "absent.png",
+        "a\0b.png",
+        "x" * 5000,
+    ]
     messages = set()
     for path in refused:
         with pytest.raises(gr.Error) as caught:
@@ -201,8 +248,9 @@ def test_many_photos_keep_the_good_ones_and_list_the_failures(handlers, tmp_path
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not an image")
     payloads = [{"path": str(path), "orig_name": path.name} for path in (good[0], broken, good[1], twin)]
-    gallery, archive, report = handlers.colorize_many(payloads, 50, 224, "bilinear", False, "fp32",
-                                                      progress=lambda *args, **kwargs: None)
+    gallery, archive, report = handlers.colorize_many(
+        payloads, 50, 224, "bilinear", False, "fp32", progress=lambda *args, **kwargs: None
+    )
     assert [caption for _, caption in gallery] == ["a_color.png", "b_color.png", "a_color_2.png"]
     with zipfile.ZipFile(archive) as opened:
         assert opened.namelist() == ["a_color.png", "b_color.png", "a_color_2.png"]
@@ -216,8 +264,9 @@ def test_many_photos_all_broken_is_an_error(handlers, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"")
     with pytest.raises(gr.Error, match="No photo could be colorized"):
-        handlers.colorize_many([{"path": str(broken)}], 50, 224, "bilinear", False, "fp32",
-                               progress=lambda *args, **kwargs: None)
+        handlers.colorize_many(
+            [{"path": str(broken)}], 50, 224, "bilinear", False, "fp32", progress=lambda *args, **kwargs: None
+        )
 
 
 def test_model_line_names_model_and_provider(handlers):
@@ -268,16 +317,18 @@ def test_result_names():
 
 # --- the command line -----------------------------------------------------------------------------
 
+
 def test_release_dir_says_what_it_looked_for_and_which_file_differs(tmp_path, synthetic_release):
     (tmp_path / sources.CAFFEMODEL.name).write_bytes(synthetic_release.caffemodel.read_bytes())
     found, lines = describe_release_dir(tmp_path)
     assert found == {"caffemodel": tmp_path / sources.CAFFEMODEL.name}
-    assert lines[0] == (f"{tmp_path}: looked for {sources.PROTOTXT.name}, {sources.CAFFEMODEL.name}, "
-                        f"{sources.HULL.name}; missing {sources.PROTOTXT.name}, {sources.HULL.name} "
-                        "(downloaded instead)")
+    assert lines[0] == (
+        f"{tmp_path}: looked for {sources.PROTOTXT.name}, {sources.CAFFEMODEL.name}, "
+        f"{sources.HULL.name}; missing {sources.PROTOTXT.name}, {sources.HULL.name} "
+        "(downloaded instead)"
+    )
     assert len(lines) == 2 and lines[1].startswith(f"warning: {tmp_path / sources.CAFFEMODEL.name} ")
     assert f"the official {sources.CAFFEMODEL.name}" in lines[1] and "converting it anyway" in lines[1]
-
 
 
 def test_missing_model_offline_exits_2_with_one_line(tmp_path):
@@ -285,11 +336,23 @@ def test_missing_model_offline_exits_2_with_one_line(tmp_path):
     dead_proxy = f"http://127.0.0.1:{free_port()}"
     model = tmp_path / "models" / "eccv16.onnx"
     done = subprocess.run(
-        app_command("--model", str(model), "--port", str(free_port())), check=False, cwd=REPO_ROOT,
+        app_command("--model", str(model), "--port", str(free_port())),
+        check=False,
+        cwd=REPO_ROOT,
         capture_output=True,
-        text=True, timeout=180,
-        env=app_env(tmp_path, COLORIZER_CACHE=str(tmp_path / "cache"), HTTPS_PROXY=dead_proxy,
-                    HTTP_PROXY=dead_proxy, https_proxy=dead_proxy, http_proxy=dead_proxy, NO_PROXY="", no_proxy=""))
+        text=True,
+        timeout=180,
+        env=app_env(
+            tmp_path,
+            COLORIZER_CACHE=str(tmp_path / "cache"),
+            HTTPS_PROXY=dead_proxy,
+            HTTP_PROXY=dead_proxy,
+            https_proxy=dead_proxy,
+            http_proxy=dead_proxy,
+            NO_PROXY="",
+            no_proxy="",
+        ),
+    )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     last = done.stderr.strip().splitlines()[-1]
@@ -298,6 +361,7 @@ def test_missing_model_offline_exits_2_with_one_line(tmp_path):
 
 
 # --- the real server, through gradio_client ------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def server_work(tmp_path_factory):
@@ -347,10 +411,12 @@ def test_version_1_calls_give_what_the_new_scale_gives(client, photo):
     """Version 1 took the temperature (0.05..1) where vibrancy (0..100) is now: positional and
     keyword calls of that time keep their meaning."""
     old_positional = read_png(client.predict(handle_file(str(photo)), 0.2, 256, "bicubic", api_name="/colorize"))
-    old_keyword = read_png(client.predict(handle_file(str(photo)), vibrancy=0.2, render_size=256, upsample="bicubic",
-                                          api_name="/colorize"))
-    new = read_png(client.predict(handle_file(str(photo)), vibrancy_for_temperature(0.2), 256, "bicubic",
-                                  api_name="/colorize"))
+    old_keyword = read_png(
+        client.predict(handle_file(str(photo)), vibrancy=0.2, render_size=256, upsample="bicubic", api_name="/colorize")
+    )
+    new = read_png(
+        client.predict(handle_file(str(photo)), vibrancy_for_temperature(0.2), 256, "bicubic", api_name="/colorize")
+    )
     assert np.array_equal(old_positional, old_keyword)
     assert np.abs(old_positional.astype(int) - new).max() <= 1
     default = read_png(client.predict(handle_file(str(photo)), api_name="/colorize"))

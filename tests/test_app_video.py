@@ -1,6 +1,7 @@
 """The app's film endpoint through gradio_client against a real server: a small film with sound
 colorizes to an MP4 of the same frames, size and sound; films over the page's limits and photos are
 refused with one line; the server still serves photos afterwards."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,6 +37,7 @@ def chroma(rgb: np.ndarray) -> np.ndarray:
 
 def first_frame(path: Path) -> np.ndarray:
     import av
+
     with av.open(str(path)) as container:
         return next(container.decode(video=0)).to_ndarray(format="rgb24")
 
@@ -71,7 +73,13 @@ def test_default_limits_suit_a_public_page():
 def test_film_endpoint_takes_a_film_and_settings_and_returns_a_video(client):
     endpoint = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/colorize_video"]
     assert [parameter["parameter_name"] for parameter in endpoint["parameters"]] == [
-        "video", "vibrancy", "render_size", "upsample", "precision", "stabilize"]
+        "video",
+        "vibrancy",
+        "render_size",
+        "upsample",
+        "precision",
+        "stabilize",
+    ]
     assert [parameter["parameter_has_default"] for parameter in endpoint["parameters"]] == [False] + [True] * 5
     assert [output["component"] for output in endpoint["returns"]] == ["Video"]
 
@@ -89,17 +97,22 @@ def test_film_colorizes_with_its_frames_size_and_sound(client, clips):
 
 
 def test_film_settings_reach_the_colorizer(client, clips):
-    muted = Path(client.predict(handle_file(str(clips["tone"])), 0, 224, "bicubic", "fp32", False,
-                                api_name="/colorize_video"))
-    vivid = Path(client.predict(handle_file(str(clips["tone"])), 100, 224, "bicubic", "fp32", False,
-                                api_name="/colorize_video"))
+    muted = Path(
+        client.predict(handle_file(str(clips["tone"])), 0, 224, "bicubic", "fp32", False, api_name="/colorize_video")
+    )
+    vivid = Path(
+        client.predict(handle_file(str(clips["tone"])), 100, 224, "bicubic", "fp32", False, api_name="/colorize_video")
+    )
     assert chroma(first_frame(vivid)).mean() > chroma(first_frame(muted)).mean() + 1
 
 
-@pytest.mark.parametrize(("clip", "limit"), [
-    ("long", lambda: f"limit of {app.MAX_FILM_SECONDS:g} s"),
-    ("large", lambda: f"limit of {app.MAX_FILM_PIXELS:,}"),
-])
+@pytest.mark.parametrize(
+    ("clip", "limit"),
+    [
+        ("long", lambda: f"limit of {app.MAX_FILM_SECONDS:g} s"),
+        ("large", lambda: f"limit of {app.MAX_FILM_PIXELS:,}"),
+    ],
+)
 def test_film_over_a_limit_is_refused_naming_it(client, clips, clip, limit):
     with pytest.raises(AppError) as refused:
         client.predict(handle_file(str(clips[clip])), api_name="/colorize_video")

@@ -1,6 +1,7 @@
 """The app in a real headless Chromium at a desktop and a phone size: the before/after layers'
 geometry, a clean state between photos, examples in one click, the many-photos tab with a broken
 file, no console errors. Screenshots go to docs/ (looked at, and kept for the docs)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,8 +15,15 @@ from testkit.app_server import REPO_ROOT, running_app
 CHROMIUM = Path("/usr/bin/chromium")
 # Offline and quiet: no sandbox (containers), no GPU, no background calls home, fresh state.
 # (Playwright's launch() already gives each browser a fresh temporary profile; it refuses --user-data-dir.)
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 DOCS = REPO_ROOT / "docs"
 TIMEOUT_MS = 120_000  # page load and colorizing on two busy CPU cores
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
@@ -59,9 +67,12 @@ def photos(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("browser_photos")
     broken = folder / "broken.jpg"
     broken.write_bytes(b"this is not a photo")
-    return {"portrait": grid_photo(folder / "portrait.png", 481, 640),
-            "panorama": grid_photo(folder / "panorama.png", 1600, 400),
-            "square": grid_photo(folder / "square.png", 300, 300), "broken": broken}
+    return {
+        "portrait": grid_photo(folder / "portrait.png", 481, 640),
+        "panorama": grid_photo(folder / "panorama.png", 1600, 400),
+        "square": grid_photo(folder / "square.png", 300, 300),
+        "broken": broken,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +96,12 @@ def page(request, browser, server_url):
     width, height = VIEWPORTS[request.param]
     page = browser.new_page(viewport={"width": width, "height": height})
     page.problems = []  # nothing is filtered out
-    page.on("console", lambda message: message.type == "error" and page.problems.append(
-        f"console: {message.text} ({message.location.get('url')})"))
+    page.on(
+        "console",
+        lambda message: (
+            message.type == "error" and page.problems.append(f"console: {message.text} ({message.location.get('url')})")
+        ),
+    )
     page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
     page.set_default_timeout(TIMEOUT_MS)
     page.viewport_name = request.param
@@ -108,7 +123,9 @@ def wait_for_result(page, size: tuple[int, int]) -> None:
                      const layers = Array.from(document.querySelectorAll('#before-after img'));
                      return result && result.complete && result.naturalWidth === size[0]
                             && result.naturalHeight === size[1] && layers.length >= 2
-                            && layers.every(img => img.complete && img.naturalWidth > 0); }""", arg=list(size))
+                            && layers.every(img => img.complete && img.naturalWidth > 0); }""",
+        arg=list(size),
+    )
 
 
 def check_layer_geometry(page, size: tuple[int, int]) -> None:
@@ -121,8 +138,9 @@ def check_layer_geometry(page, size: tuple[int, int]) -> None:
     x, y, width, height = before["drawn"]
     cx, cy, cwidth, cheight = before["clip"]
     assert width / height == pytest.approx(size[0] / size[1], rel=0.01), "photo distorted"
-    assert cx - 0.5 <= x and x + width <= cx + cwidth + 0.5 and cy - 0.5 <= y and y + height <= cy + cheight + 0.5, \
+    assert cx - 0.5 <= x and x + width <= cx + cwidth + 0.5 and cy - 0.5 <= y and y + height <= cy + cheight + 0.5, (
         f"part of the photo is cut off: drawn {before['drawn']}, visible {before['clip']}"
+    )
     assert max(width / cwidth, height / cheight) > 0.99, "the photo does not use the panel"
 
 
@@ -143,8 +161,10 @@ def test_before_after_layers_align_and_show_the_whole_photo(page, photos):
         assert page.locator("#status").inner_text().startswith(f"Colorized {size[0]}×{size[1]} in ")
         if page.viewport_name == "phone":  # one column: the result is brought into view
             top = page.evaluate("document.querySelector('#before-after').getBoundingClientRect().top")
-            page.wait_for_function("() => { const top = document.querySelector('#before-after')"
-                                   ".getBoundingClientRect().top; return top >= -1 && top < innerHeight / 2; }")
+            page.wait_for_function(
+                "() => { const top = document.querySelector('#before-after')"
+                ".getBoundingClientRect().top; return top >= -1 && top < innerHeight / 2; }"
+            )
             assert top is not None
         shot(page, name)
 
@@ -176,7 +196,8 @@ def test_example_colorizes_in_one_click(page):
 def test_many_photos_tab_keeps_the_good_ones_and_lists_the_broken_one(page, photos):
     page.get_by_role("tab", name="Many photos").click()
     page.locator("#many-files input[type=file]").set_input_files(
-        [str(photos["square"]), str(photos["broken"]), str(photos["panorama"])])
+        [str(photos["square"]), str(photos["broken"]), str(photos["panorama"])]
+    )
     page.get_by_role("button", name="Colorize all").click()
     page.wait_for_function("() => document.querySelector('#many-status')?.innerText.includes('Colorized 2 of 3')")
     status = page.locator("#many-status").inner_text()
@@ -211,6 +232,7 @@ def test_settings_show_the_controls(browser, server_url):
 def grey_clip(path: Path, width: int = 96, height: int = 64, count: int = 10) -> Path:
     """A small grey film with a tone: a gradient with a disc moving right, 10 frames/s."""
     from testkit.video_clips import write_clip
+
     y, x = np.mgrid[0:height, 0:width]
     frames = []
     for index in range(count):

@@ -5,6 +5,7 @@ to change the picture, not the pixels of a run without it.
 CASES is checked against the CLI's own ArgumentParser: an option without a case fails the suite, so
 a new option cannot ship without proof that it reaches the pipeline. Adding one is one line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,8 +75,9 @@ CASES = {
     "--verbose": Case(("--verbose",), changes_pixels=False),
     "--keep-color": Case(("--keep-color",), colorize={"keep_color": True}),
     "--format": Case(("--format", "webp"), encode={"format": "webp"}, changes_pixels=False),
-    "--quality": Case(("--format", "jpg", "--quality", "60"), encode={"format": "jpg", "quality": 60},
-                      changes_pixels=False),
+    "--quality": Case(
+        ("--format", "jpg", "--quality", "60"), encode={"format": "jpg", "quality": 60}, changes_pixels=False
+    ),
     "--recursive": Case(("--recursive",), changes_pixels=False),
     "--resume": Case(("--resume", "--output-dir", "{out}"), changes_pixels=False),
     "--manifest": Case(("--manifest", "{out}/runs.jsonl"), changes_pixels=False),
@@ -112,9 +114,11 @@ def cli_parser() -> argparse.ArgumentParser:
 def cli_options() -> set[str]:
     """Each optional argument by its first long spelling (``--output-dir`` for ``-o/--output-dir``,
     ``--keep-color`` for ``--keep-color/--keep-colour``)."""
-    return {next((name for name in action.option_strings if name.startswith("--")), action.option_strings[0])
-            for action in cli_parser()._actions
-            if action.option_strings and not isinstance(action, argparse._HelpAction)}
+    return {
+        next((name for name in action.option_strings if name.startswith("--")), action.option_strings[0])
+        for action in cli_parser()._actions
+        if action.option_strings and not isinstance(action, argparse._HelpAction)
+    }
 
 
 def test_every_cli_option_has_a_case():
@@ -124,6 +128,7 @@ def test_every_cli_option_has_a_case():
 
 
 # --- running both sides ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Setup:
@@ -197,8 +202,13 @@ def run_cli(case: Case, setup: Setup, paths: dict[str, Path], work: Path, capsys
     capsys.readouterr()
     status = cli.main([str(source), *argv])
     stderr = capsys.readouterr().err
-    written = [path for folder in (source.parent, out) if folder.is_dir() for path in folder.iterdir()
-               if path != source and path.suffix != ".jsonl"]  # manifests are checked in test_batch.py
+    written = [
+        path
+        for folder in (source.parent, out)
+        if folder.is_dir()
+        for path in folder.iterdir()
+        if path != source and path.suffix != ".jsonl"
+    ]  # manifests are checked in test_batch.py
     assert len(written) <= 1, f"more than one file written: {written}"
     if written and "--output-dir" in case.argv:
         assert written[0].parent == out, f"--output-dir: written to {written[0]}, not into {out}"
@@ -207,7 +217,9 @@ def run_cli(case: Case, setup: Setup, paths: dict[str, Path], work: Path, capsys
 
 def read_rgb(path: Path) -> np.ndarray:
     pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    order = cv2.COLOR_BGRA2RGBA if pixels.ndim == 3 and pixels.shape[2] == 4 else cv2.COLOR_BGR2RGB  # OpenCV reads BGR(A)
+    order = (
+        cv2.COLOR_BGRA2RGBA if pixels.ndim == 3 and pixels.shape[2] == 4 else cv2.COLOR_BGR2RGB
+    )  # OpenCV reads BGR(A)
     return cv2.cvtColor(pixels, order)
 
 
@@ -240,15 +252,20 @@ def test_cli_option_gives_the_library_result(option, setup, default_result, tmp_
         if case.encode:  # the same encoder settings: the same decoded pixels as the library's file
             library_file = tmp_path / f"library{suffix}"
             library_file.write_bytes(encode_image(expected, **case.encode))
-        np.testing.assert_array_equal(read_rgb(written), read_rgb(library_file) if case.encode else expected,
-                                      err_msg=f"{' '.join(case.argv)}: CLI != library")
+        np.testing.assert_array_equal(
+            read_rgb(written),
+            read_rgb(library_file) if case.encode else expected,
+            err_msg=f"{' '.join(case.argv)}: CLI != library",
+        )
     differs = isinstance(expected, ColorizerError) or not np.array_equal(expected, default_result)
     assert differs == case.changes_pixels, (
         f"{option}: with {' '.join(case.argv)} the library's result {'differs from' if differs else 'equals'} the "
-        f"default's, but the case says changes_pixels={case.changes_pixels}")
+        f"default's, but the case says changes_pixels={case.changes_pixels}"
+    )
 
 
 # --- the real command line ------------------------------------------------------------------------
+
 
 def _cli_env(setup: Setup, tmp_path: Path) -> dict[str, str]:
     return {**os.environ, MODEL_ENV: str(tmp_path / "no-such-model.onnx")}
@@ -258,9 +275,14 @@ def test_python_m_colorizer_subprocess(setup, tmp_path):
     """One real ``python -m colorizer`` run: an option reaches the pipeline and -v logs each step."""
     source = tmp_path / setup.image.name
     shutil.copy(setup.image, source)
-    result = subprocess.run([sys.executable, "-m", "colorizer", str(source), "--model", str(setup.model),
-                             "--temperature", "0.2", "-v"], cwd=REPO_ROOT, env=_cli_env(setup, tmp_path),
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "colorizer", str(source), "--model", str(setup.model), "--temperature", "0.2", "-v"],
+        cwd=REPO_ROOT,
+        env=_cli_env(setup, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     expected = library_result(Case((), colorize={"temperature": 0.2}), setup, {})
     np.testing.assert_array_equal(read_rgb(tmp_path / "photo_color.png"), expected)
@@ -280,8 +302,14 @@ def test_failed_write_leaves_the_previous_output_whole(setup, default_result, tm
     assert len(previous_bytes) < limit_kib * 1024, "the old file must fit under the limit"
     command = shlex.join([sys.executable, "-m", "colorizer", str(source), "--model", str(setup.model)])
     # trap '' XFSZ: a write past the limit fails with EFBIG instead of killing the process
-    result = subprocess.run(["bash", "-c", f"trap '' XFSZ; ulimit -f {limit_kib}; exec {command}"],
-                            cwd=REPO_ROOT, env=_cli_env(setup, tmp_path), capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        ["bash", "-c", f"trap '' XFSZ; ulimit -f {limit_kib}; exec {command}"],
+        cwd=REPO_ROOT,
+        env=_cli_env(setup, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 1, result.stderr
     assert [line for line in result.stderr.splitlines() if line.startswith("error:")], result.stderr
     assert "Traceback" not in result.stderr

@@ -1,4 +1,5 @@
 """The colorizer library: fidelity to the seed pipeline, sizes, alpha, bit depth, threads, devices."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -80,8 +81,11 @@ def test_alpha_passes_through_bit_exactly(colorizer):
     out = colorizer.colorize(rgba)
     assert out.shape == (64, 80, 4)
     np.testing.assert_array_equal(out[..., 3], rgba[..., 3])
-    np.testing.assert_array_equal(rgba, np.random.default_rng(1).integers(0, 256, (64, 80, 4), dtype=np.uint8),
-                                  err_msg="the input must not be modified")
+    np.testing.assert_array_equal(
+        rgba,
+        np.random.default_rng(1).integers(0, 256, (64, 80, 4), dtype=np.uint8),
+        err_msg="the input must not be modified",
+    )
 
 
 def test_sixteen_bit_input_is_scaled_and_kept_at_full_precision(colorizer):
@@ -93,7 +97,9 @@ def test_sixteen_bit_input_is_scaled_and_kept_at_full_precision(colorizer):
     mask = in_gamut(out)
     assert mask.mean() > 0.2
     error = (cie_lightness(out) - cie_lightness(ramp))[mask]
-    assert abs(error.mean()) < 0.1 and np.abs(error).max() <= 0.5, f"L error mean {error.mean():+.3f}, max {np.abs(error).max():.3f}"
+    assert abs(error.mean()) < 0.1 and np.abs(error).max() <= 0.5, (
+        f"L error mean {error.mean():+.3f}, max {np.abs(error).max():.3f}"
+    )
     white = colorizer.colorize(np.full((16, 16), 65535, np.uint16))
     assert lab_of(white)[..., 0].mean() > 95, "uint16 must be scaled from 0..65535"
 
@@ -115,7 +121,9 @@ def test_colour_input_is_treated_as_its_lightness(colorizer):
     mask = in_gamut(out)
     assert mask.mean() > 0.5
     error = (cie_lightness(out) - cie_lightness(rgb))[mask]
-    assert abs(error.mean()) < 0.1 and np.abs(error).max() <= 0.5, f"L error mean {error.mean():+.3f}, max {np.abs(error).max():.3f}"
+    assert abs(error.mean()) < 0.1 and np.abs(error).max() <= 0.5, (
+        f"L error mean {error.mean():+.3f}, max {np.abs(error).max():.3f}"
+    )
 
 
 def test_concurrent_calls_match_sequential(colorizer):
@@ -127,20 +135,28 @@ def test_concurrent_calls_match_sequential(colorizer):
         np.testing.assert_array_equal(one, other)
 
 
-@pytest.mark.parametrize("bad, message", [
-    (np.zeros((0, 5), np.uint8), "empty"),
-    (np.zeros((4, 4, 2), np.uint8), "shape"),
-    (np.zeros((4, 4), np.int32), "int32"),
-    ([[0, 1]], "numpy array"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((0, 5), np.uint8), "empty"),
+        (np.zeros((4, 4, 2), np.uint8), "shape"),
+        (np.zeros((4, 4), np.int32), "int32"),
+        ([[0, 1]], "numpy array"),
+    ],
+)
 def test_bad_arrays_are_refused_clearly(colorizer, bad, message):
     with pytest.raises(ColorizerError, match=message):
         colorizer.colorize(bad)
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"render_size": 230}, "multiple of 8"), ({"render_size": 1024}, "224 to 512"), ({"temperature": 0.0}, "between"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"render_size": 230}, "multiple of 8"),
+        ({"render_size": 1024}, "224 to 512"),
+        ({"temperature": 0.0}, "between"),
+    ],
+)
 def test_bad_options_are_refused_clearly(colorizer, options, message):
     with pytest.raises(ColorizerError, match=message):
         colorizer.colorize(np.zeros((8, 8), np.uint8), **options)
@@ -148,8 +164,10 @@ def test_bad_options_are_refused_clearly(colorizer, options, message):
 
 def test_provider_choice():
     assert choose_providers("auto", ["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
-    assert choose_providers("auto", ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]) \
-        == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert choose_providers("auto", ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]) == [
+        "CUDAExecutionProvider",
+        "CPUExecutionProvider",
+    ]
     assert choose_providers("cpu", ["CUDAExecutionProvider", "CPUExecutionProvider"]) == ["CPUExecutionProvider"]
     with pytest.raises(ProviderError, match="onnxruntime-gpu"):
         choose_providers("cuda", ["CPUExecutionProvider"])

@@ -1,4 +1,5 @@
 """The user-facing controls: vibrancy (temperature), render size, already-coloured photos."""
+
 from __future__ import annotations
 
 import cv2

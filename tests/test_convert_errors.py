@@ -4,6 +4,7 @@ Each case is a broken copy of the synthetic release. From Python it raises the s
 ``convert.errors`` class; from ``python -m convert`` it exits with status 2, prints exactly one line
 ``error: ...`` on stderr that names what is wrong, and writes no output file.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -97,7 +98,10 @@ def unsupported_layers(folder, release, weights):
     prototxt = folder / "unsupported.prototxt"
     prototxt.write_text(release.prototxt.read_text() + UNSUPPORTED_LAYERS)
     return Inputs(prototxt, release.caffemodel, release.hull), [
-        "Pooling (pool_a, pool_b)", "LRN (norm_x)", "LAYER_CONVERTERS"]
+        "Pooling (pool_a, pool_b)",
+        "LRN (norm_x)",
+        "LAYER_CONVERTERS",
+    ]
 
 
 def missing_blob(folder, release, weights):
@@ -110,15 +114,23 @@ def wrong_blob_shape(folder, release, weights):
     misshapen = {**weights, "conv8_313": [np.zeros((313, 128, 1, 1), np.float32), weights["conv8_313"][1]]}
     caffemodel = write_weights(folder / "misshapen.caffemodel", release.prototxt, misshapen)
     return Inputs(release.prototxt, caffemodel, release.hull), [
-        "'conv8_313'", "blob 0", "(313, 128, 1, 1)", "(313, 256, 1, 1)"]
+        "'conv8_313'",
+        "blob 0",
+        "(313, 128, 1, 1)",
+        "(313, 256, 1, 1)",
+    ]
 
 
 def truncated_caffemodel(folder, release, weights):
     data = release.caffemodel.read_bytes()
     caffemodel = folder / "truncated.caffemodel"
-    caffemodel.write_bytes(data[:len(data) // 2])
+    caffemodel.write_bytes(data[: len(data) // 2])
     return Inputs(release.prototxt, caffemodel, release.hull), [
-        str(caffemodel), "not a Caffe model", "truncated", f"{len(data) // 2} bytes"]
+        str(caffemodel),
+        "not a Caffe model",
+        "truncated",
+        f"{len(data) // 2} bytes",
+    ]
 
 
 def caffemodel_of(name: str, data: bytes):
@@ -126,6 +138,7 @@ def caffemodel_of(name: str, data: bytes):
         caffemodel = folder / name
         caffemodel.write_bytes(data)
         return Inputs(release.prototxt, caffemodel, release.hull), [str(caffemodel), "not a Caffe model"]
+
     return build
 
 
@@ -141,7 +154,11 @@ def prototxt_syntax_error(kind: str):
         prototxt = folder / f"{kind}.prototxt"
         prototxt.write_text(text)
         return Inputs(prototxt, release.caffemodel, release.hull), [
-            str(prototxt), f"syntax error at line {line},", reason]
+            str(prototxt),
+            f"syntax error at line {line},",
+            reason,
+        ]
+
     return build
 
 
@@ -156,6 +173,7 @@ def hull_of_shape(shape: tuple[int, ...]):
         hull = folder / "hull.npy"
         np.save(hull, np.zeros(shape, np.int64))
         return Inputs(release.prototxt, release.caffemodel, hull), [str(hull), "(313, 2)", str(shape)]
+
     return build
 
 
@@ -164,6 +182,7 @@ def hull_of(name: str, data: bytes):
         hull = folder / name
         hull.write_bytes(data)
         return Inputs(release.prototxt, release.caffemodel, hull), [str(hull), "not a .npy array"]
+
     return build
 
 
@@ -176,7 +195,7 @@ def hull_of_strings(folder, release, weights):
 def hull_truncated(folder, release, weights):
     data = release.hull.read_bytes()
     hull = folder / "truncated.npy"
-    hull.write_bytes(data[:len(data) // 2])
+    hull.write_bytes(data[: len(data) // 2])
     return Inputs(release.prototxt, release.caffemodel, hull), [str(hull), "not a .npy array"]
 
 
@@ -184,7 +203,9 @@ def prototxt_deeply_nested(folder, release, weights):
     prototxt = folder / "deep.prototxt"
     prototxt.write_bytes(deep_prototxt(100_000))
     return Inputs(prototxt, release.caffemodel, release.hull), [
-        str(prototxt), f"nested more than {caffe_io.MAX_NESTING} levels deep at line 5"]
+        str(prototxt),
+        f"nested more than {caffe_io.MAX_NESTING} levels deep at line 5",
+    ]
 
 
 def prototxt_nan_filler(folder, release, weights):
@@ -200,7 +221,12 @@ def hull_declaring(values: int):
         hull = folder / "huge.npy"
         hull.write_bytes(huge_npy_header(values))
         return Inputs(release.prototxt, release.caffemodel, hull), [
-            str(hull), "(313, 2)", f"({values},)", f"{values:,} values"]
+            str(hull),
+            "(313, 2)",
+            f"({values},)",
+            f"{values:,} values",
+        ]
+
     return build
 
 
@@ -210,7 +236,11 @@ def hull_with(value: float):
         points = np.load(release.hull).astype(np.float64)
         points[100, 0] = value
         np.save(hull, points)
-        return Inputs(release.prototxt, release.caffemodel, hull), [str(hull), "1 of its 626 values are NaN or infinite"]
+        return Inputs(release.prototxt, release.caffemodel, hull), [
+            str(hull),
+            "1 of its 626 values are NaN or infinite",
+        ]
+
     return build
 
 
@@ -221,7 +251,11 @@ def weights_with(value: float):
         damaged[1][3] = value
         caffemodel = write_weights(folder / "damaged.caffemodel", release.prototxt, {**weights, "conv4_2": damaged})
         return Inputs(release.prototxt, caffemodel, release.hull), [
-            str(caffemodel), "layer 'conv4_2'", "blob 0 (512, 512, 3, 3) holds 1 NaN or infinite values"]
+            str(caffemodel),
+            "layer 'conv4_2'",
+            "blob 0 (512, 512, 3, 3) holds 1 NaN or infinite values",
+        ]
+
     return build
 
 
@@ -230,6 +264,7 @@ def missing_file(role: str):
         files = {"prototxt": release.prototxt, "caffemodel": release.caffemodel, "hull": release.hull}
         files[role] = folder / f"absent.{role}"
         return Inputs(**files), [str(files[role])]
+
     return build
 
 
@@ -238,15 +273,16 @@ CASES = {
     "missing_blob": Case(BlobError, missing_blob),
     "wrong_blob_shape": Case(BlobError, wrong_blob_shape),
     "truncated_caffemodel": Case(CaffeParseError, truncated_caffemodel),
-    "caffemodel_random_bytes": Case(CaffeParseError, caffemodel_of("random.caffemodel",
-                                                                   np.random.default_rng(0).bytes(4096))),
+    "caffemodel_random_bytes": Case(
+        CaffeParseError, caffemodel_of("random.caffemodel", np.random.default_rng(0).bytes(4096))
+    ),
     "caffemodel_is_text": Case(CaffeParseError, caffemodel_is_the_prototxt),
     "caffemodel_empty": Case(CaffeParseError, caffemodel_of("empty.caffemodel", b"")),
     **{f"prototxt_{kind}": Case(CaffeParseError, prototxt_syntax_error(kind)) for kind in SYNTAX_ERRORS},
     "prototxt_is_binary": Case(CaffeParseError, prototxt_is_binary),
     "prototxt_deeply_nested": Case(CaffeParseError, prototxt_deeply_nested),
     "prototxt_nan_filler": Case(BlobError, prototxt_nan_filler),
-    "hull_declaring_1e11_values": Case(HullError, hull_declaring(10 ** 11)),
+    "hull_declaring_1e11_values": Case(HullError, hull_declaring(10**11)),
     "hull_with_nan": Case(HullError, hull_with(np.nan)),
     "hull_with_inf": Case(HullError, hull_with(-np.inf)),
     "weights_with_nan": Case(BlobError, weights_with(np.nan)),
@@ -261,10 +297,24 @@ CASES = {
     "missing_hull": Case(HullError, missing_file("hull")),
 }
 # One command-line run per kind of failure (each is a fresh interpreter reading a 129 MB model).
-CLI_CASES = ["unsupported_layers", "missing_blob", "wrong_blob_shape", "truncated_caffemodel",
-             "caffemodel_random_bytes", "caffemodel_is_text", "prototxt_missing_colon", "prototxt_is_binary",
-             "hull_312_points", "hull_not_npy", "missing_caffemodel", "prototxt_deeply_nested",
-             "prototxt_nan_filler", "hull_declaring_1e11_values", "hull_with_nan", "weights_with_nan"]
+CLI_CASES = [
+    "unsupported_layers",
+    "missing_blob",
+    "wrong_blob_shape",
+    "truncated_caffemodel",
+    "caffemodel_random_bytes",
+    "caffemodel_is_text",
+    "prototxt_missing_colon",
+    "prototxt_is_binary",
+    "hull_312_points",
+    "hull_not_npy",
+    "missing_caffemodel",
+    "prototxt_deeply_nested",
+    "prototxt_nan_filler",
+    "hull_declaring_1e11_values",
+    "hull_with_nan",
+    "weights_with_nan",
+]
 
 
 @pytest.fixture(scope="module")
@@ -282,14 +332,32 @@ def broken(tmp_path_factory, synthetic_release, weights) -> Callable[[str], tupl
         if name not in built:
             built[name] = CASES[name].build(tmp_path_factory.mktemp(name), release, weights)
         return built[name]
+
     return get
 
 
 def run_convert(inputs: Inputs, output: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "convert", "--prototxt", str(inputs.prototxt), "--caffemodel", str(inputs.caffemodel),
-         "--hull", str(inputs.hull), "--output", str(output), "--cache-dir", str(output.parent / "cache")],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "convert",
+            "--prototxt",
+            str(inputs.prototxt),
+            "--caffemodel",
+            str(inputs.caffemodel),
+            "--hull",
+            str(inputs.hull),
+            "--output",
+            str(output),
+            "--cache-dir",
+            str(output.parent / "cache"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, output: Path, fragments: list[str]) -> None:
@@ -304,6 +372,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, output: Path, fra
 
 
 # --- the Python API -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", CASES)
 def test_api_raises_specific_error_with_one_line(broken, name):
@@ -380,17 +449,20 @@ def test_nesting_counts_blocks_not_braces_in_strings_or_comments(tmp_path, deplo
 
 def test_misspelt_param_on_supported_layer_is_not_silently_dropped(tmp_path):
     prototxt = tmp_path / "typo.prototxt"
-    prototxt.write_text('name: "tiny"\n'
-                        'layer { name: "data" type: "Input" top: "data"\n'
-                        '        input_param { shape { dim: 1 dim: 1 dim: 8 dim: 8 } } }\n'
-                        'layer { name: "relu" type: "ReLU" bottom: "data" top: "out"\n'
-                        '        rleu_param { negative_slope: 0.2 } }\n')
+    prototxt.write_text(
+        'name: "tiny"\n'
+        'layer { name: "data" type: "Input" top: "data"\n'
+        "        input_param { shape { dim: 1 dim: 1 dim: 8 dim: 8 } } }\n"
+        'layer { name: "relu" type: "ReLU" bottom: "data" top: "out"\n'
+        "        rleu_param { negative_slope: 0.2 } }\n"
+    )
 
     with pytest.raises(ConversionError, match="rleu_param"):
         build_model(caffe_io.read_prototxt(prototxt), {})
 
 
 # --- the command line -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", CLI_CASES)
 def test_cli_exits_2_with_one_line(broken, tmp_path, name):

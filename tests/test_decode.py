@@ -1,4 +1,5 @@
 """colorizer.decode: every fixture is encoded here, with Pillow, OpenCV or pillow-heif, from numpy."""
+
 from __future__ import annotations
 
 import io
@@ -76,9 +77,9 @@ def blocks(height: int = 48, width: int = 80) -> np.ndarray:
     which survives lossy codecs closely enough to compare."""
     image = np.zeros((height, width, 3), np.uint8)
     image[: height // 2, : width // 2] = (200, 40, 40)
-    image[: height // 2, width // 2:] = (40, 200, 40)
-    image[height // 2:, : width // 2] = (40, 40, 200)
-    image[height // 2:, width // 2:] = (120, 120, 30)
+    image[: height // 2, width // 2 :] = (40, 200, 40)
+    image[height // 2 :, : width // 2] = (40, 40, 200)
+    image[height // 2 :, width // 2 :] = (120, 120, 30)
     image[:16, :16] = 255
     return image
 
@@ -91,6 +92,7 @@ def assert_lossy_close(actual: np.ndarray, expected: np.ndarray, mean_tol: float
 
 # --- EXIF orientation -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_jpeg_orientation(orientation):
     original = blocks()
@@ -102,8 +104,7 @@ def test_jpeg_orientation(orientation):
     displayed = decode_image(rotated)
 
     # Same encoder, same pixels: the only difference is the orientation, applied exactly.
-    np.testing.assert_array_equal(displayed, DISPLAYED[orientation](as_stored),
-                                  err_msg=f"orientation {orientation}")
+    np.testing.assert_array_equal(displayed, DISPLAYED[orientation](as_stored), err_msg=f"orientation {orientation}")
     # Against Pillow's own implementation.
     with Image.open(io.BytesIO(rotated)) as image:
         np.testing.assert_array_equal(displayed, np.asarray(ImageOps.exif_transpose(image)))
@@ -157,6 +158,7 @@ def test_out_of_range_orientation_is_ignored():
 
 
 # --- formats ----------------------------------------------------------------------------------
+
 
 def test_png_modes_exact():
     rgb, grey, alpha = noise((5, 7, 3), seed=1), noise((5, 7), seed=2), noise((5, 7), seed=3)
@@ -216,15 +218,19 @@ def test_16_bit_colour_kept_exactly_in_rgb_order(tmp_path, extension, channels):
 
 def test_floating_point_tiff_refused():
     data = encode(Image.fromarray(np.ones((4, 5), np.float32)), "TIFF")
-    with pytest.raises(ImageDecodeError,
-                       match=r"^x\.tif: 32-bit floating-point TIFF samples are not supported"):
+    with pytest.raises(ImageDecodeError, match=r"^x\.tif: 32-bit floating-point TIFF samples are not supported"):
         decode_image(data, name="x.tif")
 
 
 def test_cmyk_jpeg_colours():
     # Pillow writes CMYK JPEGs as Adobe (inverted) CMYK, as Photoshop does.
-    inks = {(0, 255, 255, 0): (255, 0, 0), (255, 0, 255, 0): (0, 255, 0), (255, 255, 0, 0): (0, 0, 255),
-            (0, 0, 0, 0): (255, 255, 255), (0, 0, 0, 255): (0, 0, 0)}
+    inks = {
+        (0, 255, 255, 0): (255, 0, 0),
+        (255, 0, 255, 0): (0, 255, 0),
+        (255, 255, 0, 0): (0, 0, 255),
+        (0, 0, 0, 0): (255, 255, 255),
+        (0, 0, 0, 255): (0, 0, 0),
+    }
     image = Image.new("CMYK", (16 * len(inks), 16))
     for index, ink in enumerate(inks):
         image.paste(ink, (16 * index, 0, 16 * index + 16, 16))
@@ -236,7 +242,7 @@ def test_cmyk_jpeg_colours():
 
     assert result.shape == (16, 16 * len(inks), 3) and result.dtype == np.uint8
     for index, expected in enumerate(inks.values()):
-        centre = result[4:12, 16 * index + 4:16 * index + 12].reshape(-1, 3).mean(axis=0)
+        centre = result[4:12, 16 * index + 4 : 16 * index + 12].reshape(-1, 3).mean(axis=0)
         np.testing.assert_allclose(centre, expected, atol=6, err_msg=f"patch {index}")
 
 
@@ -274,8 +280,7 @@ def test_gif_transparency_becomes_alpha():
 
 def test_animated_webp_first_frame():
     first, second = noise((6, 9, 3), seed=1), noise((6, 9, 3), seed=2)
-    data = encode(Image.fromarray(first), "WEBP", lossless=True, save_all=True,
-                  append_images=[Image.fromarray(second)])
+    data = encode(Image.fromarray(first), "WEBP", lossless=True, save_all=True, append_images=[Image.fromarray(second)])
     with Image.open(io.BytesIO(data)) as reopened:
         assert reopened.n_frames == 2
     np.testing.assert_array_equal(decode_image(data)[..., :3], first)
@@ -313,8 +318,7 @@ def test_heic_refused_by_name_without_pillow_heif(monkeypatch):
     monkeypatch.setitem(sys.modules, "pillow_heif", None)  # import pillow_heif -> ImportError
     decode._heif_support.cache_clear()
     try:
-        with pytest.raises(ImageDecodeError,
-                           match=r"^photo\.heic: HEIC images need the pillow-heif package$"):
+        with pytest.raises(ImageDecodeError, match=r"^photo\.heic: HEIC images need the pillow-heif package$"):
             decode_image(data, name="photo.heic")
     finally:
         decode._heif_support.cache_clear()
@@ -342,6 +346,7 @@ def test_long_strip_20000_by_200():
 
 # --- size limit -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("bomb", [png_declaring, jpeg_declaring])
 def test_bomb_refused_before_decoding(bomb):
     data = bomb(30000, 30000)
@@ -360,8 +365,11 @@ def test_pillows_bomb_warning_as_error_is_mapped():
 
 
 def test_size_limit_below_pillows_own_check():
-    with pytest.raises(ImageTooLargeError, match=r"^big\.png: 10000x6000 is 60,000,000 pixels, more than "
-                                                  r"the limit of 50,000,000$"):
+    with pytest.raises(
+        ImageTooLargeError,
+        match=r"^big\.png: 10000x6000 is 60,000,000 pixels, more than "
+        r"the limit of 50,000,000$",
+    ):
         decode_image(png_declaring(10000, 6000), name="big.png")
 
 
@@ -374,6 +382,7 @@ def test_max_pixels_respected():
 
 
 # --- refusals ---------------------------------------------------------------------------------
+
 
 def test_empty():
     with pytest.raises(ImageDecodeError, match=r"^empty\.jpg: empty file$"):
@@ -416,19 +425,25 @@ def test_damaged_header():
 def test_corrupt_png_data():
     data = bytearray(encode(Image.fromarray(noise((40, 60, 3))), "PNG"))
     idat = data.index(b"IDAT")
-    data[idat + 20:idat + 60] = bytes(40)
+    data[idat + 20 : idat + 60] = bytes(40)
     with pytest.raises(ImageDecodeError, match=r"^x: corrupt image data: "):
         decode_image(bytes(data), name="x")
 
 
-@pytest.mark.parametrize("text", [
-    b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>',
-    b'\xef\xbb\xbf  <?xml version="1.0"?>\n<!-- drawn -->\n<svg xmlns="http://www.w3.org/2000/svg"/>',
-    b'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "x.dtd">\n<SVG/>',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>',
+        b'\xef\xbb\xbf  <?xml version="1.0"?>\n<!-- drawn -->\n<svg xmlns="http://www.w3.org/2000/svg"/>',
+        b'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "x.dtd">\n<SVG/>',
+    ],
+)
 def test_svg_refused_by_name(text):
-    with pytest.raises(ImageDecodeError, match=r"^logo\.svg: SVG vector images are not supported; "
-                                               r"export it as PNG or JPEG$"):
+    with pytest.raises(
+        ImageDecodeError,
+        match=r"^logo\.svg: SVG vector images are not supported; "
+        r"export it as PNG or JPEG$",
+    ):
         decode_image(text, name="logo.svg")
 
 
@@ -449,11 +464,16 @@ def test_read_image(tmp_path):
 
 # --- side limit -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("width", "height", "side"), [(70_000, 10, "70,000 pixels wide"),
-                                                       (10, 70_000, "70,000 pixels tall")])
+
+@pytest.mark.parametrize(
+    ("width", "height", "side"), [(70_000, 10, "70,000 pixels wide"), (10, 70_000, "70,000 pixels tall")]
+)
 def test_side_limit_refused_before_decoding_naming_the_limit(width, height, side):
-    with pytest.raises(ImageTooLargeError, match=rf"^strip\.png: {width}x{height} is {side}, more than the limit "
-                                                 rf"of 65,500 pixels a side$"):
+    with pytest.raises(
+        ImageTooLargeError,
+        match=rf"^strip\.png: {width}x{height} is {side}, more than the limit "
+        rf"of 65,500 pixels a side$",
+    ):
         decode_image(png_declaring(width, height), name="strip.png")
 
 
@@ -481,6 +501,7 @@ def test_at_the_side_limit_decoded():
 
 
 # --- files ------------------------------------------------------------------------------------
+
 
 def run_with_timeout(function, seconds: float = 10.0):
     """function() in a daemon thread; fails the test (instead of hanging it) if it blocks."""
@@ -588,12 +609,16 @@ def test_messages_name_the_file_never_its_folder(tmp_path):
 
 # --- structure checks before decoding -----------------------------------------------------------
 
+
 def test_png_chunk_claiming_more_than_the_file_refused_before_opencv(monkeypatch):
     data = lying_chunk_png()
     assert len(data) == 57
     monkeypatch.setattr(cv2, "imdecode", lambda *args: pytest.fail("OpenCV saw a chunk longer than the file"))
-    with pytest.raises(ImageDecodeError, match=r"^x\.png: the file is truncated .*PNG chunk 'IDAT' at byte 33 "
-                                               r"declares 4,294,967,280 bytes, the file has 12 left$"):
+    with pytest.raises(
+        ImageDecodeError,
+        match=r"^x\.png: the file is truncated .*PNG chunk 'IDAT' at byte 33 "
+        r"declares 4,294,967,280 bytes, the file has 12 left$",
+    ):
         decode_image(data, name="x.png")
 
 
@@ -654,8 +679,11 @@ def test_progressive_jpeg_scan_limit():
     at_limit = progressive_jpeg(64, 48, MAX_JPEG_SCANS - 1)  # + the DC scan = MAX_JPEG_SCANS
     result = decode_image(at_limit)
     assert result.shape == (48, 64) and abs(int(result.mean()) - 128) <= 1
-    with pytest.raises(ImageTooComplexError, match=rf"^x: {MAX_JPEG_SCANS + 1} scans in a progressive JPEG, "
-                                                   rf"more than the limit of {MAX_JPEG_SCANS}$"):
+    with pytest.raises(
+        ImageTooComplexError,
+        match=rf"^x: {MAX_JPEG_SCANS + 1} scans in a progressive JPEG, "
+        rf"more than the limit of {MAX_JPEG_SCANS}$",
+    ):
         decode_image(progressive_jpeg(64, 48, MAX_JPEG_SCANS), name="x")
 
 
@@ -684,8 +712,11 @@ def test_jpeg_segment_limit(monkeypatch):
 
 def test_jpeg_fill_byte_limit():
     assert (decode_image(jpeg_with_fill(MAX_JPEG_FILL_BYTES)) == 128).all()
-    with pytest.raises(ImageTooComplexError, match=rf"^x: {MAX_JPEG_FILL_BYTES + 1:,} bytes of padding or junk "
-                                                   rf"between JPEG markers, more than the limit of "):
+    with pytest.raises(
+        ImageTooComplexError,
+        match=rf"^x: {MAX_JPEG_FILL_BYTES + 1:,} bytes of padding or junk "
+        rf"between JPEG markers, more than the limit of ",
+    ):
         decode_image(jpeg_with_fill(MAX_JPEG_FILL_BYTES + 1), name="x")
 
 
@@ -722,7 +753,9 @@ def test_simple_webp_size_checked_before_opening(monkeypatch, size, max_pixels, 
 
 
 def test_tiff_offset_past_2_63_refused():
-    with pytest.raises(ImageDecodeError, match=r"^x: corrupt TIFF data: tag 270 points at byte 9,223,372,036,854,775,813$"):
+    with pytest.raises(
+        ImageDecodeError, match=r"^x: corrupt TIFF data: tag 270 points at byte 9,223,372,036,854,775,813$"
+    ):
         decode_image(bigtiff_far_offset(), name="x")
 
 
@@ -749,7 +782,9 @@ def test_tiff_bits_per_sample_of_another_type_decoded_or_refused(kind, value):
 
 
 def test_tiff_strip_table_longer_than_the_image_refused():
-    with pytest.raises(ImageTooComplexError, match=r"^x: the TIFF lists 1,000 pieces \(tag 273\) for an image made of 10$"):
+    with pytest.raises(
+        ImageTooComplexError, match=r"^x: the TIFF lists 1,000 pieces \(tag 273\) for an image made of 10$"
+    ):
         decode_image(tiff_many_strips(1000), name="x")
 
 
@@ -773,6 +808,7 @@ def test_tiff_with_one_row_per_strip_decoded_exactly():
 
 
 # --- errors from the decoders -------------------------------------------------------------------
+
 
 @pytest.mark.skipif(not features.check("avif"), reason="this Pillow has no AVIF codec")
 def test_garbage_avif_is_a_decode_error():
@@ -809,6 +845,7 @@ def test_our_own_bugs_are_not_translated(monkeypatch):
 
 def test_memory_errors_are_not_translated(monkeypatch):
     """Running out of memory is the machine's state, not the file's: it is not reported as a bad file."""
+
     def exhausted(*args, **kwargs):
         raise MemoryError
 
@@ -818,6 +855,7 @@ def test_memory_errors_are_not_translated(monkeypatch):
 
 
 # --- check_finite -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
@@ -851,6 +889,7 @@ def test_check_finite_accepts_finite_and_integer_images():
 
 # --- AVIF frame size ------------------------------------------------------------------------------
 
+
 @pytest.mark.skipif(not features.check("avif"), reason="this Pillow has no AVIF codec")
 def test_avif_frame_size_checked_not_its_size_box(monkeypatch):
     """libavif decodes the AV1 frame at the size its sequence header declares, whatever 'ispe' says."""
@@ -879,7 +918,10 @@ def test_run_length_encoded_bmp_pixel_limit(monkeypatch):
     monkeypatch.setattr(preflight, "MAX_RLE_BMP_PIXELS", 6 * 4)
     result = decode_image(rle8_bmp(6, 4, 4))  # rows of one-pixel runs: levels 0x20, 0xe0, ...
     np.testing.assert_array_equal(result, np.tile(np.array([0x20, 0xE0] * 3, np.uint8), (4, 1)))
-    with pytest.raises(ImageTooComplexError, match=r"^x: 28 pixels in a run-length-encoded BMP, more than the "
-                                                   r"limit of 24$"):
+    with pytest.raises(
+        ImageTooComplexError,
+        match=r"^x: 28 pixels in a run-length-encoded BMP, more than the "
+        r"limit of 24$",
+    ):
         decode_image(rle8_bmp(7, 4, 4), name="x")
     assert decode_image(encode(Image.fromarray(noise((5, 7))), "BMP")).shape == (5, 7)  # not RLE: no limit

@@ -4,6 +4,7 @@ Synthetic random-weight caffemodels with the real architecture, in every blob en
 may use, with realistic BatchNorm factors; compared on the contract output class8_ab. The hull's
 decoding is also checked without OpenCV 4, against the paper, in test_references.py.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -21,8 +22,11 @@ MEAN_TOLERANCE, MAX_TOLERANCE = 0.01, 0.5  # ab units
 def l_input(height: int, width: int, seed: int = 0) -> np.ndarray:
     """A photo-like L - 50 input: smooth random structure plus fine noise, float32 (1, 1, H, W)."""
     rng = np.random.default_rng(seed)
-    coarse = cv2.resize(rng.uniform(0, 100, (height // 16 + 1, width // 16 + 1)).astype(np.float32),
-                        (width, height), interpolation=cv2.INTER_CUBIC)  # cv2 sizes are (width, height)
+    coarse = cv2.resize(
+        rng.uniform(0, 100, (height // 16 + 1, width // 16 + 1)).astype(np.float32),
+        (width, height),
+        interpolation=cv2.INTER_CUBIC,
+    )  # cv2 sizes are (width, height)
     lightness = np.clip(coarse + rng.normal(0, 3, (height, width)), 0, 100).astype(np.float32)
     return (lightness - 50)[None, None]
 
@@ -59,12 +63,14 @@ def test_matches_opencv_caffe_reader(tmp_path, deploy_prototxt, hull_file, encod
     for height, width in [(224, 224), (176, 312)]:
         data_l = l_input(height, width)
         ours = session.run(["class8_ab"], {"data_l": data_l})[0]
-        reference = opencv_reference(deploy_prototxt, caffemodel, hull_file, data_l,
-                                     scale_from_filler="scale_value" not in options)
+        reference = opencv_reference(
+            deploy_prototxt, caffemodel, hull_file, data_l, scale_from_filler="scale_value" not in options
+        )
         assert ours.shape == reference.shape == (1, 2, height // 4, width // 4)
         difference = np.abs(ours - reference)
         assert difference.mean() <= MEAN_TOLERANCE and difference.max() <= MAX_TOLERANCE, (
-            f"{encoding} {height}x{width}: mean |d| {difference.mean():.5f}, max |d| {difference.max():.5f}")
+            f"{encoding} {height}x{width}: mean |d| {difference.mean():.5f}, max |d| {difference.max():.5f}"
+        )
         assert reference.std() > 1.0, "the synthetic net should produce varied colour, not a constant"
 
 
@@ -79,5 +85,6 @@ def test_batch_norm_factor_matters(tmp_path, deploy_prototxt, hull_file):
         session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
         outputs.append(session.run(["class8_ab"], {"data_l": data_l})[0])
         caffemodel.unlink()
-    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-3,
-                               err_msg="same statistics stored with different factors must agree")
+    np.testing.assert_allclose(
+        outputs[0], outputs[1], atol=1e-3, err_msg="same statistics stored with different factors must agree"
+    )

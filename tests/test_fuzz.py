@@ -2,6 +2,7 @@
 format, fixed seeds, decoded in a child process whose address space is capped. Only the library's own
 errors may escape; a decoder blow-up fails the test (MemoryError or a killed child), not the machine.
 """
+
 from __future__ import annotations
 
 import struct
@@ -32,8 +33,9 @@ def test_only_the_librarys_own_errors_escape():
     report = run_fuzz(PER_SEED, seed=0, max_address_space_mb=ADDRESS_SPACE_MB)
 
     assert report.crashed_in == "", f"the fuzzing process died: {report.crashed_in}"
-    assert report.escapes == [], "\n".join(f"{escape['case']}: {escape['type']}: {escape['message']}"
-                                            for escape in report.escapes)
+    assert report.escapes == [], "\n".join(
+        f"{escape['case']}: {escape['type']}: {escape['message']}" for escape in report.escapes
+    )
     kinds = seed_files()
     assert report.cases == PER_SEED * len(kinds)
     for kind, outcome in report.outcomes.items():
@@ -68,7 +70,7 @@ def test_fix_png_crcs_repairs_every_chunk():
     position = 8
     while position + 12 <= len(fixed):
         length = struct.unpack_from(">I", fixed, position)[0]
-        body = fixed[position + 4:position + 8 + length]
+        body = fixed[position + 4 : position + 8 + length]
         assert struct.unpack_from(">I", fixed, position + 8 + length)[0] == zlib.crc32(body)
         position += 12 + length
     assert position == len(fixed)
@@ -80,4 +82,3 @@ def _has_pillow_heif() -> bool:
     except ImportError:
         return False
     return True
-

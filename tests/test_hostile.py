@@ -10,6 +10,7 @@ tests/out/hostile_app.md.
 CORPORA lists the corpora: each a function returning HostileFile entries (testkit.hostile_corpus's
 format); a new corpus is one more entry.
 """
+
 from __future__ import annotations
 
 import re
@@ -65,10 +66,14 @@ def server_url(synthetic_model, tmp_path_factory):
         yield url
     if MEASURED:
         REPORT.parent.mkdir(parents=True, exist_ok=True)
-        rows = "\n".join(f"| {name} | {seconds:.2f} | {growth:.0f} | {during:.2f} | {after:.2f} |"
-                         for name, (seconds, growth, during, after) in MEASURED.items())
-        REPORT.write_text("| file | s | peak RSS growth MB | normal request during, s | after, s |\n"
-                          "| --- | ---: | ---: | ---: | ---: |\n" + rows + "\n")
+        rows = "\n".join(
+            f"| {name} | {seconds:.2f} | {growth:.0f} | {during:.2f} | {after:.2f} |"
+            for name, (seconds, growth, during, after) in MEASURED.items()
+        )
+        REPORT.write_text(
+            "| file | s | peak RSS growth MB | normal request during, s | after, s |\n"
+            "| --- | ---: | ---: | ---: | ---: |\n" + rows + "\n"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +116,9 @@ def lightness(rgb_unit: np.ndarray) -> np.ndarray:
 
 def check_colorized(output: np.ndarray, expect: Colorize, name: str) -> None:
     channels = 4 if expect.alpha else 3
-    assert output.shape == (expect.height, expect.width, channels), \
+    assert output.shape == (expect.height, expect.width, channels), (
         f"{name}: got {output.shape}, expected {(expect.height, expect.width, channels)} (H, W, C)"
+    )
     colour = output[..., :3]
     out_l = lightness(colour / 255)
     expected_l = lightness(cv2.cvtColor(expect.grey, cv2.COLOR_GRAY2RGB))
@@ -128,16 +134,35 @@ def check_colorized(output: np.ndarray, expect: Colorize, name: str) -> None:
 def test_corpus_covers_the_issue():
     names = {item.name for item in CORPUS}
     assert len(CORPUS) >= 25
-    for required in ("bomb.png", "bomb.jpg", "empty.png", "notes.jpg", "truncated.jpg", "truncated.png",
-                     "grey16.png", "palette_transparent.png", "animated.gif", "animated.webp", "cmyk.jpg",
-                     "exif_rotate_90.jpg", "progressive.jpg", "multipage.tiff", "photo.bmp", "logo.svg",
-                     "photo.heic", "one_pixel.png", "strip_20000x200.png", "png_named.jpg"):
+    for required in (
+        "bomb.png",
+        "bomb.jpg",
+        "empty.png",
+        "notes.jpg",
+        "truncated.jpg",
+        "truncated.png",
+        "grey16.png",
+        "palette_transparent.png",
+        "animated.gif",
+        "animated.webp",
+        "cmyk.jpg",
+        "exif_rotate_90.jpg",
+        "progressive.jpg",
+        "multipage.tiff",
+        "photo.bmp",
+        "logo.svg",
+        "photo.heic",
+        "one_pixel.png",
+        "strip_20000x200.png",
+        "png_named.jpg",
+    ):
         assert required in names, required
 
 
 @pytest.mark.parametrize("item", CORPUS, ids=[item.name for item in CORPUS])
-def test_hostile_file_within_bounds_while_serving_others(client, server_url, item: HostileFile, normal_photo,
-                                                         usual_seconds, tmp_path, tmp_path_factory):
+def test_hostile_file_within_bounds_while_serving_others(
+    client, server_url, item: HostileFile, normal_photo, usual_seconds, tmp_path, tmp_path_factory
+):
     path = tmp_path / item.name
     path.write_bytes(item.data)
     process = server_process(server_url)
@@ -161,8 +186,7 @@ def test_hostile_file_within_bounds_while_serving_others(client, server_url, ite
         assert re.search(item.expect.pattern, message), f"{item.name}: message {message!r}"
         assert "\n" not in message and "Traceback" not in message
     else:
-        check_colorized(read_png(client.predict(handle_file(str(path)), api_name="/colorize")),
-                        item.expect, item.name)
+        check_colorized(read_png(client.predict(handle_file(str(path)), api_name="/colorize")), item.expect, item.name)
     seconds = time.perf_counter() - start
     meanwhile.join(timeout=MAX_SECONDS * 2)
     growth = peak_rss_mb(process) - rss_before
@@ -177,4 +201,6 @@ def test_hostile_file_within_bounds_while_serving_others(client, server_url, ite
     assert seconds <= MAX_SECONDS, f"{item.name}: {seconds:.1f} s"
     assert growth <= MAX_PEAK_RSS_GROWTH_MB, f"{item.name}: peak RSS grew {growth:.0f} MB"
     assert during and during[0] <= bound, f"normal request during {item.name}: {during} s (usual {usual_seconds:.2f})"
-    assert after_seconds <= bound, f"normal request after {item.name}: {after_seconds:.2f} s (usual {usual_seconds:.2f})"
+    assert after_seconds <= bound, (
+        f"normal request after {item.name}: {after_seconds:.2f} s (usual {usual_seconds:.2f})"
+    )

@@ -5,6 +5,7 @@ large runtime dependencies are not downloaded again; what is checked is our pack
 land in the venv, the commands start from any folder, and an installed model lives in the user
 cache, not in a ``models/`` folder that an installed package does not have.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,16 @@ def installed(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     and an environment without the checkout on the path."""
     root = tmp_path_factory.mktemp("install")
     source = root / "source"
-    tracked = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                             cwd=REPO_ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    tracked = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, tracked):
         if (REPO_ROOT / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
@@ -43,17 +52,22 @@ def installed(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     bin_dir = root / "venv" / "bin"
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "COLORIZER_MODEL")}
     env["COLORIZER_CACHE"] = str(root / "cache")
-    done = run([str(bin_dir / "python"), "-m", "pip", "install", "-q", "--no-deps",
-                str(source)], root, env)
+    done = run([str(bin_dir / "python"), "-m", "pip", "install", "-q", "--no-deps", str(source)], root, env)
     assert done.returncode == 0, done.stderr
     return bin_dir, env
 
 
 def test_packages_are_installed_into_the_venv(installed, tmp_path):
     bin_dir, env = installed
-    done = run([str(bin_dir / "python"), "-c",
-                "import colorizer, colorkit, convert; print(colorizer.__file__, colorkit.__file__, convert.__file__)"],
-               tmp_path, env)
+    done = run(
+        [
+            str(bin_dir / "python"),
+            "-c",
+            "import colorizer, colorkit, convert; print(colorizer.__file__, colorkit.__file__, convert.__file__)",
+        ],
+        tmp_path,
+        env,
+    )
     assert done.returncode == 0, done.stderr
     for path in done.stdout.split():
         assert str(bin_dir.parent) in path, f"{path} was not imported from the venv"
@@ -66,9 +80,19 @@ def test_console_commands_run_from_another_folder(installed, tmp_path, synthetic
         done = run([str(bin_dir / command), "--help"], tmp_path, env)
         assert done.returncode == 0 and "usage:" in done.stdout, done.stderr
     # Installed, the converter writes the model into the user cache, where the colorizer looks for it.
-    done = run([str(bin_dir / "colorizer-convert"), "--prototxt", str(synthetic_release.prototxt),
-                "--caffemodel", str(synthetic_release.caffemodel), "--hull", str(synthetic_release.hull)],
-               tmp_path, env)
+    done = run(
+        [
+            str(bin_dir / "colorizer-convert"),
+            "--prototxt",
+            str(synthetic_release.prototxt),
+            "--caffemodel",
+            str(synthetic_release.caffemodel),
+            "--hull",
+            str(synthetic_release.hull),
+        ],
+        tmp_path,
+        env,
+    )
     assert done.returncode == 0, done.stderr
     model = Path(env["COLORIZER_CACHE"]) / "models" / "eccv16.onnx"
     assert model.is_file(), done.stdout
@@ -83,9 +107,18 @@ def test_console_commands_run_from_another_folder(installed, tmp_path, synthetic
 def test_checkout_keeps_using_models_folder():
     """From the checkout (this process), the default model is models/eccv16.onnx."""
     env = {key: value for key, value in os.environ.items() if key != "COLORIZER_MODEL"}
-    done = subprocess.run([sys.executable, "-c", "from colorkit.contract import default_model_path; "
-                           "print(default_model_path(), default_model_path('int8'))"],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from colorkit.contract import default_model_path; print(default_model_path(), default_model_path('int8'))",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     fp32, int8 = done.stdout.split()
     assert Path(fp32) == REPO_ROOT / "models" / "eccv16.onnx"
     assert Path(int8) == REPO_ROOT / "models" / "eccv16-int8.onnx"

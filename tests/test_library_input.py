@@ -1,4 +1,5 @@
 """The library's front door: what Colorizer.colorize refuses, and its film entry point."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,6 +1,7 @@
 """The fast per-pixel path (numba kernels over bounded tiles) against today's float path, kept in
 testkit/pixels_reference.py: the same pixels within one 8-bit level, for every input kind and shape,
 with memory that follows the pixel count whatever the shape."""
+
 from __future__ import annotations
 
 import json
@@ -14,14 +15,14 @@ import numba
 import numpy as np
 import pytest
 
-from testkit import pixels_reference as reference
-from testkit.color_truth import ground_truth, network_grid
 from colorizer import Colorizer, jit
 from colorizer.chroma import keep_strong_colour
 from colorizer.color import lab_to_rgb8, lightness, split_alpha, srgb_table
 from colorizer.pixels import finish, load_kernels
 from colorizer.tiles import TILE_PIXELS, tiles
 from colorizer.upsample import METHODS, cell_means, guided_upsample, joint_bilateral_upsample
+from testkit import pixels_reference as reference
+from testkit.color_truth import ground_truth, network_grid
 from tests.conftest import NO_SHARED, REPO_ROOT, shared_photos
 
 ODD_SIZES = [(1, 1), (7, 13), (3, 3000)]
@@ -30,12 +31,15 @@ KINDS = ["grey8", "grey16", "rgb8", "rgb16", "rgba8", "rgba16", "grey-float", "r
 
 # -- inputs ---------------------------------------------------------------------------------------
 
+
 def smooth_noise(height: int, width: int, channels: int, seed: int) -> np.ndarray:
     """float64 HxWxC in 0..1: photo-like (smooth regions, some edges), any size."""
     rng = np.random.default_rng(seed)
     small = rng.random((max(2, height // 8), max(2, width // 8), channels))
     big = cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST)  # cv2: (w, h)
-    return np.clip(big.reshape(height, width, channels) + rng.normal(0, 0.03, big.shape).reshape(height, width, channels), 0, 1)
+    return np.clip(
+        big.reshape(height, width, channels) + rng.normal(0, 0.03, big.shape).reshape(height, width, channels), 0, 1
+    )
 
 
 def make_image(kind: str, height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -63,7 +67,9 @@ def on_cell_centres(size: int, grid_size: int) -> np.ndarray:
     return ((2 * np.arange(size) + 1) * grid_size - size) % (2 * size) == 0
 
 
-def assert_within_one_level(actual: np.ndarray, expected: np.ndarray, what: str, grid: tuple[int, int] = (56, 56)) -> None:
+def assert_within_one_level(
+    actual: np.ndarray, expected: np.ndarray, what: str, grid: tuple[int, int] = (56, 56)
+) -> None:
     """Same shape and dtype; 99% of values within one 8-bit level, and all of them but on the rows
     and columns that sit exactly on a cell centre of the ab grid. There today's path gives the next
     cell a weight of ~1e-15 where the exact weight is 0; when that cell's L is much nearer the
@@ -81,6 +87,7 @@ def assert_within_one_level(actual: np.ndarray, expected: np.ndarray, what: str,
 
 
 # -- the building blocks ---------------------------------------------------------------------------
+
 
 @numba.njit
 def _exp2(values):
@@ -108,8 +115,18 @@ def test_srgb_table_rounds_like_the_exact_curve():
     assert difference.max() <= 1 and (difference > 0).mean() < 2e-3
 
 
-@pytest.mark.parametrize("height, width, max_pixels", [(1, 1, 1), (7, 13, 5), (3, 3000, 1000), (1, 200_000, 65536),
-                                                       (400_000, 3, 65536), (3000, 4000, TILE_PIXELS), (5, 7, 1000)])
+@pytest.mark.parametrize(
+    "height, width, max_pixels",
+    [
+        (1, 1, 1),
+        (7, 13, 5),
+        (3, 3000, 1000),
+        (1, 200_000, 65536),
+        (400_000, 3, 65536),
+        (3000, 4000, TILE_PIXELS),
+        (5, 7, 1000),
+    ],
+)
 def test_tiles_cover_every_pixel_once_and_stay_small(height, width, max_pixels):
     covered = np.zeros((height, width), np.uint8)
     for tile in tiles(height, width, max_pixels):
@@ -118,11 +135,15 @@ def test_tiles_cover_every_pixel_once_and_stay_small(height, width, max_pixels):
     assert (covered == 1).all()
 
 
-@pytest.mark.parametrize("height, width, grid", [(3000, 4000, 56), (61, 59, 56), (57, 55, 56), (8, 100_000, 4),
-                                                 (100_000, 8, 4), (1, 70_000, 1), (200, 300, 112)])
+@pytest.mark.parametrize(
+    "height, width, grid",
+    [(3000, 4000, 56), (61, 59, 56), (57, 55, 56), (8, 100_000, 4), (100_000, 8, 4), (1, 70_000, 1), (200, 300, 112)],
+)
 def test_cell_means_are_opencvs_area_average(height, width, grid):
     plane = np.random.default_rng(height).uniform(0, 100, (height, width)).astype(np.float32)
-    expected = cv2.resize(plane, (grid, grid if height >= grid else height), interpolation=cv2.INTER_AREA)  # cv2: (w, h)
+    expected = cv2.resize(
+        plane, (grid, grid if height >= grid else height), interpolation=cv2.INTER_AREA
+    )  # cv2: (w, h)
     actual = cell_means(plane, *expected.shape)
     np.testing.assert_allclose(actual, expected, rtol=2e-5, atol=2e-4)  # OpenCV sums 50,000 pixels in float32
 
@@ -147,6 +168,7 @@ def test_lab_to_rgb8_is_todays(height, width):
 
 
 # -- the whole path after the network --------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("height, width", ODD_SIZES + [(480, 640)])
@@ -215,13 +237,17 @@ def test_nan_and_inf_give_pixels_not_a_crash(method):
 def test_concurrent_calls_share_the_pool_and_give_the_same_pixels():
     """Colorizer.colorize may run in several threads at once; their tiles share one pool."""
     from concurrent.futures import ThreadPoolExecutor
-    jobs = [(make_image(kind, 300 + 17 * seed, 500 - 13 * seed, seed=seed), random_ab(seed))
-            for seed, kind in enumerate(["grey8", "rgb8", "rgba16", "grey16", "rgb8", "grey8"])]
+
+    jobs = [
+        (make_image(kind, 300 + 17 * seed, 500 - 13 * seed, seed=seed), random_ab(seed))
+        for seed, kind in enumerate(["grey8", "rgb8", "rgba16", "grey16", "rgb8", "grey8"])
+    ]
 
     def run(job):
         image, ab = job
         pixels, alpha = split_alpha(image)
         return finish(pixels, alpha, lightness(pixels), ab)
+
     alone = [run(job) for job in jobs]
     with ThreadPoolExecutor(len(jobs)) as callers:
         together = list(callers.map(run, jobs))
@@ -239,6 +265,7 @@ def test_a_forked_child_gets_its_own_tile_pool():
     """The parent's pool threads do not exist in a forked child (a batch with multiprocessing);
     the child must start its own instead of queueing tiles nobody runs."""
     import multiprocessing
+
     image = make_image("grey8", 50, 70)
     finish(image, None, lightness(image), random_ab())  # the parent's pool is running
     context = multiprocessing.get_context("fork")
@@ -255,12 +282,14 @@ def test_a_forked_child_gets_its_own_tile_pool():
 
 def test_load_kernels_compiles_what_finish_runs():
     from colorizer import color, pixels, upsample
+
     load_kernels()
     for dispatcher in (pixels._bilateral_rgb8_tile, color._lab_to_rgb8_tile, upsample._area_sums):
         assert dispatcher.signatures, f"{dispatcher.__name__} not compiled"
 
 
 # -- every shape: the same result, memory that follows the pixels -----------------------------------
+
 
 def exact_bilateral(ab: np.ndarray, plane: np.ndarray, sigma_range: float = 5.0) -> np.ndarray:
     """An independent float64 joint bilateral upsampling (positions as exact fractions):
@@ -273,15 +302,17 @@ def exact_bilateral(ab: np.ndarray, plane: np.ndarray, sigma_range: float = 5.0)
         numerator = (2 * np.arange(size) + 1) * grid_size - size  # g = numerator / (2 size)
         below = numerator // (2 * size)
         fraction = (numerator - below * 2 * size) / (2 * size)
-        return [(below + k, weight * ((below + k >= 0) & (below + k < grid_size)))
-                for k, weight in ((0, 1 - fraction), (1, fraction))]
+        return [
+            (below + k, weight * ((below + k >= 0) & (below + k < grid_size)))
+            for k, weight in ((0, 1 - fraction), (1, fraction))
+        ]
 
     total, norm = np.zeros((height, width, 2)), np.zeros((height, width))
     for cell_rows, row_weights in taps(height, grid_height):
         for cell_columns, column_weights in taps(width, grid_width):
             r = np.clip(cell_rows, 0, grid_height - 1)[:, None]
             c = np.clip(cell_columns, 0, grid_width - 1)[None, :]
-            exponent = np.maximum(-(plane - guide[r, c]) ** 2 / (2 * sigma_range ** 2), -60)
+            exponent = np.maximum(-((plane - guide[r, c]) ** 2) / (2 * sigma_range**2), -60)
             weight = row_weights[:, None] * column_weights[None, :] * np.exp(exponent)
             norm += weight
             total += weight[..., None] * ab[r, c].astype(np.float64)
@@ -304,8 +335,9 @@ def test_wide_and_tall_images_match_todays_functions(height, width):
     bilateral = joint_bilateral_upsample(ab, plane)
     np.testing.assert_allclose(bilateral, exact_bilateral(ab, plane), atol=2e-3)  # today's: see assert_within_one_level
     np.testing.assert_allclose(guided_upsample(ab, plane), reference.guided_upsample(ab, plane), atol=2e-3)
-    np.testing.assert_allclose(keep_strong_colour(image, bilateral), reference.keep_strong_colour(image, bilateral),
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        keep_strong_colour(image, bilateral), reference.keep_strong_colour(image, bilateral), atol=1e-4
+    )
     assert_within_one_level(lab_to_rgb8(plane, bilateral), reference.lab_to_rgb8(plane, bilateral), f"{height}x{width}")
 
 
@@ -337,8 +369,13 @@ PEAK_SCRIPT = textwrap.dedent("""
 def peak_rise(height: int, width: int, method: str) -> int:
     """Bytes the peak RSS rises by while a fresh process runs lightness + finish on a grey uint8
     height x width image (the kernels compiled, and the image made, beforehand)."""
-    result = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(height), str(width), method], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", PEAK_SCRIPT, str(height), str(width), method],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout.strip().splitlines()[-1])["rise_bytes"]
 

@@ -2,6 +2,7 @@
 sRGB, bilinear resizing on pixel centres, the paper's annealed mean over the hull. They share no
 code with colorizer/ or convert/ and need neither OpenCV 4 nor ../shared, so a channel-order, hull
 or rounding bug fails here on every machine."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,11 +28,18 @@ AB_TOLERANCE = 1e-3  # ab units: float32 softmax and sums against float64
 
 # --- the references themselves -------------------------------------------------------------------
 
+
 def test_cie_reference_reproduces_published_lab_values():
     """sRGB primaries, white, black and mid grey, as published (e.g. Lindbloom's calculator, D65)."""
     rgb = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255], [0, 0, 0], [128, 128, 128]]], np.uint8)
-    expected = [[53.2408, 80.0925, 67.2032], [87.7347, -86.1827, 83.1793], [32.2970, 79.1875, -107.8602],
-                [100, 0, 0], [0, 0, 0], [53.5850, 0, 0]]
+    expected = [
+        [53.2408, 80.0925, 67.2032],
+        [87.7347, -86.1827, 83.1793],
+        [32.2970, 79.1875, -107.8602],
+        [100, 0, 0],
+        [0, 0, 0],
+        [53.5850, 0, 0],
+    ]
     np.testing.assert_allclose(cie_lab(rgb)[0], expected, atol=2e-3)
     np.testing.assert_allclose(cie_lightness(rgb)[0], np.array(expected)[:, 0], atol=2e-3)
     np.testing.assert_allclose(cie_lightness(np.array([[0, 128, 255]], np.uint8))[0], [0, 53.5850, 100], atol=2e-3)
@@ -51,16 +59,19 @@ def test_annealed_mean_reference_limits():
     probabilities = np.exp(logits) / np.exp(logits).sum(axis=0)
     np.testing.assert_allclose(annealed_mean_ab(logits, hull, 1.0), np.einsum("qhw,qc->chw", probabilities, hull))
     logits[17] += 20
-    np.testing.assert_allclose(annealed_mean_ab(logits, hull, 0.01), np.broadcast_to(hull[17, :, None, None], (2, 2, 3)),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        annealed_mean_ab(logits, hull, 0.01), np.broadcast_to(hull[17, :, None, None], (2, 2, 3)), atol=1e-6
+    )
 
 
 # --- lightness: the network's input and the output's L ---------------------------------------------
 
+
 def _lightness_inputs() -> dict[str, np.ndarray]:
     rng = np.random.default_rng(1)
-    primaries = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0], [0, 255, 255], [255, 0, 255]]],
-                         np.uint8)
+    primaries = np.array(
+        [[[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0], [0, 255, 255], [255, 0, 255]]], np.uint8
+    )
     return {
         "uint8-grey-every-level": np.arange(256, dtype=np.uint8)[None],
         "uint8-rgb-primaries": primaries,
@@ -78,18 +89,22 @@ def test_lightness_is_cie_lightness_of_srgb(name):
     difference = lightness(pixels) - cie_lightness(pixels)
     assert np.abs(difference).max() <= OPENCV_L_ERROR, (
         f"{name}: L differs from CIE L* by up to {np.abs(difference).max():.3f} (OpenCV's approximation "
-        f"allows {OPENCV_L_ERROR}); mean {difference.mean():+.3f}")
+        f"allows {OPENCV_L_ERROR}); mean {difference.mean():+.3f}"
+    )
 
 
 # --- rounding: exact where it is exact ------------------------------------------------------------
+
 
 def test_grey_levels_round_trip_exactly():
     """L of each uint8 grey level with ab = 0 gives back exactly that level in all three channels
     (truncating instead of rounding turns about half of them into the level below)."""
     levels = np.arange(256, dtype=np.uint8)
     no_colour = np.zeros((1, 256, 2), np.float32)
-    for source, plane in (("CIE L*", cie_lightness(levels[None]).astype(np.float32)),
-                          ("colorizer.color.lightness", lightness(levels[None]))):
+    for source, plane in (
+        ("CIE L*", cie_lightness(levels[None]).astype(np.float32)),
+        ("colorizer.color.lightness", lightness(levels[None])),
+    ):
         out = lab_to_rgb8(plane, no_colour)[0]
         wrong = np.flatnonzero(np.any(out != levels[:, None], axis=1))
         assert wrong.size == 0, f"{source}: levels {wrong[:10].tolist()} came back as {out[wrong[:10], 0].tolist()}"
@@ -106,7 +121,9 @@ def test_lab_to_rgb8_rounds_to_nearest():
     out = lab_to_rgb8(np.ascontiguousarray(lab[..., 0]), np.ascontiguousarray(lab[..., 1:]))
     error = out.astype(int) - levels
     assert abs(error.mean()) < 0.01, f"mean signed error {error.mean():+.3f} levels"
-    assert np.count_nonzero(error) == 0, f"{np.count_nonzero(error)} of {error.size} values off, by up to {np.abs(error).max()}"
+    assert np.count_nonzero(error) == 0, (
+        f"{np.count_nonzero(error)} of {error.size} values off, by up to {np.abs(error).max()}"
+    )
 
 
 # --- the ab decoding: the converter's class8_ab against the paper ---------------------------------
@@ -148,11 +165,16 @@ def test_converted_decoding_is_the_annealed_mean_of_the_hull(decoding_tail, temp
     ab = session.run(["class8_ab"], feeds)[0][0]
     expected = annealed_mean_ab(logits[0], hull, release_annealing(temperature))
     for channel, name in enumerate("ab"):
-        np.testing.assert_allclose(ab[channel], expected[channel], atol=AB_TOLERANCE,
-                                   err_msg=f"class8_ab[{channel}] must be the expected {name} (hull[:, {channel}])")
+        np.testing.assert_allclose(
+            ab[channel],
+            expected[channel],
+            atol=AB_TOLERANCE,
+            err_msg=f"class8_ab[{channel}] must be the expected {name} (hull[:, {channel}])",
+        )
 
 
 # --- the colorizer: what it feeds the network, and what it makes of the answer ---------------------
+
 
 @pytest.fixture(scope="module")
 def colorizer(synthetic_model) -> Colorizer:
@@ -162,7 +184,11 @@ def colorizer(synthetic_model) -> Colorizer:
 def colourful_image(height: int = 150, width: int = 225) -> np.ndarray:
     """Smooth random colours, uint8 RGB: L differs a lot between RGB and BGR readings of it."""
     coarse = np.random.default_rng(5).integers(0, 256, (4, 6, 3))
-    return np.dstack([bilinear_resize(coarse[..., channel], height, width) for channel in range(3)]).round().astype(np.uint8)
+    return (
+        np.dstack([bilinear_resize(coarse[..., channel], height, width) for channel in range(3)])
+        .round()
+        .astype(np.uint8)
+    )
 
 
 @pytest.mark.parametrize("render_size", [None, 256])
@@ -182,8 +208,9 @@ def test_network_input_is_bilinear_cie_lightness_minus_50(colorizer, render_size
 
 
 @pytest.mark.parametrize("temperature", [None, 0.38, 0.2])
-def test_predicted_ab_is_the_annealed_mean_of_the_network_logits(colorizer, synthetic_model, synthetic_release,
-                                                                 temperature):
+def test_predicted_ab_is_the_annealed_mean_of_the_network_logits(
+    colorizer, synthetic_model, synthetic_release, temperature
+):
     """predict_ab's answer is the paper's annealed mean over the release's hull, at the temperature
     asked for, of the class logits the network computes for what predict_ab fed it."""
     probe, logits_name = session_with_logits(synthetic_model)
@@ -200,5 +227,6 @@ def test_predicted_ab_is_the_annealed_mean_of_the_network_logits(colorizer, synt
     assert ab.shape == expected.shape == (2, 56, 56)
     assert expected.std() > 1.0, "the synthetic net should give varied colour"
     for channel, name in enumerate("ab"):
-        np.testing.assert_allclose(ab[channel], expected[channel], atol=AB_TOLERANCE,
-                                   err_msg=f"predicted {name} at temperature {temperature}")
+        np.testing.assert_allclose(
+            ab[channel], expected[channel], atol=AB_TOLERANCE, err_msg=f"predicted {name} at temperature {temperature}"
+        )

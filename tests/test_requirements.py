@@ -1,4 +1,5 @@
 """A test that needs OpenCV 4's Caffe importer or ../shared skips on a user's machine and fails in CI."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,10 @@ ABSENT = Requirement("absent", lambda: False, "needs something this machine lack
 PRESENT = Requirement("present", lambda: True, "never missing")
 
 
-@pytest.mark.parametrize("value, expected", [("true", True), ("1", True), ("yes", True), ("", False),
-                                             ("false", False), ("0", False), ("no", False)])
+@pytest.mark.parametrize(
+    "value, expected",
+    [("true", True), ("1", True), ("yes", True), ("", False), ("false", False), ("0", False), ("no", False)],
+)
 def test_ci_is_read_from_the_environment(monkeypatch, value, expected):
     monkeypatch.setenv(CI_ENV, value)
     assert in_ci() is expected
@@ -42,8 +45,14 @@ def test_a_requirement_can_be_hidden(monkeypatch):
 
 def run_pytest(node: str, **env: str) -> subprocess.CompletedProcess:
     environment = {key: value for key, value in os.environ.items() if key not in (CI_ENV, WITHOUT_ENV)}
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rsE", node],
-                          cwd=REPO_ROOT, env={**environment, **env}, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rsE", node],
+        cwd=REPO_ROOT,
+        env={**environment, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 SEED_TEST = "tests/test_colorizer.py::test_agrees_with_seed_pipeline_on_real_photos"

@@ -9,6 +9,7 @@
 - /gradio_api/monitoring off; SSR off even with GRADIO_SSR_MODE=True; gradio pinned >= 6.20;
   uploads and results deleted after a bounded time (delete_cache), also when the server is stopped.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -82,22 +83,28 @@ def call(server: Server, api_name: str, data: list, timeout: float = 60) -> tupl
     any HTTP client can, private events included: (success, output data or error message)."""
     session = secrets.token_hex(8)
     with raw_client(server) as client:
-        fn_index = next(dependency["id"] for dependency in client.get("config").json()["dependencies"]
-                        if dependency.get("api_name") == api_name)
-        joined = client.post("gradio_api/queue/join",
-                             json={"data": data, "fn_index": fn_index, "session_hash": session})
+        fn_index = next(
+            dependency["id"]
+            for dependency in client.get("config").json()["dependencies"]
+            if dependency.get("api_name") == api_name
+        )
+        joined = client.post(
+            "gradio_api/queue/join", json={"data": data, "fn_index": fn_index, "session_hash": session}
+        )
         joined.raise_for_status()
         event = joined.json()["event_id"]
-        with client.stream("GET", "gradio_api/queue/data", params={"session_hash": session},
-                           timeout=httpx.Timeout(timeout, connect=10)) as stream:
+        with client.stream(
+            "GET", "gradio_api/queue/data", params={"session_hash": session}, timeout=httpx.Timeout(timeout, connect=10)
+        ) as stream:
             for line in stream.iter_lines():
                 if not line.startswith("data:"):
                     continue
                 message = json.loads(line[5:])
                 if message.get("msg") == "process_completed" and message.get("event_id") == event:
                     output = message.get("output", {})
-                    return bool(message.get("success")), output.get("data") if message.get("success") \
-                        else output.get("error")
+                    return bool(message.get("success")), output.get("data") if message.get("success") else output.get(
+                        "error"
+                    )
     raise AssertionError(f"no result for {api_name} within {timeout} s")
 
 
@@ -110,6 +117,7 @@ def serves_normally(server: Server, tmp_path: Path) -> None:
 
 
 # --- /gradio_api/file= ----------------------------------------------------------------------------
+
 
 def file_targets(server: Server, model: Path) -> dict[str, str]:
     """Paths (as put after ``file=``) that must not be served, by case."""
@@ -166,6 +174,7 @@ def test_file_route_serves_an_upload(server):
 
 # --- file payloads in API calls -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("target", ["example image", "model", "/etc/passwd"])
 def test_payload_path_marked_as_file_must_be_an_upload(server, synthetic_model, target):
     """Gradio checks payloads marked as files ("meta": gradio.FileData) against the upload dir."""
@@ -192,11 +201,15 @@ def test_payload_path_outside_the_uploads_is_not_read(server, tmp_path, api_name
         assert len({message for _, message in answers}) == 1, answers
 
 
-@pytest.mark.parametrize("image", [
-    "data:image/png;base64,iVBORw0KGgo=",
-    {"path": "data:image/png;base64,iVBORw0KGgo=", "meta": GRADIO_FILE},
-    {"url": "data:image/png;base64,iVBORw0KGgo=", "path": "x.png", "meta": GRADIO_FILE},
-], ids=["data-URL string", "data-URL path", "data-URL url"])
+@pytest.mark.parametrize(
+    "image",
+    [
+        "data:image/png;base64,iVBORw0KGgo=",
+        {"path": "data:image/png;base64,iVBORw0KGgo=", "meta": GRADIO_FILE},
+        {"url": "data:image/png;base64,iVBORw0KGgo=", "path": "x.png", "meta": GRADIO_FILE},
+    ],
+    ids=["data-URL string", "data-URL path", "data-URL url"],
+)
 def test_data_url_payloads_are_refused(server, image, tmp_path):
     success, error = call(server, "colorize", [image, *DEFAULTS])
     assert not success and error
@@ -217,8 +230,8 @@ def local_http_server(files: dict[str, bytes]) -> Iterator[tuple[str, dict[str, 
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             for start in range(0, len(data), 1 << 20):
-                self.wfile.write(data[start:start + (1 << 20)])
-                sent[self.path] = sent.get(self.path, 0) + len(data[start:start + (1 << 20)])
+                self.wfile.write(data[start : start + (1 << 20)])
+                sent[self.path] = sent.get(self.path, 0) + len(data[start : start + (1 << 20)])
 
         def log_message(self, *args):
             pass
@@ -259,14 +272,21 @@ def status_of_raw_request(server: Server, head: bytes, body: bytes = b"", timeou
     return int(answer.split(b" ", 2)[1])
 
 
-@pytest.mark.parametrize("route, declared", [("gradio_api/queue/join", 300_000_000),
-                                             ("gradio_api/call/colorize", 2 * 2**20),
-                                             ("gradio_api/mcp/", 300_000_000),
-                                             ("gradio_api/upload", 2 * 2**30)])
+@pytest.mark.parametrize(
+    "route, declared",
+    [
+        ("gradio_api/queue/join", 300_000_000),
+        ("gradio_api/call/colorize", 2 * 2**20),
+        ("gradio_api/mcp/", 300_000_000),
+        ("gradio_api/upload", 2 * 2**30),
+    ],
+)
 def test_declared_oversized_body_is_refused_before_it_is_read(server, route, declared, tmp_path):
     rss_before = server.process.memory_info().rss
-    head = (f"POST /{route} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {declared}\r\n\r\n").encode()
+    head = (
+        f"POST /{route} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {declared}\r\n\r\n"
+    ).encode()
     assert status_of_raw_request(server, head, b"{" * 1000) == 413  # answered without the body
     assert server.process.memory_info().rss - rss_before < 50 * 2**20
     serves_normally(server, tmp_path)
@@ -309,6 +329,7 @@ def test_upload_over_max_file_size_is_refused(server, tmp_path):
 
 
 # --- exposure and configuration ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("route", ["gradio_api/monitoring", "gradio_api/monitoring/summary"])
 def test_monitoring_is_off_under_the_api_prefix(server, route):
@@ -370,8 +391,9 @@ sys.exit(app.main(sys.argv[1:]))
 
 
 @contextlib.contextmanager
-def started(model: Path, work: Path, code: str | None = None,
-            prepare=lambda cache: None) -> Iterator[tuple[Server, subprocess.Popen]]:
+def started(
+    model: Path, work: Path, code: str | None = None, prepare=lambda cache: None
+) -> Iterator[tuple[Server, subprocess.Popen]]:
     """``python app.py`` (or ``python -c code``) on a free port; terminated (SIGTERM) at the end.
     ``prepare(cache)`` runs before the start (to leave files there as a killed run would)."""
     port = free_port()
@@ -381,10 +403,13 @@ def started(model: Path, work: Path, code: str | None = None,
     prepare(cache)
     program = ["-c", code] if code else [str(REPO_ROOT / "app.py")]
     with open(work / "app.log", "wb") as log:
-        process = subprocess.Popen([sys.executable, *program, "--model", str(model), "--host", "127.0.0.1",
-                                    "--port", str(port)], cwd=REPO_ROOT,
-                                   env=app_env(cache, PEAK_FILE=str(work / "peak.txt")),
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, *program, "--model", str(model), "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=app_env(cache, PEAK_FILE=str(work / "peak.txt")),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
@@ -424,8 +449,11 @@ def test_uploads_and_results_are_deleted_after_delete_cache_age(instrumented, tm
 def a_killed_runs_files(cache: Path) -> None:
     """What a server killed an hour ago leaves: a result in the app's run folder, an old upload,
     and a young upload (kept: it may be another app's, and it is within the budget)."""
-    for relative, age in (("colorizer/0123456789abcdef/old_color.png", 0), ("f" * 64 + "/old.png", 3 * 3600),
-                          ("e" * 64 + "/young.png", 0)):
+    for relative, age in (
+        ("colorizer/0123456789abcdef/old_color.png", 0),
+        ("f" * 64 + "/old.png", 3 * 3600),
+        ("e" * 64 + "/young.png", 0),
+    ):
         path = cache / relative
         path.parent.mkdir(parents=True)
         path.write_bytes(b"\x89PNG" + bytes(1000))
@@ -453,8 +481,7 @@ def test_start_deletes_a_killed_runs_files_and_sigterm_deletes_this_runs(synthet
 
 
 def test_folder_payload_does_not_stop_the_periodic_cleanup(instrumented, tmp_path):
-    success, error = call(instrumented, "colorize", [{"path": str(instrumented.cache), "meta": GRADIO_FILE},
-                                                     *DEFAULTS])
+    success, error = call(instrumented, "colorize", [{"path": str(instrumented.cache), "meta": GRADIO_FILE}, *DEFAULTS])
     assert not success and "paths on the server are not accepted" in error
     test_uploads_and_results_are_deleted_after_delete_cache_age(instrumented, tmp_path)
 
@@ -488,9 +515,14 @@ def test_every_colorizing_event_shares_one_concurrency_limit(instrumented, tmp_p
     for index in range(6):
         Image.fromarray(scene(40, 30)).save(folder / f"p{index}.png")
         payloads.append({"path": str(folder / f"p{index}.png"), "meta": GRADIO_FILE, "orig_name": f"p{index}.png"})
-    calls = [("colorize", [payloads[0], *DEFAULTS]), ("colorize", [payloads[1], *DEFAULTS]),
-             ("colorize_page", [payloads[2], *DEFAULTS]), ("colorize_page", [payloads[3], *DEFAULTS]),
-             ("colorize_many", [[payloads[4]], *DEFAULTS]), ("colorize_many", [[payloads[5]], *DEFAULTS])]
+    calls = [
+        ("colorize", [payloads[0], *DEFAULTS]),
+        ("colorize", [payloads[1], *DEFAULTS]),
+        ("colorize_page", [payloads[2], *DEFAULTS]),
+        ("colorize_page", [payloads[3], *DEFAULTS]),
+        ("colorize_many", [[payloads[4]], *DEFAULTS]),
+        ("colorize_many", [[payloads[5]], *DEFAULTS]),
+    ]
     with ThreadPoolExecutor(len(calls)) as pool:
         answers = list(pool.map(lambda item: call(instrumented, *item, timeout=120), calls))
     assert [success for success, _ in answers] == [True] * len(calls), answers
@@ -499,8 +531,10 @@ def test_every_colorizing_event_shares_one_concurrency_limit(instrumented, tmp_p
 
 @pytest.fixture(scope="module")
 def big_files() -> dict[str, bytes]:
-    return {"/bomb.png": png_declaring(30000, 30000),
-            "/big.png": b"\x89PNG\r\n\x1a\n" + bytes(60_000_000)}  # 60 MB: over max_file_size (25 MiB)
+    return {
+        "/bomb.png": png_declaring(30000, 30000),
+        "/big.png": b"\x89PNG\r\n\x1a\n" + bytes(60_000_000),
+    }  # 60 MB: over max_file_size (25 MiB)
 
 
 def test_url_payload_is_bounded_by_the_pixel_limit(instrumented, big_files, tmp_path):
@@ -516,8 +550,11 @@ def test_url_payload_is_bounded_by_the_pixel_limit(instrumented, big_files, tmp_
     serves_normally(instrumented, tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason="Gradio 6.31 fetches a URL payload whole, in memory, without max_file_size "
-                                       "(processing_utils.async_ssrf_protected_download), before the app sees it")
+@pytest.mark.xfail(
+    strict=True,
+    reason="Gradio 6.31 fetches a URL payload whole, in memory, without max_file_size "
+    "(processing_utils.async_ssrf_protected_download), before the app sees it",
+)
 def test_url_payload_over_max_file_size_is_not_fetched_whole(instrumented, big_files):
     with local_http_server(big_files) as (base, sent):
         call(instrumented, "colorize", [url_payload(f"{base}/big.png", "big.png"), *DEFAULTS])

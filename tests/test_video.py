@@ -5,6 +5,7 @@ check what the pipeline must keep (frames, time stamps, size, rotation, sound, l
 colour is there, that stabilization lowers flicker, and that bad input is refused cleanly. Each
 network call costs ~0.5 s here, so the clips are a few frames long and one film serves many checks.
 """
+
 from __future__ import annotations
 
 import re
@@ -80,6 +81,7 @@ def lightness_error(output: np.ndarray, source: np.ndarray) -> float:
 
 # --- one panning film, odd-sized, with a tone: colorized stabilized and per-frame --------------------
 
+
 @pytest.fixture(scope="module")
 def pan(tmp_path_factory, photos, colorizer):
     """A slow pan and zoom over a real photo, 161x97 (odd: 4:4:4 H.264 takes it), 6 frames, AAC tone."""
@@ -87,8 +89,12 @@ def pan(tmp_path_factory, photos, colorizer):
     colour = list(camera_frames(photos[0], 161, 97, FRAMES, pan=(1.5, 0.5), zoom=1.01))
     source = write_clip(folder / "pan.mp4", [grey(frame) for frame in colour], pixel_format="yuv444p", audio="aac")
     calls = []
-    stable = colorize_video(colorizer, source, folder / "out" / "pan_color.mp4",
-                            progress=lambda done, total, rate: calls.append((done, total, rate)))
+    stable = colorize_video(
+        colorizer,
+        source,
+        folder / "out" / "pan_color.mp4",
+        progress=lambda done, total, rate: calls.append((done, total, rate)),
+    )
     plain = colorize_video(colorizer, source, folder / "out" / "pan_plain.mp4", stabilize=False)
     return dict(source=source, colour=colour, stable=stable, plain=plain, calls=calls, folder=folder)
 
@@ -133,9 +139,11 @@ def test_progress_reports_every_frame(pan):
 
 def test_stabilization_lowers_the_warping_error(pan):
     """Measured on the decoded films, so both carry the same codec loss."""
+
     def flicker(path: Path) -> float:
         frames = list(film_frames(path))
         return warping_error([lightness(frame) for frame in frames], [lab(frame)[..., 1:] for frame in frames])
+
     stable, plain = flicker(pan["stable"].path), flicker(pan["plain"].path)
     assert stable < 0.7 * plain, f"warping error stabilized {stable:.2f} vs per-frame {plain:.2f}"
 
@@ -153,6 +161,7 @@ def test_per_frame_output_is_the_photo_pipeline(pan, colorizer):
 
 
 # --- rotation, time stamps, cuts, audio re-encoding, bit depths --------------------------------------
+
 
 def test_rotation_is_kept_and_the_network_sees_the_picture_upright(tmp_path, colorizer):
     upright = [pattern(96, 160)]  # displayed 96 wide, 160 high
@@ -195,11 +204,14 @@ def test_audio_mp4_cannot_take_is_re_encoded_to_aac(tmp_path, colorizer):
     assert abs(film.audio_seconds - original.audio_seconds) <= 1 / FPS
 
 
-@pytest.mark.parametrize("codec, pixel_format, container", [
-    ("libx264", "yuv420p10le", "matroska"),  # 10-bit
-    ("libx264", "yuv444p", "mp4"),  # 4:4:4
-    ("ffv1", "yuv420p", "matroska"),  # odd size, lossless
-])
+@pytest.mark.parametrize(
+    "codec, pixel_format, container",
+    [
+        ("libx264", "yuv420p10le", "matroska"),  # 10-bit
+        ("libx264", "yuv444p", "mp4"),  # 4:4:4
+        ("ffv1", "yuv420p", "matroska"),  # odd size, lossless
+    ],
+)
 def test_deep_full_chroma_and_odd_inputs_give_8_bit_4_2_0(tmp_path, colorizer, codec, pixel_format, container):
     width, height = (161, 97) if codec == "ffv1" else (160, 96)
     frames = [grey(pattern(width, height, seed=index)) for index in range(2)]
@@ -214,6 +226,7 @@ def test_deep_full_chroma_and_odd_inputs_give_8_bit_4_2_0(tmp_path, colorizer, c
 
 
 # --- the stabilizer and the measure, without the network ---------------------------------------------
+
 
 def test_stabilizer_restarts_at_a_cut_and_not_within_a_shot(photos):
     settings = StabilizerSettings()
@@ -242,7 +255,7 @@ def test_stabilizer_carries_colour_along_the_motion():
     """A textured picture moving 3 px right a frame: the previous colour follows it."""
     rng = np.random.default_rng(1)
     texture = cv2.GaussianBlur(rng.random((120, 220), np.float32) * 100, (0, 0), 2)
-    frames = [np.ascontiguousarray(texture[10:106, 30 - 3 * t: 190 - 3 * t]) for t in range(2)]  # 96x160
+    frames = [np.ascontiguousarray(texture[10:106, 30 - 3 * t : 190 - 3 * t]) for t in range(2)]  # 96x160
     colour = np.zeros((96, 160, 2), np.float32)
     colour[:, 40:80] = 50  # a stripe of colour on frame 0
     stabilizer = TemporalStabilizer(StabilizerSettings(blend=0.9))
@@ -275,33 +288,46 @@ def test_warping_error_is_zero_for_steady_colour_and_grows_with_flicker():
     steady = [np.full((64, 96, 2), 20, np.float32)] * 3
     flicker = [np.full((64, 96, 2), value, np.float32) for value in (20, 26, 20)]
     assert warping_error(planes, steady) == pytest.approx(0.0, abs=1e-6)
-    assert warping_error(planes, flicker) == pytest.approx(2 * 6 ** 2, rel=1e-3)  # |(6, 6)|^2
+    assert warping_error(planes, flicker) == pytest.approx(2 * 6**2, rel=1e-3)  # |(6, 6)|^2
 
 
 # --- recognising films, bad input, limits, interruption ---------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def small_films(tmp_path_factory) -> dict[str, Path]:
     """Films and non-films (names that lie included), made once."""
     folder = tmp_path_factory.mktemp("films")
     frames = [pattern(seed=index) for index in range(3)]
-    made = {"mp4": write_clip(folder / "clip.mp4", frames, audio="aac"),
-            "mkv": write_clip(folder / "clip.mkv", frames),
-            "avi": write_clip(folder / "clip.avi", frames, codec="mpeg4"),
-            "no_extension": write_clip(folder / "clip", frames, container="mp4")}
+    made = {
+        "mp4": write_clip(folder / "clip.mp4", frames, audio="aac"),
+        "mkv": write_clip(folder / "clip.mkv", frames),
+        "avi": write_clip(folder / "clip.avi", frames, codec="mpeg4"),
+        "no_extension": write_clip(folder / "clip", frames, container="mp4"),
+    }
     data = made["mp4"].read_bytes()
     ok, jpeg = cv2.imencode(".jpg", frames[0])
     png = cv2.imencode(".png", frames[0])[1].tobytes()
-    bad = {"photo.mp4": jpeg.tobytes(), "png.mp4": png, "sequence.mp4": jpeg.tobytes() * 4,
-           "empty.mp4": b"", "text.mp4": b"not a film\n" * 100,
-           "truncated.mp4": data[: len(data) // 2]}
+    bad = {
+        "photo.mp4": jpeg.tobytes(),
+        "png.mp4": png,
+        "sequence.mp4": jpeg.tobytes() * 4,
+        "empty.mp4": b"",
+        "text.mp4": b"not a film\n" * 100,
+        "truncated.mp4": data[: len(data) // 2],
+    }
     long = [pattern(seed=index % 3) for index in range(8)]
-    for name, clip in (("indexed.mp4", write_clip(folder / "indexed_full.mp4", long, faststart=True)),
-                       ("truncated.mkv", write_clip(folder / "full.mkv", long, audio="aac"))):
+    for name, clip in (
+        ("indexed.mp4", write_clip(folder / "indexed_full.mp4", long, faststart=True)),
+        ("truncated.mkv", write_clip(folder / "full.mkv", long, audio="aac")),
+    ):
         whole = clip.read_bytes()
         bad[name] = whole[: len(whole) // 2]
-    bad["corrupt.mp4"] = (data[: len(data) // 2] + bytes(np.random.default_rng(4).integers(0, 256, 1500, np.uint8))
-                          + data[len(data) // 2 + 1500:])
+    bad["corrupt.mp4"] = (
+        data[: len(data) // 2]
+        + bytes(np.random.default_rng(4).integers(0, 256, 1500, np.uint8))
+        + data[len(data) // 2 + 1500 :]
+    )
     for name, content in bad.items():
         made[name] = folder / name
         made[name].write_bytes(content)
@@ -311,26 +337,44 @@ def small_films(tmp_path_factory) -> dict[str, Path]:
     return made
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("mp4", True), ("mkv", True), ("avi", True), ("no_extension", True), ("photo.mp4", False), ("png.mp4", False),
-    ("sequence.mp4", False), ("empty.mp4", False), ("text.mp4", False), ("tone.m4a", False),
-    # damaged films are films: colorize_video says what is wrong with them
-    ("truncated.mp4", True), ("indexed.mp4", True), ("truncated.mkv", True), ("corrupt.mp4", True)])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("mp4", True),
+        ("mkv", True),
+        ("avi", True),
+        ("no_extension", True),
+        ("photo.mp4", False),
+        ("png.mp4", False),
+        ("sequence.mp4", False),
+        ("empty.mp4", False),
+        ("text.mp4", False),
+        ("tone.m4a", False),
+        # damaged films are films: colorize_video says what is wrong with them
+        ("truncated.mp4", True),
+        ("indexed.mp4", True),
+        ("truncated.mkv", True),
+        ("corrupt.mp4", True),
+    ],
+)
 def test_is_video_judges_by_content(small_films, name, expected):
     assert is_video(small_films[name]) is expected
 
 
-@pytest.mark.parametrize("name, message", [
-    ("photo.mp4", r"photo\.mp4: a still image \(JPEG\), not a video"),
-    ("png.mp4", r"png\.mp4: a still image \(PNG\)"),
-    ("sequence.mp4", r"sequence\.mp4: a still image \(JPEG\)"),
-    ("empty.mp4", r"empty\.mp4: empty file"),
-    ("text.mp4", r"text\.mp4: not a video this colorizer can read"),
-    ("truncated.mp4", r"truncated\.mp4: not a video this colorizer can read .*truncated"),  # index at the end
-    ("indexed.mp4", r"indexed\.mp4: truncated: the file has [\d,]+ bytes but its index refers to [\d,]+"),
-    ("truncated.mkv", r"truncated\.mkv: truncated or damaged: it stops at [\d.]+ s of the [\d.]+ s it declares"),
-    ("tone.m4a", r"tone\.m4a: no video stream \(audio only\)"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("photo.mp4", r"photo\.mp4: a still image \(JPEG\), not a video"),
+        ("png.mp4", r"png\.mp4: a still image \(PNG\)"),
+        ("sequence.mp4", r"sequence\.mp4: a still image \(JPEG\)"),
+        ("empty.mp4", r"empty\.mp4: empty file"),
+        ("text.mp4", r"text\.mp4: not a video this colorizer can read"),
+        ("truncated.mp4", r"truncated\.mp4: not a video this colorizer can read .*truncated"),  # index at the end
+        ("indexed.mp4", r"indexed\.mp4: truncated: the file has [\d,]+ bytes but its index refers to [\d,]+"),
+        ("truncated.mkv", r"truncated\.mkv: truncated or damaged: it stops at [\d.]+ s of the [\d.]+ s it declares"),
+        ("tone.m4a", r"tone\.m4a: no video stream \(audio only\)"),
+    ],
+)
 def test_bad_input_is_refused_in_one_line_and_nothing_is_left(tmp_path, small_films, colorizer, name, message):
     output = tmp_path / "out"
     with pytest.raises(VideoError, match=message) as refused:
@@ -361,14 +405,18 @@ def test_missing_file_is_a_video_error(tmp_path, colorizer):
     assert is_video(tmp_path / "nothing.mp4") is False
 
 
-@pytest.mark.parametrize("limits, message", [
-    (dict(max_duration=0.05), r"clip\.mp4: 0\.1 s long, more than the limit of 0\.05 s"),
-    (dict(max_pixels=160 * 96 - 1), r"clip\.mp4: 160x96 frames are 15,360 pixels, more than the limit of 15,359"),
-])
+@pytest.mark.parametrize(
+    "limits, message",
+    [
+        (dict(max_duration=0.05), r"clip\.mp4: 0\.1 s long, more than the limit of 0\.05 s"),
+        (dict(max_pixels=160 * 96 - 1), r"clip\.mp4: 160x96 frames are 15,360 pixels, more than the limit of 15,359"),
+    ],
+)
 def test_limits_are_refused_before_any_work(tmp_path, small_films, limits, message):
     class NoNetwork:  # the refusal must come before the first frame reaches the network
         def predict_ab(self, *args, **kwargs):
             raise AssertionError("the network was called")
+
     with pytest.raises(VideoTooLargeError, match=message):
         colorize_video(NoNetwork(), small_films["mp4"], tmp_path / "out" / "result.mp4", **limits)
     assert leftovers(tmp_path / "out") == []
@@ -391,6 +439,7 @@ def test_interruption_mid_way_leaves_no_file(tmp_path, small_films, colorizer, i
     def progress(done, total, rate):
         if done == 1:
             raise interruption("stop")
+
     with pytest.raises(interruption):
         colorize_video(colorizer, small_films["mp4"], tmp_path / "result.mp4", progress=progress)
     assert leftovers(tmp_path) == []
@@ -403,6 +452,7 @@ def test_an_existing_output_is_replaced_only_when_done(tmp_path, small_films, co
 
     def progress(done, total, rate):
         raise KeyboardInterrupt
+
     with pytest.raises(KeyboardInterrupt):
         colorize_video(colorizer, small_films["mp4"], target, progress=progress)
     assert target.read_bytes() == before and leftovers(tmp_path) == ["result.mp4"]

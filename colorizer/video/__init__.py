@@ -11,22 +11,23 @@ Modules: ``container`` (PyAV reading and writing), ``colorize`` (the frame pipel
 (temporal stabilization), ``flow`` (optical flow and warping), ``flicker`` (the warping-error
 measure). docs/video.md has the details and the measured figures.
 """
+
 from colorizer.video.colorize import FrameColorizer, VideoResult, colorize_video
 from colorizer.video.container import DEFAULT_CRF, DEFAULT_MAX_FRAME_PIXELS, AudioOutcome, VideoInfo, is_video, probe
 from colorizer.video.flicker import warping_error
 from colorizer.video.stabilize import StabilizerSettings, TemporalStabilizer
 
 __all__ = [
-                                       "DEFAULT_CRF",
-                                       "DEFAULT_MAX_FRAME_PIXELS",
-                                       "AudioOutcome",
-                                       "FrameColorizer",
-                                       "StabilizerSettings",
-                                       "TemporalStabilizer",
-                                       "VideoInfo",
-                                       "VideoResult",
-                                       "colorize_video",
-                                       "is_video",
-                                       "probe",
-                                       "warping_error",
+    "DEFAULT_CRF",
+    "DEFAULT_MAX_FRAME_PIXELS",
+    "AudioOutcome",
+    "FrameColorizer",
+    "StabilizerSettings",
+    "TemporalStabilizer",
+    "VideoInfo",
+    "VideoResult",
+    "colorize_video",
+    "is_video",
+    "probe",
+    "warping_error",
 ]

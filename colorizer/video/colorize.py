@@ -4,6 +4,7 @@ Frames flow one at a time from the decoder through the network to the encoder: m
 frames (plus the encoder's look-ahead), whatever the film's length. Audio packets are passed to the
 writer as they are read, in file order.
 """
+
 from __future__ import annotations
 
 import logging
@@ -51,6 +52,7 @@ class VideoResult:
     scene_cuts: cuts the stabilizer started afresh at. network_frames: frames the network ran on
     (fewer than ``frames`` with network_every > 1). elapsed: wall-clock seconds.
     """
+
     path: Path
     frames: int
     frame_rate: float | None
@@ -81,9 +83,17 @@ class FrameColorizer:
         colour along the motion to the frames between (a new shot always gets the network).
     """
 
-    def __init__(self, colorizer, *, rotation: int = 0, stabilizer: TemporalStabilizer | None = None,
-                 temperature: float | None = None, render_size: int | None = None, upsample: str = DEFAULT_METHOD,
-                 network_every: int = 1):
+    def __init__(
+        self,
+        colorizer,
+        *,
+        rotation: int = 0,
+        stabilizer: TemporalStabilizer | None = None,
+        temperature: float | None = None,
+        render_size: int | None = None,
+        upsample: str = DEFAULT_METHOD,
+        network_every: int = 1,
+    ):
         if network_every < 1 or (network_every > 1 and stabilizer is None):
             raise ColorizerError(f"network_every {network_every} must be 1, or more with stabilization")
         self.colorizer = colorizer
@@ -122,11 +132,22 @@ class FrameColorizer:
         return lab_to_rgb8(*self.lab(pixels))
 
 
-def colorize_video(colorizer, src: Path | str, dst: Path | str, *, stabilize: bool = True,
-                   stabilizer_settings: StabilizerSettings | None = None, crf: int = DEFAULT_CRF,
-                   temperature: float | None = None, render_size: int | None = None,
-                   upsample: str = DEFAULT_METHOD, network_every: int = 1, progress: Progress | None = None,
-                   max_duration: float | None = None, max_pixels: int = DEFAULT_MAX_FRAME_PIXELS) -> VideoResult:
+def colorize_video(
+    colorizer,
+    src: Path | str,
+    dst: Path | str,
+    *,
+    stabilize: bool = True,
+    stabilizer_settings: StabilizerSettings | None = None,
+    crf: int = DEFAULT_CRF,
+    temperature: float | None = None,
+    render_size: int | None = None,
+    upsample: str = DEFAULT_METHOD,
+    network_every: int = 1,
+    progress: Progress | None = None,
+    max_duration: float | None = None,
+    max_pixels: int = DEFAULT_MAX_FRAME_PIXELS,
+) -> VideoResult:
     """Colorize the film ``src`` into the H.264 MP4 ``dst`` (written whole or not at all).
 
     colorizer: a ``Colorizer``; fp32 or int8 is the model it was built with.
@@ -151,11 +172,27 @@ def colorize_video(colorizer, src: Path | str, dst: Path | str, *, stabilize: bo
     name = src.name
     started = time.perf_counter()
     info = probe(src, max_pixels=max_pixels, max_duration=max_duration)
-    log.info("%s: %s %dx%d %s, %s frames/s, %s s, audio: %s", name, info.codec, info.width, info.height,
-             info.pixel_format, info.frame_rate, info.duration, ", ".join(info.audio) or "none")
+    log.info(
+        "%s: %s %dx%d %s, %s frames/s, %s s, audio: %s",
+        name,
+        info.codec,
+        info.width,
+        info.height,
+        info.pixel_format,
+        info.frame_rate,
+        info.duration,
+        ", ".join(info.audio) or "none",
+    )
     stabilizer = TemporalStabilizer(stabilizer_settings or StabilizerSettings()) if stabilize else None
-    frames = FrameColorizer(colorizer, rotation=info.rotation, stabilizer=stabilizer, temperature=temperature,
-                            render_size=render_size, upsample=upsample, network_every=network_every)
+    frames = FrameColorizer(
+        colorizer,
+        rotation=info.rotation,
+        stabilizer=stabilizer,
+        temperature=temperature,
+        render_size=render_size,
+        upsample=upsample,
+        network_every=network_every,
+    )
     try:
         with atomic_writer(dst) as file, open_input(src) as container:
             video = video_stream(container, name)
@@ -163,8 +200,19 @@ def colorize_video(colorizer, src: Path | str, dst: Path | str, *, stabilize: bo
             audio = list(container.streams.audio)
             writer = FilmWriter(file, info, audio, crf=crf, name=dst.name)
             try:
-                _transcode(container, video, audio, writer, frames, info, name=name, max_duration=max_duration,
-                           max_pixels=max_pixels, progress=progress, started=started)
+                _transcode(
+                    container,
+                    video,
+                    audio,
+                    writer,
+                    frames,
+                    info,
+                    name=name,
+                    max_duration=max_duration,
+                    max_pixels=max_pixels,
+                    progress=progress,
+                    started=started,
+                )
                 writer.close()
             except BaseException:
                 writer.abort()
@@ -173,18 +221,36 @@ def colorize_video(colorizer, src: Path | str, dst: Path | str, *, stabilize: bo
         raise VideoError(f"{name}: FFmpeg failed ({ffmpeg_reason(error)})") from None
     elapsed = time.perf_counter() - started
     result = VideoResult(
-        path=dst, frames=writer.frames, frame_rate=float(info.frame_rate) if info.frame_rate else None,
+        path=dst,
+        frames=writer.frames,
+        frame_rate=float(info.frame_rate) if info.frame_rate else None,
         seconds=float((writer.end_pts - writer.first_pts) * info.time_base),
-        width=info.width + info.width % 2, height=info.height + info.height % 2, rotation=info.rotation,
-        audio=writer.audio_outcomes, scene_cuts=stabilizer.cuts if stabilizer else 0,
-        network_frames=frames.network_frames, elapsed=elapsed)
+        width=info.width + info.width % 2,
+        height=info.height + info.height % 2,
+        rotation=info.rotation,
+        audio=writer.audio_outcomes,
+        scene_cuts=stabilizer.cuts if stabilizer else 0,
+        network_frames=frames.network_frames,
+        elapsed=elapsed,
+    )
     log.info("%s: %d frames in %.1f s (%.2f frames/s)", dst.name, result.frames, elapsed, result.frames_per_second)
     return result
 
 
-def _transcode(container: av.container.InputContainer, video: av.video.stream.VideoStream, audio: list,
-               writer: FilmWriter, frames: FrameColorizer, info: VideoInfo, *, name: str, max_duration: float | None,
-               max_pixels: int, progress: Progress | None, started: float) -> None:
+def _transcode(
+    container: av.container.InputContainer,
+    video: av.video.stream.VideoStream,
+    audio: list,
+    writer: FilmWriter,
+    frames: FrameColorizer,
+    info: VideoInfo,
+    *,
+    name: str,
+    max_duration: float | None,
+    max_pixels: int,
+    progress: Progress | None,
+    started: float,
+) -> None:
     """Every packet in file order: audio to the writer as it is, video decoded, colorized and
     written frame by frame; then the check that the film was complete."""
     size = (info.height, info.width)
@@ -219,11 +285,16 @@ def _check_complete(writer: FilmWriter, info: VideoInfo, content_end: float, nam
     frame = 1 / float(info.frame_rate) if info.frame_rate else 0.04
     for declared, reached in ((info.video_duration, decoded), (info.duration, content_end)):
         if declared and reached < declared - max(2 * frame, 0.01 * declared):
-            raise VideoError(f"{name}: truncated or damaged: it stops at {reached:.2f} s "
-                             f"of the {declared:.2f} s it declares")
+            raise VideoError(
+                f"{name}: truncated or damaged: it stops at {reached:.2f} s of the {declared:.2f} s it declares"
+            )
     if info.declared_frames and writer.frames < info.declared_frames:
-        log.warning("%s: %d of the %d frames declared decoded (damaged data, or an edit list)",
-                    name, writer.frames, info.declared_frames)
+        log.warning(
+            "%s: %d of the %d frames declared decoded (damaged data, or an edit list)",
+            name,
+            writer.frames,
+            info.declared_frames,
+        )
 
 
 def _check_time(frame: av.VideoFrame, start: float, max_duration: float | None, name: str) -> None:

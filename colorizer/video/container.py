@@ -15,6 +15,7 @@ rates and the duration are kept. 4:2:0 needs even sizes: an odd last row or colu
 aspect ratio are copied. Audio streams are copied packet for packet when MP4 takes their codec
 (``COPYABLE_AUDIO``), else decoded and re-encoded to AAC.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -44,16 +45,32 @@ DEFAULT_MAX_FRAME_PIXELS = 3840 * 2160  # 4K UHD
 FALLBACK_RATE = Fraction(25)  # for streams that declare no frame rate
 # swscale's default YUV <-> RGB conversion is off by ~2 levels on coloured pixels; accurate rounding
 # and full-resolution chroma make it agree with the BT.601/709 formulas to within 1.
-SWS_FLAGS = (av.video.reformatter.Interpolation.BILINEAR | av.video.reformatter.Interpolation.ACCURATE_RND
-             | av.video.reformatter.Interpolation.FULL_CHR_H_INT | av.video.reformatter.Interpolation.FULL_CHR_H_INP)
+SWS_FLAGS = (
+    av.video.reformatter.Interpolation.BILINEAR
+    | av.video.reformatter.Interpolation.ACCURATE_RND
+    | av.video.reformatter.Interpolation.FULL_CHR_H_INT
+    | av.video.reformatter.Interpolation.FULL_CHR_H_INP
+)
 
-_IMAGE_SIGNATURES = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF87a", "GIF"),
-                     (b"GIF89a", "GIF"), (b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"),
-                     (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"), (b"\xff\x0a", "JPEG XL"))
+_IMAGE_SIGNATURES = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
+    (b"\xff\x0a", "JPEG XL"),
+)
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"}
 _AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P "}
-_FILM_SIGNATURES = ((b"\x1a\x45\xdf\xa3", "Matroska/WebM"), (b"FLV", "FLV"), (b"\x00\x00\x01\xba", "MPEG-PS"),
-                    (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "ASF/WMV"))
+_FILM_SIGNATURES = (
+    (b"\x1a\x45\xdf\xa3", "Matroska/WebM"),
+    (b"FLV", "FLV"),
+    (b"\x00\x00\x01\xba", "MPEG-PS"),
+    (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "ASF/WMV"),
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,7 @@ class VideoInfo:
     duration, None if unknown; declared_frames: the count the stream declares, None if none.
     audio: the audio streams' codecs.
     """
+
     container: str
     codec: str
     pixel_format: str
@@ -130,8 +148,10 @@ def open_input(path: Path) -> Iterator[av.container.InputContainer]:
         try:
             container = av.open(stream, "r", container_options={"format_whitelist": ",".join(VIDEO_DEMUXERS)})
         except av.error.FFmpegError as error:
-            raise VideoError(f"{name}: not a video this colorizer can read (unknown container, "
-                             f"or corrupt or truncated: {ffmpeg_reason(error)})") from None
+            raise VideoError(
+                f"{name}: not a video this colorizer can read (unknown container, "
+                f"or corrupt or truncated: {ffmpeg_reason(error)})"
+            ) from None
         try:
             yield container
         finally:
@@ -147,8 +167,9 @@ def video_stream(container: av.container.InputContainer, name: str) -> av.video.
     raise VideoError(f"{name}: no video stream" + (" (audio only)" if has_audio else ""))
 
 
-def probe(path: Path | str, *, max_pixels: int = DEFAULT_MAX_FRAME_PIXELS,
-          max_duration: float | None = None) -> VideoInfo:
+def probe(
+    path: Path | str, *, max_pixels: int = DEFAULT_MAX_FRAME_PIXELS, max_duration: float | None = None
+) -> VideoInfo:
     """Read a film's header and decode its first frame (for the display matrix, and to be sure the
     video decodes). VideoTooLargeError when the frame size or duration declared is over a limit."""
     path = Path(path)
@@ -170,14 +191,23 @@ def probe(path: Path | str, *, max_pixels: int = DEFAULT_MAX_FRAME_PIXELS,
         frames = stream.frames or (round(duration * rate) if duration and rate else None)
         start = container.start_time / av.time_base if container.start_time is not None else 0.0
         return VideoInfo(
-            container=container.format.name, codec=codec_name(stream), pixel_format=first.format.name,
-            width=first.width, height=first.height, rotation=_quarter_turns(first.rotation) * 90 if matrix else 0,
-            display_matrix=matrix, frame_rate=Fraction(rate) if rate else None,
+            container=container.format.name,
+            codec=codec_name(stream),
+            pixel_format=first.format.name,
+            width=first.width,
+            height=first.height,
+            rotation=_quarter_turns(first.rotation) * 90 if matrix else 0,
+            display_matrix=matrix,
+            frame_rate=Fraction(rate) if rate else None,
             time_base=Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000),
-            start_time=start, duration=duration, frames=frames, declared_frames=stream.frames or None,
+            start_time=start,
+            duration=duration,
+            frames=frames,
+            declared_frames=stream.frames or None,
             video_duration=float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None,
             sample_aspect_ratio=Fraction(context.sample_aspect_ratio) if context.sample_aspect_ratio else None,
-            audio=tuple(codec_name(audio) for audio in container.streams.audio))
+            audio=tuple(codec_name(audio) for audio in container.streams.audio),
+        )
 
 
 def is_video(path: Path | str) -> bool:
@@ -216,12 +246,14 @@ def codec_name(stream: av.stream.Stream) -> str:
 
 def check_frame_size(width: int, height: int, max_pixels: int, name: str) -> None:
     if width * height > max_pixels:
-        raise VideoTooLargeError(f"{name}: {width}x{height} frames are {width * height:,} pixels, "
-                                 f"more than the limit of {max_pixels:,}")
+        raise VideoTooLargeError(
+            f"{name}: {width}x{height} frames are {width * height:,} pixels, more than the limit of {max_pixels:,}"
+        )
 
 
-def decoded_frames(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
-                   name: str) -> Iterator[av.VideoFrame]:
+def decoded_frames(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str
+) -> Iterator[av.VideoFrame]:
     """The video stream's frames in presentation order; VideoError on data that does not decode."""
     for packet in container.demux(stream):
         yield from decode_packet(packet, name)
@@ -268,6 +300,7 @@ def audio_is_copyable(codec: str, supported: set[str]) -> bool:
 @dataclass(frozen=True)
 class AudioOutcome:
     """What became of one audio stream: copied packet for packet, re-encoded to AAC, or dropped."""
+
     codec: str
     action: str  # "copied", "re-encoded to aac" or "dropped"
 
@@ -280,8 +313,15 @@ class FilmWriter:
     audio. Call ``write_frame`` for each frame, ``write_audio`` for each audio packet in file order,
     then ``close``; on failure ``abort`` (the caller removes the file)."""
 
-    def __init__(self, file: BinaryIO, info: VideoInfo, audio_streams: list[av.audio.stream.AudioStream],
-                 *, crf: int = DEFAULT_CRF, name: str = "output"):
+    def __init__(
+        self,
+        file: BinaryIO,
+        info: VideoInfo,
+        audio_streams: list[av.audio.stream.AudioStream],
+        *,
+        crf: int = DEFAULT_CRF,
+        name: str = "output",
+    ):
         self.name = name
         self._output = av.open(file, "w", format="mp4", container_options={"movflags": "+faststart"})
         self._closed = False
@@ -303,8 +343,7 @@ class FilmWriter:
 
     def _add_video(self, info: VideoInfo, crf: int) -> av.video.stream.VideoStream:
         rate = info.frame_rate or FALLBACK_RATE
-        stream = self._output.add_stream("libx264", rate=rate, options={
-            "crf": str(crf), "preset": PRESET, "bf": "0"})
+        stream = self._output.add_stream("libx264", rate=rate, options={"crf": str(crf), "preset": PRESET, "bf": "0"})
         stream.height, stream.width = even_size(info.height, info.width)
         stream.pix_fmt = "yuv420p"
         stream.time_base = stream.codec_context.time_base = info.time_base
@@ -341,7 +380,8 @@ class FilmWriter:
         if pad_rows or pad_columns:  # repeat the last row / column; 4:2:0 needs even sizes
             rgb = np.pad(rgb, ((0, pad_rows), (0, pad_columns), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
-            format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG", interpolation=SWS_FLAGS)
+            format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG", interpolation=SWS_FLAGS
+        )
         pts = self._next_pts(pts)
         frame.pts, frame.time_base = pts, self._time_base
         if duration:

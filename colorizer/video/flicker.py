@@ -13,6 +13,7 @@ The flow is computed on the full-size L with DIS's "medium" preset, deliberately
 stabilizer's cheaper reduced-size flow, so that the measure does not reward agreeing with the
 stabilizer's own motion estimate.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,12 +29,12 @@ MEASURE_PRESET = "medium"
 class PairFlow:
     """The input's motion between frames t and t+1: ``flow`` float32 H x W x 2 from t to t+1 and
     ``mask`` bool H x W (True where the flow is trusted)."""
+
     flow: np.ndarray
     mask: np.ndarray
 
 
-def pair_flow(lightness_t: np.ndarray, lightness_next: np.ndarray,
-              estimator: FlowEstimator | None = None) -> PairFlow:
+def pair_flow(lightness_t: np.ndarray, lightness_next: np.ndarray, estimator: FlowEstimator | None = None) -> PairFlow:
     """float32 H x W L of frames t and t+1 (0..100) -> their PairFlow, at full size."""
     estimator = estimator or FlowEstimator(MEASURE_PRESET)
     size = lightness_t.shape

@@ -7,6 +7,7 @@ grid samples B there: ``warp(B, flow)``.
 OpenCV's DIS flow (Kroeger et al., ECCV 2016) is used: dense, fast on a CPU, and robust enough on
 grey images. It needs 8-bit single-channel frames, so L (0..100) is scaled to 0..255 first.
 """
+
 from __future__ import annotations
 
 import functools
@@ -20,8 +21,11 @@ import numpy as np
 CONSISTENCY_RELATIVE = 0.01
 CONSISTENCY_ABSOLUTE = 0.5  # pixels^2, on the grid the flow was computed on
 
-PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
-           "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+PRESETS = {
+    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+}
 
 
 def flow_size(height: int, width: int, max_side: int | None) -> tuple[int, int]:

@@ -17,6 +17,7 @@ afresh: the first frame of a shot is the network's colour alone.
 
 The defaults were chosen by ``python -m bench.flicker_bench --tune`` (docs/video.md has the table).
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,6 +42,7 @@ class StabilizerSettings:
     lightness_tolerance: L units (0..100); larger trusts more of the flow.
     cut_threshold: L-histogram distance (0..1, total variation) at which a new shot starts.
     """
+
     # python -m bench.flicker_bench --tune (docs/video.md): among the settings that at least halve
     # the warping error, full-size flow (at 640x360) kept the colour closest to the truth; blend 0.85+
     # and lightness tolerances of 12+ let colour trail behind moving objects (the oracle's RMSE rose).
@@ -73,9 +75,9 @@ def _histogram(image: np.ndarray) -> np.ndarray:
 class TemporalStabilizer:
     """Stabilizes one shot sequence of frames, fed in order. Not thread-safe; one per video.
 
-        stabilizer = TemporalStabilizer()
-        for plane, ab in frames:            # float32 H x W L, float32 H x W x 2 ab
-            ab = stabilizer.update(plane, ab)
+    stabilizer = TemporalStabilizer()
+    for plane, ab in frames:            # float32 H x W L, float32 H x W x 2 ab
+        ab = stabilizer.update(plane, ab)
     """
 
     def __init__(self, settings: StabilizerSettings = StabilizerSettings()):
@@ -100,8 +102,9 @@ class TemporalStabilizer:
             assert self._previous_small is not None and self._previous_ab is not None  # "continues" says so
             weight, backward = self._trust(small, self._previous_small)
             self.trusted_share = float(weight.mean())
-            weight = cv2.resize(weight * np.float32(self.settings.blend), (width, height),
-                                interpolation=cv2.INTER_LINEAR)  # cv2: (w, h); soft edges
+            weight = cv2.resize(
+                weight * np.float32(self.settings.blend), (width, height), interpolation=cv2.INTER_LINEAR
+            )  # cv2: (w, h); soft edges
             carried = warp(self._previous_ab, resize_flow(backward, (height, width)))
             out = ab + weight[:, :, None] * (carried - ab)  # HxW -> HxWx1, broadcast over a and b
         else:
@@ -137,8 +140,12 @@ class TemporalStabilizer:
         """Whether this frame (its flow-size L, its full size) "continues" the previous one's shot,
         follows a "cut", or starts "afresh" (first frame, a size change, or blend 0)."""
         previous = self._previous_small
-        if previous is None or self._previous_ab is None or previous.shape != small.shape \
-                or self._previous_ab.shape[:2] != size:
+        if (
+            previous is None
+            or self._previous_ab is None
+            or previous.shape != small.shape
+            or self._previous_ab.shape[:2] != size
+        ):
             return "afresh"
         if self.settings.blend == 0.0:
             return "afresh"
