@@ -59,8 +59,9 @@ RUN_FOLDER = "colorizer"  # results and previews, one subfolder per request, ins
 
 # Server limits. Gradio 6 has no time limit for ordinary events: the work per request is bounded by
 # MAX_PIXELS, MAX_FILE_SIZE, MAX_BATCH_FILES and the render size's maximum.
-MAX_FILE_SIZE = "25mb"
-MAX_FILE_BYTES = 25 * 2**20  # what Gradio takes "25mb" to mean
+MAX_FILE_MB = 25
+MAX_FILE_BYTES = MAX_FILE_MB * 2**20
+MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"  # Gradio's spelling of MAX_FILE_BYTES (it takes "mb" as 2**20 bytes)
 MAX_BATCH_FILES = 20  # photos per "Many photos" request
 MAX_FILM_SECONDS = DEFAULT_MAX_SECONDS  # longer films are refused before any frame is colorized
 MAX_FILM_PIXELS = DEFAULT_MAX_FRAME_PIXELS  # and so are films with larger frames (1280x720)

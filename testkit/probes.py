@@ -12,6 +12,8 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
+from colorkit.cli import ORT_LOG_SEVERITY
+
 LOGITS_LAYER = "conv8_313"  # the release's 313 class scores, before the temperature Scale
 
 
@@ -51,5 +53,5 @@ def session_with_logits(model_path: Path, layer: str = LOGITS_LAYER) -> tuple[or
     name = nodes[0].output[0]
     model.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
     options = ort.SessionOptions()
-    options.log_severity_level = 3
+    options.log_severity_level = ORT_LOG_SEVERITY
     return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"]), name
