@@ -63,13 +63,13 @@ class Mutant:
 MUTANTS = [
     # The four the issue names.
     Mutant(
-        "cli-drops-temperature", "colorizer/cli.py", "temperature=args.temperature, ", "", (cli_case("--temperature"),)
+        "cli-drops-temperature", "colorizer/cli.py", "temperature=args.temperature,", "", (cli_case("--temperature"),)
     ),
     Mutant(
         "rint-removed",
         "colorizer/color.py",
-        "np.rint(np.clip(rgb, 0.0, 1.0) * 255)",
-        "np.clip(rgb, 0.0, 1.0) * 255",
+        "table = np.rint(curve * 255).astype(np.uint8)",
+        "table = (curve * 255).astype(np.uint8)",
         (
             f"{REFERENCES}::test_grey_levels_round_trip_exactly",
             f"{REFERENCES}::test_lab_to_rgb8_rounds_to_nearest",
@@ -79,8 +79,8 @@ MUTANTS = [
     Mutant(
         "lightness-reads-bgr",
         "colorizer/color.py",
-        "cv2.cvtColor(strip, cv2.COLOR_RGB2Lab)[..., 0]",
-        "cv2.cvtColor(strip, cv2.COLOR_BGR2Lab)[..., 0]",
+        "cv2.cvtColor(unit, cv2.COLOR_RGB2Lab)[..., 0]",
+        "cv2.cvtColor(unit, cv2.COLOR_BGR2Lab)[..., 0]",
         (
             f"{REFERENCES}::test_lightness_is_cie_lightness_of_srgb",
             f"{REFERENCES}::test_network_input_is_bilinear_cie_lightness_minus_50",
@@ -147,9 +147,9 @@ MUTANTS = [
     ),
     Mutant(
         "alpha-dropped",
-        "colorizer/colorizer.py",
-        "return np.dstack([rgb, alpha_to_uint8(alpha)])",
-        "return rgb",
+        "colorizer/pixels.py",
+        "out[tile.rows, tile.columns, 3] = alpha8[tile.rows, tile.columns]",
+        "out[tile.rows, tile.columns, 3] = 255",
         (f"{COLORIZER}::test_alpha_passes_through_bit_exactly",),
     ),
     Mutant(
@@ -161,23 +161,23 @@ MUTANTS = [
     ),
     Mutant(
         "upsample-method-ignored",
-        "colorizer/colorizer.py",
-        "upsample_ab(ab, plane, upsample)",
-        "upsample_ab(ab, plane)",
+        "colorizer/pixels.py",
+        "ab_full = upsample_ab(ab, plane, method)",
+        "ab_full = upsample_ab(ab, plane)",
         (cli_case("--upsample"),),
     ),
     Mutant(
         "keep-color-blend-inverted",
         "colorizer/chroma.py",
-        "weight * original + (1 - weight) * predicted_ab[rows]",
-        "(1 - weight) * original + weight * predicted_ab[rows]",
+        "weight * original + (1 - weight) * predicted_ab[rows, columns]",
+        "(1 - weight) * original + weight * predicted_ab[rows, columns]",
         (f"{CONTROLS}::test_keep_colour_keeps_strong_original_colour",),
     ),
     Mutant(
         "png-write-not-atomic",
         "colorizer/encode.py",
-        "write_atomically(path, encode_png(image))",
-        "path.write_bytes(encode_png(image))",
+        "write_atomically(Path(path), data)",
+        "Path(path).write_bytes(data)",
         (f"{CLI_OPTIONS}::test_failed_write_leaves_the_previous_output_whole",),
     ),
     Mutant(
@@ -199,9 +199,9 @@ MUTANTS = [
     ),
     Mutant(
         "cli-ignores-max-pixels",
-        "colorizer/cli.py",
-        "read_image(source, max_pixels=args.max_pixels)",
-        "read_image(source)",
+        "colorizer/batch.py",
+        "decode_image(data, max_pixels=settings.max_pixels, name=job.name)",
+        "decode_image(data, name=job.name)",
         (cli_case("--max-pixels"),),
     ),
     Mutant(
