@@ -47,6 +47,7 @@ DEFAULT_SETTINGS = {
     "format": "png",
     "quality": None,
     "max_pixels": 50_000_000,
+    "stabilize": True,  # films only; recorded with every run
     "precision": "fp32",
 }
 
