@@ -164,12 +164,16 @@ def handler_for(job: Job, data: bytes | None = None) -> Callable[..., Row]:
 
 
 def _is_film(path: Path) -> bool:
+    """Whether ``path`` is a regular file holding a film. Anything else (a FIFO, which opening would
+    block on, a device, a missing or unreadable file) is left to ``process_image``, which says why."""
     from colorizer.video import is_video  # PyAV is loaded only where films are looked for
 
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         return is_video(path)
     except OSError:
-        return False  # unreadable: process_image says why
+        return False
 
 
 def process_video(colorizer, job: Job, context: Context, data: bytes | None, stop: threading.Event | None) -> Row:
