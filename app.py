@@ -1,26 +1,29 @@
-"""A web page and an HTTP API that colorize black-and-white photos: a thin Gradio front over ``colorizer``.
+"""A web page, an HTTP API and an MCP server that colorize black-and-white photos: a thin Gradio
+front over ``colorizer``.
 
     python app.py                        # builds models/eccv16.onnx first if it is missing
     python app.py --model my.onnx --port 8080
     gradio app.py                        # reload mode while editing (model: $COLORIZER_MODEL)
 
-The API has one endpoint, ``colorize``: an image file in, the colorized PNG (same size) out.
+The API has two endpoints: ``colorize``, an image file in, the colorized PNG (same size) out; and
+``colorize_video``, a film in, the colorized MP4 (sound kept) out. MCP clients see them as tools at
+http://HOST:PORT/gradio_api/mcp/ (docs/app.md).
 
     from gradio_client import Client, handle_file
     client = Client("http://127.0.0.1:7860")
     client.predict(handle_file("old.jpg"), api_name="/colorize")                          # defaults
-    client.predict(handle_file("old.jpg"), 0.2, 256, "bicubic", api_name="/colorize")     # vivid, finer
+    client.predict(handle_file("old.jpg"), 80, 256, "bicubic", api_name="/colorize")      # vivid, finer
     client.predict(handle_file("old.jpg"), keep_colour=True, precision="int8", api_name="/colorize")
+    client.predict(handle_file("reel.mp4"), api_name="/colorize_video")                   # a film
 
 Importing this module builds the page (``demo``) but loads no model, starts no server and downloads
-nothing: the model is loaded on first use by ``get_colorizer``.
+nothing: models load on first use (``colorizer.models.ModelSet``).
 """
+
 from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
-import functools
 import os
 import secrets
 import signal
@@ -28,42 +31,59 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import gradio as gr
-import numpy as np
 from gradio.utils import get_upload_folder
+from starlette.middleware import Middleware
 
-from colorizer import Colorizer, ColorizerError, default_model_path, read_image
-from colorizer.chroma import analyze_input_color
-from colorizer.color import split_alpha
-from colorizer.colorizer import MAX_RENDER_SIZE, MIN_RENDER_SIZE, PRECISIONS
+from appkit.disk import DiskBudget, claim_folder
+from appkit.guards import only_regular_files_recorded
+from appkit.limits import BodyLimit
+from appkit.memory import limit_malloc_arenas
+from colorizer import ColorizerError
+from colorizer.colorizer import MAX_RENDER_SIZE, MIN_RENDER_SIZE
 from colorizer.decode import DEFAULT_MAX_PIXELS
-from colorizer.encode import write_png
+from colorizer.models import ModelSet
+from colorizer.options import VIBRANCY_DEFAULT, VIBRANCY_MAX, VIBRANCY_MIN, ColorizeOptions
+from colorizer.service import colorize_batch, colorize_file
 from colorizer.upsample import DEFAULT_METHOD, METHODS
+from colorizer.video_service import DEFAULT_MAX_FRAME_PIXELS, DEFAULT_MAX_SECONDS, FilmLimits, colorize_film
 from colorkit.cli import HelpFormatter, configure_logging
-from colorkit.contract import DEFAULT_TEMPERATURE, model_for_precision
+from colorkit.contract import INPUT_MULTIPLE, PRECISIONS
 from convert.build import ensure_model
 from convert.errors import ConversionError, DownloadError
-from convert.sources import release_files_in
+from convert.pins import describe_release_dir
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 MAX_PIXELS = DEFAULT_MAX_PIXELS  # larger uploads are refused before decoding (ImageTooLargeError)
-PREVIEW_SIDE = 1600  # the before/after slider shows at most this many pixels a side; the PNG is full size
-RENDER_STEP = 8  # the network's input side must be a multiple of 8
+RUN_FOLDER = "colorizer"  # results and previews, one subfolder per request, inside Gradio's upload folder
 
-# Server limits. Gradio 6 has no time limit for ordinary (non-streaming) events: the work per request
-# is bounded instead by MAX_PIXELS, MAX_FILE_SIZE and the render size's maximum.
-MAX_FILE_SIZE = "25mb"
-MAX_FILE_BYTES = 25 * 2 ** 20  # what Gradio takes "25mb" to mean
-CONCURRENCY = 2  # requests colorized at once; the others wait in the queue
+# Server limits. Gradio 6 has no time limit for ordinary events: the work per request is bounded by
+# MAX_PIXELS, MAX_FILE_SIZE, MAX_BATCH_FILES and the render size's maximum.
+MAX_FILE_MB = 25
+MAX_FILE_BYTES = MAX_FILE_MB * 2**20
+MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"  # Gradio's spelling of MAX_FILE_BYTES (it takes "mb" as 2**20 bytes)
+MAX_BATCH_FILES = 20  # photos per "Many photos" request
+MAX_FILM_SECONDS = DEFAULT_MAX_SECONDS  # longer films are refused before any frame is colorized
+MAX_FILM_PIXELS = DEFAULT_MAX_FRAME_PIXELS  # and so are films with larger frames (1280x720)
+FILM_LIMITS = FilmLimits(MAX_FILM_SECONDS, MAX_FILM_PIXELS)  # --max-film-seconds, --max-film-pixels
+CONCURRENCY = 2  # requests colorized at once, page, API, MCP and batch together; the others wait
+CONCURRENCY_ID = "colorize"
 SESSION_THREADS = max(1, (os.cpu_count() or 1) // CONCURRENCY)
 QUEUE_SIZE = 32  # requests waiting beyond that are refused with "queue is full"
-DELETE_CACHE = (600, 3600)  # every 10 minutes, delete uploads and results older than an hour
+DELETE_CACHE = (600, 3600)  # every 10 minutes, Gradio deletes its uploads and results older than an hour
+MAX_KEPT_BYTES = 2 * 2**30  # uploads and results kept on disk in all; the oldest go first
+MAX_KEPT_SECONDS = sum(DELETE_CACHE)  # and for at most as long as Gradio keeps its own files
+BODY_LIMITS = {  # request bodies by path prefix; a larger body gets 413 before it is read
+    "/gradio_api/upload": MAX_BATCH_FILES * MAX_FILE_BYTES + 2**20,  # multipart, streamed to disk by Gradio
+    "/gradio_api/mcp": MAX_FILE_BYTES * 4 // 3 + 2**20,  # a data: URL of a photo, base64 in JSON
+}
+MAX_OTHER_BODY = 2**20  # the queue's JSON and everything else
 LAUNCH_OPTIONS = {
     "max_file_size": MAX_FILE_SIZE,
     "show_error": True,  # the colorizer's one-line messages reach the page and API clients
     "ssr_mode": False,  # client-side rendering: no Node server
     "enable_monitoring": False,  # left at None, Gradio lets anyone read /monitoring/summary
+    "mcp_server": True,  # the public endpoint is also an MCP tool, at /gradio_api/mcp/
 }
 
 TITLE = "Black-and-white photo colorizer"
@@ -75,126 +95,249 @@ colours for it. The result keeps your photo's full resolution and downloads as P
 """
 # Gradio 6.31's bundled SourceSansPro-SemiBold.woff2 holds only a few glyphs, so semi-bold text (titles,
 # labels, buttons) mixed two fonts; with the complete Bold face declared instead, weight 600 resolves to it.
-THEME = gr.themes.Default(font=[gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)),
-                                "ui-sans-serif", "system-ui", "sans-serif"])
+THEME = gr.themes.Default(
+    font=[gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)), "ui-sans-serif", "system-ui", "sans-serif"]
+)
+# The before/after layers: Gradio 6.31 lays the first image out in the flow (width 100%, max-height
+# 500 px) and the second absolutely over the 400 px panel, so photos that are not ~3:2 were offset and
+# cropped. Both now fill the panel and letterbox the same way: pixel-aligned, the whole photo shown.
 CSS = """
 #model-line { opacity: 0.75; font-size: 0.9em; }
+#before-after img { position: absolute; inset: 0; width: 100%; height: 100%; max-width: none;
+                    max-height: none; margin: 0; object-fit: contain; }
 """
-
-_model_path: Path | None = None  # set by main() from --model; None: $COLORIZER_MODEL or models/eccv16.onnx
-
-
-def model_path(precision: str = "fp32") -> Path:
-    """The model file this app uses: --model, else $COLORIZER_MODEL, else models/eccv16.onnx;
-    for int8 the ``-int8.onnx`` file beside it (``python -m convert --int8`` writes it)."""
-    if _model_path is None:
-        return default_model_path(precision)
-    return model_for_precision(_model_path, precision)
+WORKING_JS = "() => 'Colorizing…'"
+# After a result on a narrow screen (one column), bring the before/after view into sight.
+SCROLL_JS = """() => { if (window.innerWidth < 768) {
+  document.getElementById('before-after')?.scrollIntoView({behavior: 'smooth', block: 'start'}); } }"""
 
 
-@functools.cache
-def get_colorizer(precision: str = "fp32") -> Colorizer:
-    """The Colorizer of this process for a precision, loaded on first use (a failed load is retried
-    next time). Its network gets cores / CONCURRENCY threads: with 2 requests at once on 2 cores,
-    one thread each served 3.27 images/s against 2.78 with two threads each (python -m
-    bench.threads_bench, README)."""
-    return Colorizer(model_path(precision), precision=precision, threads=SESSION_THREADS)
+class Handlers:
+    """The events' functions over one ModelSet. Their signatures and docstrings are the API's and the
+    MCP tool's description."""
+
+    def __init__(self, models: ModelSet, disk: DiskBudget | None = None, film_limits: FilmLimits = FILM_LIMITS):
+        self.models = models
+        self.disk = disk
+        self.film_limits = film_limits
+
+    def colorize(
+        self,
+        image: str | dict | None,
+        vibrancy: float = VIBRANCY_DEFAULT,
+        render_size: int = MIN_RENDER_SIZE,
+        upsample: str = DEFAULT_METHOD,
+        keep_colour: bool = False,
+        precision: str = "fp32",
+    ) -> str:
+        """Colorize a black-and-white photo; the result is a PNG of the photo's size.
+
+        Args:
+            image: the photo (JPEG, PNG, TIFF, WebP, BMP, GIF, HEIC or AVIF): an upload, an http(s) URL or a data URL.
+            vibrancy: 0 (muted) to 100 (vivid), default 50 (the model's own look); a value above 0 and at most 1 is read as version 1's temperature (0.05 vivid to 1.0 muted).
+            render_size: the side the network sees, a multiple of 8 from 224 to 512; larger is finer and slower.
+            upsample: how the colour is brought to full size: "bilateral" (default, edge-aware), "guided", "bicubic" or "bilinear".
+            keep_colour: for a photo that already has colour, keep it where it is strong.
+            precision: "fp32", or "int8" for the faster quantized model when it has been made.
+        Returns:
+            The colorized PNG (RGB, or RGBA when the photo has transparency), named <photo>_color.png,
+            with its provenance in PNG text chunks.
+        """
+        return str(
+            self._colorize_one(image, vibrancy, render_size, upsample, keep_colour, precision, previews=False).result
+        )
+
+    def colorize_page(self, image, vibrancy, render_size, upsample, keep_colour, precision):
+        """The page's Colorize button and examples: the PNG, the before/after pair and a message."""
+        done = self._colorize_one(image, vibrancy, render_size, upsample, keep_colour, precision, previews=True)
+        message = f"Colorized {done.width}×{done.height} in {done.seconds:.1f} s."
+        if done.note and not keep_colour:
+            message += f" {done.note}"
+        return str(done.result), (str(done.before), str(done.after)), message
+
+    def colorize_many(self, files, vibrancy, render_size, upsample, keep_colour, precision, progress=gr.Progress()):  # noqa: B008 - Gradio injects the tracker
+        """The "Many photos" tab: a gallery, a ZIP of the PNGs, and one line per file that failed."""
+        options = _options(vibrancy, render_size, upsample, keep_colour, precision)
+        files = [item for item in (files or []) if item]
+        if not files:
+            raise gr.Error("Upload photos first.", print_exception=False)
+        if len(files) > MAX_BATCH_FILES:
+            raise gr.Error(f"{len(files)} photos: at most {MAX_BATCH_FILES} at once.", print_exception=False)
+        sources = []
+        for item in files:
+            try:
+                sources.append((_original_name(item), _upload_path(item)))
+            except gr.Error as refused:
+                sources.append((_original_name(item), refused.message))
+        batch = colorize_batch(
+            self.models,
+            sources,
+            _request_folder(),
+            options,
+            max_pixels=MAX_PIXELS,
+            progress=lambda index, name: progress(index / len(files), desc=name),
+        )
+        self._sweep()
+        failures = "\n".join(f"- {failure}" for failure in batch.failures)
+        if not batch.previews:
+            raise gr.Error(f"No photo could be colorized:\n{failures}", print_exception=False)
+        report = f"Colorized {len(batch.previews)} of {len(files)} photos."
+        if failures:
+            report += f" Not colorized:\n{failures}"
+        return [(str(path), name) for path, name in batch.previews], str(batch.archive), report
+
+    def colorize_video(
+        self,
+        video: str | dict | None,
+        vibrancy: float = VIBRANCY_DEFAULT,
+        render_size: int = MIN_RENDER_SIZE,
+        upsample: str = DEFAULT_METHOD,
+        precision: str = "fp32",
+        stabilize: bool = True,
+        progress=gr.Progress(),  # noqa: B008 (Gradio injects progress through this default)
+    ) -> str:
+        """Colorize a black-and-white film; the result is an H.264 MP4 of the film's size, sound kept.
+
+        Args:
+            video: the film (MP4, MOV, MKV, WebM, AVI, ...): an upload or an http(s) URL; limited in duration and frame size.
+            vibrancy: 0 (muted) to 100 (vivid), default 50 (the model's own look).
+            render_size: the side the network sees, a multiple of 8 from 224 to 512; larger is finer and slower.
+            upsample: how the colour is brought to full size: "bilateral" (default), "guided", "bicubic" or "bilinear".
+            precision: "fp32", or "int8" for the faster quantized model when it has been made.
+            stabilize: keep colours steady from frame to frame along the motion (default); false colorizes each frame alone.
+        Returns:
+            The colorized film, named <film>_color.mp4.
+        """
+        return str(self._colorize_film(video, vibrancy, render_size, upsample, precision, stabilize, progress).path)
+
+    def colorize_video_page(
+        self,
+        video,
+        vibrancy,
+        render_size,
+        upsample,
+        keep_colour,
+        precision,
+        stabilize,
+        progress=gr.Progress(),  # noqa: B008 (Gradio injects progress through this default)
+    ):
+        """The "Film" tab's Colorize button: the MP4 and a message."""
+        done = self._colorize_film(video, vibrancy, render_size, upsample, precision, stabilize, progress)
+        message = (
+            f"Colorized {done.frames} frames ({done.width}×{done.height}, {done.seconds:.1f} s) in "
+            f"{done.elapsed:.1f} s, {done.frames_per_second:.1f} frames/s."
+        )
+        if not done.audio:
+            message += " The film has no sound."
+        return str(done.path), message
+
+    def _colorize_film(self, video, vibrancy, render_size, upsample, precision, stabilize, progress):
+        options = _options(vibrancy, render_size, upsample, False, precision)
+        source = _upload_path(video, what="film")
+
+        def report(done: int, total: int | None, rate: float) -> None:
+            progress((done, total), desc=f"{rate:.1f} frames/s", unit="frames")
+
+        with _user_errors():
+            done = colorize_film(
+                self.models,
+                source,
+                _request_folder(),
+                options,
+                original_name=_original_name(video),
+                stabilize=bool(stabilize),
+                limits=self.film_limits,
+                progress=report,
+            )
+        self._sweep()
+        return done
+
+    @staticmethod
+    def clear() -> tuple[None, None, str]:
+        """A new photo: no old result, before/after or message, and no error badge (only a server
+        event resets those; it does no work and reads nothing)."""
+        return None, None, ""
+
+    @staticmethod
+    def clear_film() -> tuple[None, str]:
+        """A new film: no old result or message."""
+        return None, ""
+
+    def page_state(self) -> tuple[str, dict]:
+        """On page load: the model line, and the speed choice shown only when an int8 model exists."""
+        try:
+            colorizer = self.models.get()
+            line = f"Model `{colorizer.model_path.name}` on `{colorizer.provider}`"
+        except ColorizerError as error:
+            line = f"Model not loaded: {error}"
+        return line, gr.update(visible=self.models.path("int8").is_file())
+
+    def _colorize_one(self, image, vibrancy, render_size, upsample, keep_colour, precision, *, previews: bool):
+        options = _options(vibrancy, render_size, upsample, keep_colour, precision)
+        source = _upload_path(image)
+        with _user_errors():
+            done = colorize_file(
+                self.models,
+                source,
+                _request_folder(),
+                options,
+                original_name=_original_name(image),
+                max_pixels=MAX_PIXELS,
+                previews=previews,
+            )
+        self._sweep()
+        return done
+
+    def _sweep(self) -> None:
+        if self.disk is not None:
+            self.disk.sweep_soon()
 
 
-def colorize(image: str | dict | None, vibrancy: float = DEFAULT_TEMPERATURE,
-             render_size: int = MIN_RENDER_SIZE, upsample: str = DEFAULT_METHOD,
-             keep_colour: bool = False, precision: str = "fp32") -> str:
-    """Colorize a black-and-white photo; the result has the photo's size.
-
-    image: the photo (JPEG, PNG, TIFF, WebP, BMP, GIF, HEIC or AVIF).
-    vibrancy: annealing temperature, 0.05 (vivid) .. 1.0 (muted); the release uses 0.38.
-    render_size: the side the network sees, a multiple of 8 from 224 to 512; larger is finer and slower.
-    upsample: how the colour is brought to full size, e.g. "bilinear", "bicubic" or an edge-aware
-        method (the choices and the default are colorizer.upsample's METHODS and DEFAULT_METHOD).
-    keep_colour: for a photo that already has colour, keep it where it is strong.
-    precision: "fp32", or "int8" for the faster quantized model when it has been made.
-    Returns the path of a new PNG (RGB, or RGBA when the photo has transparency) in Gradio's
-    cache: a file of its own per request, so that two identical results never share a file that
-    one client is still downloading (Gradio names the files it saves by their content).
-    """
-    if upsample not in METHODS:
-        raise gr.Error(f"unknown colour upsampling {upsample!r}; choose one of {', '.join(METHODS)}")
-    if precision not in PRECISIONS:
-        raise gr.Error(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
-    source = _upload_path(image)
-    _check_upload_size(source)
+def _options(vibrancy, render_size, upsample, keep_colour, precision) -> ColorizeOptions:
     with _user_errors():
-        pixels = read_image(source, max_pixels=MAX_PIXELS)
-        colorizer = get_colorizer(precision)
-        note = analyze_input_color(split_alpha(pixels)[0]).note()
-        if note:
-            gr.Info(note)
-        rgb = colorizer.colorize(pixels, temperature=vibrancy, render_size=int(render_size),
-                                 upsample=upsample, keep_color=bool(keep_colour))
-        path = Path(get_upload_folder()) / "results" / f"colorized-{secrets.token_hex(8)}.png"
-        write_png(path, rgb)  # a temporary file renamed into place: never read half-written
-        return str(path)
+        return ColorizeOptions.from_request(vibrancy, render_size, upsample, keep_colour, precision)
 
 
-def before_after(image: str | dict | None, result: str | dict | None) -> tuple[np.ndarray, np.ndarray]:
-    """The upload and its colorized PNG as a pair of previews for the before/after slider."""
-    with _user_errors():
-        return preview(read_image(_upload_path(image), max_pixels=MAX_PIXELS)), \
-            preview(read_image(_upload_path(result), max_pixels=MAX_PIXELS))
+def _request_folder() -> Path:
+    """A new folder for one request's files, inside Gradio's upload folder (so Gradio serves and
+    deletes them without copying); created by the first file written there, so a refused request
+    leaves none."""
+    return Path(get_upload_folder()) / RUN_FOLDER / secrets.token_hex(8)
 
 
-def model_line() -> str:
-    """One Markdown line naming the model file and the execution provider that runs it."""
-    try:
-        colorizer = get_colorizer()
-    except ColorizerError as error:
-        return f"Model not loaded: {error}"
-    return f"Model `{colorizer.model_path.name}` on `{colorizer.provider}`"
+def _original_name(value: str | dict | None) -> str | None:
+    """The name the user's file had (Gradio's payload keeps it as ``orig_name``)."""
+    if isinstance(value, dict):
+        return value.get("orig_name") or Path(str(value.get("path") or "")).name or None
+    return Path(value).name if value else None
 
 
-def page_state() -> tuple[str, dict]:
-    """On page load: the model line, and the speed choice shown only when an int8 model exists."""
-    return model_line(), gr.update(visible=model_path("int8").is_file())
-
-
-def preview(pixels: np.ndarray, max_side: int = PREVIEW_SIDE) -> np.ndarray:
-    """uint8/uint16 HxW[xC] -> uint8, shrunk (never enlarged) to at most ``max_side`` a side."""
-    if pixels.dtype == np.uint16:
-        pixels = (pixels // 257).astype(np.uint8)  # 0..65535 -> 0..255
-    height, width = pixels.shape[:2]
-    scale = max_side / max(height, width)
-    if scale >= 1:
-        return pixels
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))  # cv2 sizes are (width, height)
-    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
-
-
-def _upload_path(value: str | Path | dict | None) -> str:
+def _upload_path(value: str | Path | dict | None, what: str = "photo") -> Path:
     """The file behind an image input: a path, or Gradio's file payload ({"path": ...}) as the events
     receive it unprocessed (see build_demo).
 
-    Only files in Gradio's upload/cache folder (uploads, and the examples Gradio copies there) are
-    read: a payload without
-    Gradio's file marker is not checked by Gradio, and could otherwise name any file on the server.
-    The refusal is the same whether such a file exists or not.
+    Only regular files inside Gradio's upload folder (uploads, and the examples Gradio copies there)
+    are read: a payload without Gradio's file marker is not checked by Gradio, and could otherwise
+    name any file on the server, a folder (the upload folder itself), a FIFO or a device. The refusal
+    is the same whether such a path exists or not, and names no server path.
     """
     path = value.get("path") if isinstance(value, dict) else value
     if not path:
-        raise gr.Error("Upload a photo first.")
-    resolved = Path(path).resolve()
-    if not resolved.is_relative_to(Path(get_upload_folder()).resolve()):
-        raise gr.Error("Send the photo as a file upload; paths on the server are not accepted.",
-                       print_exception=False)
-    return str(resolved)
-
-
-def _check_upload_size(path: str) -> None:
-    """Refuse an input over MAX_FILE_BYTES before reading it: inputs sent as URLs skip Gradio's
-    max_file_size (Gradio has fetched them already, but decoding would cost more)."""
-    with contextlib.suppress(OSError):  # a missing file gets read_image's own message
-        if Path(path).stat().st_size > MAX_FILE_BYTES:
-            raise gr.Error(f"{Path(path).name}: the file is larger than the limit of {MAX_FILE_SIZE}",
-                           print_exception=False)
+        raise gr.Error(f"Upload a {what} first.", print_exception=False)
+    refusal = gr.Error(
+        f"Send the {what} as a file upload; paths on the server are not accepted.", print_exception=False
+    )
+    try:
+        resolved = Path(path).resolve()
+        folder = Path(get_upload_folder()).resolve()
+        if resolved == folder or not resolved.is_relative_to(folder) or not resolved.is_file():
+            raise refusal
+    except (OSError, ValueError, TypeError):  # a name too long, a NUL byte, not a string
+        raise refusal from None
+    if resolved.stat().st_size > MAX_FILE_BYTES:
+        # Inputs sent as URLs skip Gradio's max_file_size (Gradio fetched them already; decoding would cost more).
+        raise gr.Error(f"{resolved.name}: the file is larger than the limit of {MAX_FILE_SIZE}", print_exception=False)
+    return resolved
 
 
 @contextlib.contextmanager
@@ -206,55 +349,188 @@ def _user_errors() -> Iterator[None]:
         raise gr.Error(str(error), print_exception=False) from None
 
 
-def build_demo() -> gr.Blocks:
-    """The page: upload and controls on the left, before/after and the full-size PNG on the right."""
+def build_demo(models: ModelSet, disk: DiskBudget | None = None, film_limits: FilmLimits = FILM_LIMITS) -> gr.Blocks:
+    """The page: settings, then a tab per way of working (one photo, many photos, a film)."""
+    handlers = Handlers(models, disk, film_limits)
+    limits = {"concurrency_limit": CONCURRENCY, "concurrency_id": CONCURRENCY_ID}
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(INTRO)
-        with gr.Row(equal_height=False):
-            with gr.Column():
-                # filepath + image_mode=None: Gradio hands over the uploaded file untouched (the events
-                # skip its Pillow preprocessing, below), so colorizer.read_image decodes it: 16-bit PNGs
-                # keep their depth, palettes and EXIF orientation are handled, bad files get our message.
-                source = gr.Image(label="Black-and-white photo", type="filepath", image_mode=None,
-                                  sources=["upload", "clipboard"], height=400)
-                with gr.Accordion("Settings", open=False):
-                    vibrancy = gr.Slider(0.05, 1.0, value=DEFAULT_TEMPERATURE, step=0.01, label="Vibrancy",
-                                         info="Annealing temperature: lower is more vivid, 1.0 is muted")
-                    render_size = gr.Slider(MIN_RENDER_SIZE, MAX_RENDER_SIZE, value=MIN_RENDER_SIZE,
-                                            step=RENDER_STEP, label="Render size",
-                                            info="Side of the image the network sees: larger is finer, slower")
-                    upsample = gr.Dropdown(list(METHODS), value=DEFAULT_METHOD, label="Colour upsampling",
-                                           info="How the colour is brought to the photo's full size")
-                    keep_colour = gr.Checkbox(False, label="Keep original colours",
-                                              info="For photos that already have colour: keep it where it is strong")
-                    precision = gr.Radio(list(PRECISIONS), value="fp32", label="Speed", visible=False,
-                                         info="int8: about 3x faster network, checked against fp32 when made")
-                button = gr.Button("Colorize", variant="primary")
-                gr.Examples(sorted(str(path) for path in EXAMPLES_DIR.glob("*.jpg")), inputs=source,
-                            cache_examples=False, api_visibility="private")
-                model_info = gr.Markdown(elem_id="model-line")
-            with gr.Column():
-                # Previews (PREVIEW_SIDE); the full-size PNG to download is the image below.
-                slider = gr.ImageSlider(label="Before / after", type="numpy", format="png", interactive=False,
-                                        buttons=["fullscreen"], height=400, elem_id="before-after")
-                result = gr.Image(label="Colorized (full resolution, PNG)", type="numpy", format="png",
-                                  interactive=False, buttons=["download", "fullscreen"], elem_id="result")
+        with gr.Accordion("Settings", open=False):
+            with gr.Row():
+                vibrancy = gr.Slider(
+                    VIBRANCY_MIN,
+                    VIBRANCY_MAX,
+                    value=VIBRANCY_DEFAULT,
+                    step=1,
+                    label="Vibrancy",
+                    info="Higher is more colourful; 50 is the model's own look",
+                )
+                render_size = gr.Slider(
+                    MIN_RENDER_SIZE,
+                    MAX_RENDER_SIZE,
+                    value=MIN_RENDER_SIZE,
+                    step=INPUT_MULTIPLE,
+                    label="Render size",
+                    info="Side of the image the network sees: larger is finer, slower",
+                )
+            with gr.Row():
+                upsample = gr.Dropdown(
+                    list(METHODS),
+                    value=DEFAULT_METHOD,
+                    label="Colour upsampling",
+                    info="How the colour is brought to the photo's full size",
+                )
+                keep_colour = gr.Checkbox(
+                    False,
+                    label="Keep original colours",
+                    info="For photos that already have colour: keep it where it is strong",
+                )
+                precision = gr.Radio(
+                    list(PRECISIONS),
+                    value="fp32",
+                    label="Speed",
+                    visible=False,
+                    info="int8: about 3x faster network, checked against fp32 when made",
+                )
+        settings = [vibrancy, render_size, upsample, keep_colour, precision]
+        with gr.Tabs():
+            with gr.Tab("One photo"), gr.Row(equal_height=False):
+                with gr.Column():
+                    # filepath + image_mode=None: Gradio hands over the uploaded file untouched (the
+                    # events skip its Pillow preprocessing, below), so colorizer.read_image decodes it:
+                    # 16-bit PNGs keep their depth, EXIF orientation is applied, bad files get our message.
+                    source = gr.Image(
+                        label="Black-and-white photo",
+                        type="filepath",
+                        image_mode=None,
+                        sources=["upload", "clipboard"],
+                        height=400,
+                    )
+                    button = gr.Button("Colorize", variant="primary")
+                    status = gr.Markdown(elem_id="status")
+                    examples = gr.Examples(
+                        sorted(str(path) for path in EXAMPLES_DIR.glob("*.jpg")),
+                        inputs=source,
+                        cache_examples=False,
+                        api_visibility="private",
+                    )
+                with gr.Column():
+                    slider = gr.ImageSlider(
+                        label="Before / after",
+                        type="filepath",
+                        interactive=False,
+                        buttons=["fullscreen"],
+                        height=400,
+                        elem_id="before-after",
+                    )
+                    result = gr.Image(
+                        label="Colorized (full resolution, PNG)",
+                        type="filepath",
+                        interactive=False,
+                        buttons=["download", "fullscreen"],
+                        elem_id="result",
+                    )
+            with gr.Tab("Many photos"), gr.Row(equal_height=False):
+                with gr.Column():
+                    files = gr.File(
+                        label=f"Black-and-white photos (up to {MAX_BATCH_FILES})",
+                        file_count="multiple",
+                        file_types=["image"],
+                        elem_id="many-files",
+                    )
+                    many_button = gr.Button("Colorize all", variant="primary")
+                    many_status = gr.Markdown(elem_id="many-status")
+                with gr.Column():
+                    gallery = gr.Gallery(label="Colorized (previews)", columns=3, height=400, elem_id="many-gallery")
+                    archive = gr.File(label="All colorized PNGs (ZIP)", elem_id="many-zip")
+            with gr.Tab("Film"), gr.Row(equal_height=False):
+                with gr.Column():
+                    film = gr.Video(
+                        label=f"Black-and-white film (up to {film_limits.max_seconds:g} s, "
+                        f"{film_limits.max_pixels:,} pixels a frame)",
+                        sources=["upload"],
+                        format=None,
+                        elem_id="film",
+                    )
+                    stabilize = gr.Checkbox(
+                        True, label="Steady colours", info="Carry each frame's colours along the motion to the next"
+                    )
+                    film_button = gr.Button("Colorize", variant="primary", elem_id="film-button")
+                    film_status = gr.Markdown(elem_id="film-status")
+                with gr.Column():
+                    film_result = gr.Video(
+                        label="Colorized (MP4, sound kept)", interactive=False, format=None, elem_id="film-result"
+                    )
+        model_info = gr.Markdown(elem_id="model-line")
+        api_trigger = gr.Button(visible=False)  # the API's own event: one image out, as in version 1
+        film_api = gr.Button(visible=False)  # the film API's event: the MP4 alone
 
-        # preprocess=False: the events receive the uploaded file's payload, not Pillow's reading of it.
-        inputs = [source, vibrancy, render_size, upsample, keep_colour, precision]
-        button.click(colorize, inputs, result, api_name="colorize", preprocess=False).success(
-            before_after, [source, result], slider, api_visibility="private", preprocess=False)
-        demo.load(page_state, None, [model_info, precision], api_visibility="private")
+        # preprocess=False: the events receive the uploads' payloads, not Pillow's reading of them.
+        # Every event that colorizes shares one concurrency limit (CONCURRENCY_ID), whoever calls it.
+        page_outputs = [result, slider, status]
+        clear = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
+        source.change(handlers.clear, None, page_outputs, **clear)
+        button.click(None, None, status, js=WORKING_JS)
+        button.click(
+            handlers.colorize_page,
+            [source, *settings],
+            page_outputs,
+            preprocess=False,
+            api_visibility="private",
+            **limits,
+        ).success(None, js=SCROLL_JS)
+        examples.load_input_event.then(
+            handlers.colorize_page,
+            [source, *settings],
+            page_outputs,
+            preprocess=False,
+            api_visibility="private",
+            **limits,
+        ).success(None, js=SCROLL_JS)
+        files.change(handlers.clear, None, [gallery, archive, many_status], **clear)
+        many_button.click(None, None, many_status, js=WORKING_JS)
+        many_button.click(
+            handlers.colorize_many,
+            [files, *settings],
+            [gallery, archive, many_status],
+            preprocess=False,
+            api_visibility="private",
+            **limits,
+        )
+        api_trigger.click(
+            handlers.colorize, [source, *settings], result, api_name="colorize", preprocess=False, **limits
+        )
+        film.change(handlers.clear_film, None, [film_result, film_status], **clear)
+        film_button.click(None, None, film_status, js=WORKING_JS)
+        film_button.click(
+            handlers.colorize_video_page,
+            [film, *settings, stabilize],
+            [film_result, film_status],
+            preprocess=False,
+            api_visibility="private",
+            **limits,
+        )
+        film_api.click(
+            handlers.colorize_video,
+            [film, vibrancy, render_size, upsample, precision, stabilize],
+            film_result,
+            api_name="colorize_video",
+            preprocess=False,
+            **limits,
+        )
+        demo.load(handlers.page_state, None, [model_info, precision], api_visibility="private")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    only_regular_files_recorded(demo)
     return demo
 
 
-demo = build_demo()
+demo = build_demo(ModelSet(threads=SESSION_THREADS))  # for `gradio app.py`; main() builds its own
 
 
 EPILOG = """examples:
   python app.py                               http://127.0.0.1:7860
   python app.py --host 0.0.0.0 --port 8080    reachable from other machines
+  python app.py --release-dir ~/Downloads     build the model from release files you downloaded
   COLORIZER_MODEL=my.onnx gradio app.py       reload mode while editing
 
 exit status: 2 when the model cannot be built or loaded (one line on stderr says why)
@@ -262,62 +538,116 @@ exit status: 2 when the model cannot be built or loaded (one line on stderr says
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python app.py", description="Serve the colorizer as a web page and API.",
-                                     epilog=EPILOG, formatter_class=HelpFormatter)
-    parser.add_argument("--model", type=Path, help="ONNX model, built first if missing "
-                                                   "(default: $COLORIZER_MODEL or models/eccv16.onnx)")
-    parser.add_argument("--release-dir", type=Path,
-                        help="folder holding release files you downloaded yourself (colorization_deploy_v2.prototxt, "
-                             "colorization_release_v2.caffemodel, pts_in_hull.npy): used instead of downloading them "
-                             "when the model must be built")
+    parser = argparse.ArgumentParser(
+        prog="python app.py",
+        description="Serve the colorizer as a web page, API and MCP tool.",
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="ONNX model, built first if missing (default: $COLORIZER_MODEL or models/eccv16.onnx)",
+    )
+    parser.add_argument(
+        "--release-dir",
+        type=Path,
+        help="folder holding release files you downloaded yourself (colorization_deploy_v2.prototxt, "
+        "colorization_release_v2.caffemodel, pts_in_hull.npy): used instead of downloading them "
+        "when the model must be built",
+    )
     parser.add_argument("--host", help="address to listen on (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
+    parser.add_argument(
+        "--max-film-seconds", type=float, default=MAX_FILM_SECONDS, help="longer films are refused before any work"
+    )
+    parser.add_argument(
+        "--max-film-pixels",
+        type=int,
+        default=MAX_FILM_PIXELS,
+        help="films whose frames have more pixels (width x height) are refused before any work",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
     return parser.parse_args(argv)
 
 
-_M_ARENA_MAX = -8  # glibc's mallopt parameter number
+def prepare_model(models: ModelSet, release_dir: Path | None) -> str:
+    """Build the fp32 model if it is missing (from ``release_dir``'s files, else downloads), load it
+    and hash it; returns the line to print. Raises DownloadError, ConversionError, ColorizerError."""
+    path = models.path()
+    if not path.exists():
+        release: dict[str, Path] = {}
+        if release_dir is not None:
+            release, lines = describe_release_dir(release_dir)
+            for line in lines:
+                print(line, file=sys.stderr)
+        print(
+            f"{path} is missing: building it from the ECCV16 release, as python -m convert --output {path} would",
+            file=sys.stderr,
+        )
+        ensure_model(path, **release)
+    colorizer = models.get()
+    models.sha256()
+    return f"model {path} on {colorizer.provider}"
 
 
-def limit_malloc_arenas(count: int = 2) -> None:
-    """Cap glibc's malloc arenas (unless $MALLOC_ARENA_MAX sets them): glibc gives threads that
-    allocate at once arenas of their own, and under load Gradio's worker threads grew the server's
-    RSS by about 70 MB a minute; with two arenas it stayed flat (python -m bench.load_test, README).
-    Does nothing where the C library is not glibc."""
-    if "MALLOC_ARENA_MAX" in os.environ:
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, count)
+def example_files(blocks: gr.Blocks) -> set[str]:
+    """Files Gradio keeps for the page's lifetime (the examples): never swept."""
+    return {path for block in blocks.blocks.values() for path in getattr(block, "keep_in_cache", ())}
 
 
 def main(argv: list[str] | None = None) -> int:
-    global _model_path
     limit_malloc_arenas()
     args = parse_args(argv)
     configure_logging(args.verbose)
-    _model_path = args.model
-    get_colorizer.cache_clear()
-    path = model_path()
+    models = ModelSet(args.model, threads=SESSION_THREADS)
     try:
-        if not path.exists():
-            print(f"{path} is missing: building it from the ECCV16 release, as "
-                  f"python -m convert --output {path} would", file=sys.stderr)
-            ensure_model(path, **release_files_in(args.release_dir))
-        colorizer = get_colorizer()
+        film_limits = FilmLimits(args.max_film_seconds, args.max_film_pixels)
+    except ColorizerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        print(prepare_model(models, args.release_dir))
     except DownloadError as error:
-        print(f"error: {error}; or put those files in a folder and run: python app.py --release-dir FOLDER",
-              file=sys.stderr)
+        print(
+            f"error: {error}; or put those files in a folder and run: python app.py --release-dir FOLDER",
+            file=sys.stderr,
+        )
         return 2
     except (ConversionError, ColorizerError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"model {path} on {colorizer.provider}")
+    upload_folder = Path(get_upload_folder())
+    lock = claim_folder(upload_folder, upload_folder / RUN_FOLDER)  # a killed run's results go now
+    page: gr.Blocks | None = None
+    disk = DiskBudget(
+        upload_folder,
+        max_bytes=MAX_KEPT_BYTES,
+        max_age=MAX_KEPT_SECONDS,
+        keep=lambda: example_files(page) if page is not None else (),
+    )
+    page = build_demo(models, disk, film_limits)
+    disk.sweep()
+    disk.start()
     # Stop on SIGTERM (docker stop, systemd) as on Ctrl-C, so Gradio's shutdown deletes the uploads
-    # and results it knows of; a later start would not know them.
+    # and results it knows of.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, theme=THEME, css=CSS,
-                **LAUNCH_OPTIONS)
+    middleware = [Middleware(BodyLimit, limits=BODY_LIMITS, default=MAX_OTHER_BODY)]
+    try:
+        page.launch(
+            server_name=args.host,
+            server_port=args.port,
+            share=args.share,
+            theme=THEME,
+            css=CSS,
+            app_kwargs={"middleware": middleware},
+            **LAUNCH_OPTIONS,
+        )
+    finally:
+        disk.stop()
+        if lock is not None:
+            lock.release()
     return 0
 
 

@@ -11,6 +11,7 @@ OpenCV 4's Caffe net as the seed used it: cv2.imread, seed_colorize, cv2.imwrite
 runs the whole set that many times, interleaved, and keeps each engine's best (other processes on a
 shared machine slow any single run). Same random weights everywhere (one synthetic caffemodel).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,9 @@ def photo_folder(count: int, max_mp: float, min_mp: float = 0.3) -> Path:
         megapixels = min_mp * (max_mp / min_mp) ** (index / max(1, count - 1))
         width = int(round(math.sqrt(megapixels * 1e6 * 4 / 3) / 8) * 8)
         height = width * 3 // 4
-        cv2.imwrite(str(folder / f"photo{index:02d}_{width}x{height}.jpg"), photo(width, height),
-                    [cv2.IMWRITE_JPEG_QUALITY, 95])
+        cv2.imwrite(
+            str(folder / f"photo{index:02d}_{width}x{height}.jpg"), photo(width, height), [cv2.IMWRITE_JPEG_QUALITY, 95]
+        )
     return folder
 
 
@@ -58,8 +60,10 @@ def megapixels(folder: Path) -> float:
 
 # --- workers (each in its own process) ----------------------------------------------------------------
 
+
 def seed_worker(folder: Path, out: Path) -> dict:
     from testkit.seed_pipeline import load_seed_net, seed_colorize
+
     net = load_seed_net(*release_files())
     out.mkdir(parents=True, exist_ok=True)
     files = sorted(folder.glob("*.jpg"))
@@ -74,24 +78,53 @@ def seed_worker(folder: Path, out: Path) -> dict:
 def cli_worker(folder: Path, out: Path, extra: list[str]) -> dict:
     """The CLI as a user runs it; its summary line gives the seconds from first file to last; cpu is
     the whole process's CPU seconds (start-up included: main() subtracts an empty run's)."""
-    command = [sys.executable, "-m", "colorizer", str(folder), "-o", str(out), "--model", str(model_path()),
-               "--device", "cpu", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "colorizer",
+        str(folder),
+        "-o",
+        str(out),
+        "--model",
+        str(model_path()),
+        "--device",
+        "cpu",
+        *extra,
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     summary = result.stdout.strip().splitlines()[-1]
     match = re.match(r"(\d+) of (\d+) images colorized in ([\d.]+) s", summary)
+    if match is None:
+        raise SystemExit(f"unexpected summary from the CLI: {summary!r}")
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     return {"seconds": float(match.group(3)), "images": int(match.group(1)), "cpu": cpu}
 
 
 def ray_worker(folder: Path, out: Path, actors: int, threads: int) -> dict:
     import ray
+
     from colorizer import cli
+
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
     started = time.perf_counter()
-    status = cli.main([str(folder), "-o", str(out), "--model", str(model_path()), "--device", "cpu", "--ray",
-                       "--ray-actors", str(actors), "--ray-threads", str(threads)])
+    status = cli.main(
+        [
+            str(folder),
+            "-o",
+            str(out),
+            "--model",
+            str(model_path()),
+            "--device",
+            "cpu",
+            "--ray",
+            "--ray-actors",
+            str(actors),
+            "--ray-threads",
+            str(threads),
+        ]
+    )
     seconds = time.perf_counter() - started
     ray.shutdown()
     assert status == 0
@@ -102,8 +135,19 @@ def ray_worker(folder: Path, out: Path, actors: int, threads: int) -> dict:
 def spawn(kind: str, folder: Path, *options: str) -> dict:
     out = WORK_DIR / "batch_out" / f"{kind}{'_'.join(options).replace('-', '')}"
     shutil.rmtree(out, ignore_errors=True)
-    command = [sys.executable, "-m", "bench.batch_bench", "--worker", kind, "--folder", str(folder),
-               "--out", str(out), "--", *options]
+    command = [
+        sys.executable,
+        "-m",
+        "bench.batch_bench",
+        "--worker",
+        kind,
+        "--folder",
+        str(folder),
+        "--out",
+        str(out),
+        "--",
+        *options,
+    ]
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
     if result.returncode:
         raise RuntimeError(f"{kind} {options} failed:\n{result.stderr[-3000:]}")
@@ -139,14 +183,20 @@ def main() -> None:
     total_mp = megapixels(folder)
     cores = os.cpu_count()
     startup_cpu = min(spawn("cli", empty)["cpu"] for _ in range(2))  # imports, model load, hashing
-    engines = [("seed loop (OpenCV DNN, cv2.imwrite)", "seed", ()),
-               ("CLI --jobs 1 (one file after another)", "cli", ("--jobs", "1"))]
+    engines = [
+        ("seed loop (OpenCV DNN, cv2.imwrite)", "seed", ()),
+        ("CLI --jobs 1 (one file after another)", "cli", ("--jobs", "1")),
+    ]
     if not args.ray_only:
-        engines += [("CLI --jobs 2 (default: overlapped)", "cli", ("--jobs", "2")),
-                    ("CLI --jobs 3", "cli", ("--jobs", "3"))]
+        engines += [
+            ("CLI --jobs 2 (default: overlapped)", "cli", ("--jobs", "2")),
+            ("CLI --jobs 3", "cli", ("--jobs", "3")),
+        ]
     if not args.no_ray:
-        engines += [("Ray, 1 actor x 2 threads", "ray", ("1", "2")),
-                    ("Ray, 2 actors x 1 thread (default)", "ray", ("2", "1"))]
+        engines += [
+            ("Ray, 1 actor x 2 threads", "ray", ("1", "2")),
+            ("Ray, 2 actors x 1 thread (default)", "ray", ("2", "1")),
+        ]
         tiny = photo_folder(1, 0.003, 0.003)
         ray_start = min(spawn("ray", tiny, "1", "2")["seconds"] for _ in range(args.repeat))
     best: dict[str, dict] = {}
@@ -156,8 +206,10 @@ def main() -> None:
             if label not in best or result["seconds"] < best[label]["seconds"]:
                 best[label] = result
             print(f"  {label}: {result['seconds']:.1f} s", file=sys.stderr, flush=True)
-    print(f"machine: {platform.machine()}, {cores} CPUs, Python {platform.python_version()}; "
-          f"{args.count} photos, {total_mp:.0f} MP in all (0.3..{args.max_mp:g} MP); best of {args.repeat}")
+    print(
+        f"machine: {platform.machine()}, {cores} CPUs, Python {platform.python_version()}; "
+        f"{args.count} photos, {total_mp:.0f} MP in all (0.3..{args.max_mp:g} MP); best of {args.repeat}"
+    )
     print("| engine | seconds | images/s | vs seed loop | MP/s per core | CPU s per image | seed's CPU / this |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     seed = best[engines[0][0]]
@@ -167,15 +219,19 @@ def main() -> None:
         rate = result["images"] / result["seconds"]
         cpu = "-" if "cpu" not in result else (result["cpu"] - (startup_cpu if kind == "cli" else 0)) / result["images"]
         cpu_cells = "- | -" if cpu == "-" else f"{cpu:.2f} | {seed_cpu / cpu:.2f}x"
-        print(f"| {label} | {result['seconds']:.1f} | {rate:.2f} | {seed['seconds'] / result['seconds']:.2f}x | "
-              f"{total_mp / result['seconds'] / cores:.2f} | {cpu_cells} |")
+        print(
+            f"| {label} | {result['seconds']:.1f} | {rate:.2f} | {seed['seconds'] / result['seconds']:.2f}x | "
+            f"{total_mp / result['seconds'] / cores:.2f} | {cpu_cells} |"
+        )
     print(f"CLI start-up (imports, model load, model hash): {startup_cpu:.1f} CPU s, not counted above")
     if not args.no_ray:
         local = best[engines[1][0]]["seconds"]
         ray_one = best["Ray, 1 actor x 2 threads"]["seconds"]
         print(f"Ray start-up (ray.init excluded; Ray Data, actor and model start, one tiny image): {ray_start:.1f} s")
-        print(f"Ray's overhead per image (1 actor x 2 threads, less its start-up, vs CLI --jobs 1): "
-              f"{(ray_one - ray_start - local) / args.count * 1000:.0f} ms")
+        print(
+            f"Ray's overhead per image (1 actor x 2 threads, less its start-up, vs CLI --jobs 1): "
+            f"{(ray_one - ray_start - local) / args.count * 1000:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

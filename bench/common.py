@@ -1,14 +1,12 @@
 """Shared by the benchmarks: synthetic release files of the real size, photos, peak RSS."""
+
 from __future__ import annotations
 
 import contextlib
 import resource
 from pathlib import Path
 
-import cv2
-import numpy as np
-
-from testkit.fixtures import REPO_ROOT, SHARED_FIXTURES, official_hull, official_prototxt, write_caffemodel
+from testkit.fixtures import REPO_ROOT, SHARED_FIXTURES, official_hull, official_prototxt, photo, write_caffemodel  # noqa: F401 (photo: for the benchmarks)
 
 WORK_DIR = REPO_ROOT / "bench" / "out"
 
@@ -22,17 +20,6 @@ def release_files(work_dir: Path = WORK_DIR) -> tuple[Path, Path, Path]:
     if not caffemodel.exists():
         write_caffemodel(caffemodel, prototxt, seed=0)
     return prototxt, caffemodel, hull
-
-
-def photo(width: int, height: int) -> np.ndarray:
-    """A real photo (grey-converted, resized to width x height) as uint8 HxW; random texture if
-    ../shared is absent."""
-    photos = sorted((SHARED_FIXTURES / "photos").glob("*.jpg"))
-    if photos:
-        grey = cv2.cvtColor(cv2.imread(str(photos[0])), cv2.COLOR_BGR2GRAY)
-    else:
-        grey = np.random.default_rng(0).integers(0, 256, (480, 640), dtype=np.uint8)
-    return cv2.resize(grey, (width, height), interpolation=cv2.INTER_CUBIC)  # cv2: (width, height)
 
 
 def peak_rss_mb() -> float:

@@ -3,6 +3,7 @@
 Run by hand: python -m bench.convert_bench [--runs 3]
 Each run is a fresh `python -m convert` process, so its peak RSS is the conversion's alone.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,18 +26,36 @@ def main() -> None:
     seconds, peaks = [], []
     for _ in range(args.runs):
         start = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-m", "convert", "--prototxt", str(prototxt),
-                                    "--caffemodel", str(caffemodel), "--hull", str(hull), "--output", str(output)],
-                                   cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "convert",
+                "--prototxt",
+                str(prototxt),
+                "--caffemodel",
+                str(caffemodel),
+                "--hull",
+                str(hull),
+                "--output",
+                str(output),
+            ],
+            cwd=REPO_ROOT,
+            stdout=subprocess.DEVNULL,
+        )
         _, status, usage = os.wait4(process.pid, 0)
         seconds.append(time.perf_counter() - start)
         if status:
             sys.exit(f"conversion failed with status {status}")
         peaks.append(usage.ru_maxrss / 1024)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
     print(f"caffemodel {caffemodel.stat().st_size / 1e6:.1f} MB -> onnx {output.stat().st_size / 1e6:.1f} MB")
-    print(f"convert: median {statistics.median(seconds):.2f} s (runs: {', '.join(f'{s:.2f}' for s in seconds)}), "
-          f"peak RSS {max(peaks):.0f} MB")
+    print(
+        f"convert: median {statistics.median(seconds):.2f} s (runs: {', '.join(f'{s:.2f}' for s in seconds)}), "
+        f"peak RSS {max(peaks):.0f} MB"
+    )
 
 
 if __name__ == "__main__":

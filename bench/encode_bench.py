@@ -7,6 +7,7 @@ encoders are single-threaded, and CPU time is far less disturbed than wall time 
 on a shared machine. Sizes are bytes of the encoded file. The photo is a real colour photograph
 (../shared) resized to the size asked for, standing in for a colorized result.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,6 +45,7 @@ def opencv(suffix: str, params: list[int]):
         encoded, data = cv2.imencode(suffix, bgr, params)
         assert encoded
         return data
+
     return encode
 
 
@@ -52,20 +54,48 @@ def pillow_webp(**options):
         stream = io.BytesIO()
         Image.fromarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)).save(stream, "WEBP", **options)
         return stream.getvalue()
+
     return encode
 
 
 CANDIDATES = [
     ("png", "OpenCV default (level 1, RLE)", opencv(".png", [])),
     *[("png", f"zlib level {level}", opencv(".png", [cv2.IMWRITE_PNG_COMPRESSION, level])) for level in range(1, 10)],
-    ("png", "level 1, filtered strategy", opencv(".png", [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY,
-                                                         cv2.IMWRITE_PNG_STRATEGY_FILTERED])),
-    ("png", "level 1, RLE, Sub filter only", opencv(".png", [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY,
-                                                            cv2.IMWRITE_PNG_STRATEGY_RLE, cv2.IMWRITE_PNG_FILTER,
-                                                            cv2.IMWRITE_PNG_FILTER_SUB])),
-    ("png", "level 1, RLE, fast filters", opencv(".png", [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY,
-                                                         cv2.IMWRITE_PNG_STRATEGY_RLE, cv2.IMWRITE_PNG_FILTER,
-                                                         cv2.IMWRITE_PNG_FAST_FILTERS])),
+    (
+        "png",
+        "level 1, filtered strategy",
+        opencv(".png", [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_FILTERED]),
+    ),
+    (
+        "png",
+        "level 1, RLE, Sub filter only",
+        opencv(
+            ".png",
+            [
+                cv2.IMWRITE_PNG_COMPRESSION,
+                1,
+                cv2.IMWRITE_PNG_STRATEGY,
+                cv2.IMWRITE_PNG_STRATEGY_RLE,
+                cv2.IMWRITE_PNG_FILTER,
+                cv2.IMWRITE_PNG_FILTER_SUB,
+            ],
+        ),
+    ),
+    (
+        "png",
+        "level 1, RLE, fast filters",
+        opencv(
+            ".png",
+            [
+                cv2.IMWRITE_PNG_COMPRESSION,
+                1,
+                cv2.IMWRITE_PNG_STRATEGY,
+                cv2.IMWRITE_PNG_STRATEGY_RLE,
+                cv2.IMWRITE_PNG_FILTER,
+                cv2.IMWRITE_PNG_FAST_FILTERS,
+            ],
+        ),
+    ),
     ("jpg", "JPEG quality 95 (OpenCV)", opencv(".jpg", [cv2.IMWRITE_JPEG_QUALITY, 95])),
     ("jpg", "JPEG quality 85 (OpenCV)", opencv(".jpg", [cv2.IMWRITE_JPEG_QUALITY, 85])),
     ("webp", "WebP quality 90 (OpenCV)", opencv(".webp", [cv2.IMWRITE_WEBP_QUALITY, 90])),
@@ -90,7 +120,7 @@ def main() -> None:
     for suffix, label, encode in CANDIDATES:
         if args.only and args.only not in label:
             continue
-        seconds, size = cpu_seconds(lambda: encode(image), args.runs)
+        seconds, size = cpu_seconds(lambda encode=encode: encode(image), args.runs)
         print(f"| {suffix} | {label} | {seconds:.2f} | {size / 1e6:.1f} | {size / raw:.0%} |", flush=True)
 
 

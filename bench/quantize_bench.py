@@ -5,6 +5,7 @@ Run by hand: python -m bench.quantize_bench
 Calibrates on the shared photos (every third held out for the check), as `python -m convert --int8`
 does, once per choice of float layers, and times the network alone.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -49,8 +50,10 @@ def main() -> None:
     for label, layers in CHOICES.items():
         out = WORK_DIR / "quantize_choice.onnx"
         check = quantize_model(fp32, out, calibration, max_mean_dab=float("inf"), float_layers=layers)
-        print(f"| {label} | {check.mean_abs_dab:.2f} | {check.p99_abs_dab:.2f} | {check.psnr_db:.1f} | "
-              f"{network_ms(out):.0f} |")
+        print(
+            f"| {label} | {check.mean_abs_dab:.2f} | {check.p99_abs_dab:.2f} | {check.psnr_db:.1f} | "
+            f"{network_ms(out):.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ For each (threads per session, concurrent requests) pair, one Colorizer (one ses
 app) serves --requests colorizations from that many threads at once; prints throughput and
 median latency so the app's defaults (threads, concurrency limit) rest on numbers.
 """
+
 from __future__ import annotations
 
 import argparse

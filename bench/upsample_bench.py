@@ -13,15 +13,20 @@ smoothed by a Gaussian of sigma 1.5 px.
 
 Cost, on a 4000x3000 (12 MP) L plane and one photo's 56x56 grid, each method in its own worker
 process: the median time of --runs calls; the peak of the numpy arrays alive during one call
-(tracemalloc; cv2's outputs are numpy arrays); and the rise of peak RSS over the RSS with the
-inputs loaded. Both memory figures include the 92 MiB H x W x 2 float32 result.
+(tracemalloc; cv2's outputs are numpy arrays, numba's tile-sized scratch is not counted); and the
+rise of peak RSS over the RSS with the inputs loaded. Both memory figures include the 92 MiB
+H x W x 2 float32 result. The last row is today's float bilateral (testkit/pixels_reference.py),
+which the numba kernel replaced. (Colorizer.colorize does not make the 92 MiB ab with the default
+method: it converts each tile to RGB straight away, see colorizer/pixels.py.)
 
 --tune: the parameter grids of the edge-aware methods on the tuning photos (TUNING_PHOTOS), scored
 by the mean of the two RMSEs; the module's defaults in colorizer/upsample.py came from it.
 """
+
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import ctypes.util
 import itertools
@@ -32,53 +37,34 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from bench.common import REPO_ROOT, SHARED_FIXTURES, peak_rss_mb, photo
 from colorizer import upsample
 from colorizer.color import lightness
+from testkit import pixels_reference
+from testkit.color_truth import NETWORK_GRID, ab_rmse, edge_band, ground_truth, network_grid
 
-NETWORK_GRID = 56  # ab cells per side: 224x224 input / 4
 TUNING_PHOTOS = 3  # the first three photos, by name, tune; all are reported
 BENCH_SIZE = (4000, 3000)  # width, height: 12 MP
 TUNING_GRIDS = {
-    "guided": [dict(grid_scale=scale, radius=radius, eps=eps)
-               for scale, radius, eps in itertools.product((1, 2, 4), (1, 2), (0.25, 1.0, 4.0, 16.0, 64.0))],
+    "guided": [
+        dict(grid_scale=scale, radius=radius, eps=eps)
+        for scale, radius, eps in itertools.product((1, 2, 4), (1, 2), (0.25, 1.0, 4.0, 16.0, 64.0))
+    ],
     "bilateral": [dict(sigma_range=sigma) for sigma in (2.5, 4.0, 5.0, 7.0, 10.0, 14.0)],
 }
-TUNABLE = {"guided": upsample.guided_upsample, "bilateral": upsample.joint_bilateral_upsample}
+TUNABLE: dict[str, Callable[..., np.ndarray]] = {
+    "guided": upsample.guided_upsample,
+    "bilateral": upsample.joint_bilateral_upsample,
+}
 
 
 def photo_paths() -> list[Path]:
     return sorted((SHARED_FIXTURES / "photos").glob("*.jpg"))
-
-
-def ground_truth(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """A colour photo -> (float32 HxW L 0..100, float32 HxWx2 ab), OpenCV's float Lab."""
-    rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
-    return np.ascontiguousarray(lab[..., 0]), np.ascontiguousarray(lab[..., 1:])
-
-
-def network_grid(ab: np.ndarray) -> np.ndarray:
-    """float32 HxWx2 true ab -> float32 h x w x 2, the mean of each of the network's 56x56 cells."""
-    return cv2.resize(ab, (NETWORK_GRID, NETWORK_GRID), interpolation=cv2.INTER_AREA)  # cv2: (w, h)
-
-
-def edge_band(lightness_plane: np.ndarray) -> np.ndarray:
-    """float32 HxW L -> bool HxW: within 3 px of a strong L edge (see the module docstring)."""
-    grey = cv2.GaussianBlur(np.rint(lightness_plane * 2.55).astype(np.uint8), (0, 0), 1.5)  # (0, 0): from sigma
-    edges = cv2.Canny(grey, 100, 200)
-    return cv2.dilate(edges, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))) > 0  # cv2: (w, h)
-
-
-def ab_rmse(predicted: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = None) -> float:
-    """RMSE of the ab vector between two float32 HxWx2, over the pixels of ``mask`` (all if None)."""
-    squared = ((predicted - truth) ** 2).sum(axis=2)
-    return float(np.sqrt(squared.mean() if mask is None else squared[mask].mean()))
 
 
 def photo_errors(paths: list[Path], upsampler) -> list[tuple[float, float]]:
@@ -91,8 +77,13 @@ def photo_errors(paths: list[Path], upsampler) -> list[tuple[float, float]]:
     return errors
 
 
+TODAY = "bilateral, today's float path"  # testkit/pixels_reference.py: what the numba kernel replaced
+
+
 def method_upsampler(method: str):
-    """The public entry point, fed in the network's 2 x h x w layout."""
+    """The public entry point, fed in the network's 2 x h x w layout (or today's bilateral)."""
+    if method == TODAY:
+        return lambda grid, plane: pixels_reference.joint_bilateral_upsample(grid, plane)
     return lambda grid, plane: upsample.upsample_ab(grid.transpose(2, 0, 1), plane, method)  # hwc -> chw
 
 
@@ -101,7 +92,12 @@ def tune(paths: list[Path]) -> None:
     for method, grid in TUNING_GRIDS.items():
         rows = []
         for params in grid:
-            errors = np.mean(photo_errors(paths, lambda ab, plane: TUNABLE[method](ab, plane, **params)), axis=0)
+            errors = np.mean(
+                photo_errors(
+                    paths, lambda ab, plane, method=method, params=params: TUNABLE[method](ab, plane, **params)
+                ),
+                axis=0,
+            )
             rows.append((errors.mean(), errors, params))
         print(f"| {method} parameters | RMSE all | RMSE edge band | score |\n|---|---:|---:|---:|")
         best = min(rows, key=lambda row: row[0])
@@ -119,20 +115,22 @@ def worker(method: str, runs: int) -> dict:
     plane = lightness(photo(width, height))
     paths = photo_paths()
     grid = network_grid(ground_truth(paths[0])[1]) if paths else np.zeros((NETWORK_GRID, NETWORK_GRID, 2), np.float32)
-    chw = np.ascontiguousarray(grid.transpose(2, 0, 1))  # hxwx2 -> 2xhxw, the network's layout
+    upsampler = method_upsampler(method)
+    upsampler(np.zeros((NETWORK_GRID, NETWORK_GRID, 2), np.float32), plane[:40, :50])  # load numba's kernels
     release_freed_memory()
+    reset_peak_rss()
     before_mb = current_rss_mb()
-    tracemalloc.start()  # numpy reports its allocations here, cv2's outputs included
-    upsample.upsample_ab(chw, plane, method)
+    tracemalloc.start()  # numpy reports its allocations here, cv2's outputs included (numba's scratch is not)
+    upsampler(grid, plane)
     _, numpy_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss_rise_mb = peak_rss_mb() - before_mb
     seconds = []
     for _ in range(runs):
         start = time.perf_counter()
-        upsample.upsample_ab(chw, plane, method)
+        upsampler(grid, plane)
         seconds.append(time.perf_counter() - start)
-    return {"median_s": statistics.median(seconds), "numpy_peak_mb": numpy_peak / 2 ** 20, "rss_rise_mb": rss_rise_mb}
+    return {"median_s": statistics.median(seconds), "numpy_peak_mb": numpy_peak / 2**20, "rss_rise_mb": rss_rise_mb}
 
 
 def release_freed_memory() -> None:
@@ -143,10 +141,17 @@ def release_freed_memory() -> None:
         ctypes.CDLL(libc).malloc_trim(0)
 
 
+def reset_peak_rss() -> None:
+    """Start the peak RSS (VmHWM) again from the RSS now (Linux: /proc/self/clear_refs), so that
+    the set-up's peak does not count."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
 def current_rss_mb() -> float:
     """This process's resident set size now, MiB (Linux: /proc/self/statm counts pages)."""
     pages = int(Path("/proc/self/statm").read_text().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def spawn(method: str, runs: int) -> dict:
@@ -156,22 +161,28 @@ def spawn(method: str, runs: int) -> dict:
 
 
 def report(paths: list[Path], runs: int) -> None:
-    methods = upsample.METHODS
+    methods = upsample.METHODS + (TODAY,)
     errors = {method: photo_errors(paths, method_upsampler(method)) for method in methods}
     costs = {method: spawn(method, runs) for method in methods}
     tuning = ", ".join(path.stem.removeprefix("coco_").lstrip("0") for path in paths[:TUNING_PHOTOS])
-    print(f"ab RMSE against ground truth on {len(paths)} photos (~640x480; parameters tuned on {tuning}); "
-          f"cost per {BENCH_SIZE[0]}x{BENCH_SIZE[1]} photo, median of {runs}.\n")
-    print("| method | RMSE all | RMSE edge band | RMSE all, held-out | RMSE edge band, held-out "
-          "| ms / 12 MP | peak numpy / 12 MP | peak RSS rise / 12 MP |")
+    print(
+        f"ab RMSE against ground truth on {len(paths)} photos (~640x480; parameters tuned on {tuning}); "
+        f"cost per {BENCH_SIZE[0]}x{BENCH_SIZE[1]} photo, median of {runs}.\n"
+    )
+    print(
+        "| method | RMSE all | RMSE edge band | RMSE all, held-out | RMSE edge band, held-out "
+        "| ms / 12 MP | peak numpy / 12 MP | peak RSS rise / 12 MP |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for method in methods:
         overall, band = np.mean(errors[method], axis=0)
         held_overall, held_band = np.mean(errors[method][TUNING_PHOTOS:], axis=0)
         default = " (default)" if method == upsample.DEFAULT_METHOD else ""
-        print(f"| {method}{default} | {overall:.2f} | {band:.2f} | {held_overall:.2f} | {held_band:.2f} "
-              f"| {costs[method]['median_s'] * 1000:.0f} | {costs[method]['numpy_peak_mb']:.0f} MiB "
-              f"| {costs[method]['rss_rise_mb']:.0f} MiB |")
+        print(
+            f"| {method}{default} | {overall:.2f} | {band:.2f} | {held_overall:.2f} | {held_band:.2f} "
+            f"| {costs[method]['median_s'] * 1000:.0f} | {costs[method]['numpy_peak_mb']:.0f} MiB "
+            f"| {costs[method]['rss_rise_mb']:.0f} MiB |"
+        )
     print("\nPer photo, ab RMSE all / edge band (* = tuning photo; band = share of pixels in the edge band):\n")
     print("| photo | band | " + " | ".join(methods) + " |")
     print("|---|---:|" + "---:|" * len(methods))

@@ -6,6 +6,7 @@ raises for a bad input: every per-file problem becomes a "failed" row and the ba
 problem with the output folder itself (read-only, full, not writable) raises ``OutputFolderError``,
 which stops the batch: it would fail every later file the same way.
 """
+
 from __future__ import annotations
 
 import errno
@@ -39,13 +40,29 @@ log = logging.getLogger(__name__)
 OUTPUT_FOLDER_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM})
 # What a decoder may raise on hostile data besides the library's own errors (fuzzed AVIF/HEIC/TIFF:
 # RuntimeError, TypeError, OverflowError, MemoryError); a failed file, never an aborted batch.
-DECODER_SURPRISES = (RuntimeError, TypeError, OverflowError, MemoryError, ValueError, EOFError, SyntaxError,
-                     struct.error, IndexError, KeyError)
+DECODER_SURPRISES = (
+    RuntimeError,
+    TypeError,
+    OverflowError,
+    MemoryError,
+    ValueError,
+    EOFError,
+    SyntaxError,
+    struct.error,
+    IndexError,
+    KeyError,
+)
 # What the colorizing step may raise on an odd image besides ColorizerError: OpenCV's and
 # onnxruntime's own errors. A failed file, with the error's type in its message.
 _ORT_ERRORS = onnxruntime.capi.onnxruntime_pybind11_state
-COLORIZE_SURPRISES = (cv2.error, ValueError, RuntimeError, _ORT_ERRORS.Fail, _ORT_ERRORS.RuntimeException,
-                      _ORT_ERRORS.InvalidArgument)
+COLORIZE_SURPRISES = (
+    cv2.error,
+    ValueError,
+    RuntimeError,
+    _ORT_ERRORS.Fail,
+    _ORT_ERRORS.RuntimeException,
+    _ORT_ERRORS.InvalidArgument,
+)
 
 
 class OutputFolderError(ColorizerError):
@@ -67,6 +84,7 @@ class Settings:
     format: str = DEFAULT_FORMAT
     quality: int | str | None = None  # 1..100, or "lossless" for WebP
     max_pixels: int = DEFAULT_MAX_PIXELS
+    stabilize: bool = True  # films: steady the colour along the motion (False: each frame alone)
 
     def checked(self) -> Settings:
         """These settings with the format's name and quality resolved; ColorizerError for a bad one
@@ -83,8 +101,12 @@ class Settings:
         return replace(self, format=format, quality=check_quality(format, self.quality))
 
     def colorize_options(self) -> dict:
-        return {"temperature": self.temperature, "render_size": self.render_size, "upsample": self.upsample,
-                "keep_color": self.keep_color}
+        return {
+            "temperature": self.temperature,
+            "render_size": self.render_size,
+            "upsample": self.upsample,
+            "keep_color": self.keep_color,
+        }
 
     def record(self, colorizer) -> dict:
         """The settings as recorded: the defaults ``colorizer``'s model gives filled in, the
@@ -114,15 +136,24 @@ class Context:
 
     def row(self, job_or_decision: Job | Decision, status: str, **values) -> Row:
         output = job_or_decision.output
-        return Row(input=job_or_decision.source, output=str(output) if output is not None else None, status=status,
-                   settings=self.recorded, model_sha256=self.model_sha256, run=self.run, engine=self.engine, **values)
+        return Row(
+            input=job_or_decision.source,
+            output=str(output) if output is not None else None,
+            status=status,
+            settings=self.recorded,
+            model_sha256=self.model_sha256,
+            run=self.run,
+            engine=self.engine,
+            **values,
+        )
 
     def decision_row(self, decision: Decision) -> Row:
         return self.row(decision, decision.status, error=decision.reason, output_bytes=decision.output_bytes)
 
 
-def process_file(colorizer, job: Job, context: Context, data: bytes | None = None,
-                 stop: threading.Event | None = None) -> Row:
+def process_file(
+    colorizer, job: Job, context: Context, data: bytes | None = None, stop: threading.Event | None = None
+) -> Row:
     """Colorize one file and write its output; the manifest row says what happened.
 
     data: the file's bytes when the engine has read them (Ray), else the file is read here.
@@ -130,25 +161,83 @@ def process_file(colorizer, job: Job, context: Context, data: bytes | None = Non
         no output (and no temporary) and a resumed run does it again.
     Raises OutputFolderError (the batch must stop) and Interrupted; nothing else.
     """
-    return handler_for(job)(colorizer, job, context, data, stop)
+    return handler_for(job, data)(colorizer, job, context, data, stop)
 
 
-def handler_for(job: Job) -> Callable[..., Row]:
+def handler_for(job: Job, data: bytes | None = None) -> Callable[..., Row]:
     """The per-file function for ``job``'s content: the one place where kinds of input part ways.
 
-    Images only today. Videos (colorizer.video, on another branch) plug in here: sniff the first
-    bytes with ``video.is_video`` and return a function that streams the file through
-    ``colorize_video`` from its path (never reading it whole) and returns a Row like process_image.
+    A local file that holds a film (judged by its content, ``colorizer.video.is_video``) streams
+    through ``process_video``; everything else, and every file an engine hands over as bytes (Ray),
+    is a photo for ``process_image``.
     """
+    if data is None and "://" not in job.source and _is_film(Path(job.source)):
+        return process_video
     return process_image
 
 
-def process_image(colorizer, job: Job, context: Context, data: bytes | None,
-                  stop: threading.Event | None) -> Row:
+def _is_film(path: Path) -> bool:
+    """Whether ``path`` is a regular file holding a film. Anything else (a FIFO, which opening would
+    block on, a device, a missing or unreadable file) is left to ``process_image``, which says why."""
+    from colorizer.video import is_video  # PyAV is loaded only where films are looked for
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
+        return is_video(path)
+    except OSError:
+        return False
+
+
+def process_video(colorizer, job: Job, context: Context, data: bytes | None, stop: threading.Event | None) -> Row:
+    """``process_file`` for a film: streamed from its path into ``<name>_color.mp4`` (H.264, the
+    sound kept) beside where a photo's output would go; interruptible between frames."""
+    from colorizer.video import colorize_video
+
+    started = time.perf_counter()
+    settings = context.settings
+    output = job.output.with_suffix(".mp4")
+
+    def check_stop(frames: int, total: int | None, fps: float) -> None:
+        if stop is not None and stop.is_set():
+            raise Interrupted(job.source)
+
+    options = settings.colorize_options()
+    options.pop("keep_color")  # films are colorized from their lightness alone
+    try:
+        result = colorize_video(
+            colorizer, Path(job.source), output, stabilize=settings.stabilize, progress=check_stop, **options
+        )
+    except ColorizerError as error:
+        message = str(error)
+        return context.row(
+            job,
+            FAILED,
+            error=message if message.startswith(job.name) else f"{job.name}: {message}",
+            seconds=round(time.perf_counter() - started, 4),
+        )
+    except OSError as error:
+        if error.errno in OUTPUT_FOLDER_ERRNOS:
+            raise OutputFolderError(f"cannot write to {output.parent}: {error.strerror or error}") from None
+        return context.row(
+            job, FAILED, error=f"{job.name}: {error.strerror or error}", seconds=round(time.perf_counter() - started, 4)
+        )
+    row = context.row(
+        job,
+        OK,
+        seconds=round(time.perf_counter() - started, 4),
+        width=result.width,
+        height=result.height,
+        output_bytes=output.stat().st_size,
+    )
+    return replace(row, output=str(output))
+
+
+def process_image(colorizer, job: Job, context: Context, data: bytes | None, stop: threading.Event | None) -> Row:
     """``process_file`` for a still image."""
     started = time.perf_counter()
     settings = context.settings
-    size = {}
+    size: dict[str, int] = {}
 
     def failed(message: str) -> Row:
         if not message.startswith(job.name):

@@ -1,9 +1,11 @@
-"""Colorize black-and-white photos: files, or whole folder trees, into <name>_color.png (or .jpg, .webp).
+"""Colorize black-and-white photos and films: files, or whole folder trees, into <name>_color.png (or
+.jpg, .webp); films (recognised by their content) into <name>_color.mp4 with their sound.
 
 With -o the input tree is mirrored there and a manifest (one JSON line per input: status, error,
 seconds, size, settings, model SHA-256) is kept beside it; --resume makes a rerun do only what is
 missing. --ray runs the same work on a Ray cluster.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,11 +30,12 @@ from colorizer.encode import DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY, FORMATS
 from colorizer.errors import ColorizerError
 from colorizer.local_job import DEFAULT_WORKERS, run_local
 from colorizer.manifest import FAILED, MANIFEST_NAME, OK, SKIPPED, Manifest, Row, recorded_outputs
-from colorizer.plan import OUTPUT_SUFFIX, OURS, PlanCounts, Planner, max_file_bytes
+from colorizer.plan import OURS, OUTPUT_SUFFIX, PlanCounts, Planner, max_file_bytes
 from colorizer.provenance import model_sha256
 from colorizer.providers import DEVICES
 from colorizer.upsample import DEFAULT_METHOD, METHODS
 from colorkit.cli import HelpFormatter, configure_logging
+from colorkit.contract import model_for_precision
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,7 @@ EPILOG = """examples:
   python -m colorizer a.jpg --format jpg --quality 92   JPEG; --format webp [--quality lossless] for WebP
   python -m colorizer a.jpg --temperature 0.2       more vivid colour (default 0.38; 1.0 is muted)
   python -m colorizer a.jpg --keep-color            keep the colour a toned or tinted photo already has
+  python -m colorizer clip.mp4 -o films/            films/clip_color.mp4: H.264, sound kept, colour steadied
   python -m colorizer a.jpg --int8                  ~3x faster network on CPU (python -m convert --int8 first)
   python -m colorizer scans/ -o colored/ -r --ray   the same on a local Ray; --ray=ray://head:10001 on a cluster
   python -m colorizer s3://bucket/scans -o /shared/colored -r --ray=auto
@@ -58,50 +62,112 @@ exit status: 0 all written (or skipped), 1 some inputs failed (the others are st
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m colorizer", description=__doc__, epilog=EPILOG,
-                                     formatter_class=HelpFormatter)
-    parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR",
-                        help="image files and folders (with --ray also URIs such as s3://bucket/prefix)")
-    parser.add_argument("-o", "--output-dir", type=Path, help="where to write, mirroring the input tree "
-                                                              "(default: beside each input)")
+    parser = argparse.ArgumentParser(
+        prog="python -m colorizer", description=__doc__, epilog=EPILOG, formatter_class=HelpFormatter
+    )
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="IMAGE_OR_DIR",
+        help="image files and folders (with --ray also URIs such as s3://bucket/prefix)",
+    )
+    parser.add_argument(
+        "-o", "--output-dir", type=Path, help="where to write, mirroring the input tree (default: beside each input)"
+    )
     parser.add_argument("-r", "--recursive", action="store_true", help="also read the folders' subfolders")
-    parser.add_argument("--resume", action="store_true", help="skip inputs whose output is already there, whole "
-                                                              "and made with the same model and settings")
-    parser.add_argument("--manifest", type=Path, help=f"the manifest (JSON lines) to append to "
-                                                      f"(default: OUTPUT_DIR/{MANIFEST_NAME}; none without -o)")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip inputs whose output is already there, whole and made with the same model and settings",
+    )
+    parser.add_argument(
+        "--manifest",
+        type=Path,
+        help=f"the manifest (JSON lines) to append to (default: OUTPUT_DIR/{MANIFEST_NAME}; none without -o)",
+    )
     output = parser.add_argument_group("output")
-    output.add_argument("--format", default="png", choices=[*FORMATS, "jpeg"], type=str.lower,
-                        help="png is lossless; jpg and webp are smaller")
-    output.add_argument("--quality", type=quality_option,
-                        help=f"jpg/webp quality 1..100 (default: jpg {DEFAULT_JPEG_QUALITY}, webp {DEFAULT_WEBP_QUALITY}), "
-                             f"or {LOSSLESS} for webp")
+    output.add_argument(
+        "--format",
+        default="png",
+        choices=[*FORMATS, "jpeg"],
+        type=str.lower,
+        help="png is lossless; jpg and webp are smaller",
+    )
+    output.add_argument(
+        "--quality",
+        type=quality_option,
+        help=f"jpg/webp quality 1..100 (default: jpg {DEFAULT_JPEG_QUALITY}, webp {DEFAULT_WEBP_QUALITY}), "
+        f"or {LOSSLESS} for webp",
+    )
     colour = parser.add_argument_group("colour")
-    colour.add_argument("--temperature", type=float, help=f"annealing temperature {MIN_TEMPERATURE}..{MAX_TEMPERATURE}, "
-                                                          f"lower is more vivid (default: the model's 0.38)")
-    colour.add_argument("--render-size", type=int, help=f"network input side, multiple of 8, "
-                                                        f"{MIN_RENDER_SIZE}..{MAX_RENDER_SIZE} (default: 224)")
+    colour.add_argument(
+        "--temperature",
+        type=float,
+        help=f"annealing temperature {MIN_TEMPERATURE}..{MAX_TEMPERATURE}, "
+        f"lower is more vivid (default: the model's 0.38)",
+    )
+    colour.add_argument(
+        "--render-size",
+        type=int,
+        help=f"network input side, multiple of 8, {MIN_RENDER_SIZE}..{MAX_RENDER_SIZE} (default: 224)",
+    )
     colour.add_argument("--upsample", default=DEFAULT_METHOD, choices=METHODS, help="colour upsampling")
-    colour.add_argument("--keep-color", "--keep-colour", dest="keep_color", action="store_true",
-                        help="keep strong colour a photo already has (toned, tinted or hand-coloured prints)")
+    colour.add_argument(
+        "--keep-color",
+        "--keep-colour",
+        dest="keep_color",
+        action="store_true",
+        help="keep strong colour a photo already has (toned, tinted or hand-coloured prints)",
+    )
+    colour.add_argument(
+        "--no-stabilize",
+        dest="stabilize",
+        action="store_false",
+        help="films: colorize each frame alone (default: the colour is steadied along the motion)",
+    )
     model = parser.add_argument_group("model and machine")
-    model.add_argument("--model", type=Path, help="ONNX model (default: $COLORIZER_MODEL, else models/eccv16.onnx; "
-                                                  "with --int8 the -int8.onnx beside it)")
+    model.add_argument(
+        "--model",
+        type=Path,
+        help="ONNX model (default: $COLORIZER_MODEL, else models/eccv16.onnx; with --int8 the -int8.onnx beside it)",
+    )
     model.add_argument("--int8", action="store_true", help="use the int8 model (python -m convert --int8 makes it)")
     model.add_argument("--device", default="auto", choices=["auto", *DEVICES], help="execution provider")
     model.add_argument("--threads", type=int, help="CPU threads for the network (default: all cores)")
-    model.add_argument("--jobs", type=int, default=DEFAULT_WORKERS,
-                       help="files in work at once (reading and writing overlap colorizing; 1: one after another)")
+    model.add_argument(
+        "--jobs",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help="files in work at once (reading and writing overlap colorizing; 1: one after another)",
+    )
     model.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger images")
     ray = parser.add_argument_group("Ray (pip install 'ray[data]')")
-    ray.add_argument("--ray", nargs="?", const=LOCAL_RAY, metavar="ADDRESS",
-                     help="run on Ray: without ADDRESS a local Ray started for the run; 'auto' or ray://HOST:PORT "
-                          "for a cluster. Put it after the inputs, or write --ray=ADDRESS")
-    ray.add_argument("--ray-actors", type=int, default=None,
-                     help="colorizing actors, each holding one model (default: cluster CPUs / --ray-threads)")
-    ray.add_argument("--ray-threads", type=int, default=None, help="network threads (and CPUs reserved) per actor "
-                                                                   "(default: 1, the fastest per core as measured)")
-    ray.add_argument("--ray-retries", type=int, default=3,
-                     help="restarts of a crashed actor, and retries of its files, before they count as failed")
+    ray.add_argument(
+        "--ray",
+        nargs="?",
+        const=LOCAL_RAY,
+        metavar="ADDRESS",
+        help="run on Ray: without ADDRESS a local Ray started for the run; 'auto' or ray://HOST:PORT "
+        "for a cluster. Put it after the inputs, or write --ray=ADDRESS",
+    )
+    ray.add_argument(
+        "--ray-actors",
+        type=int,
+        default=None,
+        help="colorizing actors, each holding one model (default: cluster CPUs / --ray-threads)",
+    )
+    ray.add_argument(
+        "--ray-threads",
+        type=int,
+        default=None,
+        help="network threads (and CPUs reserved) per actor (default: 1, the fastest per core as measured)",
+    )
+    ray.add_argument(
+        "--ray-retries",
+        type=int,
+        default=3,
+        help="restarts of a crashed actor, and retries of its files, before they count as failed",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
     return parser.parse_args(argv)
 
@@ -122,9 +188,16 @@ class UsageError(ColorizerError):
 
 def check_args(args: argparse.Namespace) -> Settings:
     """Every option checked before anything is loaded; UsageError/ColorizerError for a bad one."""
-    settings = Settings(temperature=args.temperature, render_size=args.render_size, upsample=args.upsample,
-                        keep_color=args.keep_color, format=args.format, quality=args.quality,
-                        max_pixels=args.max_pixels).checked()
+    settings = Settings(
+        temperature=args.temperature,
+        render_size=args.render_size,
+        upsample=args.upsample,
+        keep_color=args.keep_color,
+        format=args.format,
+        quality=args.quality,
+        max_pixels=args.max_pixels,
+        stabilize=args.stabilize,
+    ).checked()
     for option in ("threads", "jobs", "ray_actors", "ray_threads"):
         value = getattr(args, option)
         if value is not None and value < 1:
@@ -132,8 +205,9 @@ def check_args(args: argparse.Namespace) -> Settings:
     if args.ray_retries < 0:
         raise UsageError(f"--ray-retries must be 0 or more, got {args.ray_retries}")
     if args.ray not in (None, LOCAL_RAY) and "://" not in args.ray and os.path.exists(args.ray):
-        raise UsageError(f"--ray took {args.ray!r} for a Ray address; put --ray after the inputs, "
-                         f"or write --ray=ADDRESS")
+        raise UsageError(
+            f"--ray took {args.ray!r} for a Ray address; put --ray after the inputs, or write --ray=ADDRESS"
+        )
     uris = [value for value in args.inputs if "://" in value]
     if uris and args.ray is None:
         raise UsageError(f"{uris[0]}: URIs are read through Ray; add --ray")
@@ -179,8 +253,9 @@ class Reporter:
             try:
                 self.manifest.append(row)
             except OSError as error:  # the manifest's disk is full or gone: nothing more can be recorded
-                raise OutputFolderError(f"cannot append to the manifest {self.manifest.path}: "
-                                        f"{error.strerror or error}") from None
+                raise OutputFolderError(
+                    f"cannot append to the manifest {self.manifest.path}: {error.strerror or error}"
+                ) from None
         if row.status == OK:
             self.tally.ok += 1
             if self.list_outputs:
@@ -189,8 +264,13 @@ class Reporter:
             self.tally.failed += 1
             tqdm.write(f"error: {row.error}", file=sys.stderr)
         else:
-            kind = "done earlier" if row.output_bytes is not None else \
-                "outputs of ours" if row.error.endswith(OURS) else "special files"
+            kind = (
+                "done earlier"
+                if row.output_bytes is not None
+                else "outputs of ours"
+                if (row.error or "").endswith(OURS)
+                else "special files"
+            )
             self.tally.skipped[kind] = self.tally.skipped.get(kind, 0) + 1
             if kind != "done earlier":
                 tqdm.write(f"skipped: {row.error}", file=sys.stderr)
@@ -214,6 +294,7 @@ def stop_on_signals() -> Iterator[None]:
     """SIGTERM and SIGHUP raise Stopped in the main thread (as Ctrl-C raises KeyboardInterrupt), so
     the batch stops the same way: no new file, no temporary left. Later signals are ignored while it
     cleans up."""
+
     def handler(signum, frame):
         for name in ("SIGTERM", "SIGHUP"):
             if hasattr(signal, name):
@@ -264,19 +345,38 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, settings: Settings, manifest: Manifest | None, known: set[str]) -> int:
     precision = "int8" if args.int8 else "fp32"
+    model = model_for_precision(args.model, precision) if args.model else None  # --int8: the -int8.onnx beside it
     try:  # with Ray the driver's model only gives its metadata and hash: the actors colorize
-        colorizer = Colorizer(args.model, precision=precision, **({"providers": ["CPUExecutionProvider"], "threads": 1}
-                              if args.ray else {"device": args.device, "threads": args.threads}))
+        colorizer = Colorizer(
+            model,
+            precision=precision,
+            **(
+                {"providers": ["CPUExecutionProvider"], "threads": 1}
+                if args.ray
+                else {"device": args.device, "threads": args.threads}
+            ),
+        )
     except ColorizerError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    context = Context(settings, settings.record(colorizer), model_sha256(colorizer.model_path),
-                      run=time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{os.getpid()}",
-                      engine="ray" if args.ray else "local")
+    context = Context(
+        settings,
+        settings.record(colorizer),
+        model_sha256(colorizer.model_path),
+        run=time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{os.getpid()}",
+        engine="ray" if args.ray else "local",
+    )
     done = done_check(context) if args.resume else None
     local_inputs = [value for value in args.inputs if "://" not in value]
-    planner = Planner(local_inputs, output_dir=args.output_dir, recursive=args.recursive, format=settings.format,
-                      max_bytes=max_file_bytes(settings.max_pixels), known_outputs=known, done=done)
+    planner = Planner(
+        local_inputs,
+        output_dir=args.output_dir,
+        recursive=args.recursive,
+        format=settings.format,
+        max_bytes=max_file_bytes(settings.max_pixels),
+        known_outputs=known,
+        done=done,
+    )
     plan = iter(planner)
     head, plan = peek(plan, LIST_LIMIT + 1)
     reporter = Reporter(manifest, list_outputs=len(head) <= LIST_LIMIT and not any("://" in v for v in args.inputs))
@@ -285,19 +385,36 @@ def run(args: argparse.Namespace, settings: Settings, manifest: Manifest | None,
         with stop_on_signals():
             if args.ray:
                 from colorizer.ray_job import RayOptions, run_ray
-                run_ray(colorizer.model_path, plan, planner.naming, context, reporter.on_row,
-                        RayOptions(address=None if args.ray == LOCAL_RAY else args.ray, actors=args.ray_actors,
-                                   threads=args.ray_threads, retries=args.ray_retries, device=args.device,
-                                   uris=[value for value in args.inputs if "://" in value],
-                                   output_dir=args.output_dir, recursive=args.recursive, done=done,
-                                   progress=args.verbose))
+
+                run_ray(
+                    colorizer.model_path,
+                    plan,
+                    planner.naming,
+                    context,
+                    reporter.on_row,
+                    RayOptions(
+                        address=None if args.ray == LOCAL_RAY else args.ray,
+                        actors=args.ray_actors,
+                        threads=args.ray_threads,
+                        retries=args.ray_retries,
+                        device=args.device,
+                        uris=[value for value in args.inputs if "://" in value],
+                        output_dir=args.output_dir,
+                        recursive=args.recursive,
+                        done=done,
+                        progress=args.verbose,
+                    ),
+                )
             else:
                 run_local(colorizer, plan, context, reporter.on_row, workers=args.jobs)
     except (KeyboardInterrupt, Stopped) as stop:
         reporter.close()
         signum = stop.signum if isinstance(stop, Stopped) else signal.SIGINT
-        print(f"stopped by {signal.Signals(signum).name} after {reporter.tally.ok} images; rerun with --resume "
-              f"to do the rest", file=sys.stderr)
+        print(
+            f"stopped by {signal.Signals(signum).name} after {reporter.tally.ok} images; rerun with --resume "
+            f"to do the rest",
+            file=sys.stderr,
+        )
         return 128 + signum
     except OutputFolderError as error:
         reporter.close()
@@ -309,17 +426,20 @@ def run(args: argparse.Namespace, settings: Settings, manifest: Manifest | None,
         return 2
     reporter.close()
     seconds = time.perf_counter() - started
-    print(summary(reporter.tally, seconds, colorizer.provider if not args.ray else "Ray", args, manifest,
-                  planner.counts))
+    print(
+        summary(reporter.tally, seconds, colorizer.provider if not args.ray else "Ray", args, manifest, planner.counts)
+    )
     return 1 if reporter.tally.failed else 0
 
 
-def summary(tally: Tally, seconds: float, where: str, args: argparse.Namespace, manifest: Manifest | None,
-            counts: PlanCounts) -> str:
+def summary(
+    tally: Tally, seconds: float, where: str, args: argparse.Namespace, manifest: Manifest | None, counts: PlanCounts
+) -> str:
     attempted = tally.ok + tally.failed
     rate = tally.ok / seconds if seconds > 0 else 0.0
-    text = (f"{tally.ok} of {attempted} images colorized in {seconds:.1f} s ({rate:.2f} images/s) on {where}"
-            + (f"; {tally.failed} failed" if tally.failed else ""))
+    text = f"{tally.ok} of {attempted} images colorized in {seconds:.1f} s ({rate:.2f} images/s) on {where}" + (
+        f"; {tally.failed} failed" if tally.failed else ""
+    )
     if tally.skipped:
         text += "; skipped " + ", ".join(f"{count} {kind}" for kind, count in tally.skipped.items())
     if counts.ignored_files:

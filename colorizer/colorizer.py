@@ -1,22 +1,28 @@
 """``Colorizer``: one onnxruntime session and the pixels-in, colour-out pipeline around it."""
+
 from __future__ import annotations
 
 import logging
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 import onnxruntime as ort
 
-from colorizer.chroma import keep_strong_color
-from colorizer.color import alpha_to_uint8, lab_to_rgb8, lightness, split_alpha
+from colorizer.color import lightness, split_alpha
 from colorizer.errors import ColorizerError, ModelError, ProviderError
+from colorizer.limits import check_finite
+from colorizer.pixels import finish
 from colorizer.providers import choose_providers
-from colorizer.upsample import DEFAULT_METHOD, upsample_ab
+from colorizer.upsample import DEFAULT_METHOD
 from colorkit import contract
 from colorkit.cli import ORT_LOG_SEVERITY
 from colorkit.contract import PRECISIONS, ContractError, ModelContract
+
+if TYPE_CHECKING:
+    from colorizer.video import VideoResult
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +52,15 @@ class Colorizer:
     threads: intra-op threads for the CPU provider (None: onnxruntime's default, one per core).
     """
 
-    def __init__(self, model_path: Path | str | None = None, *, providers: list[str] | None = None,
-                 device: str = "auto", threads: int | None = None, precision: str = "fp32"):
+    def __init__(
+        self,
+        model_path: Path | str | None = None,
+        *,
+        providers: list[str] | None = None,
+        device: str = "auto",
+        threads: int | None = None,
+        precision: str = "fp32",
+    ):
         if precision not in PRECISIONS:
             raise ColorizerError(f"unknown precision {precision!r}; choose {' or '.join(PRECISIONS)}")
         self.precision = precision
@@ -62,16 +75,21 @@ class Colorizer:
             options.intra_op_num_threads = threads
         try:
             self._session = ort.InferenceSession(str(self.model_path), options, providers=requested)
-        except (ort.capi.onnxruntime_pybind11_state.Fail, ort.capi.onnxruntime_pybind11_state.InvalidProtobuf,
-                ort.capi.onnxruntime_pybind11_state.InvalidGraph) as error:
+        except (
+            ort.capi.onnxruntime_pybind11_state.Fail,
+            ort.capi.onnxruntime_pybind11_state.InvalidProtobuf,
+            ort.capi.onnxruntime_pybind11_state.InvalidGraph,
+        ) as error:
             raise ModelError(f"{self.model_path}: not a loadable ONNX model ({str(error).splitlines()[0]})") from None
         except ValueError as error:  # unknown provider names
             raise ProviderError(str(error).splitlines()[0]) from None
         self.providers = self._session.get_providers()
         missing = [name for name in requested if name not in self.providers]
         if missing and (providers or device != "auto"):
-            raise ProviderError(f"{', '.join(missing)} could not be started (see onnxruntime's log); "
-                                f"running on {', '.join(self.providers)} instead was not requested")
+            raise ProviderError(
+                f"{', '.join(missing)} could not be started (see onnxruntime's log); "
+                f"running on {', '.join(self.providers)} instead was not requested"
+            )
         self.metadata = self._session.get_modelmeta().custom_metadata_map
         try:
             self.contract = ModelContract.from_metadata(self.metadata)
@@ -86,9 +104,16 @@ class Colorizer:
         """The execution provider that runs the network (the first active one)."""
         return self.providers[0]
 
-    def colorize(self, image: np.ndarray, *, temperature: float | None = None, render_size: int | None = None,
-                 upsample: str = DEFAULT_METHOD, keep_color: bool = False,
-                 keep_colour: bool | None = None) -> np.ndarray:
+    def colorize(
+        self,
+        image: np.ndarray,
+        *,
+        temperature: float | None = None,
+        render_size: int | None = None,
+        upsample: str = DEFAULT_METHOD,
+        keep_color: bool = False,
+        keep_colour: bool | None = None,
+    ) -> np.ndarray:
         """Colorize a photo at full resolution.
 
         image: HxW grey, HxWx3 RGB or HxWx4 RGBA; uint8, uint16, or float in 0..1. Not modified.
@@ -105,18 +130,20 @@ class Colorizer:
         pixels, alpha = split_alpha(_check_image(image))
         plane = lightness(pixels)
         ab = self.predict_ab(plane, temperature=temperature, render_size=render_size)
-        ab_full = upsample_ab(ab, plane, upsample)
         if keep_colour is not None:
             keep_color = keep_colour
-        if keep_color and pixels.ndim == 3:
-            ab_full = keep_strong_color(pixels, ab_full)
-        rgb = lab_to_rgb8(plane, ab_full)
-        if alpha is None:
-            return rgb
-        return np.dstack([rgb, alpha_to_uint8(alpha)])
+        return finish(pixels, alpha, plane, ab, method=upsample, keep_color=keep_color)
 
-    def predict_ab(self, lightness_plane: np.ndarray, *, temperature: float | None = None,
-                   render_size: int | None = None) -> np.ndarray:
+    def colorize_video(self, src: Path | str, dst: Path | str, **options: Any) -> VideoResult:
+        """Colorize a film ``src`` into an H.264 MP4 at ``dst`` (sound kept, colour stabilized along
+        the motion); ``options`` and the result are ``colorizer.video.colorize_video``'s."""
+        from colorizer.video import colorize_video  # PyAV is loaded only by those who use films
+
+        return colorize_video(self, src, dst, **options)
+
+    def predict_ab(
+        self, lightness_plane: np.ndarray, *, temperature: float | None = None, render_size: int | None = None
+    ) -> np.ndarray:
         """float32 HxW L (0..100) -> float32 2 x S/4 x S/4 ab, S the render size (default trained 224).
 
         A temperature equal to the model's default is not fed, so the default also works with a
@@ -148,6 +175,7 @@ def _check_image(image: np.ndarray) -> np.ndarray:
         raise ColorizerError(f"expected uint8, uint16 or float pixels, got {image.dtype}")
     if image.shape[0] < 1 or image.shape[1] < 1:
         raise ColorizerError(f"empty image of shape {image.shape}")
+    check_finite(image)  # one NaN would spread through the upsampling to hundreds of pixels
     return image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
 
 
@@ -162,6 +190,7 @@ def check_render_size(size: int, multiple: int = contract.INPUT_MULTIPLE) -> int
     """``size`` if it is a multiple of ``multiple`` from MIN_RENDER_SIZE to MAX_RENDER_SIZE, else
     ColorizerError (so callers can refuse a bad option before loading a model)."""
     if not (MIN_RENDER_SIZE <= size <= MAX_RENDER_SIZE) or size % multiple:
-        raise ColorizerError(f"render size {size} must be a multiple of {multiple} "
-                             f"from {MIN_RENDER_SIZE} to {MAX_RENDER_SIZE}")
+        raise ColorizerError(
+            f"render size {size} must be a multiple of {multiple} from {MIN_RENDER_SIZE} to {MAX_RENDER_SIZE}"
+        )
     return int(size)

@@ -1,12 +1,18 @@
 """Encoded image bytes (an upload, a file) -> a numpy array of pixels, or a one-line refusal.
 
+``read_image(path)`` and ``decode_image(data)`` raise only ImageDecodeError and its subclasses
+(colorizer.errors), whatever the bytes, and keep every accepted image within the resource budget of
+colorizer.limits: the file's type and size are checked before reading (colorizer.input_file), its
+structure before any decoder sees it (colorizer.preflight), its size and sides before pixels are
+allocated (here).
+
 Output contract: HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA; grey+alpha becomes RGBA), dtype uint8, or
 uint16 only when the file really stores 16 bits per sample; channel order RGB, C-contiguous, EXIF
 orientation applied (so H and W are the displayed ones). Palettes are always expanded to colours.
 
 How, and why:
 - Pillow identifies the format and reads the header (size, bit depth, EXIF) without decoding pixels,
-  so the pixel-count limit is enforced before any large allocation. Pillow's own bomb check (which
+  so the pixel-count and side limits are enforced before any large allocation. Pillow's own bomb check (which
   fires while opening, above 2 x ``Image.MAX_IMAGE_PIXELS``, ~179 MP) is left as it is, global, and
   its error is reported as ImageTooLargeError; so is its warning (above ~89 MP) where warnings are
   turned into errors. Elsewhere that warning is only a warning: filtering it here would mean
@@ -25,6 +31,7 @@ How, and why:
 - HEIC: libheif applies the container's rotation/mirror while decoding and pillow-heif then reports
   EXIF orientation 1, so the same numpy step is a no-op there.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -41,10 +48,27 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from colorizer.errors import ImageDecodeError, ImageTooLargeError
+from colorizer.input_file import read_input_file
+from colorizer.limits import (
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_SIDE,
+    check_dimensions,
+    check_limits,
+)
+from colorizer.preflight import check_exif, check_structure
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_PIXELS = 50_000_000  # ~50 MP
+__all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
+    "DEFAULT_MAX_PIXELS",
+    "DEFAULT_MAX_SIDE",
+    "SUPPORTED_FORMATS",
+    "apply_orientation",
+    "decode_image",
+    "read_image",
+]
 
 # Pillow format names tried when opening, in this order; those this Pillow lacks are skipped ("HEIF"
 # exists once pillow-heif is registered). Camera JPEGs with several pictures open as "MPO".
@@ -56,74 +80,108 @@ EXIF_ORIENTATION = 0x0112
 # stored pixels into the displayed ones: 6 is "rotate 90 degrees clockwise to display", 8 the reverse.
 _ORIENTATIONS: dict[int, tuple[bool, bool, bool]] = {
     1: (False, False, False),
-    2: (False, False, True),   # mirrored left-right
-    3: (False, True, True),    # rotated 180
-    4: (False, True, False),   # mirrored top-bottom
-    5: (True, False, False),   # transposed
-    6: (True, False, True),    # rotate 90 clockwise
-    7: (True, True, True),     # transversed
-    8: (True, True, False),    # rotate 90 counter-clockwise
+    2: (False, False, True),  # mirrored left-right
+    3: (False, True, True),  # rotated 180
+    4: (False, True, False),  # mirrored top-bottom
+    5: (True, False, False),  # transposed
+    6: (True, False, True),  # rotate 90 clockwise
+    7: (True, True, True),  # transversed
+    8: (True, True, False),  # rotate 90 counter-clockwise
 }
 
 # ISO-BMFF brands that mean HEVC-coded HEIF (what phones call HEIC); plain "mif1" may be AVIF.
 _HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
 # Magic numbers, only to word the message when Pillow cannot read a header.
-_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"),
-               (b"GIF89a", "GIF"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"II+\x00", "TIFF"),
-               (b"MM\x00+", "TIFF"))
-# Exceptions Pillow raises for bad data while parsing or decoding (UnidentifiedImageError and
-# DecompressionBombError are handled before these).
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),
+    (b"MM\x00+", "TIFF"),
+)
+# What the third-party decoders raise for bad data. They are caught only around calls into those
+# decoders (Image.open, Image.load, Image.convert, getexif, cv2.imdecode), never around our own code, so
+# that a bug of ours still surfaces as itself.
+# - Pillow's documented errors for bad data (UnidentifiedImageError and DecompressionBombError are
+#   handled before these):
 _PILLOW_DATA_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
+# - pillow-heif (libheif) and Pillow's AVIF plugin (libavif) report every failure of the C library,
+#   bad data included, as RuntimeError ("Failed to decode image: Missing or empty image item"):
+_CODEC_ERRORS = (RuntimeError,)
+# - Pillow's pure-Python parsers tripping over fields no check here anticipates (a TIFF field of an
+#   unexpected type -> TypeError, an offset past 2**63 -> OverflowError, ...). Last resort: the checks
+#   in colorizer.preflight refuse the cases known; any other is logged with its type and refused.
+_PARSER_FAULTS = (TypeError, OverflowError, IndexError, KeyError, ZeroDivisionError)
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 
 
-def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: str = "image") -> np.ndarray:
+def decode_image(
+    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE, name: str = "image"
+) -> np.ndarray:
     """Encoded image bytes -> pixels as displayed.
 
     Returns uint8 or uint16 (16-bit PNG/TIFF only), C-contiguous: HxW grey, HxWx3 RGB or HxWx4 RGBA,
     channel order RGB(A), EXIF orientation applied; animated or multi-page files give their first
-    frame. Raises ImageTooLargeError when the header declares more than ``max_pixels`` pixels (checked
-    before decoding) and ImageDecodeError for anything else it cannot read, each with a one-line
-    message starting with ``name``.
+    frame. Raises only ImageDecodeError and its subclasses, each with a one-line message starting
+    with ``name``: ImageTooLargeError when the header declares more than ``max_pixels`` pixels or a
+    side longer than ``max_side`` (checked before decoding), ImageTooComplexError for a structure
+    that would cost out of proportion to the pixels (colorizer.preflight), ImageDecodeError for
+    anything else it cannot read.
     """
-    if max_pixels < 1:
-        raise ValueError(f"max_pixels must be positive, got {max_pixels}")
+    check_limits(max_pixels, max_side)
     if not data:
         raise ImageDecodeError(f"{name}: empty file")
     if _looks_like_svg(data):
         raise ImageDecodeError(f"{name}: SVG vector images are not supported; export it as PNG or JPEG")
     if _looks_like_heic(data) and not _heif_support():
         raise ImageDecodeError(f"{name}: HEIC images need the pillow-heif package")
+    check_structure(data, name, max_pixels=max_pixels, max_side=max_side)
 
-    with _pillow_errors(name, data, max_pixels):
+    with _decoder_errors(name, data, max_pixels):
         image = Image.open(io.BytesIO(data), formats=_available_formats())
     with image:
         width, height = image.size
-        if width * height > max_pixels:
-            raise ImageTooLargeError(f"{name}: {width}x{height} is {width * height:,} pixels, "
-                                     f"more than the limit of {max_pixels:,}")
+        check_dimensions(width, height, max_pixels=max_pixels, max_side=max_side, name=name)
         bits = _bits_per_sample(image, data, name)
         if bits > 8:
             pixels = _decode_with_opencv(data, image, name)
         else:
-            with _pillow_errors(name, data, max_pixels):
-                image.load()
-                pixels = _pillow_pixels(image, name)
+            pixels = _pillow_pixels(image, name, data, max_pixels)
+        # HEIF may decode to another size than its header declared (pillow-heif takes the decoder's).
+        check_dimensions(pixels.shape[1], pixels.shape[0], max_pixels=max_pixels, max_side=max_side, name=name)
         orientation = _exif_orientation(image, name)  # after decoding: see the module docstring
-        log.debug("%s: %s %s %dx%d, %d bits, orientation %d -> %s %s", name, image.format, image.mode,
-                  width, height, bits, orientation, pixels.shape, pixels.dtype)
+        log.debug(
+            "%s: %s %s %dx%d, %d bits, orientation %d -> %s %s",
+            name,
+            image.format,
+            image.mode,
+            width,
+            height,
+            bits,
+            orientation,
+            pixels.shape,
+            pixels.dtype,
+        )
     return np.ascontiguousarray(apply_orientation(pixels, orientation))
 
 
-def read_image(path: Path | str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """An image file -> pixels, as ``decode_image`` (messages name the file); unreadable file ->
-    ImageDecodeError."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ImageDecodeError(f"{path.name}: cannot read the file: {error.strerror or error}") from None
-    return decode_image(data, max_pixels=max_pixels, name=path.name)
+def read_image(
+    path: Path | str,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_side: int = DEFAULT_MAX_SIDE,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> np.ndarray:
+    """An image file -> pixels, as ``decode_image`` (messages name the file by its name, never its
+    folder). Only regular files are read, and only up to ``max_bytes`` (see colorizer.input_file):
+    a FIFO, device or folder -> ImageDecodeError, a larger file -> ImageTooLargeError, both before
+    reading; a missing or unreadable file -> ImageDecodeError."""
+    check_limits(max_pixels, max_side)
+    data = read_input_file(path, max_bytes=max_bytes)
+    return decode_image(data, max_pixels=max_pixels, max_side=max_side, name=Path(path).name)
 
 
 def apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
@@ -140,8 +198,9 @@ def apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def _pillow_errors(name: str, data: bytes, max_pixels: int) -> Iterator[None]:
-    """Turn Pillow's exceptions for bad or oversized data into one-line ImageDecodeErrors."""
+def _decoder_errors(name: str, data: bytes, max_pixels: int) -> Iterator[None]:
+    """Turn a decoder's exceptions for bad or oversized data into one-line ImageDecodeErrors. Wrap
+    calls into Pillow, pillow-heif or OpenCV only (see _PILLOW_DATA_ERRORS)."""
     try:
         yield
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -153,21 +212,27 @@ def _pillow_errors(name: str, data: bytes, max_pixels: int) -> Iterator[None]:
         if isinstance(error, Image.DecompressionBombError):
             pillow_limit *= 2
         limit = min(max_pixels, pillow_limit)
-        raise ImageTooLargeError(f"{name}: the image declares {declared}, "
-                                 f"more than the limit of {limit:,}") from None
+        raise ImageTooLargeError(f"{name}: the image declares {declared}, more than the limit of {limit:,}") from None
     except UnidentifiedImageError:
         kind = _signature_kind(data)
         if kind is None:
-            raise ImageDecodeError(f"{name}: not a recognised image format "
-                                   f"(supported: {_SUPPORTED_NAMES})") from None
-        raise ImageDecodeError(f"{name}: damaged {kind} file: its header cannot be read "
-                               f"(truncated or corrupt)") from None
+            raise ImageDecodeError(f"{name}: not a recognised image format (supported: {_SUPPORTED_NAMES})") from None
+        raise ImageDecodeError(
+            f"{name}: damaged {kind} file: its header cannot be read (truncated or corrupt)"
+        ) from None
     except _PILLOW_DATA_ERRORS as error:
         reason = " ".join(str(error).split()) or type(error).__name__
         if "truncated" in reason.lower():
-            raise ImageDecodeError(f"{name}: the file is truncated (cut short while downloading or "
-                                   f"copying?): {reason}") from None
+            raise ImageDecodeError(
+                f"{name}: the file is truncated (cut short while downloading or copying?): {reason}"
+            ) from None
         raise ImageDecodeError(f"{name}: corrupt image data: {reason}") from None
+    except _CODEC_ERRORS as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise ImageDecodeError(f"{name}: corrupt image data: {reason}") from None
+    except _PARSER_FAULTS as error:
+        log.warning("%s: the decoder failed with %s: %s", name, type(error).__name__, error)
+        raise ImageDecodeError(f"{name}: corrupt image data: the decoder failed ({type(error).__name__})") from None
 
 
 def _signature_kind(data: bytes) -> str | None:
@@ -192,8 +257,8 @@ def _looks_like_heic(data: bytes) -> bool:
     if data[4:8] != b"ftyp" or len(data) < 12:
         return False
     box_size = int.from_bytes(data[0:4], "big")
-    brands = data[8:12] + data[16:min(box_size, 256)]  # major brand, then compatible brands
-    return any(brands[i:i + 4] in _HEIC_BRANDS for i in range(0, len(brands) - 3, 4))
+    brands = data[8:12] + data[16 : min(box_size, 256)]  # major brand, then compatible brands
+    return any(brands[i : i + 4] in _HEIC_BRANDS for i in range(0, len(brands) - 3, 4))
 
 
 def _available_formats() -> tuple[str, ...]:
@@ -225,12 +290,15 @@ def _bits_per_sample(image: Image.Image, data: bytes, name: str) -> int:
         return data[24] if data[12:16] == b"IHDR" else 8
     if image.format != "TIFF":
         return 8
-    bits = max(_as_tuple(image.tag_v2.get(258, 1)))  # BitsPerSample
-    sample_formats = set(_as_tuple(image.tag_v2.get(339, 1)))  # SampleFormat: 1 unsigned integer
+    # Pillow has matched both tags against its table of modes while opening: they are numbers.
+    tags = image.tag_v2  # type: ignore[attr-defined]  # a TiffImageFile
+    bits = max(_as_tuple(tags.get(258, 1)))  # BitsPerSample
+    sample_formats = set(_as_tuple(tags.get(339, 1)))  # SampleFormat: 1 unsigned integer
     if bits > 8 and (bits != 16 or sample_formats != {1}):
         kind = "floating-point" if 3 in sample_formats else "integer"
-        raise ImageDecodeError(f"{name}: {bits}-bit {kind} TIFF samples are not supported; "
-                               f"save it as 8- or 16-bit unsigned")
+        raise ImageDecodeError(
+            f"{name}: {bits}-bit {kind} TIFF samples are not supported; save it as 8- or 16-bit unsigned"
+        )
     return bits
 
 
@@ -238,13 +306,15 @@ def _as_tuple(value: object) -> tuple:
     return value if isinstance(value, tuple) else (value,)
 
 
-def _pillow_pixels(image: Image.Image, name: str) -> np.ndarray:
-    """A loaded Pillow image -> uint8 HxW, HxWx3 RGB or HxWx4 RGBA (uint16 HxW for 16-bit grey)."""
-    if image.mode.startswith("I;16"):  # 16-bit grey, in any byte order
-        return np.array(image).astype(np.uint16)
+def _pillow_pixels(image: Image.Image, name: str, data: bytes, max_pixels: int) -> np.ndarray:
+    """An opened Pillow image -> uint8 HxW, HxWx3 RGB or HxWx4 RGBA (uint16 HxW for 16-bit grey)."""
+    with _decoder_errors(name, data, max_pixels):
+        image.load()
     if image.mode in ("I", "F"):
         kind = "floating-point" if image.mode == "F" else "32-bit integer"
         raise ImageDecodeError(f"{name}: {kind} samples are not supported; save it as 8- or 16-bit")
+    if image.mode.startswith("I;16"):  # 16-bit grey, in any byte order
+        return np.array(image).astype(np.uint16)
     if image.has_transparency_data:  # an alpha band, a tRNS chunk, a GIF transparent index
         target = "RGBA"
     elif image.mode in ("1", "L"):
@@ -252,7 +322,8 @@ def _pillow_pixels(image: Image.Image, name: str) -> np.ndarray:
     else:  # RGB, P, CMYK (YCCK arrives as CMYK), YCbCr, LAB, HSV...
         target = "RGB"
     if image.mode != target:
-        image = image.convert(target)
+        with _decoder_errors(name, data, max_pixels):
+            image = image.convert(target)
     return np.array(image)
 
 
@@ -262,7 +333,8 @@ def _decode_with_opencv(data: bytes, image: Image.Image, name: str) -> np.ndarra
     if image.format == "TIFF":
         data = _tiff_with_orientation_reset(data)
     try:
-        # IMREAD_UNCHANGED: keep the bit depth and alpha; channels come back BGR(A).
+        # IMREAD_UNCHANGED: keep the bit depth and alpha; channels come back BGR(A). Chunk lengths
+        # and TIFF tables were checked against the file (colorizer.preflight) before this call.
         pixels = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error as error:
         reason = str(error).strip().splitlines()[-1]
@@ -270,10 +342,12 @@ def _decode_with_opencv(data: bytes, image: Image.Image, name: str) -> np.ndarra
     if pixels is None:
         raise ImageDecodeError(f"{name}: the 16-bit {image.format} data is corrupt or truncated")
     # Pillow reports a TIFF's size as displayed (rotated for orientation 5..8); OpenCV returns it as stored.
-    width, height = (image.tag_v2[256], image.tag_v2[257]) if image.format == "TIFF" else image.size
+    width, height = (image.tag_v2[256], image.tag_v2[257]) if image.format == "TIFF" else image.size  # type: ignore[attr-defined]  # a TiffImageFile
     if pixels.shape[:2] != (height, width) or pixels.dtype != np.uint16:
-        raise ImageDecodeError(f"{name}: the 16-bit {image.format} decoder returned {pixels.dtype} "
-                               f"{pixels.shape} for a {width}x{height} image")
+        raise ImageDecodeError(
+            f"{name}: the 16-bit {image.format} decoder returned {pixels.dtype} "
+            f"{pixels.shape} for a {width}x{height} image"
+        )
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     if channels == 1:
         return pixels.reshape(height, width)
@@ -312,11 +386,22 @@ def _tiff_with_orientation_reset(data: bytes) -> bytes:
 
 
 def _exif_orientation(image: Image.Image, name: str) -> int:
-    """The EXIF orientation (1..8) Pillow reads for ``image``; 1 when absent, unknown or unreadable."""
+    """The EXIF orientation (1..8) Pillow reads for ``image``; 1 when absent, unknown or unreadable.
+
+    The EXIF block is checked first (colorizer.preflight.check_exif): Pillow copies each tag's data,
+    so a block whose tags overlap would be copied once per tag.
+    """
+    block = image.info.get("exif")
+    if isinstance(block, bytes):
+        check_exif(block, name)
+    raw_profile = image.info.get("Raw profile type exif")  # PNG text chunk: hex after 3 header lines
+    if isinstance(raw_profile, str):
+        with contextlib.suppress(ValueError):  # not hex: Pillow's getexif fails on it below, logged
+            check_exif(bytes.fromhex("".join(raw_profile.split("\n")[3:])), name)
     try:
         orientation = image.getexif().get(EXIF_ORIENTATION, 1)
-    except _PILLOW_DATA_ERRORS as error:
-        log.warning("%s: unreadable EXIF (%s); orientation ignored", name, error)
+    except _PILLOW_DATA_ERRORS + _PARSER_FAULTS as error:
+        log.warning("%s: unreadable EXIF (%s: %s); orientation ignored", name, type(error).__name__, error)
         return 1
     if orientation not in _ORIENTATIONS:
         log.warning("%s: EXIF orientation %r is not 1..8; ignored", name, orientation)

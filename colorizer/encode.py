@@ -11,6 +11,7 @@ Choices, measured with ``python -m bench.encode_bench`` (CPU seconds of one enco
   at 12 MP for a file 15 % smaller than the PNG, where OpenCV's fixed lossless effort took 17 s;
   lossy keeps libwebp's default effort (method 4).
 """
+
 from __future__ import annotations
 
 import io
@@ -65,10 +66,15 @@ def check_quality(format: str, quality: int | str | None) -> int | str | None:
         if format != "webp":
             raise ColorizerError(f"{format.upper()} has no lossless mode; choose png or webp")
         return LOSSLESS
-    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) \
-            or not MIN_QUALITY <= quality <= MAX_QUALITY:
-        raise ColorizerError(f"quality {quality} must be a whole number from {MIN_QUALITY} to {MAX_QUALITY}"
-                             f"{' (or lossless)' if format == 'webp' else ''}")
+    if (
+        isinstance(quality, bool)
+        or not isinstance(quality, (int, np.integer))
+        or not MIN_QUALITY <= quality <= MAX_QUALITY
+    ):
+        raise ColorizerError(
+            f"quality {quality} must be a whole number from {MIN_QUALITY} to {MAX_QUALITY}"
+            f"{' (or lossless)' if format == 'webp' else ''}"
+        )
     return int(quality)
 
 
@@ -78,12 +84,18 @@ def check_size(format: str, height: int, width: int, name: str = "image") -> Non
     format = check_format(format)
     limit = MAX_SIDE[format]
     if max(height, width) > limit:
-        raise ImageEncodeError(f"{name}: {width}x{height} is too large for {format.upper()}, whose sides are "
-                               f"limited to {limit:,} pixels; choose another --format")
+        raise ImageEncodeError(
+            f"{name}: {width}x{height} is too large for {format.upper()}, whose sides are "
+            f"limited to {limit:,} pixels; choose another --format"
+        )
 
 
-def encode_image(image: np.ndarray, format: str = DEFAULT_FORMAT, quality: int | str | None = None,
-                 text: Mapping[str, str] | None = None) -> bytes:
+def encode_image(
+    image: np.ndarray,
+    format: str = DEFAULT_FORMAT,
+    quality: int | str | None = None,
+    text: Mapping[str, str] | None = None,
+) -> bytes:
     """uint8 HxW grey, HxWx3 RGB or HxWx4 RGBA -> the bytes of a PNG, JPEG or WebP file.
 
     quality: see check_quality. JPEG flattens an alpha channel on white.
@@ -98,16 +110,16 @@ def encode_image(image: np.ndarray, format: str = DEFAULT_FORMAT, quality: int |
     if format == "jpg" and image.ndim == 3 and image.shape[2] == 4:
         image = flatten_on_white(image)
     if format == "webp":
-        return _encode_webp(image, quality, text)
+        return _encode_webp(image, quality or DEFAULT_WEBP_QUALITY, text)
     if image.ndim == 3:
         order = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR  # OpenCV writes BGR(A)
         image = cv2.cvtColor(image, order)
     # PNG: OpenCV's default, zlib level 1 with the RLE strategy (see the module docstring)
-    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if format == "jpg" else []
-    encoded, data = cv2.imencode(f".{format}", image, params)
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality or DEFAULT_JPEG_QUALITY)] if format == "jpg" else []
+    encoded, buffer = cv2.imencode(f".{format}", image, params)
     if not encoded:
         raise ImageEncodeError(f"{format.upper()} encoding failed")
-    data = data.tobytes()
+    data = buffer.tobytes()
     if text and format == "png":
         return png_with_text(data, text)
     if text and format == "jpg":
@@ -117,8 +129,11 @@ def encode_image(image: np.ndarray, format: str = DEFAULT_FORMAT, quality: int |
 
 def _encode_webp(image: np.ndarray, quality: int | str, text: Mapping[str, str] | None) -> bytes:
     """uint8 HxW, HxWx3 RGB or HxWx4 RGBA -> WebP bytes through Pillow (see the module docstring)."""
-    options = ({"lossless": True, "method": 0, "quality": 0, "exact": True}  # exact: keep RGB under alpha 0
-               if quality == LOSSLESS else {"quality": quality})
+    options: dict[str, object] = (
+        {"lossless": True, "method": 0, "quality": 0, "exact": True}  # exact: keep RGB under alpha 0
+        if quality == LOSSLESS
+        else {"quality": quality}
+    )
     if text:
         options["xmp"] = xmp_packet(text).encode("utf-8")
     stream = io.BytesIO()
@@ -129,8 +144,13 @@ def _encode_webp(image: np.ndarray, quality: int | str, text: Mapping[str, str] 
     return stream.getvalue()
 
 
-def write_image(path: Path, image: np.ndarray, format: str = DEFAULT_FORMAT, quality: int | str | None = None,
-                text: Mapping[str, str] | None = None) -> int:
+def write_image(
+    path: Path,
+    image: np.ndarray,
+    format: str = DEFAULT_FORMAT,
+    quality: int | str | None = None,
+    text: Mapping[str, str] | None = None,
+) -> int:
     """``encode_image`` -> ``path`` via a temporary file renamed into place; returns the bytes written."""
     data = encode_image(image, format, quality, text)
     write_atomically(Path(path), data)
@@ -160,6 +180,7 @@ def suffix_for(format: str) -> str:
 
 
 # --- PNG text chunks --------------------------------------------------------------------------------
+
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
     """One PNG chunk: big-endian length, 4-byte type, data, CRC-32 of type + data."""
@@ -217,11 +238,14 @@ def jpeg_with_comment(jpeg: bytes, comment: str) -> bytes:
 def xmp_packet(text: Mapping[str, str]) -> str:
     """An XMP packet whose dc:description holds ``text_lines(text)``."""
     from xml.sax.saxutils import escape
-    return ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
-            '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-            '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:description><rdf:Alt>'
-            f'{_XMP_ITEM}{escape(text_lines(text))}</rdf:li>'
-            '</rdf:Alt></dc:description></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="r"?>')
+
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:description><rdf:Alt>'
+        f"{_XMP_ITEM}{escape(text_lines(text))}</rdf:li>"
+        '</rdf:Alt></dc:description></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="r"?>'
+    )
 
 
 def read_text(head: bytes) -> dict[str, str]:
@@ -259,11 +283,11 @@ def _jpeg_comment(head: bytes) -> str:
     offset = 2
     while offset + 4 <= len(head) and head[offset] == 0xFF:
         marker = head[offset + 1]
-        length = struct.unpack(">H", head[offset + 2:offset + 4])[0]
+        length = struct.unpack(">H", head[offset + 2 : offset + 4])[0]
         if marker == 0xDA:  # start of scan: no more header segments
             break
         if marker == 0xFE:
-            return head[offset + 4:offset + 2 + length].decode("utf-8", "replace")
+            return head[offset + 4 : offset + 2 + length].decode("utf-8", "replace")
         offset += 2 + length
     return ""
 
@@ -271,14 +295,15 @@ def _jpeg_comment(head: bytes) -> str:
 def _webp_xmp_description(head: bytes) -> str:
     """The dc:description text of a WebP file's XMP chunk, or ""."""
     from xml.sax.saxutils import unescape
+
     offset = 12
     while offset + 8 <= len(head):
-        fourcc, size = head[offset:offset + 4], struct.unpack("<I", head[offset + 4:offset + 8])[0]
+        fourcc, size = head[offset : offset + 4], struct.unpack("<I", head[offset + 4 : offset + 8])[0]
         if fourcc == b"XMP ":
-            packet = head[offset + 8:offset + 8 + size].decode("utf-8", "replace")
+            packet = head[offset + 8 : offset + 8 + size].decode("utf-8", "replace")
             start = packet.find(_XMP_ITEM)
             end = packet.find("</rdf:li>", start)
-            return unescape(packet[start + len(_XMP_ITEM):end]) if 0 <= start < end else ""
+            return unescape(packet[start + len(_XMP_ITEM) : end]) if 0 <= start < end else ""
         offset += 8 + size + (size & 1)  # chunks are padded to an even size
     return ""
 
@@ -291,8 +316,8 @@ def read_png_text(head: bytes) -> dict[str, str]:
     entries: dict[str, str] = {}
     offset = len(PNG_SIGNATURE)
     while offset + 8 <= len(head):
-        length, kind = struct.unpack(">I4s", head[offset:offset + 8])
-        data = head[offset + 8:offset + 8 + length]
+        length, kind = struct.unpack(">I4s", head[offset : offset + 8])
+        data = head[offset + 8 : offset + 8 + length]
         if kind == b"IDAT" or len(data) < length:
             break
         if kind == b"tEXt" and b"\0" in data:
@@ -308,6 +333,7 @@ def read_png_text(head: bytes) -> dict[str, str]:
 
 
 # --- Whether a written file is whole ----------------------------------------------------------------
+
 
 def looks_complete(path: Path) -> bool:
     """Whether ``path`` is a whole PNG, JPEG or WebP file by its first and last bytes (PNG ends with

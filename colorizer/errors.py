@@ -1,4 +1,5 @@
 """Exceptions raised by the colorizer library. Each message is one line a user can act on."""
+
 from __future__ import annotations
 
 
@@ -11,7 +12,13 @@ class ImageDecodeError(ColorizerError):
 
 
 class ImageTooLargeError(ImageDecodeError):
-    """The image declares more pixels than the configured limit (decompression-bomb guard)."""
+    """The image declares more pixels, or a longer side, than the configured limits (decompression-bomb
+    guard), or the file is larger than the file-size limit."""
+
+
+class ImageTooComplexError(ImageDecodeError):
+    """The file is built to cost far more to decode than its pixels warrant: more progressive-JPEG
+    scans, PNG chunks, TIFF tags or EXIF copies than the limits in colorizer.limits allow."""
 
 
 class ModelError(ColorizerError):
@@ -20,6 +27,15 @@ class ModelError(ColorizerError):
 
 class ProviderError(ColorizerError):
     """An execution provider (device) was asked for that this onnxruntime build does not offer."""
+
+
+class VideoError(ColorizerError):
+    """The file is not a video we can colorize (no video stream, a still image, corrupt or truncated),
+    or the colorized film could not be written."""
+
+
+class VideoTooLargeError(VideoError):
+    """The video is longer, or its frames larger, than the configured limit."""
 
 
 class ImageEncodeError(ColorizerError):

@@ -6,6 +6,7 @@ threaded, so a second file in flight keeps the cores busy. At most ``workers`` +
 flight (one waiting for a thread), so memory is set by a few images, never by the batch's length.
 ``python -m bench.batch_bench`` measures workers 1 (sequential) against 2 and 3.
 """
+
 from __future__ import annotations
 
 import threading
@@ -21,8 +22,13 @@ DEFAULT_WORKERS = 2
 MAX_PENDING = 256  # rows waiting behind a file still in work (decisions pile up there while planning)
 
 
-def run_local(colorizer, plan: Iterable[Job | Decision], context: Context, on_row: Callable[[Row], None],
-              workers: int = DEFAULT_WORKERS) -> None:
+def run_local(
+    colorizer,
+    plan: Iterable[Job | Decision],
+    context: Context,
+    on_row: Callable[[Row], None],
+    workers: int = DEFAULT_WORKERS,
+) -> None:
     """Process every job of ``plan`` (decisions become rows as they come) and hand each row, in plan
     order, to ``on_row`` as soon as it and those before it are done.
 
@@ -56,8 +62,9 @@ def run_local(colorizer, plan: Iterable[Job | Decision], context: Context, on_ro
                 else:
                     pending.append(pool.submit(process_file, colorizer, item, context, None, stop))
                     in_flight += 1
-                while pending and (not isinstance(pending[0], Future) or in_flight > workers
-                                   or len(pending) > MAX_PENDING):
+                while pending and (
+                    not isinstance(pending[0], Future) or in_flight > workers or len(pending) > MAX_PENDING
+                ):
                     settle()
             while pending:
                 settle()

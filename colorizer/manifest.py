@@ -5,6 +5,7 @@ with status "ok" always names a whole file. A run killed mid-append leaves at mo
 it is cut off when the manifest is next opened, and readers skip it. The log only grows: a later run
 (``--resume``) appends its own rows, each with its run id, and the last row for an input is its state.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -96,7 +97,7 @@ def read_rows(path: Path) -> Iterator[Row]:
     """The rows of a manifest, oldest first; lines that are not whole rows (a torn last line) are
     skipped with a warning. A missing manifest has no rows."""
     try:
-        stream = open(path, encoding="utf-8", errors="replace")
+        stream = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 (closed by the with-block below)
     except FileNotFoundError:
         return
     with stream:

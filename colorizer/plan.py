@@ -1,7 +1,7 @@
 """Which files a batch reads and where each result goes: folder discovery, the mirrored output tree and
 output names that never collide.
 
-- A folder gives every file with an image suffix (``colorkit.files.IMAGE_SUFFIXES``), its subfolders
+- A folder gives every file with an image or film suffix (``colorkit.files``), its subfolders
   too with ``recursive``; a file named on the command line is read whatever its suffix. Files that
   are not regular (FIFOs, devices, sockets) are refused by type, before anything opens them; files
   larger than any accepted image can be are refused by size; earlier outputs of the colorizer (their
@@ -14,6 +14,7 @@ output names that never collide.
   source suffix is kept (``scan_jpg_color.png``), then a counter (``-2``); names are cut to fit 255
   bytes. The plan is a stream: memory grows with the largest folder, not the whole tree.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from colorizer.manifest import FAILED, SKIPPED
 from colorizer.provenance import is_our_output
-from colorkit.files import NAME_MAX_BYTES, is_image_name
+from colorkit.files import NAME_MAX_BYTES, is_media_name
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +160,13 @@ def _fit(stem: str, tail: str) -> str:
 
 def file_kind(mode: int) -> str:
     """A stat mode -> words for the kind of file ("a FIFO", "a character device", ...)."""
-    for test, words in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                        (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
+    for test, words in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    ):
         if test(mode):
             return words
     return "not a regular file"
@@ -175,10 +181,17 @@ class Planner:
     when the output is already there, whole and made the same way (None otherwise).
     """
 
-    def __init__(self, inputs: Sequence[Path | str], *, output_dir: Path | None = None, recursive: bool = False,
-                 format: str = "png", max_bytes: int = max_file_bytes(50_000_000),
-                 known_outputs: Collection[str] = frozenset(),
-                 done: Callable[[Job], int | None] | None = None):
+    def __init__(
+        self,
+        inputs: Sequence[Path | str],
+        *,
+        output_dir: Path | None = None,
+        recursive: bool = False,
+        format: str = "png",
+        max_bytes: int = max_file_bytes(50_000_000),
+        known_outputs: Collection[str] = frozenset(),
+        done: Callable[[Job], int | None] | None = None,
+    ):
         self.inputs = [Path(os.path.abspath(path)) for path in inputs]
         self.output_dir = Path(os.path.abspath(output_dir)) if output_dir is not None else None
         self.recursive = recursive
@@ -192,7 +205,8 @@ class Planner:
         self._visited: set[str] = set()
 
     def __iter__(self) -> Iterator[Job | Decision]:
-        folders, explicit = [], {}
+        folders: list[Path] = []
+        explicit: dict[Path, list[Path]] = {}
         for path in self.inputs:
             try:
                 mode = os.stat(path).st_mode
@@ -237,7 +251,7 @@ class Planner:
                         self.counts.ignored_folders += 1
                     else:
                         subfolders.append(path)
-                elif is_image_name(path):
+                elif is_media_name(path):
                     files.append(path)
                 else:
                     self.counts.ignored_files += 1
@@ -280,11 +294,18 @@ class Planner:
         except OSError as error:
             return Decision(str(path), FAILED, f"{self._name(path)}: {_reason(error)}")
         if not stat.S_ISREG(status.st_mode):
-            return Decision(str(path), FAILED if named else SKIPPED,
-                            f"{self._name(path)}: {file_kind(status.st_mode)}, not an image file")
+            return Decision(
+                str(path),
+                FAILED if named else SKIPPED,
+                f"{self._name(path)}: {file_kind(status.st_mode)}, not an image file",
+            )
         if status.st_size > self.max_bytes:
-            return Decision(str(path), FAILED, f"{self._name(path)}: {status.st_size:,} bytes is more than any "
-                                               f"accepted image needs ({self.max_bytes:,}); not read")
+            return Decision(
+                str(path),
+                FAILED,
+                f"{self._name(path)}: {status.st_size:,} bytes is more than any "
+                f"accepted image needs ({self.max_bytes:,}); not read",
+            )
         if os.path.realpath(path) in self.known_outputs:
             return Decision(str(path), SKIPPED, f"{self._name(path)}: an output of an earlier run (manifest){OURS}")
         if is_our_output(path):

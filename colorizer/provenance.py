@@ -5,6 +5,7 @@
 
 The same entries let the CLI recognise its own earlier outputs in a folder (``is_our_output``).
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Which onnxruntime execution providers (devices) a session gets."""
+
 from __future__ import annotations
 
 import logging
@@ -35,7 +36,8 @@ def choose_providers(device: str = "auto", available: list[str] | None = None) -
         if provider not in available:
             raise ProviderError(
                 f"device {device!r} needs {provider}, which this onnxruntime build does not offer "
-                f"(available: {', '.join(available)}); for CUDA install onnxruntime-gpu instead of onnxruntime")
+                f"(available: {', '.join(available)}); for CUDA install onnxruntime-gpu instead of onnxruntime"
+            )
         chosen = [provider]
     else:
         raise ProviderError(f"unknown device {device!r}; choose auto or one of {', '.join(DEVICES)}")

@@ -12,6 +12,7 @@ a failed job; a worker that crashes (killed, out of memory, a decoder segfault) 
 files retried up to ``retries`` times; files whose every try crashed become failed rows. Ray is
 imported only here: it is an optional extra, not needed by the library or the app.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,9 +59,9 @@ class RayOptions:
 class ColorizeActor:
     """The callable class map_batches runs: one Colorizer per actor, built from the model's path."""
 
-    def __init__(self, model_path: str, precision: str, device: str, threads: int, naming: Naming,
-                 context: Context):
+    def __init__(self, model_path: str, precision: str, device: str, threads: int, naming: Naming, context: Context):
         from colorizer.colorizer import Colorizer  # imported in the worker process
+
         self.colorizer = Colorizer(model_path, device=device, threads=threads, precision=precision)
         self.naming = naming
         self.context = context
@@ -80,8 +81,14 @@ class ColorizeActor:
         return {"row": rows, "fatal": fatal}
 
 
-def run_ray(model_path: Path, plan: Iterable[Job | Decision], naming: Naming, context: Context,
-            on_row: Callable[[Row], None], options: RayOptions) -> None:
+def run_ray(
+    model_path: Path,
+    plan: Iterable[Job | Decision],
+    naming: Naming,
+    context: Context,
+    on_row: Callable[[Row], None],
+    options: RayOptions,
+) -> None:
     """Run the jobs of ``plan`` (named by ``naming``) or, when ``options.uris`` is set, of those
     URIs, on Ray; decisions become rows at once; each finished file's row goes to ``on_row`` as it
     arrives (in completion order).
@@ -98,8 +105,11 @@ def run_ray(model_path: Path, plan: Iterable[Job | Decision], naming: Naming, co
     if options.uris:
         if jobs:
             raise ColorizerError("local paths and URIs cannot be mixed in one Ray run")
-        remote_plan, naming, filesystem = plan_uris(options.uris, options.output_dir, options.recursive,
-                                                    context.settings.format, options.done)
+        if options.output_dir is None:
+            raise ColorizerError("reading URIs needs an output folder (-o)")
+        remote_plan, naming, filesystem = plan_uris(
+            options.uris, options.output_dir, options.recursive, context.settings.format, options.done
+        )
         jobs = _jobs(remote_plan, context, on_row)
     if not jobs:
         return
@@ -127,18 +137,33 @@ def _start(ray, options: RayOptions) -> bool:
         return False
     level = logging.INFO if options.progress else logging.WARNING
     try:
-        ray.init(address=options.address, include_dashboard=False, logging_level=level, log_to_driver=options.progress,
-                 configure_logging=True)
+        ray.init(
+            address=options.address,
+            include_dashboard=False,
+            logging_level=level,
+            log_to_driver=options.progress,
+            configure_logging=True,
+        )
     except (ConnectionError, RuntimeError, ValueError) as error:
-        raise ColorizerError(f"cannot start or reach Ray at {options.address or 'a new local instance'}: "
-                             f"{str(error).splitlines()[0]}") from None
+        raise ColorizerError(
+            f"cannot start or reach Ray at {options.address or 'a new local instance'}: {str(error).splitlines()[0]}"
+        ) from None
     return True
 
 
-def _run(ray, model_path: Path, jobs: list[Job], naming: Naming, context: Context,
-         on_row: Callable[[Row], None], options: RayOptions, filesystem) -> None:
+def _run(
+    ray,
+    model_path: Path,
+    jobs: list[Job],
+    naming: Naming,
+    context: Context,
+    on_row: Callable[[Row], None],
+    options: RayOptions,
+    filesystem,
+) -> None:
     import pyarrow.fs
     from ray.data import ActorPoolStrategy, DataContext
+
     logging.getLogger("ray.data").setLevel(logging.INFO if options.progress else logging.ERROR)
     data_context = DataContext.get_current()
     data_context.enable_progress_bars = options.progress
@@ -147,18 +172,33 @@ def _run(ray, model_path: Path, jobs: list[Job], naming: Naming, context: Contex
     cpus = int(ray.cluster_resources().get("CPU", 1))
     actors = options.actors or max(1, cpus // threads)
     paths = [naming.path(job.source) for job in jobs]
-    dataset = ray.data.read_binary_files(paths, include_paths=True,
-                                         filesystem=filesystem or pyarrow.fs.LocalFileSystem(),
-                                         override_num_blocks=min(len(paths), max(8, 4 * actors)),
-                                         num_cpus=0)  # reading is I/O: the actors hold every CPU
-    constructor = {"model_path": str(Path(model_path).absolute()), "precision": context.recorded["precision"],
-                   "device": options.device, "threads": threads, "naming": naming, "context": context}
+    dataset = ray.data.read_binary_files(
+        paths,
+        include_paths=True,
+        filesystem=filesystem or pyarrow.fs.LocalFileSystem(),
+        override_num_blocks=min(len(paths), max(8, 4 * actors)),
+        num_cpus=0,
+    )  # reading is I/O: the actors hold every CPU
+    constructor = {
+        "model_path": str(Path(model_path).absolute()),
+        "precision": context.recorded["precision"],
+        "device": options.device,
+        "threads": threads,
+        "naming": naming,
+        "context": context,
+    }
     with warnings.catch_warnings():  # max_restarts and max_task_retries still travel as ray_remote_args
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*ray_remote_args.*")
-        dataset = dataset.map_batches(ColorizeActor, batch_size=1, fn_constructor_kwargs=constructor,
-                                      compute=ActorPoolStrategy(size=actors), num_cpus=threads,
-                                      max_restarts=options.retries, max_task_retries=options.retries)
+        dataset = dataset.map_batches(
+            ColorizeActor,
+            batch_size=1,
+            fn_constructor_kwargs=constructor,
+            compute=ActorPoolStrategy(size=actors),
+            num_cpus=threads,
+            max_restarts=options.retries,
+            max_task_retries=options.retries,
+        )
     log.info("Ray: %d files, %d actors x %d threads", len(paths), actors, threads)
     outstanding = {job.source: job for job in jobs}
     for record in dataset.iter_rows():
@@ -168,17 +208,22 @@ def _run(ray, model_path: Path, jobs: list[Job], naming: Naming, context: Contex
         if record["fatal"]:
             raise OutputFolderError(record["fatal"])
     for job in outstanding.values():  # every try of these crashed a worker
-        on_row(context.row(job, FAILED, error=f"{job.name}: a worker crashed on this file "
-                                              f"{options.retries + 1} times; not written"))
+        on_row(
+            context.row(
+                job, FAILED, error=f"{job.name}: a worker crashed on this file {options.retries + 1} times; not written"
+            )
+        )
 
 
-def plan_uris(uris: list[str], output_dir: Path, recursive: bool, format: str,
-              done: Callable[[Job], int | None] | None) -> tuple[Iterator[Job | Decision], Naming, object]:
+def plan_uris(
+    uris: list[str], output_dir: Path, recursive: bool, format: str, done: Callable[[Job], int | None] | None
+) -> tuple[Iterator[Job | Decision], Naming, object]:
     """Jobs for inputs on a pyarrow filesystem (s3://bucket/prefix, gs://..., file:///...): every file
     with an image suffix (in subfolders with ``recursive``), the tree mirrored under ``output_dir``
     from the inputs' common folder, names made unique per folder. Jobs' sources are URIs.
     Returns (plan, naming, filesystem)."""
     import pyarrow.fs
+
     try:
         located = [pyarrow.fs.FileSystem.from_uri(uri) for uri in uris]
     except (pyarrow.ArrowInvalid, OSError, ValueError) as error:
@@ -216,7 +261,10 @@ def plan_uris(uris: list[str], output_dir: Path, recursive: bool, format: str,
             for path, name in zip(paths, names):
                 job = Job(naming.uri(path), Path(naming.out_folder(folder)) / name, naming.name(path))
                 size = done(job) if done else None
-                yield job if size is None else Decision(job.source, SKIPPED, f"{job.name}: done in an earlier run",
-                                                        job.output, size)
+                yield (
+                    job
+                    if size is None
+                    else Decision(job.source, SKIPPED, f"{job.name}: done in an earlier run", job.output, size)
+                )
 
     return plan(), naming, filesystem

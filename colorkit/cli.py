@@ -1,4 +1,5 @@
 """What every command-line tool here shares: the help formatter and the logging setup."""
+
 from __future__ import annotations
 
 import argparse

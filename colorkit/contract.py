@@ -12,6 +12,7 @@ The network itself: input ``data_l`` float32 [N, 1, H, W] = L - 50 (L in 0..100,
 8, 224 trained); optional input ``temperature``, a float32 scalar (default 0.38, the release's
 annealing); output ``class8_ab`` float32 [N, 2, H/4, W/4], the annealed-mean ab.
 """
+
 from __future__ import annotations
 
 import os

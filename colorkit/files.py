@@ -4,6 +4,7 @@ A reader never sees a partial file: it is written under a hidden temporary name 
 flushed, fsynced and renamed into place. The temporary name is never longer than the final one
 allows: a long file name is shortened in the temporary, not refused.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -19,13 +20,59 @@ NAME_MAX_BYTES = 255  # the longest file name common file systems take (ext4, XF
 _TOKEN_HEX = 8
 
 # What the colorizer reads when given a folder (its decoder checks the content, not the name).
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp", ".bmp",
-                            ".dib", ".gif", ".heic", ".heif", ".avif"})
+IMAGE_SUFFIXES = frozenset(
+    {
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".jfif",
+        ".png",
+        ".tif",
+        ".tiff",
+        ".webp",
+        ".bmp",
+        ".dib",
+        ".gif",
+        ".heic",
+        ".heif",
+        ".avif",
+    }
+)
+
+
+# Films a folder may hold besides its photos (the colorizer checks their content too).
+VIDEO_SUFFIXES = frozenset(
+    {
+        ".mp4",
+        ".m4v",
+        ".mov",
+        ".mkv",
+        ".webm",
+        ".avi",
+        ".mpg",
+        ".mpeg",
+        ".ts",
+        ".m2ts",
+        ".mts",
+        ".ogv",
+        ".flv",
+        ".wmv",
+        ".asf",
+        ".mxf",
+        ".dv",
+        ".3gp",
+    }
+)
 
 
 def is_image_name(path: Path) -> bool:
     """Whether ``path``'s suffix is one of IMAGE_SUFFIXES (case-insensitive)."""
     return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def is_media_name(path: Path) -> bool:
+    """Whether ``path``'s suffix is one of IMAGE_SUFFIXES or VIDEO_SUFFIXES (case-insensitive)."""
+    return path.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
 
 
 def part_prefix(path: Path) -> str:
@@ -63,9 +110,13 @@ def stale_parts(path: Path) -> list[Path]:
     """Temporaries left beside ``path`` by writers that were killed."""
     prefix = part_prefix(path)
     with contextlib.suppress(FileNotFoundError):
-        return [path.parent / name for name in os.listdir(path.parent)
-                if name.startswith(prefix + ".") and name.endswith(PART_SUFFIX)
-                and len(name) == len(prefix) + 1 + _TOKEN_HEX + len(PART_SUFFIX)]
+        return [
+            path.parent / name
+            for name in os.listdir(path.parent)
+            if name.startswith(prefix + ".")
+            and name.endswith(PART_SUFFIX)
+            and len(name) == len(prefix) + 1 + _TOKEN_HEX + len(PART_SUFFIX)
+        ]
     return []
 
 

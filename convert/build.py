@@ -1,4 +1,5 @@
 """Make the ONNX model exist: fetch what is missing, convert, write atomically, once per machine."""
+
 from __future__ import annotations
 
 import logging
@@ -16,9 +17,16 @@ log = logging.getLogger(__name__)
 DEFAULT_CALIBRATION_DIR = Path(__file__).resolve().parent.parent / "examples"
 
 
-def build_model_file(output: Path, *, prototxt: Path | None = None, caffemodel: Path | None = None,
-                     hull: Path | None = None, cache_dir: Path | None = None, mirrors: tuple[str, ...] = (),
-                     progress: bool = True) -> Path:
+def build_model_file(
+    output: Path,
+    *,
+    prototxt: Path | None = None,
+    caffemodel: Path | None = None,
+    hull: Path | None = None,
+    cache_dir: Path | None = None,
+    mirrors: tuple[str, ...] = (),
+    progress: bool = True,
+) -> Path:
     """Convert the release to ``output``, fetching (into ``cache_dir``) each file not given locally.
 
     The model is written to a temporary file and renamed into place, so ``output`` is either absent
@@ -26,8 +34,10 @@ def build_model_file(output: Path, *, prototxt: Path | None = None, caffemodel: 
     """
     cache_dir = cache_dir or default_cache_dir()
     local = {sources.PROTOTXT: prototxt, sources.CAFFEMODEL: caffemodel, sources.HULL: hull}
-    paths = {file: path or download.fetch(file, cache_dir, mirrors=mirrors, progress=progress)
-             for file, path in local.items()}
+    paths = {
+        file: path or download.fetch(file, cache_dir, mirrors=mirrors, progress=progress)
+        for file, path in local.items()
+    }
     model = convert_release(paths[sources.PROTOTXT], paths[sources.CAFFEMODEL], paths[sources.HULL])
     with atomic_writer(output) as stream:
         stream.write(model.SerializeToString())
@@ -47,5 +57,3 @@ def ensure_model(output: Path | None = None, **options) -> Path:
         if output.exists():  # another process built it while we waited
             return output
         return build_model_file(output, **options)
-
-

@@ -11,15 +11,21 @@ Usage::
     net = caffe_schema.NetParameter()            # a protobuf message class
     caffe_schema.NetParameter.FromString(data)
 """
+
 from __future__ import annotations
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 _F = descriptor_pb2.FieldDescriptorProto
 _SCALARS = {
-    "string": _F.TYPE_STRING, "bool": _F.TYPE_BOOL, "float": _F.TYPE_FLOAT,
-    "double": _F.TYPE_DOUBLE, "int32": _F.TYPE_INT32, "int64": _F.TYPE_INT64,
-    "uint32": _F.TYPE_UINT32, "uint64": _F.TYPE_UINT64,
+    "string": _F.TYPE_STRING,
+    "bool": _F.TYPE_BOOL,
+    "float": _F.TYPE_FLOAT,
+    "double": _F.TYPE_DOUBLE,
+    "int32": _F.TYPE_INT32,
+    "int64": _F.TYPE_INT64,
+    "uint32": _F.TYPE_UINT32,
+    "uint64": _F.TYPE_UINT64,
 }
 
 # enum name -> value names in order (value = index).
@@ -42,7 +48,7 @@ MESSAGES: dict[str, list[tuple]] = {
         ("packed", "float", "diff", 6, None),
         ("packed", "double", "double_data", 8, None),
         ("packed", "double", "double_diff", 9, None),
-        ("optional", "int64", "num", 1, None),        # legacy 4-D shape
+        ("optional", "int64", "num", 1, None),  # legacy 4-D shape
         ("optional", "int64", "channels", 2, None),
         ("optional", "int64", "height", 3, None),
         ("optional", "int64", "width", 4, None),
@@ -156,7 +162,7 @@ MESSAGES: dict[str, list[tuple]] = {
 }
 
 
-def _field(label: str, type_: str, name: str, number: int, default: str | None) -> _F:
+def _field(label: str, type_: str, name: str, number: int, default: str | None) -> descriptor_pb2.FieldDescriptorProto:
     """One FieldDescriptorProto from a row of MESSAGES."""
     field = _F(name=name, number=number)
     field.label = _F.LABEL_OPTIONAL if label == "optional" else _F.LABEL_REPEATED

@@ -1,4 +1,5 @@
 """Convert the ECCV16 Caffe release (deploy prototxt, caffemodel, pts_in_hull.npy) to ONNX."""
+
 from __future__ import annotations
 
 import argparse
@@ -30,23 +31,41 @@ exit status: 0 converted, 2 the inputs could not be fetched or converted (one li
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m convert", description=__doc__, epilog=EPILOG,
-        formatter_class=HelpFormatter)
+        prog="python -m convert", description=__doc__, epilog=EPILOG, formatter_class=HelpFormatter
+    )
     parser.add_argument("--prototxt", type=Path, help="local deploy prototxt (else downloaded)")
     parser.add_argument("--caffemodel", type=Path, help="local caffemodel weights (else downloaded)")
     parser.add_argument("--hull", type=Path, help="local pts_in_hull.npy (else downloaded)")
-    parser.add_argument("-o", "--output", type=Path, default=default_model_path(),
-                        help=f"ONNX model to write (${MODEL_ENV} when set)")
-    parser.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
-                        help="where downloads are kept ($COLORIZER_CACHE)")
-    parser.add_argument("--mirror", action="append", default=[], metavar="URL",
-                        help="URL prefix serving the release files, tried before the pinned sources; repeatable")
-    parser.add_argument("--int8", action="store_true",
-                        help="also write an int8 model beside the output (<name>-int8.onnx), if it passes the self-check")
-    parser.add_argument("--calibration", type=Path, default=DEFAULT_CALIBRATION_DIR,
-                        help="photos to calibrate int8 on (every third is held out for the self-check)")
-    parser.add_argument("--int8-max-dab", type=float, default=DEFAULT_MAX_MEAN_DAB,
-                        help="refuse the int8 model if its mean |dab| vs fp32 exceeds this (ab units)")
+    parser.add_argument(
+        "-o", "--output", type=Path, default=default_model_path(), help=f"ONNX model to write (${MODEL_ENV} when set)"
+    )
+    parser.add_argument(
+        "--cache-dir", type=Path, default=default_cache_dir(), help="where downloads are kept ($COLORIZER_CACHE)"
+    )
+    parser.add_argument(
+        "--mirror",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="URL prefix serving the release files, tried before the pinned sources; repeatable",
+    )
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="also write an int8 model beside the output (<name>-int8.onnx), if it passes the self-check",
+    )
+    parser.add_argument(
+        "--calibration",
+        type=Path,
+        default=DEFAULT_CALIBRATION_DIR,
+        help="photos to calibrate int8 on (every third is held out for the self-check)",
+    )
+    parser.add_argument(
+        "--int8-max-dab",
+        type=float,
+        default=DEFAULT_MAX_MEAN_DAB,
+        help="refuse the int8 model if its mean |dab| vs fp32 exceeds this (ab units)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no download progress bar")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
     return parser.parse_args(argv)
@@ -59,9 +78,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         ort.set_default_logger_severity(ORT_LOG_SEVERITY)
     try:
-        output = build_model_file(args.output, prototxt=args.prototxt, caffemodel=args.caffemodel,
-                                  hull=args.hull, cache_dir=args.cache_dir, mirrors=tuple(args.mirror),
-                                  progress=not args.no_progress)
+        output = build_model_file(
+            args.output,
+            prototxt=args.prototxt,
+            caffemodel=args.caffemodel,
+            hull=args.hull,
+            cache_dir=args.cache_dir,
+            mirrors=tuple(args.mirror),
+            progress=not args.no_progress,
+        )
         print(f"wrote {output}")
         if args.int8:
             check = quantize_model(output, int8_path(output), args.calibration, max_mean_dab=args.int8_max_dab)

@@ -1,4 +1,5 @@
 """State shared by the layer converters while one Caffe net becomes one ONNX graph."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,5 +1,6 @@
 """Fetch pinned files into a cache: every source tried in order, every byte verified, nothing
 partial ever left under the final name."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,9 +19,11 @@ from convert.sources import PinnedFile
 
 log = logging.getLogger(__name__)
 
-OFFLINE_HINT = ("to convert offline, fetch the three files elsewhere and run: python -m convert "
-                "--prototxt colorization_deploy_v2.prototxt --caffemodel colorization_release_v2.caffemodel "
-                "--hull pts_in_hull.npy")
+OFFLINE_HINT = (
+    "to convert offline, fetch the three files elsewhere and run: python -m convert "
+    "--prototxt colorization_deploy_v2.prototxt --caffemodel colorization_release_v2.caffemodel "
+    "--hull pts_in_hull.npy"
+)
 _CHUNK = 1 << 20
 
 
@@ -28,8 +31,9 @@ class _Mismatch(Exception):
     """A source delivered bytes that do not match the pin."""
 
 
-def fetch(file: PinnedFile, cache_dir: Path, *, mirrors: tuple[str, ...] = (), progress: bool = True,
-          timeout: float = 30.0) -> Path:
+def fetch(
+    file: PinnedFile, cache_dir: Path, *, mirrors: tuple[str, ...] = (), progress: bool = True, timeout: float = 30.0
+) -> Path:
     """The verified cached copy of ``file``, downloading it first if needed.
 
     ``mirrors``: URL prefixes tried before the pinned URLs, as ``<prefix>/<file name>``.
@@ -67,8 +71,10 @@ def _download(url: str, target: Path, file: PinnedFile, *, progress: bool, timeo
         if announced is not None and announced.strip() != str(file.size):
             raise _Mismatch(f"server announces {announced} bytes, expected {file.size}")
         digest, received = hashlib.sha256(), 0
-        with atomic_writer(target) as stream, tqdm(total=file.size, unit="B", unit_scale=True,
-                                                   desc=file.name, disable=not progress, leave=False) as bar:
+        with (
+            atomic_writer(target) as stream,
+            tqdm(total=file.size, unit="B", unit_scale=True, desc=file.name, disable=not progress, leave=False) as bar,
+        ):
             while chunk := response.read(_CHUNK):
                 received += len(chunk)
                 if received > file.size:

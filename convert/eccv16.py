@@ -1,4 +1,5 @@
 """The ECCV16 release -> an ONNX model that follows ``colorkit.contract`` (inputs, output, metadata)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,7 +27,7 @@ def convert_release(prototxt: Path, caffemodel: Path, hull: Path) -> onnx.ModelP
     decode = [layer for layer in net.layer if layer.name == _DECODE_LAYER]
     if not decode:
         raise BlobError(f"{prototxt}: no layer named {_DECODE_LAYER!r} to hold the ab bin centres")
-    decode_blobs = [hull_points.T.reshape(2, 313, 1, 1)]  # (313, 2) -> out=2 (a, b), in=313 classes
+    decode_blobs: list[np.ndarray] = [hull_points.T.reshape(2, 313, 1, 1)]  # (313, 2) -> out=2 (a, b), in=313 classes
     if decode[0].convolution_param.bias_term:
         decode_blobs.append(np.zeros(2, np.float32))
     metadata = {
@@ -37,10 +38,9 @@ def convert_release(prototxt: Path, caffemodel: Path, hull: Path) -> onnx.ModelP
         **contract.ModelContract().metadata(),
     }
     return build_model(
-        net, weights,
+        net,
+        weights,
         fixed_blobs={_DECODE_LAYER: decode_blobs},
-        temperature=TemperatureInput(_TEMPERATURE_LAYER, contract.TEMPERATURE_INPUT,
-                                     contract.DEFAULT_TEMPERATURE),
+        temperature=TemperatureInput(_TEMPERATURE_LAYER, contract.TEMPERATURE_INPUT, contract.DEFAULT_TEMPERATURE),
         metadata=metadata,
     )
-

@@ -1,4 +1,5 @@
 """Exceptions raised by the converter. Each message is one line a user can act on."""
+
 from __future__ import annotations
 
 

@@ -1,7 +1,9 @@
 """Turn a parsed Caffe deploy net and its weights into a checked ONNX model."""
+
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 import onnx
@@ -47,11 +49,14 @@ def build_model(
     if temperature is not None and not any(i.name == temperature.input_name for i in ctx.inputs):
         raise UnsupportedLayerError(f"no Scale layer named {temperature.layer!r} for the temperature input")
 
-    outputs = [helper.make_tensor_value_info(ctx.read(blob), onnx.TensorProto.FLOAT, ["N", channels[blob], None, None])
-               for blob in _network_outputs(layers)]
+    outputs = [
+        helper.make_tensor_value_info(ctx.read(blob), onnx.TensorProto.FLOAT, ["N", channels[blob], None, None])
+        for blob in _network_outputs(layers)
+    ]
     graph = helper.make_graph(nodes, net.name or "caffe_net", ctx.inputs, outputs, ctx.initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="colorizer-convert", ir_version=IR_VERSION)
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="colorizer-convert", ir_version=IR_VERSION
+    )
     helper.set_model_props(model, metadata or {})
     onnx.checker.check_model(model, full_check=True)
     log.info("converted %d Caffe layers into %d ONNX nodes", len(layers), len(nodes))
@@ -60,13 +65,16 @@ def build_model(
 
 def deploy_layers(net: caffe_schema.NetParameter) -> list:
     """The layers active in Caffe's TEST phase (include/exclude rules by phase applied)."""
+
     def active(layer) -> bool:
         if any(rule.HasField("phase") and rule.phase == _TEST for rule in layer.exclude):
             return False
         return not layer.include or any(not rule.HasField("phase") or rule.phase == _TEST for rule in layer.include)
+
     if net.layers:
-        raise UnsupportedLayerError("the prototxt uses the pre-2015 'layers' format; upgrade it with "
-                                    "Caffe's upgrade_net_proto_text tool")
+        raise UnsupportedLayerError(
+            "the prototxt uses the pre-2015 'layers' format; upgrade it with Caffe's upgrade_net_proto_text tool"
+        )
     return [layer for layer in net.layer if active(layer)]
 
 
@@ -78,8 +86,10 @@ def walk_channels(net: caffe_schema.NetParameter, layers: list) -> tuple[list[tu
         bottom_channels = channels.get(layer.bottom[0], 0) if layer.bottom else 0
         walk.append((layer, bottom_channels))
         if layer.type == "Input":
-            channels.update((top, int(shape.dim[1]) if len(shape.dim) > 1 else 0)
-                            for top, shape in zip(layer.top, layer.input_param.shape))
+            channels.update(
+                (top, int(shape.dim[1]) if len(shape.dim) > 1 else 0)
+                for top, shape in zip(layer.top, layer.input_param.shape)
+            )
         else:
             channels.update((top, top_channels(layer, bottom_channels)) for top in layer.top)
     return walk, channels
@@ -95,11 +105,13 @@ def check_supported(layers: list) -> None:
         listing = "; ".join(f"{kind} ({', '.join(names)})" for kind, names in unsupported.items())
         raise UnsupportedLayerError(
             f"unsupported Caffe layer types: {listing}. Supported: {', '.join(LAYER_CONVERTERS)}; "
-            "add a converter to LAYER_CONVERTERS in convert/layers.py")
+            "add a converter to LAYER_CONVERTERS in convert/layers.py"
+        )
 
 
-def resolve_blobs(layer, bottom_channels: int, weights: dict[str, list[np.ndarray]],
-                  fixed_blobs: dict[str, list[np.ndarray]]) -> list[np.ndarray]:
+def resolve_blobs(
+    layer, bottom_channels: int, weights: dict[str, list[np.ndarray]], fixed_blobs: dict[str, list[np.ndarray]]
+) -> list[np.ndarray]:
     """A layer's blobs, checked against the shapes its parameters imply and reshaped to them.
 
     A Scale layer absent from the caffemodel takes its factor from the prototxt's constant filler
@@ -110,24 +122,30 @@ def resolve_blobs(layer, bottom_channels: int, weights: dict[str, list[np.ndarra
         return []
     blobs = fixed_blobs.get(layer.name) or weights.get(layer.name) or _constant_filler_blobs(layer, expected)
     if not blobs:
-        raise BlobError(f"layer {layer.name!r} ({layer.type}): no weights in the caffemodel "
-                        f"(expected blobs of shapes {', '.join(map(str, expected))})")
+        raise BlobError(
+            f"layer {layer.name!r} ({layer.type}): no weights in the caffemodel "
+            f"(expected blobs of shapes {', '.join(map(str, expected))})"
+        )
     if len(blobs) != len(expected):
-        raise BlobError(f"layer {layer.name!r} ({layer.type}): expected {len(expected)} blobs, "
-                        f"the caffemodel has {len(blobs)}")
+        raise BlobError(
+            f"layer {layer.name!r} ({layer.type}): expected {len(expected)} blobs, the caffemodel has {len(blobs)}"
+        )
     for index, (blob, shape) in enumerate(zip(blobs, expected)):
         if not same_shape(blob.shape, shape):
-            raise BlobError(f"layer {layer.name!r} ({layer.type}): blob {index} has shape {blob.shape}, "
-                            f"expected {shape}")
+            raise BlobError(
+                f"layer {layer.name!r} ({layer.type}): blob {index} has shape {blob.shape}, expected {shape}"
+            )
     return [blob.reshape(shape) for blob, shape in zip(blobs, expected)]
 
 
 def _constant_filler_blobs(layer, expected: list[tuple[int, ...]]) -> list[np.ndarray]:
     if layer.type != "Scale" or not layer.scale_param.HasField("filler"):
         return []
-    fillers = [layer.scale_param.filler, layer.scale_param.bias_filler][:len(expected)]
+    fillers = [layer.scale_param.filler, layer.scale_param.bias_filler][: len(expected)]
     if any(filler.type != "constant" for filler in fillers):
         return []
+    if not all(math.isfinite(filler.value) for filler in fillers):  # the text format accepts nan and inf
+        raise BlobError(f"layer {layer.name!r} ({layer.type}): its constant filler value is NaN or infinite")
     return [np.full(shape, filler.value, np.float32) for filler, shape in zip(fillers, expected)]
 
 
@@ -140,7 +158,7 @@ def _legacy_inputs(net: caffe_schema.NetParameter) -> list:
         if index < len(net.input_shape):
             shape.dim.extend(net.input_shape[index].dim)
         else:
-            shape.dim.extend(net.input_dim[4 * index: 4 * index + 4])
+            shape.dim.extend(net.input_dim[4 * index : 4 * index + 4])
         layers.append(layer)
     return layers
 

@@ -3,6 +3,7 @@
 Used by the converter to validate weights before converting, and by ``testkit.synthetic`` to make
 random weights of the right shapes. Shapes are tuples of ints in Caffe's NCHW conventions.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ def conv_geometry(layer) -> ConvGeometry:
         raise UnsupportedLayerError(f"layer {layer.name!r}: only 2-D convolution over axis 1 is supported")
 
     def pair(values, h_field: str | None, w_field: str | None, default: int) -> tuple[int, int]:
-        if h_field and (p.HasField(h_field) or p.HasField(w_field)):
+        if h_field and w_field and (p.HasField(h_field) or p.HasField(w_field)):
             return getattr(p, h_field), getattr(p, w_field)
         if len(values) > 2:
             raise UnsupportedLayerError(f"layer {layer.name!r}: only 2-D convolution is supported")
@@ -59,8 +60,10 @@ def expected_blob_shapes(layer, bottom_channels: int) -> list[tuple[int, ...]]:
     if kind == "Scale":
         p = layer.scale_param
         if p.axis != 1 or p.num_axes not in (0, 1):
-            raise UnsupportedLayerError(f"layer {layer.name!r}: Scale is supported over the channel axis "
-                                        f"(axis 1, num_axes 0 or 1), got axis {p.axis}, num_axes {p.num_axes}")
+            raise UnsupportedLayerError(
+                f"layer {layer.name!r}: Scale is supported over the channel axis "
+                f"(axis 1, num_axes 0 or 1), got axis {p.axis}, num_axes {p.num_axes}"
+            )
         shape = (bottom_channels,) if p.num_axes == 1 else ()
         return [shape, shape] if p.bias_term else [shape]
     return []
@@ -75,9 +78,11 @@ def top_channels(layer, bottom_channels: int) -> int:
 
 def same_shape(actual: tuple[int, ...], expected: tuple[int, ...]) -> bool:
     """Equal up to leading 1s, as legacy 4-D blobs store a vector of C as (1, 1, 1, C)."""
+
     def strip(shape):
         shape = tuple(shape)
         while shape and shape[0] == 1:
             shape = shape[1:]
         return shape
+
     return strip(actual) == strip(expected)

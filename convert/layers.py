@@ -4,6 +4,7 @@
 ``blobs`` its weights as float32 arrays already checked against ``layer_shapes.expected_blob_shapes``
 (and reshaped to those shapes), ``ctx`` the ``ConversionContext``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,8 +44,10 @@ def convert_deconvolution(layer, blobs: list[np.ndarray], ctx: ConversionContext
 def convert_batch_norm(layer, blobs: list[np.ndarray], ctx: ConversionContext) -> Nodes:
     param = layer.batch_norm_param
     if param.HasField("use_global_stats") and not param.use_global_stats:
-        raise UnsupportedLayerError(f"layer {layer.name!r}: BatchNorm with use_global_stats: false "
-                                    "normalizes by batch statistics, which a deploy graph cannot do")
+        raise UnsupportedLayerError(
+            f"layer {layer.name!r}: BatchNorm with use_global_stats: false "
+            "normalizes by batch statistics, which a deploy graph cannot do"
+        )
     mean, variance, factor = blobs
     scale = np.float32(0.0) if factor[0] == 0 else np.float32(1.0) / factor[0]
     channels = mean.shape[0]
@@ -56,8 +59,11 @@ def convert_batch_norm(layer, blobs: list[np.ndarray], ctx: ConversionContext) -
         ctx.constant(f"{name}.mean", mean * scale),
         ctx.constant(f"{name}.var", variance * scale),
     ]
-    return [helper.make_node("BatchNormalization", inputs, [ctx.write(layer.top[0], name)],
-                             name=name, epsilon=float(param.eps))]
+    return [
+        helper.make_node(
+            "BatchNormalization", inputs, [ctx.write(layer.top[0], name)], name=name, epsilon=float(param.eps)
+        )
+    ]
 
 
 # Caffe ReLU: y = max(x, 0), or y = x * negative_slope where x < 0 (ONNX LeakyRelu).
@@ -82,8 +88,7 @@ def convert_scale(layer, blobs: list[np.ndarray], ctx: ConversionContext) -> Nod
         temperature = ctx.add_input(t.input_name, [], default=np.array(t.default, np.float32))
         t0 = ctx.constant(f"{name}.t0", np.array(t.default, np.float32))
         nodes.append(helper.make_node("Div", [t0, temperature], [f"{name}.anneal"], name=f"{name}.anneal"))
-        nodes.append(helper.make_node("Mul", [scale, f"{name}.anneal"], [f"{name}.annealed"],
-                                      name=f"{name}.annealed"))
+        nodes.append(helper.make_node("Mul", [scale, f"{name}.anneal"], [f"{name}.annealed"], name=f"{name}.annealed"))
         scale = f"{name}.annealed"
     x = ctx.read(layer.bottom[0])
     if len(blobs) == 1:
@@ -115,9 +120,16 @@ def _conv_node(op: str, layer, blobs: list[np.ndarray], ctx: ConversionContext) 
         inputs.append(ctx.constant(f"{name}.bias", blobs[1]))
     pad_h, pad_w = geometry.pad
     return helper.make_node(
-        op, inputs, [ctx.write(layer.top[0], name)], name=name,
-        kernel_shape=list(geometry.kernel), pads=[pad_h, pad_w, pad_h, pad_w],
-        strides=list(geometry.stride), dilations=list(geometry.dilation), group=geometry.group)
+        op,
+        inputs,
+        [ctx.write(layer.top[0], name)],
+        name=name,
+        kernel_shape=list(geometry.kernel),
+        pads=[pad_h, pad_w, pad_h, pad_w],
+        strides=list(geometry.stride),
+        dilations=list(geometry.dilation),
+        group=geometry.group,
+    )
 
 
 def _per_channel(values: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@ The int8 model keeps the fp32 model's contract (inputs ``data_l``/``temperature`
 ``class8_ab``, metadata) and adds ``int8.*`` metadata with the self-check's figures. Layers whose
 quantization hurts colour stay in float (``FLOAT_LAYERS``; measured in the README).
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,8 +16,7 @@ import cv2
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                      quantize_static)
+from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from colorkit.cli import ORT_LOG_SEVERITY
@@ -47,8 +47,10 @@ class Int8Check:
     images: int
 
     def summary(self) -> str:
-        return (f"int8 vs fp32 on {self.images} held-out photos: mean |dab| {self.mean_abs_dab:.2f}, "
-                f"p99 |dab| {self.p99_abs_dab:.2f}, RGB PSNR {self.psnr_db:.1f} dB")
+        return (
+            f"int8 vs fp32 on {self.images} held-out photos: mean |dab| {self.mean_abs_dab:.2f}, "
+            f"p99 |dab| {self.p99_abs_dab:.2f}, RGB PSNR {self.psnr_db:.1f} dB"
+        )
 
 
 def network_input(path: Path, contract: ModelContract) -> np.ndarray:
@@ -79,9 +81,14 @@ class _PhotoReader(CalibrationDataReader):
         return next(self._feeds, None)
 
 
-def quantize_model(fp32_path: Path, int8_path: Path, calibration_dir: Path, *,
-                   max_mean_dab: float = DEFAULT_MAX_MEAN_DAB,
-                   float_layers: tuple[str, ...] = FLOAT_LAYERS) -> Int8Check:
+def quantize_model(
+    fp32_path: Path,
+    int8_path: Path,
+    calibration_dir: Path,
+    *,
+    max_mean_dab: float = DEFAULT_MAX_MEAN_DAB,
+    float_layers: tuple[str, ...] = FLOAT_LAYERS,
+) -> Int8Check:
     """Write an int8 QDQ version of ``fp32_path`` to ``int8_path`` if it passes the self-check.
 
     Static quantization: uint8 activations (MinMax ranges over the calibration photos), int8
@@ -97,22 +104,37 @@ def quantize_model(fp32_path: Path, int8_path: Path, calibration_dir: Path, *,
     with tempfile.TemporaryDirectory() as scratch:
         prepared, quantized = Path(scratch) / "prepared.onnx", Path(scratch) / "int8.onnx"
         quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
-        quantize_static(str(prepared), str(quantized), _PhotoReader(calibration, contract),
-                        quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=list(float_layers))
+        quantize_static(
+            str(prepared),
+            str(quantized),
+            _PhotoReader(calibration, contract),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax,
+            nodes_to_exclude=list(float_layers),
+        )
         check = compare(fp32_path, quantized, held_out, contract)
         log.info("%s", check.summary())
         if check.mean_abs_dab > max_mean_dab:
-            raise QuantizationRefused(f"{check.summary()}: mean |dab| above the limit {max_mean_dab}; "
-                                      f"int8 model not written (keep using fp32)")
+            raise QuantizationRefused(
+                f"{check.summary()}: mean |dab| above the limit {max_mean_dab}; "
+                f"int8 model not written (keep using fp32)"
+            )
         model = onnx.load(str(quantized))
-    onnx.helper.set_model_props(model, {**metadata, KEY_PRECISION: "int8",
-                                        "int8.calibration_photos": str(len(calibration)),
-                                        "int8.held_out_photos": str(check.images),
-                                        "int8.mean_abs_dab": f"{check.mean_abs_dab:.3f}",
-                                        "int8.p99_abs_dab": f"{check.p99_abs_dab:.3f}",
-                                        "int8.rgb_psnr_db": f"{check.psnr_db:.2f}"})
+    onnx.helper.set_model_props(
+        model,
+        {
+            **metadata,
+            KEY_PRECISION: "int8",
+            "int8.calibration_photos": str(len(calibration)),
+            "int8.held_out_photos": str(check.images),
+            "int8.mean_abs_dab": f"{check.mean_abs_dab:.3f}",
+            "int8.p99_abs_dab": f"{check.p99_abs_dab:.3f}",
+            "int8.rgb_psnr_db": f"{check.psnr_db:.2f}",
+        },
+    )
     with atomic_writer(int8_path) as stream:
         stream.write(model.SerializeToString())
     return check
@@ -122,20 +144,24 @@ def compare(fp32_path: Path, int8_path: Path, photos: list[Path], contract: Mode
     """ab and RGB differences between two models over photos, at the network's input resolution."""
     options = ort.SessionOptions()
     options.log_severity_level = ORT_LOG_SEVERITY
-    sessions = [ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-                for path in (fp32_path, int8_path)]
+    sessions = [
+        ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]) for path in (fp32_path, int8_path)
+    ]
     differences, squared_rgb = [], []
     for path in photos:
         data_l = network_input(path, contract)
-        ab_fp32, ab_int8 = (session.run([contract.ab_output], {contract.l_input: data_l})[0][0]
-                            for session in sessions)
+        ab_fp32, ab_int8 = (session.run([contract.ab_output], {contract.l_input: data_l})[0][0] for session in sessions)
         differences.append(np.abs(ab_fp32 - ab_int8).ravel())
         rgb_fp32, rgb_int8 = (_rgb(data_l[0, 0] + np.float32(contract.l_offset), ab) for ab in (ab_fp32, ab_int8))
         squared_rgb.append(np.mean((rgb_fp32 - rgb_int8) ** 2))
-    differences = np.concatenate(differences)
+    every = np.concatenate(differences)
     mse = float(np.mean(squared_rgb))
-    return Int8Check(mean_abs_dab=float(differences.mean()), p99_abs_dab=float(np.percentile(differences, 99)),
-                     psnr_db=float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse), images=len(photos))
+    return Int8Check(
+        mean_abs_dab=float(every.mean()),
+        p99_abs_dab=float(np.percentile(every, 99)),
+        psnr_db=float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse),
+        images=len(photos),
+    )
 
 
 def _rgb(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 Any mirror is safe: a file is used only if its bytes match the pin. The original Berkeley host has
 been down since 2024; the OpenVINO storage mirror holds all three files.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,17 +25,23 @@ class PinnedFile:
 
 
 PROTOTXT = PinnedFile(
-    "colorization_deploy_v2.prototxt", 9945,
+    "colorization_deploy_v2.prototxt",
+    9945,
     "d16418cef8df4ccd703a55ae0ef3960861d5010418f77c90d0a47689998a7169",
-    (f"{_OPENVINO}/colorization_deploy_v2.prototxt", f"{_GITHUB}/models/colorization_deploy_v2.prototxt"))
+    (f"{_OPENVINO}/colorization_deploy_v2.prototxt", f"{_GITHUB}/models/colorization_deploy_v2.prototxt"),
+)
 CAFFEMODEL = PinnedFile(
-    "colorization_release_v2.caffemodel", 128946764,
+    "colorization_release_v2.caffemodel",
+    128946764,
     "f5af1e602646328c792e1094f9876fe9cd4c09ac46fa886e5708a1abc89137b1",
-    (f"{_OPENVINO}/colorization_release_v2.caffemodel", f"{_BERKELEY}/colorization_release_v2.caffemodel"))
+    (f"{_OPENVINO}/colorization_release_v2.caffemodel", f"{_BERKELEY}/colorization_release_v2.caffemodel"),
+)
 HULL = PinnedFile(
-    "pts_in_hull.npy", 5088,
+    "pts_in_hull.npy",
+    5088,
     "b5dec01315c34f43f1c8c089e84c45ae35d1838d8e77ed0e7ca930f79ffa450e",
-    (f"{_OPENVINO}/pts_in_hull.npy", f"{_GITHUB}/resources/pts_in_hull.npy"))
+    (f"{_OPENVINO}/pts_in_hull.npy", f"{_GITHUB}/resources/pts_in_hull.npy"),
+)
 
 RELEASE_FILES = (PROTOTXT, CAFFEMODEL, HULL)
 

@@ -6,6 +6,7 @@ pictures (licences in LICENSES.md, taken from each ``skimage.data`` function's d
 Grey is the Lab lightness the colorizer itself reads, so the example shows exactly what the model
 sees. JPEG quality 92, longest side at most 800 px.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

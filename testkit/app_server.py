@@ -1,4 +1,5 @@
 """Run ``python app.py`` as a real server subprocess for the app tests, and always stop it."""
+
 from __future__ import annotations
 
 import contextlib
@@ -25,8 +26,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def app_command(*args: str) -> list[str]:
-    return [sys.executable, str(APP), *args]
+def app_command(*args: str, app: Path = APP) -> list[str]:
+    return [sys.executable, str(app), *args]
 
 
 def app_env(temp_dir: Path, **extra: str) -> dict[str, str]:
@@ -35,8 +36,9 @@ def app_env(temp_dir: Path, **extra: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_app(model: Path, work_dir: Path, *, timeout: float = START_TIMEOUT) -> Iterator[str]:
-    """Start the app on a free port of 127.0.0.1 with ``model``; yield its URL once it answers.
+def running_app(model: Path, work_dir: Path, *, timeout: float = START_TIMEOUT, app: Path = APP) -> Iterator[str]:
+    """Start the app (``app``: another checkout's app.py, for a before/after benchmark) on a free port
+    of 127.0.0.1 with ``model``; yield its URL once it answers.
 
     The server's output goes to ``work_dir/app.log`` and is quoted when it fails to start.
     """
@@ -46,8 +48,12 @@ def running_app(model: Path, work_dir: Path, *, timeout: float = START_TIMEOUT) 
     (work_dir / "gradio").mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            app_command("--model", str(model), "--host", "127.0.0.1", "--port", str(port)),
-            cwd=REPO_ROOT, env=app_env(work_dir / "gradio"), stdout=log, stderr=subprocess.STDOUT)
+            app_command("--model", str(model), "--host", "127.0.0.1", "--port", str(port), app=app),
+            cwd=app.parent,
+            env=app_env(work_dir / "gradio"),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             _wait_until_ready(url, process, timeout, log_path)
             yield url
@@ -71,8 +77,10 @@ def _wait_until_ready(url: str, process: subprocess.Popen, timeout: float, log_p
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"app.py exited with status {process.returncode} before serving:\n"
-                               f"{log_path.read_text(errors='replace')}")
+            raise RuntimeError(
+                f"app.py exited with status {process.returncode} before serving:\n"
+                f"{log_path.read_text(errors='replace')}"
+            )
         try:
             with _NO_PROXY.open(url, timeout=2) as response:
                 if response.status == 200:
@@ -80,5 +88,6 @@ def _wait_until_ready(url: str, process: subprocess.Popen, timeout: float, log_p
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.5)
-    raise RuntimeError(f"app.py did not answer at {url} within {timeout:.0f} s:\n"
-                       f"{log_path.read_text(errors='replace')}")
+    raise RuntimeError(
+        f"app.py did not answer at {url} within {timeout:.0f} s:\n{log_path.read_text(errors='replace')}"
+    )

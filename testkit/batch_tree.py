@@ -1,5 +1,6 @@
 """Folder trees for batch tests: good photos of mixed sizes and formats, broken files, nested folders,
 names with spaces and non-ASCII letters, name collisions and a name that ends in _color."""
+
 from __future__ import annotations
 
 import os
@@ -77,8 +78,7 @@ def write_mixed_tree(root: Path) -> Tree:
 
 def write_flat_folder(root: Path, count: int, height: int = 150, width: int = 200) -> list[Path]:
     """``count`` grey JPEG photos img00.jpg ... in ``root``."""
-    return [write_bgr(root / f"img{index:02d}.jpg", texture(height, width, seed=100 + index))
-            for index in range(count)]
+    return [write_bgr(root / f"img{index:02d}.jpg", texture(height, width, seed=100 + index)) for index in range(count)]
 
 
 def make_fifo(path: Path) -> bool:

@@ -4,11 +4,13 @@ The official prototxt and pts_in_hull.npy come from ../shared/fixtures when pres
 checkout and CI); elsewhere the project's own copy of the architecture (testkit.synthetic) and a
 synthetic hull stand in. Weights are always random: the real caffemodel is not available here.
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from convert import caffe_io
@@ -24,20 +26,22 @@ def shared_photos() -> list[Path]:
     return sorted((SHARED_FIXTURES / "photos").glob("*.jpg"))
 
 
-def official_prototxt(work_dir: Path) -> Path:
-    """The official deploy prototxt, or the project's own copy of the architecture written to work_dir."""
+def official_prototxt(work_dir: Path, use_shared: bool = True) -> Path:
+    """The official deploy prototxt, or (absent, or not ``use_shared``) the project's own copy of the
+    architecture written to work_dir."""
     official = SHARED_FIXTURES / "colorization_deploy_v2.prototxt"
-    if official.exists():
+    if use_shared and official.exists():
         return official
     path = work_dir / "colorization_deploy_v2.prototxt"
     path.write_text(synthetic.eccv16_deploy_prototxt())
     return path
 
 
-def official_hull(work_dir: Path) -> Path:
-    """The official pts_in_hull.npy, or a synthetic hull of the same shape written to work_dir."""
+def official_hull(work_dir: Path, use_shared: bool = True) -> Path:
+    """The official pts_in_hull.npy, or (absent, or not ``use_shared``) a synthetic hull of the same
+    shape written to work_dir."""
     official = SHARED_FIXTURES / "pts_in_hull.npy"
-    if official.exists():
+    if use_shared and official.exists():
         return official
     path = work_dir / "pts_in_hull.npy"
     np.save(path, synthetic.synthetic_hull())
@@ -60,3 +64,14 @@ def colorfulness(rgb: np.ndarray) -> float:
     r, g, b = (rgb[..., channel].astype(np.float64) for channel in range(3))
     rg, yb = r - g, 0.5 * (r + g) - b
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def photo(width: int, height: int) -> np.ndarray:
+    """A real photo (grey-converted, resized to width x height) as uint8 HxW; random texture if
+    ../shared is absent."""
+    photos = sorted((SHARED_FIXTURES / "photos").glob("*.jpg"))
+    if photos:
+        grey = cv2.cvtColor(cv2.imread(str(photos[0])), cv2.COLOR_BGR2GRAY)
+    else:
+        grey = np.random.default_rng(0).integers(0, 256, (480, 640), dtype=np.uint8)
+    return cv2.resize(grey, (width, height), interpolation=cv2.INTER_CUBIC)  # cv2: (width, height)

@@ -9,6 +9,7 @@ channel, and the grey levels the output's lightness must follow, which also pins
     for item in hostile_corpus():
         print(item.name, len(item.data), item.expect)
 """
+
 from __future__ import annotations
 
 import io
@@ -28,6 +29,7 @@ LIMIT = "more than the limit of 50,000,000"  # colorizer.decode's wording for ap
 @dataclass(frozen=True)
 class Colorize:
     """Colorized at ``width`` x ``height`` (as displayed, EXIF orientation applied)."""
+
     width: int
     height: int
     grey: np.ndarray  # float32 HxW in 0..1: the displayed grey levels the output's L must follow
@@ -38,6 +40,7 @@ class Colorize:
 @dataclass(frozen=True)
 class Refuse:
     """Refused with a one-line message matching ``pattern`` (re.search)."""
+
     pattern: str
 
 
@@ -53,6 +56,7 @@ class HostileFile:
 
 
 # --- pixels ---------------------------------------------------------------------------------------
+
 
 def scene(width: int = 96, height: int = 64) -> np.ndarray:
     """uint8 HxW grey with no symmetry: a left-to-right ramp, a bright disc top-left and a dark bar
@@ -75,6 +79,7 @@ def rgb(grey: np.ndarray) -> np.ndarray:
 
 
 # --- encoders ---------------------------------------------------------------------------------------
+
 
 def encode(image: Image.Image, fmt: str, **params) -> bytes:
     buffer = io.BytesIO()
@@ -100,7 +105,7 @@ def jpeg_declaring(width: int, height: int) -> bytes:
     """A 1x1 baseline JPEG whose SOF0 marker declares width x height."""
     data = bytearray(encode(Image.new("L", (1, 1)), "JPEG"))
     sof = data.index(b"\xff\xc0")
-    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)  # SOF: length, precision, H, W
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)  # SOF: length, precision, H, W
     return bytes(data)
 
 
@@ -109,7 +114,7 @@ def gif_declaring(width: int, height: int) -> bytes:
     data = bytearray(encode(Image.new("L", (1, 1)), "GIF"))
     data[6:10] = struct.pack("<HH", width, height)  # logical screen descriptor
     descriptor = data.index(b",")  # image descriptor: ',' left top width height
-    data[descriptor + 5:descriptor + 9] = struct.pack("<HH", width, height)
+    data[descriptor + 5 : descriptor + 9] = struct.pack("<HH", width, height)
     return bytes(data)
 
 
@@ -122,6 +127,7 @@ def heic(grey: np.ndarray) -> bytes:
 
 
 # --- the corpus -------------------------------------------------------------------------------------
+
 
 def hostile_corpus() -> list[HostileFile]:
     """Every file, in a fixed order (names are unique)."""
@@ -141,7 +147,7 @@ def hostile_corpus() -> list[HostileFile]:
     palette_indices[:4] = 0
     palette_image = Image.fromarray(palette_indices, "P")
     palette_image.putpalette([level * 4 + 2 for level in range(64) for _ in range(3)])
-    palette_grey = (palette_indices.astype(np.uint8) * 4 + 2)
+    palette_grey = palette_indices.astype(np.uint8) * 4 + 2
 
     # Animated GIF and WebP: the first frame is the scene, the second its negative.
     frames = [Image.fromarray(grey), Image.fromarray(255 - grey)]
@@ -156,7 +162,7 @@ def hostile_corpus() -> list[HostileFile]:
 
     grey16 = grey.astype(np.uint16) * 257 + np.arange(width, dtype=np.uint16)  # low bytes used too
     grey_alpha = np.dstack([grey, np.where(grey > 100, 255, 40).astype(np.uint8)])
-    one_bit = (grey > 128)
+    one_bit = grey > 128
     strip = scene(20000, 200)
     line = scene(4000, 1)
     tall = scene(3, 3000)
@@ -173,96 +179,179 @@ def hostile_corpus() -> list[HostileFile]:
 
     items = [
         # Decompression bombs: headers declare more pixels than app.MAX_PIXELS; refused before decoding.
-        HostileFile("bomb.png", png_declaring(30000, 30000),
-                    refuse("bomb.png", rf"the image declares 900,000,000 pixels, {LIMIT}"),
-                    "PNG header declaring 30000x30000 (900 MP) over 1 pixel of data"),
-        HostileFile("bomb.jpg", jpeg_declaring(30000, 30000),
-                    refuse("bomb.jpg", rf"the image declares 900,000,000 pixels, {LIMIT}"),
-                    "JPEG SOF declaring 30000x30000"),
-        HostileFile("bomb.gif", gif_declaring(65535, 65535),
-                    refuse("bomb.gif", rf"the image declares 4,294,836,225 pixels, {LIMIT}"),
-                    "GIF screen declaring 65535x65535 (4.3 GP)"),
-        HostileFile("over_limit.png", png_declaring(10000, 10000),
-                    refuse("over_limit.png", rf"10000x10000 is 100,000,000 pixels, {LIMIT}"),
-                    "PNG declaring 10000x10000: Pillow only warns, the app's limit refuses"),
-        HostileFile("just_over.jpg", jpeg_declaring(8000, 6251),
-                    refuse("just_over.jpg", rf"8000x6251 is 50,008,000 pixels, {LIMIT}"),
-                    "JPEG declaring 8000x6251, just over 50 MP"),
+        HostileFile(
+            "bomb.png",
+            png_declaring(30000, 30000),
+            refuse("bomb.png", rf"the image declares 900,000,000 pixels, {LIMIT}"),
+            "PNG header declaring 30000x30000 (900 MP) over 1 pixel of data",
+        ),
+        HostileFile(
+            "bomb.jpg",
+            jpeg_declaring(30000, 30000),
+            refuse("bomb.jpg", rf"the image declares 900,000,000 pixels, {LIMIT}"),
+            "JPEG SOF declaring 30000x30000",
+        ),
+        HostileFile(
+            "bomb.gif",
+            gif_declaring(65535, 65535),
+            refuse("bomb.gif", rf"the image declares 4,294,836,225 pixels, {LIMIT}"),
+            "GIF screen declaring 65535x65535 (4.3 GP)",
+        ),
+        HostileFile(
+            "over_limit.png",
+            png_declaring(10000, 10000),
+            refuse("over_limit.png", rf"10000x10000 is 100,000,000 pixels, {LIMIT}"),
+            "PNG declaring 10000x10000: Pillow only warns, the app's limit refuses",
+        ),
+        HostileFile(
+            "just_over.jpg",
+            jpeg_declaring(8000, 6251),
+            refuse("just_over.jpg", rf"8000x6251 is 50,008,000 pixels, {LIMIT}"),
+            "JPEG declaring 8000x6251, just over 50 MP",
+        ),
         # Not images, or damaged ones.
         HostileFile("empty.png", b"", refuse("empty.png", "empty file$"), "zero bytes"),
-        HostileFile("notes.jpg", b"Dear diary,\nthis is not a photo.\n",
-                    refuse("notes.jpg", r"not a recognised image format \(supported: "),
-                    "plain text named .jpg"),
-        HostileFile("page.png", b"<html><body><script>alert(1)</script></body></html>\n",
-                    refuse("page.png", "not a recognised image format"), "HTML with a script, named .png"),
-        HostileFile("noise.webp", noise, refuse("noise.webp", "not a recognised image format"),
-                    "5000 random bytes named .webp"),
-        HostileFile("truncated.jpg", half_jpeg, refuse("truncated.jpg", "the file is truncated"),
-                    "first half of a JPEG"),
-        HostileFile("truncated.png", half_png, refuse("truncated.png", "the file is truncated"),
-                    "first half of a PNG"),
-        HostileFile("header_only.png", plain_png[:20], refuse("header_only.png", "the file is truncated"),
-                    "PNG cut inside its IHDR chunk"),
-        HostileFile("damaged.png", bytes(damaged_png),
-                    refuse("damaged.png", r"damaged PNG file: its header cannot be read"),
-                    "PNG whose IHDR CRC does not match"),
-        HostileFile("logo.svg", b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" '
-                                b'height="10"><script>alert(1)</script></svg>\n',
-                    refuse("logo.svg", "SVG vector images are not supported; export it as PNG or JPEG$"),
-                    "SVG with a script"),
-        HostileFile("float.tiff", float_tiff,
-                    refuse("float.tiff", r"32-bit floating-point TIFF samples are not supported"),
-                    "32-bit float TIFF"),
-        HostileFile("int32.tiff", int32_tiff,
-                    refuse("int32.tiff", r"32-bit integer TIFF samples are not supported"),
-                    "32-bit integer TIFF"),
+        HostileFile(
+            "notes.jpg",
+            b"Dear diary,\nthis is not a photo.\n",
+            refuse("notes.jpg", r"not a recognised image format \(supported: "),
+            "plain text named .jpg",
+        ),
+        HostileFile(
+            "page.png",
+            b"<html><body><script>alert(1)</script></body></html>\n",
+            refuse("page.png", "not a recognised image format"),
+            "HTML with a script, named .png",
+        ),
+        HostileFile(
+            "noise.webp", noise, refuse("noise.webp", "not a recognised image format"), "5000 random bytes named .webp"
+        ),
+        HostileFile(
+            "truncated.jpg", half_jpeg, refuse("truncated.jpg", "the file is truncated"), "first half of a JPEG"
+        ),
+        HostileFile("truncated.png", half_png, refuse("truncated.png", "the file is truncated"), "first half of a PNG"),
+        HostileFile(
+            "header_only.png",
+            plain_png[:20],
+            refuse("header_only.png", "the file is truncated"),
+            "PNG cut inside its IHDR chunk",
+        ),
+        HostileFile(
+            "damaged.png",
+            bytes(damaged_png),
+            refuse("damaged.png", r"damaged PNG file: its header cannot be read"),
+            "PNG whose IHDR CRC does not match",
+        ),
+        HostileFile(
+            "logo.svg",
+            b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" '
+            b'height="10"><script>alert(1)</script></svg>\n',
+            refuse("logo.svg", "SVG vector images are not supported; export it as PNG or JPEG$"),
+            "SVG with a script",
+        ),
+        HostileFile(
+            "float.tiff",
+            float_tiff,
+            refuse("float.tiff", r"32-bit floating-point TIFF samples are not supported"),
+            "32-bit float TIFF",
+        ),
+        HostileFile(
+            "int32.tiff",
+            int32_tiff,
+            refuse("int32.tiff", r"32-bit integer TIFF samples are not supported"),
+            "32-bit integer TIFF",
+        ),
         # Awkward but valid: colorized at the displayed size.
-        HostileFile("grey16.png", cv2.imencode(".png", grey16)[1].tobytes(), colorize(grey16),
-                    "16-bit grey PNG (every bit used)"),
-        HostileFile("rgb16.png", cv2.imencode(".png", rgb(grey16))[1].tobytes(), colorize(grey16),
-                    "16-bit RGB PNG"),
-        HostileFile("palette_transparent.png", encode(palette_image, "PNG", transparency=0),
-                    colorize(palette_grey, alpha=True), "palette PNG, one index transparent (tRNS)"),
-        HostileFile("grey_alpha.png", encode(Image.fromarray(grey_alpha, "LA"), "PNG"),
-                    colorize(grey, alpha=True), "grey + alpha PNG"),
-        HostileFile("one_bit.png", encode(Image.fromarray(one_bit), "PNG"),
-                    colorize(one_bit.astype(np.uint8) * 255), "1-bit PNG"),
-        HostileFile("animated.gif", encode(frames[0], "GIF", save_all=True, append_images=frames[1:],
-                                           duration=100, loop=0),
-                    colorize(gif_grey), "2-frame GIF (first frame used)"),
-        HostileFile("animated.webp", encode(frames[0], "WEBP", lossless=True, save_all=True,
-                                            append_images=frames[1:], duration=100),
-                    colorize(grey), "2-frame lossless WebP (first frame used)"),
-        HostileFile("cmyk.jpg", encode(Image.fromarray(cmyk, "CMYK"), "JPEG", quality=95),
-                    colorize(grey, l_tolerance=2.0), "CMYK JPEG (Adobe inverted)"),
-        HostileFile("exif_rotate_90.jpg", encode(Image.fromarray(np.rot90(grey, 1)), "JPEG", quality=95,
-                                                 exif=exif_bytes(6)),
-                    colorize(grey, l_tolerance=2.0),
-                    "JPEG stored 64x96 with EXIF orientation 6: displayed 96x64"),
-        HostileFile("exif_rotate_180.jpg", encode(Image.fromarray(rotated_180), "JPEG", quality=95,
-                                                  exif=exif_bytes(3)),
-                    colorize(grey, l_tolerance=2.0), "JPEG stored upside down with EXIF orientation 3"),
-        HostileFile("exif_rotate_90_png.png", encode(Image.fromarray(np.rot90(rotated_90, 1)), "PNG",
-                                                     exif=exif_bytes(6)),
-                    colorize(rotated_90), "PNG stored 96x64 with an eXIf orientation 6: displayed 64x96"),
-        HostileFile("progressive.jpg", encode(Image.fromarray(grey), "JPEG", quality=95, progressive=True),
-                    colorize(grey, l_tolerance=2.0), "progressive JPEG"),
-        HostileFile("multipage.tiff", first_tiff_page_differs, colorize(grey),
-                    "2-page TIFF, pages of different sizes (first page used)"),
+        HostileFile(
+            "grey16.png",
+            cv2.imencode(".png", grey16)[1].tobytes(),
+            colorize(grey16),
+            "16-bit grey PNG (every bit used)",
+        ),
+        HostileFile("rgb16.png", cv2.imencode(".png", rgb(grey16))[1].tobytes(), colorize(grey16), "16-bit RGB PNG"),
+        HostileFile(
+            "palette_transparent.png",
+            encode(palette_image, "PNG", transparency=0),
+            colorize(palette_grey, alpha=True),
+            "palette PNG, one index transparent (tRNS)",
+        ),
+        HostileFile(
+            "grey_alpha.png",
+            encode(Image.fromarray(grey_alpha, "LA"), "PNG"),
+            colorize(grey, alpha=True),
+            "grey + alpha PNG",
+        ),
+        HostileFile(
+            "one_bit.png",
+            encode(Image.fromarray(one_bit), "PNG"),
+            colorize(one_bit.astype(np.uint8) * 255),
+            "1-bit PNG",
+        ),
+        HostileFile(
+            "animated.gif",
+            encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0),
+            colorize(gif_grey),
+            "2-frame GIF (first frame used)",
+        ),
+        HostileFile(
+            "animated.webp",
+            encode(frames[0], "WEBP", lossless=True, save_all=True, append_images=frames[1:], duration=100),
+            colorize(grey),
+            "2-frame lossless WebP (first frame used)",
+        ),
+        HostileFile(
+            "cmyk.jpg",
+            encode(Image.fromarray(cmyk, "CMYK"), "JPEG", quality=95),
+            colorize(grey, l_tolerance=2.0),
+            "CMYK JPEG (Adobe inverted)",
+        ),
+        HostileFile(
+            "exif_rotate_90.jpg",
+            encode(Image.fromarray(np.rot90(grey, 1)), "JPEG", quality=95, exif=exif_bytes(6)),
+            colorize(grey, l_tolerance=2.0),
+            "JPEG stored 64x96 with EXIF orientation 6: displayed 96x64",
+        ),
+        HostileFile(
+            "exif_rotate_180.jpg",
+            encode(Image.fromarray(rotated_180), "JPEG", quality=95, exif=exif_bytes(3)),
+            colorize(grey, l_tolerance=2.0),
+            "JPEG stored upside down with EXIF orientation 3",
+        ),
+        HostileFile(
+            "exif_rotate_90_png.png",
+            encode(Image.fromarray(np.rot90(rotated_90, 1)), "PNG", exif=exif_bytes(6)),
+            colorize(rotated_90),
+            "PNG stored 96x64 with an eXIf orientation 6: displayed 64x96",
+        ),
+        HostileFile(
+            "progressive.jpg",
+            encode(Image.fromarray(grey), "JPEG", quality=95, progressive=True),
+            colorize(grey, l_tolerance=2.0),
+            "progressive JPEG",
+        ),
+        HostileFile(
+            "multipage.tiff",
+            first_tiff_page_differs,
+            colorize(grey),
+            "2-page TIFF, pages of different sizes (first page used)",
+        ),
         HostileFile("photo.bmp", encode(Image.fromarray(grey), "BMP"), colorize(grey), "8-bit BMP"),
         HostileFile("photo.heic", heic(grey), colorize(grey, l_tolerance=2.0), "HEIC (pillow-heif)"),
-        HostileFile("photo.avif", encode(Image.fromarray(rgb(grey)), "AVIF", quality=95),
-                    colorize(grey, l_tolerance=2.0), "AVIF"),
-        HostileFile("one_pixel.png", encode(Image.fromarray(grey[:1, :1]), "PNG"), colorize(grey[:1, :1]),
-                    "1x1"),
-        HostileFile("strip_20000x200.png", encode(Image.fromarray(strip), "PNG", compress_level=1),
-                    colorize(strip), "20000x200"),
+        HostileFile(
+            "photo.avif",
+            encode(Image.fromarray(rgb(grey)), "AVIF", quality=95),
+            colorize(grey, l_tolerance=2.0),
+            "AVIF",
+        ),
+        HostileFile("one_pixel.png", encode(Image.fromarray(grey[:1, :1]), "PNG"), colorize(grey[:1, :1]), "1x1"),
+        HostileFile(
+            "strip_20000x200.png", encode(Image.fromarray(strip), "PNG", compress_level=1), colorize(strip), "20000x200"
+        ),
         HostileFile("line_4000x1.png", encode(Image.fromarray(line), "PNG"), colorize(line), "4000x1"),
         HostileFile("tall_3x3000.png", encode(Image.fromarray(tall), "PNG"), colorize(tall), "3x3000"),
         HostileFile("png_named.jpg", plain_png, colorize(grey), "a PNG named .jpg"),
         HostileFile("jpeg_named.png", plain_jpeg, colorize(grey, l_tolerance=2.0), "a JPEG named .png"),
-        HostileFile("tiff_named.webp", encode(Image.fromarray(grey), "TIFF"), colorize(grey),
-                    "a TIFF named .webp"),
+        HostileFile("tiff_named.webp", encode(Image.fromarray(grey), "TIFF"), colorize(grey), "a TIFF named .webp"),
     ]
     names = [item.name for item in items]
     assert len(names) == len(set(names)), "corpus names must be unique"

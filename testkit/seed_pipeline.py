@@ -4,6 +4,7 @@ It is OpenCV's own colorization sample as the seed used it: OpenCV 4's DNN modul
 files (an importer OpenCV 5 removed), the L channel is resized to 224x224 with bilinear
 interpolation, and the network's ab is resized back bilinearly and joined with the original L.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -7,8 +7,8 @@ path of the converter and the colorizer, and an independent Caffe reader (OpenCV
 The caffemodel is written straight in protobuf wire format so that each blob encoding a real file
 may use can be produced: ``BlobShape`` or the legacy num/channels/height/width, floats packed or not.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 from google.protobuf import text_format
@@ -18,8 +18,15 @@ from convert.graph import deploy_layers, walk_channels
 from convert.layer_shapes import expected_blob_shapes
 
 # ECCV16 body: (block, convolutions, channels, last stride, padding = dilation); a BatchNorm ends each.
-_ECCV16_BLOCKS = [(1, 2, 64, 2, 1), (2, 2, 128, 2, 1), (3, 3, 256, 2, 1), (4, 3, 512, 1, 1),
-                  (5, 3, 512, 1, 2), (6, 3, 512, 1, 2), (7, 3, 512, 1, 1)]
+_ECCV16_BLOCKS = [
+    (1, 2, 64, 2, 1),
+    (2, 2, 128, 2, 1),
+    (3, 3, 256, 2, 1),
+    (4, 3, 512, 1, 1),
+    (5, 3, 512, 1, 2),
+    (6, 3, 512, 1, 2),
+    (7, 3, 512, 1, 1),
+]
 # A realistic Caffe BatchNorm moving-average factor: 1 - 0.999^iterations summed, close to 1000.
 BN_FACTOR = 999.98
 QUIET_LAYERS = {"conv8_313": 0.03}
@@ -43,8 +50,16 @@ def eccv16_deploy_net() -> caffe_schema.NetParameter:
         for index in range(1, count + 1):
             top = f"conv{block}_{index}"
             name = "bw_conv1_1" if top == "conv1_1" else top
-            conv(name, bottom, top, channels, 3, pad=dilation, dilation=dilation,
-                 stride=last_stride if index == count else 1)
+            conv(
+                name,
+                bottom,
+                top,
+                channels,
+                3,
+                pad=dilation,
+                dilation=dilation,
+                stride=last_stride if index == count else 1,
+            )
             net.layer.add(name=f"relu{block}_{index}", type="ReLU", bottom=[top], top=[top])
             bottom = top
         norm = net.layer.add(name=f"{bottom}norm", type="BatchNorm", bottom=[bottom], top=[f"{bottom}norm"])
@@ -82,9 +97,14 @@ def synthetic_hull() -> np.ndarray:
     return nearest.astype(np.int64)
 
 
-def random_weights(net: caffe_schema.NetParameter, seed: int = 0, bn_factor: float = BN_FACTOR,
-                   scale_value: float | None = None, skip: tuple[str, ...] = ("class8_ab",),
-                   quiet: dict[str, float] | None = None) -> dict[str, list[np.ndarray]]:
+def random_weights(
+    net: caffe_schema.NetParameter,
+    seed: int = 0,
+    bn_factor: float = BN_FACTOR,
+    scale_value: float | None = None,
+    skip: tuple[str, ...] = ("class8_ab",),
+    quiet: dict[str, float] | None = None,
+) -> dict[str, list[np.ndarray]]:
     """Random float32 blobs for every layer with weights: He-initialised convolutions, BatchNorm
     statistics stored as Caffe stores them (sums times ``bn_factor``).
 
@@ -116,26 +136,34 @@ def random_weights(net: caffe_schema.NetParameter, seed: int = 0, bn_factor: flo
     return weights
 
 
-def caffemodel_bytes(weights: dict[str, list[np.ndarray]], layer_types: dict[str, str], *,
-                     legacy_shapes: bool = False, packed: bool = True,
-                     training_layers: bool = True) -> bytes:
+def caffemodel_bytes(
+    weights: dict[str, list[np.ndarray]],
+    layer_types: dict[str, str],
+    *,
+    legacy_shapes: bool = False,
+    packed: bool = True,
+    training_layers: bool = True,
+) -> bytes:
     """Serialize weights as a binary NetParameter (a .caffemodel).
 
     ``legacy_shapes``: num/channels/height/width instead of BlobShape. ``packed``: packed floats,
     else one tagged field per float. ``training_layers``: add layers a trained model carries but
     the deploy net does not name (a loss layer with a blob), which a converter must ignore.
     """
-    layers = [_layer_bytes(name, layer_types[name], blobs, legacy_shapes, packed)
-              for name, blobs in weights.items()]
+    layers = [_layer_bytes(name, layer_types[name], blobs, legacy_shapes, packed) for name, blobs in weights.items()]
     if training_layers:
-        layers.append(_layer_bytes("loss8_313", "SoftmaxCrossEntropyLoss",
-                                   [np.ones((1, 313), np.float32)], legacy_shapes, packed))
+        layers.append(
+            _layer_bytes("loss8_313", "SoftmaxCrossEntropyLoss", [np.ones((1, 313), np.float32)], legacy_shapes, packed)
+        )
     return _field_bytes(1, b"LtoAB") + b"".join(_field_bytes(100, layer) for layer in layers)
 
 
 def _layer_bytes(name: str, kind: str, blobs: list[np.ndarray], legacy_shapes: bool, packed: bool) -> bytes:
-    return (_field_bytes(1, name.encode()) + _field_bytes(2, kind.encode())
-            + b"".join(_field_bytes(7, _blob_bytes(blob, legacy_shapes, packed)) for blob in blobs))
+    return (
+        _field_bytes(1, name.encode())
+        + _field_bytes(2, kind.encode())
+        + b"".join(_field_bytes(7, _blob_bytes(blob, legacy_shapes, packed)) for blob in blobs)
+    )
 
 
 def _blob_bytes(blob: np.ndarray, legacy_shapes: bool, packed: bool) -> bytes:
@@ -164,5 +192,3 @@ def _varint(value: int) -> bytes:
         out.append(byte | (0x80 if value else 0))
         if not value:
             return bytes(out)
-
-

@@ -1,21 +1,42 @@
 """Fixtures shared by the test suite: synthetic release files and the ONNX model built from them
-(see testkit.fixtures for where the official files come from)."""
+(see testkit.fixtures for where the official files come from), and the ``requires`` marker
+(testkit.requirements: a test whose requirement is missing skips, or fails in CI)."""
+
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from convert.eccv16 import convert_release  # noqa: E402
-from testkit.fixtures import (NO_SHARED, SHARED_FIXTURES, official_hull, official_prototxt,  # noqa: E402,F401
-                              shared_photos, write_caffemodel)
+from testkit.fixtures import (  # noqa: E402,F401
+    NO_SHARED,
+    SHARED_FIXTURES,
+    official_hull,
+    official_prototxt,
+    shared_photos,
+    write_caffemodel,
+)
+from testkit.requirements import MARKER, SHARED, prefer, require  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(*requirements): testkit.requirements.Requirement the test "
+        "needs; skipped with the reason when missing, a failure in CI",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own skip marks, so an empty parametrization fails in CI too
+def pytest_runtest_setup(item):
+    for mark in item.iter_markers(MARKER):
+        require(*mark.args)
 
 
 @dataclass(frozen=True)
@@ -27,12 +48,14 @@ class ReleaseFiles:
 
 @pytest.fixture(scope="session")
 def deploy_prototxt(tmp_path_factory) -> Path:
-    return official_prototxt(tmp_path_factory.mktemp("release"))
+    """The official prototxt (its quirks are real); the project's copy of the architecture stands in
+    where ../shared is absent, except in CI."""
+    return official_prototxt(tmp_path_factory.mktemp("release"), use_shared=prefer(SHARED))
 
 
 @pytest.fixture(scope="session")
 def hull_file(tmp_path_factory) -> Path:
-    return official_hull(tmp_path_factory.mktemp("release"))
+    return official_hull(tmp_path_factory.mktemp("release"), use_shared=prefer(SHARED))
 
 
 @pytest.fixture(scope="session")

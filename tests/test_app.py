@@ -1,20 +1,35 @@
 """The Gradio app: its handlers called directly, then the real server driven through gradio_client."""
+
 from __future__ import annotations
 
+import hashlib
+import io
+import itertools
+import json
+import os
 import subprocess
 import urllib.error
-from pathlib import Path
 import urllib.request
+import zipfile
+from pathlib import Path
 
 import cv2
 import gradio as gr
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
 from PIL import Image
 
 import app
+from colorizer.models import ModelSet
+from colorizer.options import ColorizeOptions, temperature_for_vibrancy, vibrancy_for_temperature
+from colorizer.preview import PREVIEW_SIDE, preview
+from colorizer.service import result_name
+from convert import sources
+from convert.pins import describe_release_dir
 from testkit.app_server import REPO_ROOT, app_command, app_env, free_port, running_app
+from testkit.fixtures import colorfulness, shared_photos
 
 CORRUPT_MESSAGE = "not a recognised image format"  # colorizer.decode's wording for unknown bytes
 
@@ -44,110 +59,300 @@ def read_png(path) -> np.ndarray:
 
 # --- the module, without a server ---------------------------------------------------------------
 
+
 def test_import_loads_no_model_starts_no_server_downloads_nothing(tmp_path):
     # A fresh interpreter: the model path does not exist and every download would fail (a dead proxy),
     # so loading or building the model on import would fail, and a server would keep it running.
     dead_proxy = f"http://127.0.0.1:{free_port()}"
-    probe = ("import app, gradio; assert isinstance(app.demo, gradio.Blocks); "
-             "assert app.get_colorizer.cache_info().currsize == 0; print('imported')")
+    probe = (
+        "import app, gradio; assert isinstance(app.demo, gradio.Blocks); "
+        "import gc, colorizer; assert not [o for o in gc.get_objects() if isinstance(o, colorizer.Colorizer)]; "
+        "print('imported')"
+    )
     done = subprocess.run(
-        [app_command()[0], "-c", probe], check=False, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-        env=app_env(tmp_path, COLORIZER_MODEL=str(tmp_path / "absent.onnx"), COLORIZER_CACHE=str(tmp_path),
-                    HTTPS_PROXY=dead_proxy, HTTP_PROXY=dead_proxy, https_proxy=dead_proxy, http_proxy=dead_proxy))
+        [app_command()[0], "-c", probe],
+        check=False,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=app_env(
+            tmp_path,
+            COLORIZER_MODEL=str(tmp_path / "absent.onnx"),
+            COLORIZER_CACHE=str(tmp_path),
+            HTTPS_PROXY=dead_proxy,
+            HTTP_PROXY=dead_proxy,
+            https_proxy=dead_proxy,
+            http_proxy=dead_proxy,
+        ),
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("imported")
     assert not (tmp_path / "absent.onnx").exists()
 
 
-def test_demo_is_blocks():
-    assert isinstance(app.demo, gr.Blocks)
+def test_app_holds_no_model_path_global():
+    assert not hasattr(app, "_model_path") and not hasattr(app, "get_colorizer")
 
 
 @pytest.fixture
-def app_on_synthetic_model(monkeypatch, synthetic_model, tmp_path):
-    monkeypatch.setenv("COLORIZER_MODEL", str(synthetic_model))
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # the handler reads uploads only from here
-    monkeypatch.setattr(app, "_model_path", None)
-    app.get_colorizer.cache_clear()
-    yield app
-    app.get_colorizer.cache_clear()
+def handlers(synthetic_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # the handlers read uploads only from here
+    return app.Handlers(ModelSet(synthetic_model))
 
 
-def test_handler_colorizes_at_full_size(app_on_synthetic_model, tmp_path):
+def test_handler_colorizes_at_full_size_once_named_after_the_upload(handlers, tmp_path):
     photo = grey_photo(tmp_path / "small.png", 96, 64)
-    for value in (str(photo), {"path": str(photo), "orig_name": "small.png"}):  # a path, Gradio's payload
-        result = app.colorize(value)
-        assert Path(result).parent == tmp_path / "results"
+    for value in (str(photo), {"path": str(photo), "orig_name": "My scan.tif"}):  # a path, Gradio's payload
+        result = Path(handlers.colorize(value))
+        assert result.parent.parent == tmp_path / app.RUN_FOLDER
+        assert result.name == ("small_color.png" if isinstance(value, str) else "My scan_color.png")
+        assert sorted(path.name for path in result.parent.iterdir()) == [result.name], "one file per API request"
         rgb = read_png(result)
         assert rgb.shape == (64, 96, 3) and rgb.dtype == np.uint8
         assert chroma(rgb).max() > 1, "no colour added"
 
 
-def test_handler_refuses_corrupt_file_with_the_decoders_message(app_on_synthetic_model, tmp_path):
+def test_result_png_carries_its_provenance(handlers, synthetic_model, tmp_path):
+    photo = grey_photo(tmp_path / "small.png", 48, 32)
+    with Image.open(handlers.colorize(str(photo), 80, 232, "bicubic")) as image:
+        text = dict(image.text)
+    assert text["Model SHA-256"] == hashlib.sha256(synthetic_model.read_bytes()).hexdigest()
+    assert text["Comment"] == "colorized: colours are predicted, not original"
+    assert text["Software"].startswith("colorizer") and "onnxruntime" in text["Software"]
+    settings = json.loads(text["Settings"])
+    assert settings == {
+        "temperature": round(temperature_for_vibrancy(80), 4),
+        "render_size": 232,
+        "upsample": "bicubic",
+        "keep_color": False,
+        "precision": "fp32",
+    }
+
+
+def test_page_handler_gives_the_previews_from_the_same_request(handlers, tmp_path):
+    photo = grey_photo(tmp_path / "wide.png", 120, 40)
+    result, (before, after), message = handlers.colorize_page(
+        {"path": str(photo), "orig_name": "wide.png"}, 50, 224, "bilateral", False, "fp32"
+    )
+    assert Path(before).parent == Path(result).parent and after == result  # small: the result is its own preview
+    before_pixels = np.array(Image.open(before))
+    assert before_pixels.shape == (40, 120, 3)
+    assert np.array_equal(before_pixels[..., 0], cv2.imread(str(photo), cv2.IMREAD_GRAYSCALE))
+    assert message.startswith("Colorized 120×40 in ")
+
+
+def test_page_handler_big_photo_gets_a_small_after_preview(handlers, tmp_path):
+    photo = grey_photo(tmp_path / "big.png", PREVIEW_SIDE + 200, 300)
+    result, (before, after), _ = handlers.colorize_page(str(photo), 50, 224, "bilinear", False, "fp32")
+    with Image.open(before) as first, Image.open(after) as second, Image.open(result) as full:
+        assert first.size == second.size == (PREVIEW_SIDE, round(300 * PREVIEW_SIDE / (PREVIEW_SIDE + 200)))
+        assert full.size == (PREVIEW_SIDE + 200, 300)
+
+
+def test_colour_note_only_when_keep_colour_is_off(handlers, tmp_path):
+    rgb = np.zeros((60, 80, 3), np.uint8)
+    rgb[:, :40] = (200, 30, 30)
+    rgb[:, 40:] = (30, 60, 200)
+    path = tmp_path / "colour.png"
+    cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    *_, message = handlers.colorize_page(str(path), 50, 224, "bilinear", False, "fp32")
+    assert "colour" in message.split(" s. ", 1)[1].lower()
+    *_, kept = handlers.colorize_page(str(path), 50, 224, "bilinear", True, "fp32")
+    assert " s. " not in kept and kept.endswith(" s."), "the hint must not repeat when the option is on"
+
+
+def test_handler_refuses_corrupt_file_with_the_decoders_message(handlers, tmp_path):
     corrupt = tmp_path / "broken.jpg"
     corrupt.write_bytes(np.random.default_rng(0).integers(0, 256, 2000, dtype=np.uint8).tobytes())
     with pytest.raises(gr.Error) as caught:
-        app.colorize(str(corrupt))
+        handlers.colorize(str(corrupt))
     assert CORRUPT_MESSAGE in caught.value.message and "broken.jpg" in caught.value.message
+    assert not list((tmp_path / app.RUN_FOLDER).rglob("*.png")), "nothing written for a refused file"
 
 
-@pytest.mark.parametrize("arguments, message", [
-    ((None,), "Upload a photo first"),
-    (("photo", 0.38, 224, "nearest"), "unknown colour upsampling"),
-    (("photo", 0.38, 250), "multiple of 8"),
-    (("photo", 0.0), "temperature"),
-], ids=["no upload", "bad upsampling", "bad render size", "bad temperature"])
-def test_handler_refuses_bad_arguments(app_on_synthetic_model, tmp_path, arguments, message):
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ((None,), "Upload a photo first"),
+        (("photo", 50, 224, "nearest"), "unknown colour upsampling"),
+        (("photo", 50, 250), "multiple of 8"),
+        (("photo", 50, "256"), "render size must be a number"),
+        (("photo", 101), "vibrancy 101.0 must be from 0 to 100"),
+        (("photo", float("nan")), "vibrancy must be a finite number"),
+        (("photo", 0.001), "temperature"),
+        (("photo", 50, 224, "bilinear", "yes"), "keep colour must be true or false"),
+        (("photo", 50, 224, "bilinear", False, "fp16"), "unknown precision"),
+    ],
+    ids=[
+        "no upload",
+        "bad upsampling",
+        "bad render size",
+        "string size",
+        "vibrancy over 100",
+        "NaN",
+        "temperature too low",
+        "keep colour string",
+        "bad precision",
+    ],
+)
+def test_handler_refuses_bad_arguments(handlers, tmp_path, arguments, message):
     photo = str(grey_photo(tmp_path / "small.png", 32, 32))
     with pytest.raises(gr.Error, match=message):
-        app.colorize(*(photo if argument == "photo" else argument for argument in arguments))
+        handlers.colorize(*(photo if argument == "photo" else argument for argument in arguments))
 
 
-def test_handler_reads_only_uploads_and_examples(app_on_synthetic_model, tmp_path, monkeypatch):
+def test_handler_reads_only_regular_files_in_the_uploads(handlers, tmp_path, monkeypatch):
     outside = grey_photo(tmp_path / "outside.png", 32, 32)
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
-    for path in (outside, REPO_ROOT / "app.py", Path("/etc/passwd"), tmp_path / "uploads" / ".." / "outside.png",
-                 app.EXAMPLES_DIR / "coffee.jpg"):
-        with pytest.raises(gr.Error, match="paths on the server are not accepted"):
-            app.colorize({"path": str(path)})
-    (tmp_path / "uploads").mkdir()
-    inside = grey_photo(tmp_path / "uploads" / "inside.png", 32, 32)
-    assert read_png(app.colorize({"path": str(inside)})).shape == (32, 32, 3)
+    uploads = tmp_path / "uploads"
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(uploads))
+    (uploads / "folder").mkdir(parents=True)
+    os.mkfifo(uploads / "fifo.png")
+    (uploads / "link.png").symlink_to(outside)
+    refused = [
+        outside,
+        REPO_ROOT / "app.py",
+        Path("/etc/passwd"),
+        uploads / ".." / "outside.png",
+        app.EXAMPLES_DIR / "coffee.jpg",
+        uploads,
+        uploads / "folder",
+        uploads / "fifo.png",
+        uploads / "link.png",
+        uploads / "absent.png",
+        "a\0b.png",
+        "x" * 5000,
+    ]
+    messages = set()
+    for path in refused:
+        with pytest.raises(gr.Error) as caught:
+            handlers.colorize({"path": str(path)})
+        messages.add(caught.value.message)
+    assert messages == {"Send the photo as a file upload; paths on the server are not accepted."}
+    inside = grey_photo(uploads / "inside.png", 32, 32)
+    assert read_png(handlers.colorize({"path": str(inside)})).shape == (32, 32, 3)
 
 
-def test_handler_refuses_files_over_the_size_limit(app_on_synthetic_model, tmp_path, monkeypatch):
+def test_handler_refuses_files_over_the_size_limit(handlers, tmp_path, monkeypatch):
     big = tmp_path / "big.png"
     big.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
     monkeypatch.setattr(app, "MAX_FILE_BYTES", 32)
     with pytest.raises(gr.Error, match="larger than the limit"):
-        app.colorize(str(big))
+        handlers.colorize(str(big))
 
 
-def test_model_line_names_model_and_provider(app_on_synthetic_model):
-    assert app.model_line() == "Model `eccv16.onnx` on `CPUExecutionProvider`"
+def test_many_photos_keep_the_good_ones_and_list_the_failures(handlers, tmp_path):
+    good = [grey_photo(tmp_path / "a.png", 64, 48), grey_photo(tmp_path / "b.jpg", 40, 40)]
+    (tmp_path / "twin").mkdir()
+    twin = grey_photo(tmp_path / "twin" / "a.png", 30, 20)  # the same name as good[0]
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image")
+    payloads = [{"path": str(path), "orig_name": path.name} for path in (good[0], broken, good[1], twin)]
+    gallery, archive, report = handlers.colorize_many(
+        payloads, 50, 224, "bilinear", False, "fp32", progress=lambda *args, **kwargs: None
+    )
+    assert [caption for _, caption in gallery] == ["a_color.png", "b_color.png", "a_color_2.png"]
+    with zipfile.ZipFile(archive) as opened:
+        assert opened.namelist() == ["a_color.png", "b_color.png", "a_color_2.png"]
+        sizes = [Image.open(io.BytesIO(opened.read(name))).size for name in opened.namelist()]
+    assert sizes == [(64, 48), (40, 40), (30, 20)]
+    assert Path(archive).name == "colorized_photos.zip"
+    assert report.startswith("Colorized 3 of 4 photos.") and "broken.jpg: not a recognised image format" in report
+
+
+def test_many_photos_all_broken_is_an_error(handlers, tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"")
+    with pytest.raises(gr.Error, match="No photo could be colorized"):
+        handlers.colorize_many(
+            [{"path": str(broken)}], 50, 224, "bilinear", False, "fp32", progress=lambda *args, **kwargs: None
+        )
+
+
+def test_model_line_names_model_and_provider(handlers):
+    line, speed = handlers.page_state()
+    assert line == "Model `eccv16.onnx` on `CPUExecutionProvider`"
+    assert speed["visible"] is False  # no int8 model beside it
+
+
+@pytest.mark.parametrize("vibrancy, temperature", [(0, 1.0), (50, 0.38), (100, 0.05)])
+def test_vibrancy_ends_and_middle(vibrancy, temperature):
+    assert temperature_for_vibrancy(vibrancy) == pytest.approx(temperature, abs=1e-12)
+
+
+def test_vibrancy_rises_with_vividness_and_old_temperatures_still_work():
+    values = np.arange(0, 101)
+    temperatures = [temperature_for_vibrancy(value) for value in values]
+    assert all(later < earlier for earlier, later in itertools.pairwise(temperatures)), "not strictly falling"
+    for value in (2, 17.5, 50, 83, 99):
+        assert vibrancy_for_temperature(temperature_for_vibrancy(value)) == pytest.approx(value)
+    for legacy in (0.05, 0.2, 0.38, 0.9, 1.0):  # version 1 sent the temperature in the same place
+        assert ColorizeOptions.from_request(legacy).temperature == legacy
+    assert ColorizeOptions.from_request(0).temperature == 1.0
+
+
+def test_higher_vibrancy_is_more_colourful(handlers, tmp_path):
+    photo = shared_photos()[0] if shared_photos() else grey_photo(tmp_path / "p.png", 160, 120)
+    local = tmp_path / "photo.jpg"
+    local.write_bytes(Path(photo).read_bytes())
+    scores = [colorfulness(read_png(handlers.colorize(str(local), vibrancy))) for vibrancy in (10, 50, 90)]
+    assert scores[0] < scores[1] < scores[2], scores
 
 
 def test_preview_is_uint8_and_at_most_the_preview_side():
     deep = np.full((3000, 1500), 65535, np.uint16)
-    small = app.preview(deep)
-    assert small.dtype == np.uint8 and small.shape == (app.PREVIEW_SIDE, app.PREVIEW_SIDE // 2)
+    small = preview(deep)
+    assert small.dtype == np.uint8 and small.shape == (PREVIEW_SIDE, PREVIEW_SIDE // 2)
     assert small.min() == 255
     tiny = np.zeros((10, 20, 4), np.uint8)
-    assert app.preview(tiny) is tiny  # never enlarged
+    assert preview(tiny) is tiny  # never enlarged
+
+
+def test_result_names():
+    assert result_name("scan 1.tif") == "scan 1_color.png"
+    assert result_name("../../etc/passwd") == "passwd_color.png"
+    assert result_name(None) == result_name("") == "photo_color.png"
+    assert len(result_name("é" * 300 + ".jpg").encode()) <= 120 + len("_color.png")
 
 
 # --- the command line -----------------------------------------------------------------------------
+
+
+def test_release_dir_says_what_it_looked_for_and_which_file_differs(tmp_path, synthetic_release):
+    (tmp_path / sources.CAFFEMODEL.name).write_bytes(synthetic_release.caffemodel.read_bytes())
+    found, lines = describe_release_dir(tmp_path)
+    assert found == {"caffemodel": tmp_path / sources.CAFFEMODEL.name}
+    assert lines[0] == (
+        f"{tmp_path}: looked for {sources.PROTOTXT.name}, {sources.CAFFEMODEL.name}, "
+        f"{sources.HULL.name}; missing {sources.PROTOTXT.name}, {sources.HULL.name} "
+        "(downloaded instead)"
+    )
+    assert len(lines) == 2 and lines[1].startswith(f"warning: {tmp_path / sources.CAFFEMODEL.name} ")
+    assert f"the official {sources.CAFFEMODEL.name}" in lines[1] and "converting it anyway" in lines[1]
+
 
 def test_missing_model_offline_exits_2_with_one_line(tmp_path):
     # Every download goes through a proxy that does not exist: fails at once, as offline.
     dead_proxy = f"http://127.0.0.1:{free_port()}"
     model = tmp_path / "models" / "eccv16.onnx"
     done = subprocess.run(
-        app_command("--model", str(model), "--port", str(free_port())), check=False, cwd=REPO_ROOT,
+        app_command("--model", str(model), "--port", str(free_port())),
+        check=False,
+        cwd=REPO_ROOT,
         capture_output=True,
-        text=True, timeout=180,
-        env=app_env(tmp_path, COLORIZER_CACHE=str(tmp_path / "cache"), HTTPS_PROXY=dead_proxy,
-                    HTTP_PROXY=dead_proxy, https_proxy=dead_proxy, http_proxy=dead_proxy, NO_PROXY="", no_proxy=""))
+        text=True,
+        timeout=180,
+        env=app_env(
+            tmp_path,
+            COLORIZER_CACHE=str(tmp_path / "cache"),
+            HTTPS_PROXY=dead_proxy,
+            HTTP_PROXY=dead_proxy,
+            https_proxy=dead_proxy,
+            http_proxy=dead_proxy,
+            NO_PROXY="",
+            no_proxy="",
+        ),
+    )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     last = done.stderr.strip().splitlines()[-1]
@@ -157,9 +362,15 @@ def test_missing_model_offline_exits_2_with_one_line(tmp_path):
 
 # --- the real server, through gradio_client ------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
-def server_url(synthetic_model, tmp_path_factory):
-    with running_app(synthetic_model, tmp_path_factory.mktemp("app_server")) as url:
+def server_work(tmp_path_factory):
+    return tmp_path_factory.mktemp("app_server")  # app.log, and the server's cache in gradio/
+
+
+@pytest.fixture(scope="module")
+def server_url(synthetic_model, server_work):
+    with running_app(synthetic_model, server_work) as url:
         yield url
 
 
@@ -173,9 +384,9 @@ def photo(tmp_path_factory):
     return grey_photo(tmp_path_factory.mktemp("photos") / "old.jpg", 640, 480)
 
 
-def test_api_has_one_public_endpoint_returning_one_image(client):
+def test_api_has_one_public_photo_endpoint_returning_one_image(client):
     api = client.view_api(print_info=False, return_format="dict")
-    assert set(api["named_endpoints"]) == {"/colorize"} and not api["unnamed_endpoints"]
+    assert set(api["named_endpoints"]) == {"/colorize", "/colorize_video"} and not api["unnamed_endpoints"]
     endpoint = api["named_endpoints"]["/colorize"]
     assert [parameter["parameter_has_default"] for parameter in endpoint["parameters"]] == [False] + [True] * 5
     assert [output["component"] for output in endpoint["returns"]] == ["Image"]
@@ -185,6 +396,39 @@ def test_client_gets_a_full_size_png_in_colour(client, photo):
     rgb = read_png(client.predict(handle_file(str(photo)), api_name="/colorize"))
     assert rgb.shape == (480, 640, 3)
     assert chroma(rgb).max() > 1, "no colour added"
+
+
+def test_download_is_named_after_the_upload_and_stored_once(client, server_work, tmp_path):
+    photo = grey_photo(tmp_path / "Grandma 1952.jpg", 321, 203)  # no other test sends this photo
+    result = Path(client.predict(handle_file(str(photo)), api_name="/colorize"))
+    assert result.name == "Grandma 1952_color.png"
+    data = result.read_bytes()
+    copies = [path for path in (server_work / "gradio").rglob("*") if path.is_file() and path.read_bytes() == data]
+    assert len(copies) == 1, copies
+
+
+def test_version_1_calls_give_what_the_new_scale_gives(client, photo):
+    """Version 1 took the temperature (0.05..1) where vibrancy (0..100) is now: positional and
+    keyword calls of that time keep their meaning."""
+    old_positional = read_png(client.predict(handle_file(str(photo)), 0.2, 256, "bicubic", api_name="/colorize"))
+    old_keyword = read_png(
+        client.predict(handle_file(str(photo)), vibrancy=0.2, render_size=256, upsample="bicubic", api_name="/colorize")
+    )
+    new = read_png(
+        client.predict(handle_file(str(photo)), vibrancy_for_temperature(0.2), 256, "bicubic", api_name="/colorize")
+    )
+    assert np.array_equal(old_positional, old_keyword)
+    assert np.abs(old_positional.astype(int) - new).max() <= 1
+    default = read_png(client.predict(handle_file(str(photo)), api_name="/colorize"))
+    assert np.array_equal(read_png(client.predict(handle_file(str(photo)), 0.38, api_name="/colorize")), default)
+    assert np.array_equal(read_png(client.predict(handle_file(str(photo)), 50, api_name="/colorize")), default)
+
+
+def test_upload_a_photo_first_is_logged_without_a_traceback(client, server_work):
+    with pytest.raises(AppError, match="Upload a photo first."):
+        client.predict(None, api_name="/colorize")
+    log = (server_work / "app.log").read_text(errors="replace")
+    assert "Traceback" not in log, log[-3000:]
 
 
 def test_client_options_change_the_result(client, photo):

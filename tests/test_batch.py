@@ -1,5 +1,6 @@
 """Whole-folder batches: the mirrored tree, unique names, the manifest, --resume after SIGKILL, clean
 stops on SIGTERM/SIGHUP, and the per-file work that turns every bad input into a failed row."""
+
 from __future__ import annotations
 
 import errno
@@ -39,18 +40,34 @@ EXPECTED = {
     "sub/x_color.png": "sub/x_color_color.png",  # a user's photo named *_color is an input too
     "old.JFIF": "old_color.png",
 }
-DEFAULT_SETTINGS = {"temperature": 0.38, "render_size": 224, "upsample": "bilateral", "keep_color": False,
-                    "format": "png", "quality": None, "max_pixels": 50_000_000, "precision": "fp32"}
+DEFAULT_SETTINGS = {
+    "temperature": 0.38,
+    "render_size": 224,
+    "upsample": "bilateral",
+    "keep_color": False,
+    "format": "png",
+    "quality": None,
+    "max_pixels": 50_000_000,
+    "stabilize": True,  # films only; recorded with every run
+    "precision": "fp32",
+}
 
 
 def cli(*args: str, **popen) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "colorizer", *args], cwd=REPO_ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **popen)
+    return subprocess.Popen(
+        [sys.executable, "-m", "colorizer", *args],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "colorizer", *args], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "colorizer", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 def rows_of(path: Path) -> list[dict]:
@@ -181,8 +198,9 @@ def test_sigkill_then_resume_does_only_what_is_missing(tmp_path, synthetic_model
     resumed = [row for row in rows if row["run"] == rows[-1]["run"]]
     assert len(resumed) == len(outputs)
     assert {row["output"] for row in resumed if row["status"] == "skipped"} == {str(path) for path in survivors}
-    assert {row["output"] for row in resumed if row["status"] == "ok"} == \
-        {str(path) for path in outputs if path not in survivors}
+    assert {row["output"] for row in resumed if row["status"] == "ok"} == {
+        str(path) for path in outputs if path not in survivors
+    }
     assert survivors == {path: path.stat().st_mtime_ns for path in survivors}  # not rewritten
     for output in outputs:
         assert looks_complete(output) and Image.open(output).size == (320, 240)
@@ -214,6 +232,7 @@ def test_sigterm_and_sighup_stop_cleanly(tmp_path, synthetic_model, signum):
 
 # --- naming -----------------------------------------------------------------------------------------
 
+
 def test_output_names_unique():
     assert output_names(["a.jpg", "b.png"], ".png") == ["a_color.png", "b_color.png"]
     assert output_names(["scan.jpg", "scan.png"], ".png") == ["scan_jpg_color.png", "scan_png_color.png"]
@@ -221,8 +240,11 @@ def test_output_names_unique():
     # an input that stays in the output folder is never overwritten
     assert output_names(["a.jpg"], ".png", reserved=["a_color.png"]) == ["a_jpg_color.png"]
     assert output_names(["a.jpg"], ".png", reserved=["A_COLOR.PNG", "a_jpg_color.png"]) == ["a_jpg_color-2.png"]
-    assert output_names(["scan.jpg", "scan.png", "scan_jpg.png"], ".png") == \
-        ["scan_jpg_color.png", "scan_png_color.png", "scan_jpg_png_color.png"]
+    assert output_names(["scan.jpg", "scan.png", "scan_jpg.png"], ".png") == [
+        "scan_jpg_color.png",
+        "scan_png_color.png",
+        "scan_jpg_png_color.png",
+    ]
 
 
 def test_output_names_fit_255_bytes():
@@ -249,6 +271,7 @@ def test_planner_refuses_oversized_files_by_size(tmp_path):
 
 # --- the per-file work --------------------------------------------------------------------------------
 
+
 class EchoColorizer:
     """Stands in for a Colorizer: grey -> RGB copies, so rows can be checked without a model."""
 
@@ -263,11 +286,13 @@ def context() -> Context:
     return Context(settings, settings.record(EchoColorizer()), "0" * 64, run="test")
 
 
-@pytest.mark.parametrize("surprise", [TypeError("bad tag"), OverflowError("bigtiff"), RuntimeError("avif"),
-                                      MemoryError()])
+@pytest.mark.parametrize(
+    "surprise", [TypeError("bad tag"), OverflowError("bigtiff"), RuntimeError("avif"), MemoryError()]
+)
 def test_decoder_surprises_are_failed_rows(tmp_path, monkeypatch, surprise):
     def decode(*args, **kwargs):
         raise surprise
+
     monkeypatch.setattr("colorizer.batch.decode_image", decode)
     job = Job(str(tmp_path / "a.png"), tmp_path / "a_color.png", "a.png")
     row = process_file(EchoColorizer(), job, context(), data=b"whatever")
@@ -281,6 +306,7 @@ def test_colorizer_surprises_are_failed_rows(tmp_path):
     class Failing(EchoColorizer):
         def colorize(self, image, **options):
             raise cv2.error("OpenCV(4.14) resize.cpp: (-215:Assertion failed) !dsize.empty()")
+
     write_flat_folder(tmp_path, 1, 8, 8)
     job = Job(str(tmp_path / "img00.jpg"), tmp_path / "img00_color.png", "img00.jpg")
     row = process_file(Failing(), job, context())
@@ -300,6 +326,7 @@ def test_special_file_refused_without_blocking(tmp_path):
 def test_output_folder_errors_stop_the_batch(tmp_path, monkeypatch, code):
     def refuse(*args, **kwargs):
         raise OSError(code, os.strerror(code))
+
     monkeypatch.setattr("colorizer.batch.write_image", refuse)
     write_flat_folder(tmp_path, 1, 8, 8)
     job = Job(str(tmp_path / "img00.jpg"), tmp_path / "img00_color.png", "img00.jpg")
@@ -325,6 +352,7 @@ def test_ok_row_and_provenance(tmp_path):
 
 # --- the manifest -------------------------------------------------------------------------------------
 
+
 def test_manifest_cuts_a_torn_line_and_appends(tmp_path):
     path = tmp_path / "manifest.jsonl"
     path.write_text(Row("a", "b", "ok").to_json() + "\n" + '{"input": "c", "sta')
@@ -335,9 +363,8 @@ def test_manifest_cuts_a_torn_line_and_appends(tmp_path):
 
 
 def test_manifest_refuses_a_second_writer(tmp_path):
-    with Manifest(tmp_path / "manifest.jsonl"):
-        with pytest.raises(ManifestLockedError, match="in use by another run"):
-            Manifest(tmp_path / "manifest.jsonl")
+    with Manifest(tmp_path / "manifest.jsonl"), pytest.raises(ManifestLockedError, match="in use by another run"):
+        Manifest(tmp_path / "manifest.jsonl")
 
 
 def test_read_rows_skips_junk(tmp_path):
@@ -347,6 +374,7 @@ def test_read_rows_skips_junk(tmp_path):
 
 
 # --- the local engine ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_local_engine_keeps_few_files_in_flight(tmp_path, monkeypatch, workers):

@@ -1,5 +1,6 @@
 """``python -m colorizer``: a batch with broken files still writes every good image; options give the
 library's pixels; bad options and output folders are refused up front (exit 2)."""
+
 from __future__ import annotations
 
 import errno
@@ -22,8 +23,14 @@ from testkit.fixtures import REPO_ROOT
 
 
 def run_cli(*args: str, **options) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "colorizer", *args], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=300, **options)
+    return subprocess.run(
+        [sys.executable, "-m", "colorizer", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **options,
+    )
 
 
 @pytest.fixture
@@ -89,8 +96,18 @@ def colour_photo(tmp_path):
 
 def test_options_give_the_library_pixels(colour_photo, synthetic_model, library):
     options = {"temperature": 0.2, "render_size": 256, "upsample": "guided", "keep_color": True}
-    result = run_cli(str(colour_photo), "--model", str(synthetic_model), "--temperature", "0.2",
-                     "--render-size", "256", "--upsample", "guided", "--keep-colour")
+    result = run_cli(
+        str(colour_photo),
+        "--model",
+        str(synthetic_model),
+        "--temperature",
+        "0.2",
+        "--render-size",
+        "256",
+        "--upsample",
+        "guided",
+        "--keep-colour",
+    )
     assert result.returncode == 0, result.stderr
     output = colour_photo.with_name("toned_color.png")
     assert result.stdout.splitlines()[0] == str(output)  # the path written, then the summary
@@ -115,25 +132,34 @@ def test_jpeg_and_webp_outputs(colour_photo, synthetic_model, library):
 
 
 def test_files_get_umask_permissions(colour_photo, synthetic_model, tmp_path):
-    result = run_cli(str(colour_photo), "-o", str(tmp_path / "out"), "--model", str(synthetic_model),
-                     preexec_fn=lambda: os.umask(0o002))
+    result = run_cli(
+        str(colour_photo),
+        "-o",
+        str(tmp_path / "out"),
+        "--model",
+        str(synthetic_model),
+        preexec_fn=lambda: os.umask(0o002),
+    )
     assert result.returncode == 0, result.stderr
     for name in ("toned_color.png", "manifest.jsonl"):
         assert stat.S_IMODE((tmp_path / "out" / name).stat().st_mode) == 0o664, name
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--render-size", "300"], "render size 300 must be a multiple of 8 from 224 to 512"),
-    (["--temperature", "5"], "temperature 5.0 must be between"),
-    (["--quality", "92"], "PNG is lossless"),
-    (["--format", "jpg", "--quality", "0"], "quality 0 must be a whole number from 1 to 100"),
-    (["--format", "jpg", "--quality", "lossless"], "JPG has no lossless mode"),
-    (["--quality", "best"], "'best' is neither a whole number nor lossless"),
-    (["--format", "gif"], "invalid choice: 'gif'"),
-    (["--jobs", "0"], "--jobs must be at least 1"),
-    (["--max-pixels", "0"], "max pixels must be positive"),
-    (["--upsample", "magic"], "invalid choice: 'magic'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--render-size", "300"], "render size 300 must be a multiple of 8 from 224 to 512"),
+        (["--temperature", "5"], "temperature 5.0 must be between"),
+        (["--quality", "92"], "PNG is lossless"),
+        (["--format", "jpg", "--quality", "0"], "quality 0 must be a whole number from 1 to 100"),
+        (["--format", "jpg", "--quality", "lossless"], "JPG has no lossless mode"),
+        (["--quality", "best"], "'best' is neither a whole number nor lossless"),
+        (["--format", "gif"], "invalid choice: 'gif'"),
+        (["--jobs", "0"], "--jobs must be at least 1"),
+        (["--max-pixels", "0"], "max pixels must be positive"),
+        (["--upsample", "magic"], "invalid choice: 'magic'"),
+    ],
+)
 def test_bad_options_refused_before_the_model_loads(batch, tmp_path, args, message):
     result = run_cli(str(batch / "a.jpg"), "--model", str(tmp_path / "absent.onnx"), *args)
     assert result.returncode == 2 and message in result.stderr, result.stderr
@@ -158,13 +184,16 @@ def test_read_only_output_folder_reported_once(batch, tmp_path, synthetic_model,
     def read_only(path, *args, **kwargs):
         attempts.append(path)
         raise OSError(errno.EROFS, "Read-only file system", str(path))
+
     monkeypatch.setattr("colorizer.batch.write_image", read_only)
-    status = colorizer_cli.main([str(batch), "-o", str(tmp_path / "out"), "--jobs", "1",
-                                 "--model", str(synthetic_model)])
+    status = colorizer_cli.main(
+        [str(batch), "-o", str(tmp_path / "out"), "--jobs", "1", "--model", str(synthetic_model)]
+    )
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert status == 2 and len(attempts) == 1
-    assert errors == [f"error: cannot write to {tmp_path / 'out'}: Read-only file system; "
-                      f"the batch was stopped after 0 images"]
+    assert errors == [
+        f"error: cannot write to {tmp_path / 'out'}: Read-only file system; the batch was stopped after 0 images"
+    ]
 
 
 def test_large_batch_prints_a_summary(tmp_path, synthetic_model):

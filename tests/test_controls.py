@@ -1,4 +1,5 @@
 """The user-facing controls: vibrancy (temperature), render size, already-coloured photos."""
+
 from __future__ import annotations
 
 import cv2
@@ -7,9 +8,9 @@ import pytest
 
 from colorizer import Colorizer
 from colorizer.chroma import analyze_input_color
-from testkit.fixtures import colorfulness
-from colorizer.color import lightness
-from testkit.fixtures import shared_photos
+from testkit.fixtures import colorfulness, shared_photos
+from testkit.probes import recorded_feeds
+from testkit.requirements import SHARED, prefer
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +20,8 @@ def colorizer(synthetic_model) -> Colorizer:
 
 @pytest.fixture(scope="module")
 def photo_rgb() -> np.ndarray:
-    """A real colour photo (shared fixtures) or a colourful synthetic one, uint8 RGB."""
-    if shared_photos():
+    """A real colour photo (shared fixtures; required in CI) or a colourful synthetic one, uint8 RGB."""
+    if prefer(SHARED):
         return cv2.cvtColor(cv2.imread(str(shared_photos()[2])), cv2.COLOR_BGR2RGB)
     coarse = np.random.default_rng(0).integers(0, 256, (6, 8, 3), dtype=np.uint8)
     return cv2.resize(coarse, (320, 240), interpolation=cv2.INTER_CUBIC)
@@ -36,14 +37,14 @@ def test_colourfulness_rises_as_temperature_falls(colorizer, photo_rgb):
     assert scores[0] < scores[1] < scores[2], f"colourfulness at T = 1, 0.38, 0.1: {scores}"
 
 
-@pytest.mark.parametrize("render_size", [224, 256, 352, 512])
-def test_render_size_keeps_output_size_and_lightness(colorizer, photo_rgb, render_size):
+@pytest.mark.parametrize("render_size", [256, 512])
+def test_render_size_is_the_network_input_and_keeps_output_size(colorizer, photo_rgb, render_size):
     grey = cv2.cvtColor(photo_rgb, cv2.COLOR_RGB2GRAY)
-    out = colorizer.colorize(grey, render_size=render_size)
+    with recorded_feeds(colorizer) as feeds:
+        out = colorizer.colorize(grey, render_size=render_size)
+    assert [feed["data_l"].shape for feed in feeds] == [(1, 1, render_size, render_size)]
     assert out.shape == (*grey.shape, 3)
-    in_gamut = np.all((out > 0) & (out < 255), axis=2)
-    assert np.abs(lab_of(out)[..., 0] - lightness(grey))[in_gamut].max() < 1.0
-    assert colorizer.predict_ab(lightness(grey), render_size=render_size).shape == (2, render_size // 4, render_size // 4)
+    assert not np.array_equal(out, colorizer.colorize(grey)), "a render size must change the result"
 
 
 def test_detects_grey_toned_and_colour_photos(photo_rgb):

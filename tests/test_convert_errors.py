@@ -4,6 +4,7 @@ Each case is a broken copy of the synthetic release. From Python it raises the s
 ``convert.errors`` class; from ``python -m convert`` it exits with status 2, prints exactly one line
 ``error: ...`` on stderr that names what is wrong, and writes no output file.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -15,12 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convert import caffe_io
-from testkit import synthetic
 from colorkit.files import PART_SUFFIX
+from convert import caffe_io
 from convert.eccv16 import convert_release
 from convert.errors import BlobError, CaffeParseError, ConversionError, HullError, UnsupportedLayerError
 from convert.graph import build_model
+from testkit import synthetic
+from testkit.hostile_files import deep_prototxt, huge_npy_header
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,7 +98,10 @@ def unsupported_layers(folder, release, weights):
     prototxt = folder / "unsupported.prototxt"
     prototxt.write_text(release.prototxt.read_text() + UNSUPPORTED_LAYERS)
     return Inputs(prototxt, release.caffemodel, release.hull), [
-        "Pooling (pool_a, pool_b)", "LRN (norm_x)", "LAYER_CONVERTERS"]
+        "Pooling (pool_a, pool_b)",
+        "LRN (norm_x)",
+        "LAYER_CONVERTERS",
+    ]
 
 
 def missing_blob(folder, release, weights):
@@ -109,15 +114,23 @@ def wrong_blob_shape(folder, release, weights):
     misshapen = {**weights, "conv8_313": [np.zeros((313, 128, 1, 1), np.float32), weights["conv8_313"][1]]}
     caffemodel = write_weights(folder / "misshapen.caffemodel", release.prototxt, misshapen)
     return Inputs(release.prototxt, caffemodel, release.hull), [
-        "'conv8_313'", "blob 0", "(313, 128, 1, 1)", "(313, 256, 1, 1)"]
+        "'conv8_313'",
+        "blob 0",
+        "(313, 128, 1, 1)",
+        "(313, 256, 1, 1)",
+    ]
 
 
 def truncated_caffemodel(folder, release, weights):
     data = release.caffemodel.read_bytes()
     caffemodel = folder / "truncated.caffemodel"
-    caffemodel.write_bytes(data[:len(data) // 2])
+    caffemodel.write_bytes(data[: len(data) // 2])
     return Inputs(release.prototxt, caffemodel, release.hull), [
-        str(caffemodel), "not a Caffe model", "truncated", f"{len(data) // 2} bytes"]
+        str(caffemodel),
+        "not a Caffe model",
+        "truncated",
+        f"{len(data) // 2} bytes",
+    ]
 
 
 def caffemodel_of(name: str, data: bytes):
@@ -125,6 +138,7 @@ def caffemodel_of(name: str, data: bytes):
         caffemodel = folder / name
         caffemodel.write_bytes(data)
         return Inputs(release.prototxt, caffemodel, release.hull), [str(caffemodel), "not a Caffe model"]
+
     return build
 
 
@@ -140,7 +154,11 @@ def prototxt_syntax_error(kind: str):
         prototxt = folder / f"{kind}.prototxt"
         prototxt.write_text(text)
         return Inputs(prototxt, release.caffemodel, release.hull), [
-            str(prototxt), f"syntax error at line {line},", reason]
+            str(prototxt),
+            f"syntax error at line {line},",
+            reason,
+        ]
+
     return build
 
 
@@ -155,6 +173,7 @@ def hull_of_shape(shape: tuple[int, ...]):
         hull = folder / "hull.npy"
         np.save(hull, np.zeros(shape, np.int64))
         return Inputs(release.prototxt, release.caffemodel, hull), [str(hull), "(313, 2)", str(shape)]
+
     return build
 
 
@@ -163,6 +182,7 @@ def hull_of(name: str, data: bytes):
         hull = folder / name
         hull.write_bytes(data)
         return Inputs(release.prototxt, release.caffemodel, hull), [str(hull), "not a .npy array"]
+
     return build
 
 
@@ -175,8 +195,68 @@ def hull_of_strings(folder, release, weights):
 def hull_truncated(folder, release, weights):
     data = release.hull.read_bytes()
     hull = folder / "truncated.npy"
-    hull.write_bytes(data[:len(data) // 2])
+    hull.write_bytes(data[: len(data) // 2])
     return Inputs(release.prototxt, release.caffemodel, hull), [str(hull), "not a .npy array"]
+
+
+def prototxt_deeply_nested(folder, release, weights):
+    prototxt = folder / "deep.prototxt"
+    prototxt.write_bytes(deep_prototxt(100_000))
+    return Inputs(prototxt, release.caffemodel, release.hull), [
+        str(prototxt),
+        f"nested more than {caffe_io.MAX_NESTING} levels deep at line 5",
+    ]
+
+
+def prototxt_nan_filler(folder, release, weights):
+    text = release.prototxt.read_text()
+    assert "value: 2.606" in text, "the release's temperature Scale takes its factor from a constant filler"
+    prototxt = folder / "nan_filler.prototxt"
+    prototxt.write_text(text.replace("value: 2.606", "value: nan"))
+    return Inputs(prototxt, release.caffemodel, release.hull), ["'conv8_313_rh'", "NaN or infinite"]
+
+
+def hull_declaring(values: int):
+    def build(folder, release, weights):
+        hull = folder / "huge.npy"
+        hull.write_bytes(huge_npy_header(values))
+        return Inputs(release.prototxt, release.caffemodel, hull), [
+            str(hull),
+            "(313, 2)",
+            f"({values},)",
+            f"{values:,} values",
+        ]
+
+    return build
+
+
+def hull_with(value: float):
+    def build(folder, release, weights):
+        hull = folder / "bad_values.npy"
+        points = np.load(release.hull).astype(np.float64)
+        points[100, 0] = value
+        np.save(hull, points)
+        return Inputs(release.prototxt, release.caffemodel, hull), [
+            str(hull),
+            "1 of its 626 values are NaN or infinite",
+        ]
+
+    return build
+
+
+def weights_with(value: float):
+    def build(folder, release, weights):
+        damaged = [blob.copy() for blob in weights["conv4_2"]]
+        damaged[0][5, 7, 1, 2] = value
+        damaged[1][3] = value
+        caffemodel = write_weights(folder / "damaged.caffemodel", release.prototxt, {**weights, "conv4_2": damaged})
+        return Inputs(release.prototxt, caffemodel, release.hull), [
+            str(caffemodel),
+            "layer 'conv4_2'",
+            "blob 0 (512, 512, 3, 3) holds 1 NaN or infinite values",
+        ]
+
+    return build
 
 
 def missing_file(role: str):
@@ -184,6 +264,7 @@ def missing_file(role: str):
         files = {"prototxt": release.prototxt, "caffemodel": release.caffemodel, "hull": release.hull}
         files[role] = folder / f"absent.{role}"
         return Inputs(**files), [str(files[role])]
+
     return build
 
 
@@ -192,12 +273,20 @@ CASES = {
     "missing_blob": Case(BlobError, missing_blob),
     "wrong_blob_shape": Case(BlobError, wrong_blob_shape),
     "truncated_caffemodel": Case(CaffeParseError, truncated_caffemodel),
-    "caffemodel_random_bytes": Case(CaffeParseError, caffemodel_of("random.caffemodel",
-                                                                   np.random.default_rng(0).bytes(4096))),
+    "caffemodel_random_bytes": Case(
+        CaffeParseError, caffemodel_of("random.caffemodel", np.random.default_rng(0).bytes(4096))
+    ),
     "caffemodel_is_text": Case(CaffeParseError, caffemodel_is_the_prototxt),
     "caffemodel_empty": Case(CaffeParseError, caffemodel_of("empty.caffemodel", b"")),
     **{f"prototxt_{kind}": Case(CaffeParseError, prototxt_syntax_error(kind)) for kind in SYNTAX_ERRORS},
     "prototxt_is_binary": Case(CaffeParseError, prototxt_is_binary),
+    "prototxt_deeply_nested": Case(CaffeParseError, prototxt_deeply_nested),
+    "prototxt_nan_filler": Case(BlobError, prototxt_nan_filler),
+    "hull_declaring_1e11_values": Case(HullError, hull_declaring(10**11)),
+    "hull_with_nan": Case(HullError, hull_with(np.nan)),
+    "hull_with_inf": Case(HullError, hull_with(-np.inf)),
+    "weights_with_nan": Case(BlobError, weights_with(np.nan)),
+    "weights_with_inf": Case(BlobError, weights_with(np.inf)),
     "hull_312_points": Case(HullError, hull_of_shape((312, 2))),
     "hull_transposed": Case(HullError, hull_of_shape((2, 313))),
     "hull_strings": Case(HullError, hull_of_strings),
@@ -208,9 +297,24 @@ CASES = {
     "missing_hull": Case(HullError, missing_file("hull")),
 }
 # One command-line run per kind of failure (each is a fresh interpreter reading a 129 MB model).
-CLI_CASES = ["unsupported_layers", "missing_blob", "wrong_blob_shape", "truncated_caffemodel",
-             "caffemodel_random_bytes", "caffemodel_is_text", "prototxt_missing_colon", "prototxt_is_binary",
-             "hull_312_points", "hull_not_npy", "missing_caffemodel"]
+CLI_CASES = [
+    "unsupported_layers",
+    "missing_blob",
+    "wrong_blob_shape",
+    "truncated_caffemodel",
+    "caffemodel_random_bytes",
+    "caffemodel_is_text",
+    "prototxt_missing_colon",
+    "prototxt_is_binary",
+    "hull_312_points",
+    "hull_not_npy",
+    "missing_caffemodel",
+    "prototxt_deeply_nested",
+    "prototxt_nan_filler",
+    "hull_declaring_1e11_values",
+    "hull_with_nan",
+    "weights_with_nan",
+]
 
 
 @pytest.fixture(scope="module")
@@ -228,14 +332,32 @@ def broken(tmp_path_factory, synthetic_release, weights) -> Callable[[str], tupl
         if name not in built:
             built[name] = CASES[name].build(tmp_path_factory.mktemp(name), release, weights)
         return built[name]
+
     return get
 
 
 def run_convert(inputs: Inputs, output: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "convert", "--prototxt", str(inputs.prototxt), "--caffemodel", str(inputs.caffemodel),
-         "--hull", str(inputs.hull), "--output", str(output), "--cache-dir", str(output.parent / "cache")],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "convert",
+            "--prototxt",
+            str(inputs.prototxt),
+            "--caffemodel",
+            str(inputs.caffemodel),
+            "--hull",
+            str(inputs.hull),
+            "--output",
+            str(output),
+            "--cache-dir",
+            str(output.parent / "cache"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, output: Path, fragments: list[str]) -> None:
@@ -250,6 +372,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, output: Path, fra
 
 
 # --- the Python API -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", CASES)
 def test_api_raises_specific_error_with_one_line(broken, name):
@@ -308,19 +431,38 @@ def test_syntax_error_after_unsupported_layer_is_a_parse_error(tmp_path, deploy_
         caffe_io.read_prototxt(prototxt)
 
 
+def test_nesting_counts_blocks_not_braces_in_strings_or_comments(tmp_path, deploy_prototxt):
+    prototxt = tmp_path / "braces.prototxt"
+    braces = "{" * (2 * caffe_io.MAX_NESTING)
+    prototxt.write_text(f'# {braces}\nname: "{braces}"\n' + deploy_prototxt.read_text().split("\n", 1)[1])
+    assert caffe_io.read_prototxt(prototxt).name == braces
+
+    def layer_nesting(inner: int) -> str:  # layer { pooling_param { + inner levels
+        return f'layer {{ name: "p" type: "Pooling" pooling_param {{ {"x { " * inner}{"} " * inner}}} }}\n'
+
+    prototxt.write_text(layer_nesting(caffe_io.MAX_NESTING - 1))
+    with pytest.raises(CaffeParseError, match=f"nested more than {caffe_io.MAX_NESTING} levels deep at line 1"):
+        caffe_io.read_prototxt(prototxt)
+    prototxt.write_text(layer_nesting(caffe_io.MAX_NESTING - 2))
+    assert caffe_io.read_prototxt(prototxt).layer[0].name == "p"
+
+
 def test_misspelt_param_on_supported_layer_is_not_silently_dropped(tmp_path):
     prototxt = tmp_path / "typo.prototxt"
-    prototxt.write_text('name: "tiny"\n'
-                        'layer { name: "data" type: "Input" top: "data"\n'
-                        '        input_param { shape { dim: 1 dim: 1 dim: 8 dim: 8 } } }\n'
-                        'layer { name: "relu" type: "ReLU" bottom: "data" top: "out"\n'
-                        '        rleu_param { negative_slope: 0.2 } }\n')
+    prototxt.write_text(
+        'name: "tiny"\n'
+        'layer { name: "data" type: "Input" top: "data"\n'
+        "        input_param { shape { dim: 1 dim: 1 dim: 8 dim: 8 } } }\n"
+        'layer { name: "relu" type: "ReLU" bottom: "data" top: "out"\n'
+        "        rleu_param { negative_slope: 0.2 } }\n"
+    )
 
     with pytest.raises(ConversionError, match="rleu_param"):
         build_model(caffe_io.read_prototxt(prototxt), {})
 
 
 # --- the command line -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", CLI_CASES)
 def test_cli_exits_2_with_one_line(broken, tmp_path, name):

@@ -4,6 +4,7 @@ nothing partial or wrong ever left under the final cache name, even when the pro
 The server listens on 127.0.0.1 only; each test decides per path what it answers (good bytes, a
 404, a lying Content-Length, a cut connection, a stall) and counts the requests it gets.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,8 +26,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from convert import sources
 from colorkit.files import PART_SUFFIX, atomic_writer
+from convert import sources
 from convert.download import fetch
 from convert.errors import DownloadError
 from convert.sources import PinnedFile
@@ -45,33 +46,40 @@ def pinned(data: bytes = GOOD, *urls: str, name: str = NAME) -> PinnedFile:
 
 # --- what the server answers --------------------------------------------------------------------
 
+
 def serve(data: bytes, *, length: int | None = None) -> Responder:
     """200 with ``data``; ``length`` is the Content-Length announced (None: the true one)."""
+
     def respond(handler):
         handler.send_response(200)
         handler.send_header("Content-Length", str(len(data) if length is None else length))
         handler.end_headers()
         handler.wfile.write(data)
+
     return respond
 
 
 def serve_without_length(data: bytes) -> Responder:
     """200 with ``data`` and no Content-Length: the body ends when the connection closes."""
+
     def respond(handler):
         handler.send_response(200)
         handler.end_headers()
         handler.wfile.write(data)
+
     return respond
 
 
 def status(code: int) -> Responder:
     def respond(handler):
         handler.send_error(code)
+
     return respond
 
 
 def cut_after(data: bytes, sent: int) -> Responder:
     """Announce all of ``data``, send ``sent`` bytes, then drop the connection."""
+
     def respond(handler):
         handler.send_response(200)
         handler.send_header("Content-Length", str(len(data)))
@@ -79,11 +87,13 @@ def cut_after(data: bytes, sent: int) -> Responder:
         handler.wfile.write(data[:sent])
         handler.wfile.flush()
         handler.connection.shutdown(socket.SHUT_RDWR)
+
     return respond
 
 
 def chunked_cut_after(data: bytes, sent: int) -> Responder:
     """Chunked transfer encoding (no Content-Length), connection dropped inside the one chunk."""
+
     def respond(handler):
         handler.protocol_version = "HTTP/1.1"
         handler.send_response(200)
@@ -93,6 +103,7 @@ def chunked_cut_after(data: bytes, sent: int) -> Responder:
         handler.wfile.write(f"{len(data):x}\r\n".encode() + data[:sent])
         handler.wfile.flush()
         handler.connection.shutdown(socket.SHUT_RDWR)
+
     return respond
 
 
@@ -108,11 +119,13 @@ def non_numeric_length(data: bytes) -> Responder:
         handler.send_header("Content-Length", "lots")
         handler.end_headers()
         handler.wfile.write(data)
+
     return respond
 
 
 def stall_after(data: bytes, sent: int, release: threading.Event) -> Responder:
     """Announce all of ``data``, send ``sent`` bytes, then hang until ``release`` is set."""
+
     def respond(handler):
         handler.send_response(200)
         handler.send_header("Content-Length", str(len(data)))
@@ -120,11 +133,12 @@ def stall_after(data: bytes, sent: int, release: threading.Event) -> Responder:
         handler.wfile.write(data[:sent])
         handler.wfile.flush()
         release.wait(30)
+
     return respond
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         state: LocalServer = self.server.state
         state.requests[self.path] += 1
         state.routes.get(self.path, status(404))(self)
@@ -188,12 +202,19 @@ def cli_env(**extra: str) -> dict[str, str]:
     on a closed port) so that only the local server is ever contacted, here or on a networked CI."""
     env = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}
     refused = closed_port_url("").rstrip("/")
-    env.update(https_proxy=refused, HTTPS_PROXY=refused, no_proxy="127.0.0.1,localhost",
-               NO_PROXY="127.0.0.1,localhost", PYTHONPATH=str(REPO_ROOT), **extra)
+    env.update(
+        https_proxy=refused,
+        HTTPS_PROXY=refused,
+        no_proxy="127.0.0.1,localhost",
+        NO_PROXY="127.0.0.1,localhost",
+        PYTHONPATH=str(REPO_ROOT),
+        **extra,
+    )
     return env
 
 
 # --- 1. sources in order --------------------------------------------------------------------------
+
 
 def test_404_mirror_falls_through_to_next_source(server, tmp_path):
     server.routes["/good/" + NAME] = serve(GOOD)
@@ -294,6 +315,7 @@ def test_stalled_source_times_out_and_next_source_is_used(server, tmp_path):
 
 # --- 3. the cache -------------------------------------------------------------------------------
 
+
 def test_cache_hit_downloads_nothing(server, tmp_path):
     server.routes["/" + NAME] = serve(GOOD)
     file = pinned(GOOD, server.url("/" + NAME))
@@ -333,8 +355,7 @@ def test_concurrent_fetches_download_once(server, tmp_path):
     server.routes["/" + NAME] = slow_good
     file = pinned(GOOD, server.url("/" + NAME))
     results: list[Path] = []
-    threads = [threading.Thread(target=lambda: results.append(fetch(file, tmp_path, progress=False)))
-               for _ in range(3)]
+    threads = [threading.Thread(target=lambda: results.append(fetch(file, tmp_path, progress=False))) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -345,6 +366,7 @@ def test_concurrent_fetches_download_once(server, tmp_path):
 
 
 # --- 4. nothing reachable -----------------------------------------------------------------------
+
 
 def test_every_source_failing_names_each_url_and_the_offline_command(server, tmp_path):
     refused = closed_port_url()
@@ -368,17 +390,33 @@ def test_every_source_failing_names_each_url_and_the_offline_command(server, tmp
 
 # --- 5. the command line --------------------------------------------------------------------------
 
+
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "convert", "--no-progress", *args], cwd=REPO_ROOT,
-                          env=env or cli_env(), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "convert", "--no-progress", *args],
+        cwd=REPO_ROOT,
+        env=env or cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_cli_offline_conversion_writes_a_loadable_model(synthetic_release, tmp_path):
     output = tmp_path / "m.onnx"
 
-    result = run_cli("--prototxt", str(synthetic_release.prototxt), "--caffemodel", str(synthetic_release.caffemodel),
-                     "--hull", str(synthetic_release.hull), "--output", str(output),
-                     "--cache-dir", str(tmp_path / "cache"))
+    result = run_cli(
+        "--prototxt",
+        str(synthetic_release.prototxt),
+        "--caffemodel",
+        str(synthetic_release.caffemodel),
+        "--hull",
+        str(synthetic_release.hull),
+        "--output",
+        str(output),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    )
 
     assert result.returncode == 0, result.stderr
     assert str(output) in result.stdout
@@ -392,8 +430,9 @@ def test_cli_offline_conversion_writes_a_loadable_model(synthetic_release, tmp_p
 
 
 def _official_files_match_pins(*paths: Path) -> bool:
-    return all(hashlib.sha256(p.read_bytes()).hexdigest() == f.sha256
-               for p, f in zip(paths, (sources.PROTOTXT, sources.HULL)))
+    return all(
+        hashlib.sha256(p.read_bytes()).hexdigest() == f.sha256 for p, f in zip(paths, (sources.PROTOTXT, sources.HULL))
+    )
 
 
 def test_cli_fetches_from_mirror_and_converts(server, synthetic_release, tmp_path):
@@ -405,8 +444,16 @@ def test_cli_fetches_from_mirror_and_converts(server, synthetic_release, tmp_pat
     server.routes["/release/" + sources.HULL.name] = serve(synthetic_release.hull.read_bytes())
     output, cache = tmp_path / "m.onnx", tmp_path / "cache"
 
-    result = run_cli("--mirror", server.url("/release/"), "--caffemodel", str(synthetic_release.caffemodel),
-                     "--cache-dir", str(cache), "--output", str(output))
+    result = run_cli(
+        "--mirror",
+        server.url("/release/"),
+        "--caffemodel",
+        str(synthetic_release.caffemodel),
+        "--cache-dir",
+        str(cache),
+        "--output",
+        str(output),
+    )
 
     assert result.returncode == 0, result.stderr
     assert output.exists()
@@ -447,6 +494,7 @@ def test_cli_wrong_bytes_from_mirror_print_one_line(cli_with_wrong_bytes):
 
 # --- 6. interruptions -----------------------------------------------------------------------------
 
+
 def test_exception_inside_atomic_writer_leaves_nothing(tmp_path):
     target = tmp_path / "out.bin"
 
@@ -484,9 +532,13 @@ def test_download_killed_midway_leaves_no_final_file_and_is_recovered(server, tm
     big = np.random.default_rng(3).bytes(3 << 20)  # several 1 MiB read chunks, so some reach the disk
     file = pinned(big, server.url("/" + NAME))
     server.routes["/" + NAME] = stall_after(big, len(big) // 2, server.release)
-    child = subprocess.Popen([sys.executable, "-c", _FETCH_IN_CHILD, file.name, str(file.size), file.sha256,
-                              file.urls[0], str(tmp_path)], cwd=REPO_ROOT, env=cli_env(),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _FETCH_IN_CHILD, file.name, str(file.size), file.sha256, file.urls[0], str(tmp_path)],
+        cwd=REPO_ROOT,
+        env=cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 30
         while not any(p.stat().st_size > 0 for p in parts(tmp_path)):

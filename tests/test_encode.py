@@ -1,4 +1,5 @@
 """Output formats and PNG provenance: ``write_image`` writes valid PNG, JPEG and WebP files."""
+
 from __future__ import annotations
 
 import io
@@ -11,8 +12,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorizer.encode import (MAX_SIDE, check_quality, check_size, encode_image, flatten_on_white,
-                              looks_complete, png_with_text, read_png_text, read_text, write_image)
+from colorizer.encode import (
+    MAX_SIDE,
+    check_quality,
+    check_size,
+    encode_image,
+    flatten_on_white,
+    looks_complete,
+    png_with_text,
+    read_png_text,
+    read_text,
+    write_image,
+)
 from colorizer.errors import ColorizerError, ImageEncodeError
 from colorizer.provenance import KEY_COMMENT, KEY_MODEL, KEY_SETTINGS, add_png_text, is_our_output, provenance_text
 
@@ -46,8 +57,9 @@ def test_jpeg_quality(rgb, quality):
     image = Image.open(io.BytesIO(data))
     assert image.format == "JPEG" and image.size == (45, 31)
     # Lower quality -> larger error, and the quality asked for is the one encoded.
-    reference = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
-                             [cv2.IMWRITE_JPEG_QUALITY, quality or 95])[1].tobytes()
+    reference = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality or 95])[
+        1
+    ].tobytes()
     assert data == reference
 
 
@@ -116,8 +128,8 @@ def test_png_text_chunks_follow_ihdr_with_valid_crc(rgb):
     data = png_with_text(encode_image(rgb), {"Software": "x"})
     assert data[12:16] == b"IHDR" and data[37:41] == b"tEXt"
     length = int.from_bytes(data[33:37], "big")
-    body = data[37:41 + length]
-    assert int.from_bytes(data[41 + length:45 + length], "big") == zlib.crc32(body)
+    body = data[37 : 41 + length]
+    assert int.from_bytes(data[41 + length : 45 + length], "big") == zlib.crc32(body)
 
 
 def test_png_text_refuses_bad_keyword(rgb):

@@ -1,8 +1,10 @@
 """The whole converted net against an independent Caffe reader: OpenCV 4's readNetFromCaffe.
 
 Synthetic random-weight caffemodels with the real architecture, in every blob encoding a real file
-may use, with realistic BatchNorm factors; compared on the contract output class8_ab.
+may use, with realistic BatchNorm factors; compared on the contract output class8_ab. The hull's
+decoding is also checked without OpenCV 4, against the paper, in test_references.py.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -12,9 +14,7 @@ import pytest
 
 from convert.eccv16 import convert_release
 from testkit.fixtures import write_caffemodel
-
-pytestmark = pytest.mark.skipif(not hasattr(getattr(cv2, "dnn", None), "readNetFromCaffe"),
-                                reason="needs OpenCV 4's Caffe importer (opencv-python-headless<5)")
+from testkit.requirements import OPENCV4_CAFFE, requires
 
 MEAN_TOLERANCE, MAX_TOLERANCE = 0.01, 0.5  # ab units
 
@@ -22,8 +22,11 @@ MEAN_TOLERANCE, MAX_TOLERANCE = 0.01, 0.5  # ab units
 def l_input(height: int, width: int, seed: int = 0) -> np.ndarray:
     """A photo-like L - 50 input: smooth random structure plus fine noise, float32 (1, 1, H, W)."""
     rng = np.random.default_rng(seed)
-    coarse = cv2.resize(rng.uniform(0, 100, (height // 16 + 1, width // 16 + 1)).astype(np.float32),
-                        (width, height), interpolation=cv2.INTER_CUBIC)  # cv2 sizes are (width, height)
+    coarse = cv2.resize(
+        rng.uniform(0, 100, (height // 16 + 1, width // 16 + 1)).astype(np.float32),
+        (width, height),
+        interpolation=cv2.INTER_CUBIC,
+    )  # cv2 sizes are (width, height)
     lightness = np.clip(coarse + rng.normal(0, 3, (height, width)), 0, 100).astype(np.float32)
     return (lightness - 50)[None, None]
 
@@ -31,8 +34,11 @@ def l_input(height: int, width: int, seed: int = 0) -> np.ndarray:
 def opencv_reference(prototxt, caffemodel, hull, data_l: np.ndarray, scale_from_filler: bool) -> np.ndarray:
     """class8_ab as the seed computed it: OpenCV's Caffe reader, hull and 2.606 set by hand."""
     net = cv2.dnn.readNetFromCaffe(str(prototxt), str(caffemodel))
-    points = np.load(hull).T.reshape(2, 313, 1, 1).astype(np.float32)
-    net.getLayer(net.getLayerId("class8_ab")).blobs = [points]
+    points = np.load(hull)  # (313, 2): row q is bin q's (a, b)
+    weights = np.zeros((2, 313, 1, 1), np.float32)  # class8_ab, a 1x1 conv: output 0 = a, 1 = b; input q = bin q
+    for q, (a, b) in enumerate(points):
+        weights[0, q, 0, 0], weights[1, q, 0, 0] = a, b
+    net.getLayer(net.getLayerId("class8_ab")).blobs = [weights]
     if scale_from_filler:  # the caffemodel has no conv8_313_rh blob: the seed's constant
         net.getLayer(net.getLayerId("conv8_313_rh")).blobs = [np.full((1, 313), 2.606, np.float32)]
     net.setInput(data_l)
@@ -47,6 +53,7 @@ ENCODINGS = {
 }
 
 
+@requires(OPENCV4_CAFFE)  # skips on a user's machine without it; fails in CI
 @pytest.mark.parametrize("encoding", ENCODINGS, ids=list(ENCODINGS))
 def test_matches_opencv_caffe_reader(tmp_path, deploy_prototxt, hull_file, encoding):
     options = dict(ENCODINGS[encoding])
@@ -56,12 +63,14 @@ def test_matches_opencv_caffe_reader(tmp_path, deploy_prototxt, hull_file, encod
     for height, width in [(224, 224), (176, 312)]:
         data_l = l_input(height, width)
         ours = session.run(["class8_ab"], {"data_l": data_l})[0]
-        reference = opencv_reference(deploy_prototxt, caffemodel, hull_file, data_l,
-                                     scale_from_filler="scale_value" not in options)
+        reference = opencv_reference(
+            deploy_prototxt, caffemodel, hull_file, data_l, scale_from_filler="scale_value" not in options
+        )
         assert ours.shape == reference.shape == (1, 2, height // 4, width // 4)
         difference = np.abs(ours - reference)
         assert difference.mean() <= MEAN_TOLERANCE and difference.max() <= MAX_TOLERANCE, (
-            f"{encoding} {height}x{width}: mean |d| {difference.mean():.5f}, max |d| {difference.max():.5f}")
+            f"{encoding} {height}x{width}: mean |d| {difference.mean():.5f}, max |d| {difference.max():.5f}"
+        )
         assert reference.std() > 1.0, "the synthetic net should produce varied colour, not a constant"
 
 
@@ -76,5 +85,6 @@ def test_batch_norm_factor_matters(tmp_path, deploy_prototxt, hull_file):
         session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
         outputs.append(session.run(["class8_ab"], {"data_l": data_l})[0])
         caffemodel.unlink()
-    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-3,
-                               err_msg="same statistics stored with different factors must agree")
+    np.testing.assert_allclose(
+        outputs[0], outputs[1], atol=1e-3, err_msg="same statistics stored with different factors must agree"
+    )

@@ -1,5 +1,6 @@
 """Per-layer numeric parity: a one-layer Caffe net each, converted, run by onnxruntime, compared
 with a NumPy reference of Caffe's semantics."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,13 +17,16 @@ RNG = np.random.default_rng(7)
 X = RNG.normal(0.0, 2.0, (2, 3, 9, 11)).astype(np.float32)  # N=2, C=3, H=9, W=11
 
 
-def run_one_layer(layer_text: str, weights: dict, x: np.ndarray = X, feeds: dict | None = None,
-                  **options) -> np.ndarray:
+def run_one_layer(
+    layer_text: str, weights: dict, x: np.ndarray = X, feeds: dict | None = None, **options
+) -> np.ndarray:
     """Convert `Input(x) -> layer` (the layer reads blob "x" and writes "y") and run it."""
     n, c, h, w = x.shape
     net = text_format.Parse(
         f'layer {{ name: "x" type: "Input" top: "x" input_param {{ shape {{ dim: 1 dim: {c} dim: {h} dim: {w} }} }} }}\n'
-        f"layer {{ {layer_text} }}", caffe_schema.NetParameter())
+        f"layer {{ {layer_text} }}",
+        caffe_schema.NetParameter(),
+    )
     model = build_model(net, weights, **options)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     return session.run(["y"], {"x": x, **(feeds or {})})[0]
@@ -38,8 +42,12 @@ def conv_reference(x, weight, bias, stride, pad, dilation):
     out = np.zeros((n, out_c, out_h, out_w), np.float64)
     for i in range(kh):
         for j in range(kw):
-            patch = padded[:, :, i * dilation: i * dilation + stride * (out_h - 1) + 1: stride,
-                           j * dilation: j * dilation + stride * (out_w - 1) + 1: stride]
+            patch = padded[
+                :,
+                :,
+                i * dilation : i * dilation + stride * (out_h - 1) + 1 : stride,
+                j * dilation : j * dilation + stride * (out_w - 1) + 1 : stride,
+            ]
             out += np.einsum("nchw,oc->nohw", patch, weight[:, :, i, j])
     return out + bias.reshape(1, -1, 1, 1)
 
@@ -52,9 +60,10 @@ def deconv_reference(x, weight, bias, stride, pad):
     full = np.zeros((n, out_c, stride * (h - 1) + kh, stride * (w - 1) + kw), np.float64)
     for i in range(kh):
         for j in range(kw):
-            full[:, :, i: i + stride * (h - 1) + 1: stride, j: j + stride * (w - 1) + 1: stride] += \
-                np.einsum("nchw,co->nohw", x, weight[:, :, i, j])
-    return full[:, :, pad: full.shape[2] - pad, pad: full.shape[3] - pad] + bias.reshape(1, -1, 1, 1)
+            full[:, :, i : i + stride * (h - 1) + 1 : stride, j : j + stride * (w - 1) + 1 : stride] += np.einsum(
+                "nchw,co->nohw", x, weight[:, :, i, j]
+            )
+    return full[:, :, pad : full.shape[2] - pad, pad : full.shape[3] - pad] + bias.reshape(1, -1, 1, 1)
 
 
 @pytest.mark.parametrize("stride, pad, dilation", [(1, 1, 1), (2, 1, 1), (1, 2, 2), (1, 4, 4), (2, 0, 1)])
@@ -63,19 +72,25 @@ def test_convolution_geometry_and_dilation(stride, pad, dilation):
     bias = RNG.normal(size=5).astype(np.float32)
     y = run_one_layer(
         f'name: "c" type: "Convolution" bottom: "x" top: "y" convolution_param {{ num_output: 5 '
-        f"kernel_size: 3 pad: {pad} stride: {stride} dilation: {dilation} }}", {"c": [weight, bias]})
+        f"kernel_size: 3 pad: {pad} stride: {stride} dilation: {dilation} }}",
+        {"c": [weight, bias]},
+    )
     expected = conv_reference(X, weight, bias, stride, pad, dilation)
-    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4,
-                               err_msg=f"Convolution stride {stride} pad {pad} dilation {dilation}")
+    np.testing.assert_allclose(
+        y, expected, rtol=1e-4, atol=1e-4, err_msg=f"Convolution stride {stride} pad {pad} dilation {dilation}"
+    )
 
 
 def test_convolution_without_bias_and_rectangular_kernel():
     weight = RNG.normal(size=(4, 3, 1, 3)).astype(np.float32)
-    y = run_one_layer('name: "c" type: "Convolution" bottom: "x" top: "y" convolution_param { num_output: 4 '
-                      "kernel_h: 1 kernel_w: 3 pad_h: 0 pad_w: 1 bias_term: false }", {"c": [weight]})
+    y = run_one_layer(
+        'name: "c" type: "Convolution" bottom: "x" top: "y" convolution_param { num_output: 4 '
+        "kernel_h: 1 kernel_w: 3 pad_h: 0 pad_w: 1 bias_term: false }",
+        {"c": [weight]},
+    )
     n, c, h, w = X.shape
     padded = np.pad(X, ((0, 0), (0, 0), (0, 0), (1, 1)))
-    expected = sum(np.einsum("nchw,oc->nohw", padded[:, :, :, j: j + w], weight[:, :, 0, j]) for j in range(3))
+    expected = sum(np.einsum("nchw,oc->nohw", padded[:, :, :, j : j + w], weight[:, :, 0, j]) for j in range(3))
     np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4, err_msg="kernel_h/kernel_w/pad_w")
 
 
@@ -83,19 +98,24 @@ def test_deconvolution_geometry_of_conv8_1():
     """conv8_1: k4, s2, p1 doubles H and W; weights are (in, out, kh, kw) and must not be transposed."""
     weight = RNG.normal(size=(3, 4, 4, 4)).astype(np.float32)  # in=3 != out=4, so a transpose would fail
     bias = RNG.normal(size=4).astype(np.float32)
-    y = run_one_layer('name: "d" type: "Deconvolution" bottom: "x" top: "y" convolution_param { '
-                      "num_output: 4 kernel_size: 4 pad: 1 stride: 2 }", {"d": [weight, bias]})
+    y = run_one_layer(
+        'name: "d" type: "Deconvolution" bottom: "x" top: "y" convolution_param { '
+        "num_output: 4 kernel_size: 4 pad: 1 stride: 2 }",
+        {"d": [weight, bias]},
+    )
     assert y.shape == (2, 4, 18, 22)
-    np.testing.assert_allclose(y, deconv_reference(X, weight, bias, 2, 1), rtol=1e-4, atol=1e-4,
-                               err_msg="Deconvolution k4 s2 p1")
+    np.testing.assert_allclose(
+        y, deconv_reference(X, weight, bias, 2, 1), rtol=1e-4, atol=1e-4, err_msg="Deconvolution k4 s2 p1"
+    )
 
 
 @pytest.mark.parametrize("factor", [999.98, 1.0, 0.0])
 def test_batch_norm_uses_the_moving_average_factor(factor):
     mean, variance = RNG.normal(size=3).astype(np.float32), RNG.uniform(0.5, 2, 3).astype(np.float32)
     blobs = [mean * factor, variance * factor, np.array([factor], np.float32)]
-    y = run_one_layer('name: "bn" type: "BatchNorm" bottom: "x" top: "y" batch_norm_param { eps: 0.001 }',
-                      {"bn": blobs})
+    y = run_one_layer(
+        'name: "bn" type: "BatchNorm" bottom: "x" top: "y" batch_norm_param { eps: 0.001 }', {"bn": blobs}
+    )
     scale = 0.0 if factor == 0 else 1.0 / factor  # Caffe: f = 0 -> statistics taken as 0
     expected = (X - (blobs[0] * scale).reshape(1, 3, 1, 1)) / np.sqrt((blobs[1] * scale).reshape(1, 3, 1, 1) + 0.001)
     np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-5, err_msg=f"BatchNorm factor {factor}")
@@ -110,15 +130,18 @@ def test_batch_norm_default_eps_is_caffes():
 def test_batch_norm_with_batch_statistics_is_refused():
     blobs = [np.zeros(3, np.float32), np.ones(3, np.float32), np.ones(1, np.float32)]
     with pytest.raises(UnsupportedLayerError, match="use_global_stats"):
-        run_one_layer('name: "bn" type: "BatchNorm" bottom: "x" top: "y" '
-                      "batch_norm_param { use_global_stats: false }", {"bn": blobs})
+        run_one_layer(
+            'name: "bn" type: "BatchNorm" bottom: "x" top: "y" batch_norm_param { use_global_stats: false }',
+            {"bn": blobs},
+        )
 
 
 def test_softmax_normalizes_over_channels_only():
     y = run_one_layer('name: "s" type: "Softmax" bottom: "x" top: "y"', {})
     exp = np.exp(X - X.max(axis=1, keepdims=True))
-    np.testing.assert_allclose(y, exp / exp.sum(axis=1, keepdims=True), rtol=1e-5, atol=1e-6,
-                               err_msg="Softmax over axis 1")
+    np.testing.assert_allclose(
+        y, exp / exp.sum(axis=1, keepdims=True), rtol=1e-5, atol=1e-6, err_msg="Softmax over axis 1"
+    )
     np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-5, err_msg="each pixel's distribution sums to 1")
 
 
@@ -138,8 +161,9 @@ def test_scale_blob_takes_precedence_over_filler():
 
 def test_scale_with_bias():
     scale, bias = np.array([1.5, -1, 2], np.float32), np.array([0.1, 0.2, 0.3], np.float32)
-    y = run_one_layer('name: "s" type: "Scale" bottom: "x" top: "y" scale_param { bias_term: true }',
-                      {"s": [scale, bias]})
+    y = run_one_layer(
+        'name: "s" type: "Scale" bottom: "x" top: "y" scale_param { bias_term: true }', {"s": [scale, bias]}
+    )
     np.testing.assert_allclose(y, X * scale.reshape(1, 3, 1, 1) + bias.reshape(1, 3, 1, 1), rtol=1e-6)
 
 
@@ -147,8 +171,7 @@ def test_temperature_input_defaults_to_identity_and_rescales():
     temperature = TemperatureInput("rh", "temperature", 0.38)
     default = run_one_layer(SCALE_LAYER, {}, temperature=temperature)
     np.testing.assert_array_equal(default, X * np.float32(2.606), err_msg="default T must be exact")
-    hotter = run_one_layer(SCALE_LAYER, {}, temperature=temperature,
-                           feeds={"temperature": np.array(0.76, np.float32)})
+    hotter = run_one_layer(SCALE_LAYER, {}, temperature=temperature, feeds={"temperature": np.array(0.76, np.float32)})
     np.testing.assert_allclose(hotter, X * np.float32(2.606) / 2, rtol=1e-5, err_msg="T doubled halves the factor")
 
 
@@ -166,7 +189,9 @@ def test_in_place_layers_chain_correctly():
         f'layer {{ name: "x" type: "Input" top: "x" input_param {{ shape {{ dim: 1 dim: 3 dim: {h} dim: {w} }} }} }}'
         'layer { name: "c" type: "Convolution" bottom: "x" top: "h" convolution_param { num_output: 3 kernel_size: 1 bias_term: false } }'
         'layer { name: "r" type: "ReLU" bottom: "h" top: "h" }'
-        'layer { name: "s" type: "Softmax" bottom: "h" top: "y" }', caffe_schema.NetParameter())
+        'layer { name: "s" type: "Softmax" bottom: "h" top: "y" }',
+        caffe_schema.NetParameter(),
+    )
     model = build_model(net, {"c": [weight]})
     y = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(["y"], {"x": X})[0]
     hidden = np.maximum(np.einsum("nchw,oc->nohw", X, weight[:, :, 0, 0]), 0)
@@ -178,12 +203,16 @@ def test_legacy_blob_shapes_are_accepted():
     """A bias stored as legacy (1, 1, 1, C) matches the expected (C,)."""
     weight = RNG.normal(size=(2, 3, 1, 1)).astype(np.float32)
     bias = np.array([[[[1.0, -1.0]]]], np.float32)
-    y = run_one_layer('name: "c" type: "Convolution" bottom: "x" top: "y" convolution_param { num_output: 2 kernel_size: 1 }',
-                      {"c": [weight, bias]})
+    y = run_one_layer(
+        'name: "c" type: "Convolution" bottom: "x" top: "y" convolution_param { num_output: 2 kernel_size: 1 }',
+        {"c": [weight, bias]},
+    )
     np.testing.assert_allclose(y, conv_reference(X, weight, bias.ravel(), 1, 0, 1), rtol=1e-4, atol=1e-5)
 
 
 def test_wrong_blob_shape_names_layer_and_shapes():
     with pytest.raises(BlobError, match=r"'c'.*\(2, 3, 3, 3\).*expected \(2, 3, 1, 1\)"):
-        run_one_layer('name: "c" type: "Convolution" bottom: "x" top: "y" convolution_param { num_output: 2 kernel_size: 1 }',
-                      {"c": [np.zeros((2, 3, 3, 3), np.float32), np.zeros(2, np.float32)]})
+        run_one_layer(
+            'name: "c" type: "Convolution" bottom: "x" top: "y" convolution_param { num_output: 2 kernel_size: 1 }',
+            {"c": [np.zeros((2, 3, 3, 3), np.float32), np.zeros(2, np.float32)]},
+        )

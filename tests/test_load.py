@@ -1,6 +1,7 @@
 """A reduced load test (bench/load_test.py runs the full one by hand): 8 gradio_client clients in
 threads, 40 mixed requests with broken files among them; a queue overflow on purpose; and identical
 requests finishing while an earlier identical result is being downloaded."""
+
 from __future__ import annotations
 
 import threading
@@ -13,8 +14,8 @@ import pytest
 from gradio_client import Client, handle_file
 
 import app
-from bench.load_test import broken_kinds, jpeg_kind, queue_full_burst, request_once, run_load, schedule
 from testkit.app_server import running_app
+from testkit.load import broken_kinds, jpeg_kind, queue_full_burst, request_once, run_load, schedule
 
 
 @pytest.fixture(scope="module")
@@ -30,15 +31,19 @@ def test_8_clients_40_mixed_requests_without_unexpected_failures(server, tmp_pat
     kinds = [jpeg_kind(160, 120, 3), jpeg_kind(320, 240, 3), jpeg_kind(640, 480, 2), *broken_kinds(1)]
     planned = Counter("refused" if kind.refusal else "ok" for kind in schedule(kinds, 40))
 
-    outcomes, _ = run_load(url, kinds, clients=8, requests=40, files_dir=tmp_path / "files",
-                           downloads_dir=tmp_path / "downloads")
+    outcomes, _ = run_load(
+        url, kinds, clients=8, requests=40, files_dir=tmp_path / "files", downloads_dir=tmp_path / "downloads"
+    )
 
     # With 8 clients at most 6 requests wait, far below the queue's size: no rejection is designed.
     unexpected = [outcome for outcome in outcomes if outcome.status not in ("ok", "refused")]
     assert not unexpected, unexpected
     assert Counter(outcome.status for outcome in outcomes) == planned
-    after = request_once(Client(url, verbose=False, download_files=str(tmp_path / "after")), kinds[0],
-                         tmp_path / "files" / kinds[0].filename)
+    after = request_once(
+        Client(url, verbose=False, download_files=str(tmp_path / "after")),
+        kinds[0],
+        tmp_path / "files" / kinds[0].filename,
+    )
     assert after.status == "ok", after
 
 
@@ -62,8 +67,11 @@ def test_result_being_downloaded_is_not_rewritten_by_an_identical_request(server
     url, cache = server
     photo = tmp_path / "same.jpg"
     photo.write_bytes(jpeg_kind(320, 240, 1).data)
-    first = Path(Client(url, verbose=False, download_files=str(tmp_path / "first"))
-                 .predict(handle_file(str(photo)), api_name="/colorize")).read_bytes()
+    first = Path(
+        Client(url, verbose=False, download_files=str(tmp_path / "first")).predict(
+            handle_file(str(photo)), api_name="/colorize"
+        )
+    ).read_bytes()
     served = next(path for path in cache.rglob("*.png") if path.read_bytes() == first)
 
     reads, stop = Counter(), threading.Event()

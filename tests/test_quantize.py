@@ -1,4 +1,5 @@
 """The int8 fast path: quantization keeps the contract, the self-check refuses a bad model."""
+
 from __future__ import annotations
 
 import shutil
@@ -28,7 +29,9 @@ def calibration_dir(tmp_path_factory):
     rng = np.random.default_rng(0)
     for index in range(6):
         coarse = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
-        cv2.imwrite(str(directory / f"synthetic_{index}.jpg"), cv2.resize(coarse, (320, 240), interpolation=cv2.INTER_CUBIC))
+        cv2.imwrite(
+            str(directory / f"synthetic_{index}.jpg"), cv2.resize(coarse, (320, 240), interpolation=cv2.INTER_CUBIC)
+        )
     return directory
 
 
@@ -78,10 +81,29 @@ def test_self_check_refuses_and_writes_nothing(tmp_path, synthetic_model, calibr
 def test_cli_int8_refusal_is_one_line_exit_2(tmp_path, synthetic_release, calibration_dir):
     output = tmp_path / "eccv16.onnx"
     result = subprocess.run(
-        [sys.executable, "-m", "convert", "--prototxt", str(synthetic_release.prototxt),
-         "--caffemodel", str(synthetic_release.caffemodel), "--hull", str(synthetic_release.hull),
-         "--output", str(output), "--int8", "--calibration", str(calibration_dir), "--int8-max-dab", "0.001"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "convert",
+            "--prototxt",
+            str(synthetic_release.prototxt),
+            "--caffemodel",
+            str(synthetic_release.caffemodel),
+            "--hull",
+            str(synthetic_release.hull),
+            "--output",
+            str(output),
+            "--int8",
+            "--calibration",
+            str(calibration_dir),
+            "--int8-max-dab",
+            "0.001",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: int8 vs fp32"), result.stderr
     assert output.exists() and not int8_path(output).exists()

@@ -6,6 +6,7 @@ release files under their official names (so nothing is downloaded; every proxy 
 sure). A kill during the download itself is covered by test_download.py
 (test_download_killed_midway_leaves_no_final_file_and_is_recovered).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -23,8 +24,8 @@ from filelock import FileLock
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from convert import sources
 from colorkit.files import stale_parts
+from convert import sources
 from testkit.app_server import REPO_ROOT, START_TIMEOUT, app_command, app_env, free_port
 from testkit.hostile_corpus import scene
 
@@ -48,8 +49,11 @@ def release_dir(tmp_path, synthetic_release) -> Path:
     """The synthetic release under the official file names (symlinks), as --release-dir expects."""
     directory = tmp_path / "release"
     directory.mkdir()
-    for source, official in ((synthetic_release.prototxt, sources.PROTOTXT), (synthetic_release.caffemodel,
-                             sources.CAFFEMODEL), (synthetic_release.hull, sources.HULL)):
+    for source, official in (
+        (synthetic_release.prototxt, sources.PROTOTXT),
+        (synthetic_release.caffemodel, sources.CAFFEMODEL),
+        (synthetic_release.hull, sources.HULL),
+    ):
         (directory / official.name).symlink_to(source)
     return directory
 
@@ -71,14 +75,34 @@ def started_apps(model: Path, release: Path, work_dir: Path, count: int) -> Iter
         for index in range(count):
             port = free_port()
             log = work_dir / f"app{index}.log"
-            env = app_env(work_dir / f"gradio{index}", COLORIZER_CACHE=str(work_dir / "cache"),
-                          HTTPS_PROXY=dead_proxy, HTTP_PROXY=dead_proxy, https_proxy=dead_proxy,
-                          http_proxy=dead_proxy, NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
+            env = app_env(
+                work_dir / f"gradio{index}",
+                COLORIZER_CACHE=str(work_dir / "cache"),
+                HTTPS_PROXY=dead_proxy,
+                HTTP_PROXY=dead_proxy,
+                https_proxy=dead_proxy,
+                http_proxy=dead_proxy,
+                NO_PROXY="127.0.0.1",
+                no_proxy="127.0.0.1",
+            )
             with open(log, "wb") as stream:
                 process = subprocess.Popen(
-                    app_command("--model", str(model), "--release-dir", str(release), "--host", "127.0.0.1",
-                                "--port", str(port), "-v"),
-                    cwd=REPO_ROOT, env=env, stdout=stream, stderr=subprocess.STDOUT)
+                    app_command(
+                        "--model",
+                        str(model),
+                        "--release-dir",
+                        str(release),
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                        "-v",
+                    ),
+                    cwd=REPO_ROOT,
+                    env=env,
+                    stdout=stream,
+                    stderr=subprocess.STDOUT,
+                )
             apps.append(AppProcess(process, f"http://127.0.0.1:{port}/", log))
         yield apps
     finally:
@@ -93,14 +117,16 @@ def started_apps(model: Path, release: Path, work_dir: Path, count: int) -> Iter
                 app.process.wait()
 
 
-def wait_for(condition, what: str, apps: list[AppProcess], timeout: float = START_TIMEOUT,
-             interval: float = 0.2) -> None:
+def wait_for(
+    condition, what: str, apps: list[AppProcess], timeout: float = START_TIMEOUT, interval: float = 0.2
+) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         for app in apps:
             assert app.process.poll() is None, f"app exited ({app.process.returncode}):\n{app.text()}"
-        assert time.monotonic() < deadline, f"timed out waiting for {what}:\n" + \
-            "\n---\n".join(app.text() for app in apps)
+        assert time.monotonic() < deadline, f"timed out waiting for {what}:\n" + "\n---\n".join(
+            app.text() for app in apps
+        )
         time.sleep(interval)
 
 
@@ -146,6 +172,8 @@ def test_two_starts_without_a_model_convert_once_and_both_serve(tmp_path, releas
     assert sizes == [(64, 48), (64, 48)]
     assert [log.count(WROTE_LINE) for log in logs] in ([1, 0], [0, 1]), "\n---\n".join(logs)
     assert all(f"model {model} on CPUExecutionProvider" in log for log in logs)
+    mismatch = f"official {sources.CAFFEMODEL.name}"  # the random-weight caffemodel is not the release's
+    assert all(mismatch in log and "converting it anyway" in log for log in logs), "\n---\n".join(logs)
     assert parts(model) == []
     assert (model.stat().st_ino, model.stat().st_mtime_ns) == (built.st_ino, built.st_mtime_ns)
 

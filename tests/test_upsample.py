@@ -1,4 +1,5 @@
 """colorizer.upsample: shapes, invariants, edge following, memory, and error against true colour."""
+
 from __future__ import annotations
 
 import tracemalloc
@@ -7,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.upsample_bench import ab_rmse, edge_band, ground_truth, network_grid
 from colorizer.errors import ColorizerError
-from colorizer.upsample import (DEFAULT_METHOD, METHODS, joint_bilateral_upsample, resize_rows,
-                                upsample_ab)
+from colorizer.tiles import tiles
+from colorizer.upsample import DEFAULT_METHOD, METHODS, joint_bilateral_upsample, resize_tile, upsample_ab
+from testkit.color_truth import ab_rmse, edge_band, ground_truth, network_grid
 from testkit.fixtures import NO_SHARED, shared_photos
 
 EDGE_AWARE = ("guided", "bilateral")
@@ -80,12 +81,17 @@ def test_bilateral_without_range_weight_is_bilinear():
     np.testing.assert_allclose(actual, expected, atol=1e-3)
 
 
-@pytest.mark.parametrize("height, width", [(480, 640), (7, 13), (1, 1), (3000, 4000), (57, 55)])
-def test_strips_match_whole_resize(height, width):
+@pytest.mark.parametrize(
+    "height, width, tile_pixels",
+    [(480, 640, 4096), (7, 13, 5), (1, 1, 1), (3000, 4000, 1 << 16), (57, 55, 100), (3, 3000, 1000)],
+)
+def test_tiles_match_whole_resize(height, width, tile_pixels):
     grid = random_grid().transpose(1, 2, 0)
     expected = cv2.resize(grid, (width, height), interpolation=cv2.INTER_LINEAR)  # cv2: (w, h)
-    strips = [resize_rows(grid, height, width, slice(top, top + 256)) for top in range(0, height, 256)]
-    np.testing.assert_allclose(np.concatenate(strips), expected, atol=1e-4)
+    actual = np.full_like(expected, np.nan)
+    for tile in tiles(height, width, tile_pixels):
+        actual[tile.rows, tile.columns] = resize_tile(grid, height, width, tile.rows, tile.columns)
+    np.testing.assert_allclose(actual, expected, atol=1e-4)
 
 
 def test_unknown_method_names_the_choices():
@@ -101,8 +107,12 @@ def test_colour_edge_follows_lightness_edge(method, axis):
     height, width, edge = 480, 640, 301 if axis == 1 else 229  # edges inside a cell, not on its border
     lightness, ab = step_edge(height, width, edge, axis)
     grid = network_grid(ab).transpose(2, 0, 1)  # the mean of each 56x56 cell, in the network's layout
-    profiles = {name: np.take(upsample_ab(grid, lightness, name)[..., 0], height // 3 if axis == 1 else width // 3,
-                              axis=1 - axis) for name in ("bilinear", method)}
+    profiles = {
+        name: np.take(
+            upsample_ab(grid, lightness, name)[..., 0], height // 3 if axis == 1 else width // 3, axis=1 - axis
+        )
+        for name in ("bilinear", method)
+    }
     blurred, _ = transition(profiles["bilinear"], 80)
     sharp, where = transition(profiles[method], 80)
     assert sharp < blurred / 4, f"{method}: transition {sharp:.1f} px, bilinear {blurred:.1f} px"

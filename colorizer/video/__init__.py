@@ -1,0 +1,33 @@
+"""Colorize films: frame by frame as photos are, with the colour stabilized along the motion and
+the sound kept.
+
+    from colorizer import Colorizer
+    from colorizer.video import colorize_video, is_video
+    if is_video("clip.mp4"):
+        result = colorize_video(Colorizer(), "clip.mp4", "clip_color.mp4")
+        print(result.frames, result.seconds, [str(audio) for audio in result.audio])
+
+Modules: ``container`` (PyAV reading and writing), ``colorize`` (the frame pipeline), ``stabilize``
+(temporal stabilization), ``flow`` (optical flow and warping), ``flicker`` (the warping-error
+measure). docs/video.md has the details and the measured figures.
+"""
+
+from colorizer.video.colorize import FrameColorizer, VideoResult, colorize_video
+from colorizer.video.container import DEFAULT_CRF, DEFAULT_MAX_FRAME_PIXELS, AudioOutcome, VideoInfo, is_video, probe
+from colorizer.video.flicker import warping_error
+from colorizer.video.stabilize import StabilizerSettings, TemporalStabilizer
+
+__all__ = [
+    "DEFAULT_CRF",
+    "DEFAULT_MAX_FRAME_PIXELS",
+    "AudioOutcome",
+    "FrameColorizer",
+    "StabilizerSettings",
+    "TemporalStabilizer",
+    "VideoInfo",
+    "VideoResult",
+    "colorize_video",
+    "is_video",
+    "probe",
+    "warping_error",
+]

@@ -1,0 +1,306 @@
+"""Colorize a film: decode, colorize each frame as a photo is (then stabilize its colour), encode.
+
+Frames flow one at a time from the decoder through the network to the encoder: memory is a few
+frames (plus the encoder's look-ahead), whatever the film's length. Audio packets are passed to the
+writer as they are read, in file order.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from colorizer.color import lab_to_rgb8, lightness
+from colorizer.errors import ColorizerError, VideoError, VideoTooLargeError
+from colorizer.upsample import DEFAULT_METHOD, METHODS, upsample_ab
+from colorizer.video.container import (
+    DEFAULT_CRF,
+    DEFAULT_MAX_FRAME_PIXELS,
+    AudioOutcome,
+    FilmWriter,
+    VideoInfo,
+    check_frame_size,
+    decode_packet,
+    ffmpeg_reason,
+    frame_pixels,
+    open_input,
+    probe,
+    video_stream,
+)
+from colorizer.video.stabilize import StabilizerSettings, TemporalStabilizer
+from colorkit.files import atomic_writer
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, "int | None", float], None]
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    """What ``colorize_video`` wrote.
+
+    path: the MP4. frames: frames written. frame_rate: the input's average rate (frames/s; None if
+    it declared none). seconds: the video's duration (first frame's start to last frame's end).
+    width, height: the encoded size (the input's, odd sides grown by one). rotation: degrees a
+    player turns it (kept from the input). audio: one AudioOutcome per input audio stream.
+    scene_cuts: cuts the stabilizer started afresh at. network_frames: frames the network ran on
+    (fewer than ``frames`` with network_every > 1). elapsed: wall-clock seconds.
+    """
+
+    path: Path
+    frames: int
+    frame_rate: float | None
+    seconds: float
+    width: int
+    height: int
+    rotation: int
+    audio: tuple[AudioOutcome, ...]
+    scene_cuts: int
+    network_frames: int
+    elapsed: float
+
+    @property
+    def frames_per_second(self) -> float:
+        """Processing speed: frames colorized per wall-clock second."""
+        return self.frames / self.elapsed if self.elapsed > 0 else 0.0
+
+
+class FrameColorizer:
+    """Colorizes one film's frames in order, exactly as ``Colorizer.colorize`` colorizes a photo
+    (same lightness, network call and upsampling), then stabilizes the colour over time.
+
+    colorizer: a ``Colorizer`` (its precision is the model it was built with).
+    rotation: degrees counter-clockwise a player turns the stored frames; the network is shown the
+        frame upright, as a photo's EXIF orientation is applied before colorizing.
+    stabilizer: a TemporalStabilizer, or None for the plain per-frame result.
+    network_every: with a stabilizer, run the network on one frame in this many and carry the
+        colour along the motion to the frames between (a new shot always gets the network).
+    """
+
+    def __init__(
+        self,
+        colorizer,
+        *,
+        rotation: int = 0,
+        stabilizer: TemporalStabilizer | None = None,
+        temperature: float | None = None,
+        render_size: int | None = None,
+        upsample: str = DEFAULT_METHOD,
+        network_every: int = 1,
+    ):
+        if network_every < 1 or (network_every > 1 and stabilizer is None):
+            raise ColorizerError(f"network_every {network_every} must be 1, or more with stabilization")
+        self.colorizer = colorizer
+        self.quarter_turns = rotation // 90 % 4 if rotation % 90 == 0 else 0
+        self.stabilizer = stabilizer
+        self.temperature, self.render_size, self.upsample = temperature, render_size, upsample
+        self.network_every = network_every
+        self.network_frames = 0  # frames the network was run on
+        self._skipped = 0  # frames carried since the network last ran
+
+    def network_ab(self, plane: np.ndarray) -> np.ndarray:
+        """float32 H x W L (0..100, as stored) -> float32 H x W x 2: the network's ab, upsampled."""
+        upright = np.ascontiguousarray(np.rot90(plane, self.quarter_turns)) if self.quarter_turns else plane
+        ab = self.colorizer.predict_ab(upright, temperature=self.temperature, render_size=self.render_size)
+        if self.quarter_turns:  # 2 x s x s, turned back to the stored orientation
+            ab = np.ascontiguousarray(np.rot90(ab, -self.quarter_turns, axes=(1, 2)))
+        return upsample_ab(ab, plane, self.upsample)
+
+    def lab(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 or uint16 HxWx3 RGB (or HxW grey) -> (float32 H x W L, float32 H x W x 2 ab)."""
+        plane = lightness(pixels)
+        if self.stabilizer is not None and self._skipped + 1 < self.network_every:
+            carried = self.stabilizer.carry(plane)
+            if carried is not None:
+                self._skipped += 1
+                return plane, carried
+        ab = self.network_ab(plane)
+        self.network_frames += 1
+        self._skipped = 0
+        if self.stabilizer is not None:
+            ab = self.stabilizer.update(plane, ab)
+        return plane, ab
+
+    def __call__(self, pixels: np.ndarray) -> np.ndarray:
+        """uint8 or uint16 HxWx3 RGB (or HxW grey) -> uint8 HxWx3 RGB, the colorized frame."""
+        return lab_to_rgb8(*self.lab(pixels))
+
+
+def colorize_video(
+    colorizer,
+    src: Path | str,
+    dst: Path | str,
+    *,
+    stabilize: bool = True,
+    stabilizer_settings: StabilizerSettings | None = None,
+    crf: int = DEFAULT_CRF,
+    temperature: float | None = None,
+    render_size: int | None = None,
+    upsample: str = DEFAULT_METHOD,
+    network_every: int = 1,
+    progress: Progress | None = None,
+    max_duration: float | None = None,
+    max_pixels: int = DEFAULT_MAX_FRAME_PIXELS,
+) -> VideoResult:
+    """Colorize the film ``src`` into the H.264 MP4 ``dst`` (written whole or not at all).
+
+    colorizer: a ``Colorizer``; fp32 or int8 is the model it was built with.
+    stabilize: blend each frame's colour with the previous frame's along the motion (False: the
+        plain per-frame result); stabilizer_settings overrides the measured defaults.
+    crf: H.264 constant quality, 0 (lossless) .. 51; 18 is about visually lossless.
+    temperature, render_size, upsample: as for ``Colorizer.colorize``.
+    network_every: run the network on one frame in this many (with stabilize) and carry the colour
+        along the motion between: faster, at the accuracy cost docs/video.md measures.
+    progress: called after each frame as progress(frames_done, frames_total or None, frames_per_second);
+        an exception it raises (KeyboardInterrupt too) stops the work and leaves no output.
+    max_duration: seconds; longer films are refused (VideoTooLargeError) before any work, or as soon
+        as a frame's time stamp passes it when the header does not say.
+    max_pixels: frames with more pixels are refused (VideoTooLargeError).
+    Raises VideoError (one line, naming the file) for what is not a readable video.
+    """
+    src, dst = Path(src), Path(dst)
+    if not 0 <= crf <= 51:
+        raise ColorizerError(f"crf {crf} must be between 0 and 51")
+    if upsample not in METHODS:
+        raise ColorizerError(f"unknown upsampling {upsample!r}; choose one of {', '.join(METHODS)}")
+    name = src.name
+    started = time.perf_counter()
+    info = probe(src, max_pixels=max_pixels, max_duration=max_duration)
+    log.info(
+        "%s: %s %dx%d %s, %s frames/s, %s s, audio: %s",
+        name,
+        info.codec,
+        info.width,
+        info.height,
+        info.pixel_format,
+        info.frame_rate,
+        info.duration,
+        ", ".join(info.audio) or "none",
+    )
+    stabilizer = TemporalStabilizer(stabilizer_settings or StabilizerSettings()) if stabilize else None
+    frames = FrameColorizer(
+        colorizer,
+        rotation=info.rotation,
+        stabilizer=stabilizer,
+        temperature=temperature,
+        render_size=render_size,
+        upsample=upsample,
+        network_every=network_every,
+    )
+    try:
+        with atomic_writer(dst) as file, open_input(src) as container:
+            video = video_stream(container, name)
+            video.thread_type = "AUTO"
+            audio = list(container.streams.audio)
+            writer = FilmWriter(file, info, audio, crf=crf, name=dst.name)
+            try:
+                _transcode(
+                    container,
+                    video,
+                    audio,
+                    writer,
+                    frames,
+                    info,
+                    name=name,
+                    max_duration=max_duration,
+                    max_pixels=max_pixels,
+                    progress=progress,
+                    started=started,
+                )
+                writer.close()
+            except BaseException:
+                writer.abort()
+                raise
+    except av.error.FFmpegError as error:  # reading or writing failed past the checks above
+        raise VideoError(f"{name}: FFmpeg failed ({ffmpeg_reason(error)})") from None
+    elapsed = time.perf_counter() - started
+    result = VideoResult(
+        path=dst,
+        frames=writer.frames,
+        frame_rate=float(info.frame_rate) if info.frame_rate else None,
+        seconds=float((writer.end_pts - writer.first_pts) * info.time_base),
+        width=info.width + info.width % 2,
+        height=info.height + info.height % 2,
+        rotation=info.rotation,
+        audio=writer.audio_outcomes,
+        scene_cuts=stabilizer.cuts if stabilizer else 0,
+        network_frames=frames.network_frames,
+        elapsed=elapsed,
+    )
+    log.info("%s: %d frames in %.1f s (%.2f frames/s)", dst.name, result.frames, elapsed, result.frames_per_second)
+    return result
+
+
+def _transcode(
+    container: av.container.InputContainer,
+    video: av.video.stream.VideoStream,
+    audio: list,
+    writer: FilmWriter,
+    frames: FrameColorizer,
+    info: VideoInfo,
+    *,
+    name: str,
+    max_duration: float | None,
+    max_pixels: int,
+    progress: Progress | None,
+    started: float,
+) -> None:
+    """Every packet in file order: audio to the writer as it is, video decoded, colorized and
+    written frame by frame; then the check that the film was complete."""
+    size = (info.height, info.width)
+    content_end = 0.0  # the latest end of any packet read, seconds from the start
+    for packet in container.demux(video, *audio):
+        if packet.pts is not None and packet.time_base:
+            content_end = max(content_end, float((packet.pts + packet.duration) * packet.time_base) - info.start_time)
+        if packet.stream.type == "audio":
+            writer.write_audio(packet)
+            continue
+        for frame in decode_packet(packet, name):
+            _check_time(frame, info.start_time, max_duration, name)
+            check_frame_size(frame.width, frame.height, max_pixels, name)
+            writer.write_frame(frames(frame_pixels(frame, size)), frame.pts, frame.duration)
+            if progress is not None:
+                progress(writer.frames, info.frames, writer.frames / (time.perf_counter() - started))
+    _check_complete(writer, info, content_end, name)
+
+
+def _check_complete(writer: FilmWriter, info: VideoInfo, content_end: float, name: str) -> None:
+    """VideoError when the film stops well before the duration declared (a truncated file whose
+    container has no index to tell); a warning when frames were lost on the way (damaged data the
+    decoder skipped: the film keeps its time stamps, so a lost frame shows its predecessor longer).
+
+    content_end: the latest end of any packet read, seconds from the start. Two frames or 1 % of
+    slack: the video stream's declared duration is checked against the frames decoded, the file's
+    (which may be the sound's) against everything read.
+    """
+    if writer.frames == 0:
+        raise VideoError(f"{name}: no frame of the video decodes")
+    decoded = float((writer.end_pts - writer.first_pts) * info.time_base)
+    frame = 1 / float(info.frame_rate) if info.frame_rate else 0.04
+    for declared, reached in ((info.video_duration, decoded), (info.duration, content_end)):
+        if declared and reached < declared - max(2 * frame, 0.01 * declared):
+            raise VideoError(
+                f"{name}: truncated or damaged: it stops at {reached:.2f} s of the {declared:.2f} s it declares"
+            )
+    if info.declared_frames and writer.frames < info.declared_frames:
+        log.warning(
+            "%s: %d of the %d frames declared decoded (damaged data, or an edit list)",
+            name,
+            writer.frames,
+            info.declared_frames,
+        )
+
+
+def _check_time(frame: av.VideoFrame, start: float, max_duration: float | None, name: str) -> None:
+    """VideoTooLargeError once a frame starts after ``max_duration`` seconds (for headers that do
+    not declare a duration)."""
+    if max_duration is None or frame.pts is None or frame.time_base is None:
+        return
+    if float(frame.pts * frame.time_base) - start > max_duration:
+        raise VideoTooLargeError(f"{name}: longer than the limit of {max_duration:g} s")

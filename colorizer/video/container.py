@@ -1,0 +1,479 @@
+"""Films in and out with PyAV (FFmpeg): what a file holds, its frames, and the H.264 MP4 written.
+
+Reading. The file is opened as a Python file object (so its name is never read as an FFmpeg URL or
+protocol) and FFmpeg may only choose among the demuxers in ``VIDEO_DEMUXERS``: the containers films
+come in. Image formats, playlists (HLS, concat) and raw streams are refused, so a photo named
+``.mp4`` is never a "video" and a file cannot make FFmpeg open other files. A file that starts like
+a photo (JPEG, PNG, GIF, BMP, TIFF, WebP, HEIF/AVIF) is named as one in the error.
+
+Writing. H.264 (libx264, ``PRESET``, constant quality ``crf``) in 4:2:0 at BT.709 limited range, no
+B-frames (with them MP4 sample durations follow the decode order and a variable-frame-rate film's
+last frames could fall outside the track's duration), ``+faststart`` so browsers can start playing
+before the end arrives. Each frame keeps its input time stamp, so the frame rate, variable frame
+rates and the duration are kept. 4:2:0 needs even sizes: an odd last row or column is repeated
+(``even_size``), nothing is cropped. The input's display matrix (rotation, mirroring) and sample
+aspect ratio are copied. Audio streams are copied packet for packet when MP4 takes their codec
+(``COPYABLE_AUDIO``), else decoded and re-encoded to AAC.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import BinaryIO
+
+import av
+import numpy as np
+
+from colorizer.errors import VideoError, VideoTooLargeError
+
+log = logging.getLogger(__name__)
+
+# FFmpeg demuxer names (one per container family; "mov" covers MP4, MOV, M4V and 3GP).
+VIDEO_DEMUXERS = ("mov", "matroska", "avi", "flv", "mpegts", "mpeg", "ogg", "asf", "mxf", "dv")
+COPYABLE_AUDIO = ("aac", "mp3", "ac3", "eac3", "alac", "opus", "flac")  # and MP4 must accept it (FFmpeg says)
+AAC_BITRATE_PER_CHANNEL = 96_000  # bits/s of re-encoded audio: 192 kb/s for stereo
+MAX_AAC_BITRATE = 512_000
+DEFAULT_CRF = 18  # libx264 constant quality: 0 lossless .. 51 worst; 18 is about visually lossless
+PRESET = "medium"
+DEFAULT_MAX_FRAME_PIXELS = 3840 * 2160  # 4K UHD
+FALLBACK_RATE = Fraction(25)  # for streams that declare no frame rate
+# swscale's default YUV <-> RGB conversion is off by ~2 levels on coloured pixels; accurate rounding
+# and full-resolution chroma make it agree with the BT.601/709 formulas to within 1.
+SWS_FLAGS = (
+    av.video.reformatter.Interpolation.BILINEAR
+    | av.video.reformatter.Interpolation.ACCURATE_RND
+    | av.video.reformatter.Interpolation.FULL_CHR_H_INT
+    | av.video.reformatter.Interpolation.FULL_CHR_H_INP
+)
+
+_IMAGE_SIGNATURES = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
+    (b"\xff\x0a", "JPEG XL"),
+)
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"}
+_AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P "}
+_FILM_SIGNATURES = (
+    (b"\x1a\x45\xdf\xa3", "Matroska/WebM"),
+    (b"FLV", "FLV"),
+    (b"\x00\x00\x01\xba", "MPEG-PS"),
+    (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "ASF/WMV"),
+)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the input holds, read before any frame is colorized.
+
+    width, height: the stored frame size (before rotation). rotation: degrees counter-clockwise a
+    player turns the stored picture (0, 90, 180 or 270; other angles are kept in the matrix but
+    reported as 0). display_matrix: FFmpeg's 3x3 display matrix (9 int32, row-major) or None.
+    frame_rate: the average rate, None if the file gives none. duration: seconds, None if unknown
+    (the video stream's own, else the file's). video_duration: the video stream's own declared
+    duration, None if it declares none. frames: the frame count declared, else estimated from the
+    duration, None if unknown; declared_frames: the count the stream declares, None if none.
+    audio: the audio streams' codecs.
+    """
+
+    container: str
+    codec: str
+    pixel_format: str
+    width: int
+    height: int
+    rotation: int
+    display_matrix: tuple[int, ...] | None
+    frame_rate: Fraction | None
+    time_base: Fraction
+    start_time: float
+    duration: float | None
+    video_duration: float | None
+    frames: int | None
+    declared_frames: int | None
+    sample_aspect_ratio: Fraction | None
+    audio: tuple[str, ...]
+
+
+def image_kind(head: bytes) -> str | None:
+    """The photo format the first bytes of a file announce ("JPEG", "PNG", "HEIF", ...), or None."""
+    for signature, kind in _IMAGE_SIGNATURES:
+        if head.startswith(signature):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return "HEIF/AVIF"
+    return None
+
+
+def film_kind(head: bytes) -> str | None:
+    """The film container the first bytes of a file announce ("MP4/MOV", "AVI", ...), or None."""
+    for signature, kind in _FILM_SIGNATURES:
+        if head.startswith(signature):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "AVI"
+    if (head[4:8] == b"ftyp" and head[8:12] not in _HEIF_BRANDS | _AUDIO_BRANDS) or head[4:8] in (b"moov", b"mdat"):
+        return "MP4/MOV"
+    return None
+
+
+@contextlib.contextmanager
+def open_input(path: Path) -> Iterator[av.container.InputContainer]:
+    """Open a film for reading; VideoError for a photo, an unknown container or unreadable data."""
+    name = path.name
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 (closed by the with-block below)
+    except OSError as error:
+        raise VideoError(f"{name}: cannot open ({error.strerror})") from None
+    with stream:
+        head = stream.read(32)
+        if not head:
+            raise VideoError(f"{name}: empty file")
+        kind = image_kind(head)
+        if kind:
+            raise VideoError(f"{name}: a still image ({kind}), not a video; colorize it as a photo")
+        stream.seek(0)
+        try:
+            container = av.open(stream, "r", container_options={"format_whitelist": ",".join(VIDEO_DEMUXERS)})
+        except av.error.FFmpegError as error:
+            raise VideoError(
+                f"{name}: not a video this colorizer can read (unknown container, "
+                f"or corrupt or truncated: {ffmpeg_reason(error)})"
+            ) from None
+        try:
+            yield container
+        finally:
+            container.close()
+
+
+def video_stream(container: av.container.InputContainer, name: str) -> av.video.stream.VideoStream:
+    """The first video stream that is not a cover picture; VideoError if there is none."""
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic and stream.codec_context is not None:
+            return stream
+    has_audio = bool(container.streams.audio)
+    raise VideoError(f"{name}: no video stream" + (" (audio only)" if has_audio else ""))
+
+
+def probe(
+    path: Path | str, *, max_pixels: int = DEFAULT_MAX_FRAME_PIXELS, max_duration: float | None = None
+) -> VideoInfo:
+    """Read a film's header and decode its first frame (for the display matrix, and to be sure the
+    video decodes). VideoTooLargeError when the frame size or duration declared is over a limit."""
+    path = Path(path)
+    name = path.name
+    with open_input(path) as container:
+        stream = video_stream(container, name)
+        context = stream.codec_context
+        check_frame_size(context.width, context.height, max_pixels, name)
+        _check_index(container, path)
+        duration = _duration(container, stream)
+        if max_duration is not None and duration is not None and duration > max_duration:
+            raise VideoTooLargeError(f"{name}: {duration:.1f} s long, more than the limit of {max_duration:g} s")
+        first = next(decoded_frames(container, stream, name), None)
+        if first is None:
+            raise VideoError(f"{name}: the video stream has no frame that decodes")
+        check_frame_size(first.width, first.height, max_pixels, name)
+        matrix = display_matrix(first)
+        rate = stream.average_rate or stream.guessed_rate
+        frames = stream.frames or (round(duration * rate) if duration and rate else None)
+        start = container.start_time / av.time_base if container.start_time is not None else 0.0
+        return VideoInfo(
+            container=container.format.name,
+            codec=codec_name(stream),
+            pixel_format=first.format.name,
+            width=first.width,
+            height=first.height,
+            rotation=_quarter_turns(first.rotation) * 90 if matrix else 0,
+            display_matrix=matrix,
+            frame_rate=Fraction(rate) if rate else None,
+            time_base=Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000),
+            start_time=start,
+            duration=duration,
+            frames=frames,
+            declared_frames=stream.frames or None,
+            video_duration=float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None,
+            sample_aspect_ratio=Fraction(context.sample_aspect_ratio) if context.sample_aspect_ratio else None,
+            audio=tuple(codec_name(audio) for audio in container.streams.audio),
+        )
+
+
+def is_video(path: Path | str) -> bool:
+    """Whether the file holds a film, judged by its content (not its name): a container of
+    ``VIDEO_DEMUXERS`` with a video stream that is not a cover picture, or a file that starts like
+    a film container (MP4, Matroska, AVI, ...) but is too damaged to open, so that colorize_video
+    names what is wrong with it. Reads the header only. A photo, an audio file, an image sequence
+    or any other file is not a video."""
+    path = Path(path)
+    try:
+        with open_input(path) as container:
+            video_stream(container, path.name)
+    except VideoError:
+        try:
+            with open(path, "rb") as file:
+                head = file.read(32)
+        except OSError:
+            return False
+        return film_kind(head) is not None and not _opens(path)
+    return True
+
+
+def _opens(path: Path) -> bool:
+    """Whether FFmpeg can open the file at all (a film without video opens; a damaged one does not)."""
+    try:
+        with open_input(path):
+            return True
+    except VideoError:
+        return False
+
+
+def codec_name(stream: av.stream.Stream) -> str:
+    """The codec's own name ("mp3"), not its decoder's ("mp3float"); "unknown" without a decoder."""
+    return stream.codec_context.codec.canonical_name if stream.codec_context else "unknown"
+
+
+def check_frame_size(width: int, height: int, max_pixels: int, name: str) -> None:
+    if width * height > max_pixels:
+        raise VideoTooLargeError(
+            f"{name}: {width}x{height} frames are {width * height:,} pixels, more than the limit of {max_pixels:,}"
+        )
+
+
+def decoded_frames(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str
+) -> Iterator[av.VideoFrame]:
+    """The video stream's frames in presentation order; VideoError on data that does not decode."""
+    for packet in container.demux(stream):
+        yield from decode_packet(packet, name)
+
+
+def decode_packet(packet: av.Packet, name: str) -> list:
+    """A packet's frames (video or audio); an empty packet flushes the decoder."""
+    try:
+        return packet.decode()
+    except av.error.FFmpegError as error:
+        when = f" at {float(packet.pts * packet.time_base):.2f} s" if packet.pts is not None else ""
+        raise VideoError(f"{name}: corrupt {packet.stream.type} data{when} ({ffmpeg_reason(error)})") from None
+
+
+def display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
+    """The frame's display matrix side data as 9 int32 (FFmpeg's layout), or None."""
+    for side_data in frame.side_data:
+        if side_data.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
+            return struct.unpack("<9i", bytes(side_data))
+    return None
+
+
+def frame_pixels(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray:
+    """A decoded frame -> RGB pixels, uint8 HxWx3, or uint16 HxWx3 when the video has more than 8
+    bits a sample; (H, W) = ``size``: a frame of another size (a mid-stream change) is scaled to it.
+    The conversion uses the frame's own colour matrix and range."""
+    height, width = size
+    deep = any(component.bits > 8 for component in frame.format.components)
+    rgb_format = "rgb48le" if deep else "rgb24"
+    if (frame.height, frame.width) != size:
+        return frame.to_ndarray(format=rgb_format, width=width, height=height, interpolation=SWS_FLAGS)
+    return frame.to_ndarray(format=rgb_format, interpolation=SWS_FLAGS)
+
+
+def even_size(height: int, width: int) -> tuple[int, int]:
+    """The (height, width) of the encoded picture: 4:2:0 needs both even, an odd one grows by 1."""
+    return height + height % 2, width + width % 2
+
+
+def audio_is_copyable(codec: str, supported: set[str]) -> bool:
+    return codec in COPYABLE_AUDIO and codec in supported
+
+
+@dataclass(frozen=True)
+class AudioOutcome:
+    """What became of one audio stream: copied packet for packet, re-encoded to AAC, or dropped."""
+
+    codec: str
+    action: str  # "copied", "re-encoded to aac" or "dropped"
+
+    def __str__(self) -> str:
+        return f"{self.codec} {self.action}"
+
+
+class FilmWriter:
+    """Writes the colorized film to ``file`` (an open binary file) as H.264 MP4 with the input's
+    audio. Call ``write_frame`` for each frame, ``write_audio`` for each audio packet in file order,
+    then ``close``; on failure ``abort`` (the caller removes the file)."""
+
+    def __init__(
+        self,
+        file: BinaryIO,
+        info: VideoInfo,
+        audio_streams: list[av.audio.stream.AudioStream],
+        *,
+        crf: int = DEFAULT_CRF,
+        name: str = "output",
+    ):
+        self.name = name
+        self._output = av.open(file, "w", format="mp4", container_options={"movflags": "+faststart"})
+        self._closed = False
+        try:
+            self._video = self._add_video(info, crf)
+            supported = self._output.supported_codecs
+            self._audio: dict[int, tuple[av.stream.Stream, bool]] = {}
+            self.audio_outcomes = tuple(self._add_audio(stream, supported) for stream in audio_streams)
+        except BaseException:
+            self.abort()
+            raise
+        self._start = max(info.start_time, 0.0)  # seconds taken off every time stamp, audio's too
+        self._last_pts: int | None = None
+        self._step = max(1, round(1 / ((info.frame_rate or FALLBACK_RATE) * info.time_base)))
+        self._time_base = info.time_base
+        self.frames = 0
+        self.first_pts = 0  # the first frame's time stamp written, in time_base units (once frames > 0)
+        self.end_pts = 0  # the end of the last frame written, in time_base units (once frames > 0)
+
+    def _add_video(self, info: VideoInfo, crf: int) -> av.video.stream.VideoStream:
+        rate = info.frame_rate or FALLBACK_RATE
+        stream = self._output.add_stream("libx264", rate=rate, options={"crf": str(crf), "preset": PRESET, "bf": "0"})
+        stream.height, stream.width = even_size(info.height, info.width)
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = stream.codec_context.time_base = info.time_base
+        context = stream.codec_context
+        context.colorspace = context.color_primaries = context.color_trc = av.video.reformatter.Colorspace.ITU709.value
+        context.color_range = av.video.reformatter.ColorRange.MPEG.value
+        if info.sample_aspect_ratio:
+            context.sample_aspect_ratio = info.sample_aspect_ratio
+        if info.display_matrix:
+            stream.set_display_matrix(info.display_matrix)
+        return stream
+
+    def _add_audio(self, source: av.audio.stream.AudioStream, supported: set[str]) -> AudioOutcome:
+        codec = codec_name(source)
+        if audio_is_copyable(codec, supported):
+            stream = self._output.add_stream_from_template(source)
+            self._audio[source.index] = (stream, True)
+            return AudioOutcome(codec, "copied")
+        if source.codec_context is None or not source.codec_context.sample_rate:
+            log.warning("%s: audio stream %d (%s) cannot be decoded; left out", self.name, source.index, codec)
+            return AudioOutcome(codec, "dropped")
+        context = source.codec_context
+        stream = self._output.add_stream("aac", rate=context.sample_rate, layout=context.layout)
+        stream.bit_rate = min(AAC_BITRATE_PER_CHANNEL * context.channels, MAX_AAC_BITRATE)
+        stream.time_base = Fraction(1, context.sample_rate)
+        self._audio[source.index] = (stream, False)
+        return AudioOutcome(codec, "re-encoded to aac")
+
+    def write_frame(self, rgb: np.ndarray, pts: int | None, duration: int | None) -> None:
+        """uint8 HxWx3 RGB (the stored size; padded here to even) with its input time stamp and
+        duration (in the input stream's time base; None: one frame after the last)."""
+        height, width = rgb.shape[:2]
+        pad_rows, pad_columns = height % 2, width % 2
+        if pad_rows or pad_columns:  # repeat the last row / column; 4:2:0 needs even sizes
+            rgb = np.pad(rgb, ((0, pad_rows), (0, pad_columns), (0, 0)), mode="edge")
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+            format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG", interpolation=SWS_FLAGS
+        )
+        pts = self._next_pts(pts)
+        frame.pts, frame.time_base = pts, self._time_base
+        if duration:
+            frame.duration = duration
+        self._mux(self._video.encode(frame))
+        self.frames += 1
+        self.first_pts = pts if self.frames == 1 else self.first_pts
+        self.end_pts = pts + (duration or self._step)
+
+    def _next_pts(self, pts: int | None) -> int:
+        """The input's time stamp less the start offset; made strictly increasing (H.264 needs it)."""
+        if pts is None:
+            pts = self._last_pts + self._step if self._last_pts is not None else 0
+        else:
+            pts -= round(self._start / self._time_base)
+        if self._last_pts is not None and pts <= self._last_pts:
+            log.warning("%s: frame time stamp %d not after %d; moved", self.name, pts, self._last_pts)
+            pts = self._last_pts + 1
+        self._last_pts = pts
+        return pts
+
+    def write_audio(self, packet: av.Packet) -> None:
+        """One packet of an input audio stream, in file order (empty packets flush the decoder)."""
+        if packet.stream.index not in self._audio:
+            return
+        stream, copy = self._audio[packet.stream.index]
+        shift = round(self._start / packet.time_base) if packet.time_base else 0
+        if copy:
+            if packet.dts is None or not packet.size:
+                return
+            packet.pts = packet.pts - shift if packet.pts is not None else None
+            packet.dts -= shift
+            packet.stream = stream
+            self._output.mux(packet)
+            return
+        for frame in decode_packet(packet, self.name):
+            if frame.pts is not None:
+                rate = stream.codec_context.sample_rate
+                frame.pts = round((frame.pts - shift) * frame.time_base * rate)
+                frame.time_base = Fraction(1, rate)
+            self._mux(stream.encode(frame))
+
+    def _mux(self, packets: list[av.Packet]) -> None:
+        for packet in packets:
+            self._output.mux(packet)
+
+    def close(self) -> None:
+        """Flush the encoders and finish the MP4."""
+        self._mux(self._video.encode(None))
+        for stream, copy in self._audio.values():
+            if not copy:
+                self._mux(stream.encode(None))
+        self._closed = True
+        self._output.close()
+
+    def abort(self) -> None:
+        """Close without finishing (the file is incomplete and must be removed)."""
+        if not self._closed:
+            self._closed = True
+            with contextlib.suppress(av.error.FFmpegError, ValueError):
+                self._output.close()
+
+
+def _check_index(container: av.container.InputContainer, path: Path, tail: int = 64) -> None:
+    """VideoError when the container's index (MP4, MOV) places data past the end of the file: a
+    truncated download or copy, which would otherwise give a shortened film without complaint."""
+    size = path.stat().st_size
+    end = 0
+    for stream in container.streams:
+        entries = stream.index_entries
+        for position in range(max(0, len(entries) - tail), len(entries)):
+            entry = entries[position]
+            end = max(end, entry.pos + entry.size)
+    if end > size:
+        raise VideoError(f"{path.name}: truncated: the file has {size:,} bytes but its index refers to {end:,}")
+
+
+def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float | None:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    return None
+
+
+def _quarter_turns(degrees: float | None) -> int:
+    """Counter-clockwise degrees -> 0..3 quarter turns; 0 for angles that are not multiples of 90."""
+    if degrees is None or round(degrees) % 90:
+        return 0
+    return round(degrees) // 90 % 4
+
+
+def ffmpeg_reason(error: av.error.FFmpegError) -> str:
+    """FFmpeg's message for an error, one line."""
+    return (getattr(error, "strerror", None) or str(error)).splitlines()[0]

@@ -1,0 +1,124 @@
+"""``pip install .`` from a clean copy of the checkout gives the packages and console commands.
+
+The virtual environment sees this interpreter's site-packages (``--system-site-packages``) so the
+large runtime dependencies are not downloaded again; what is checked is our packaging: the packages
+land in the venv, the commands start from any folder, and an installed model lives in the user
+cache, not in a ``models/`` folder that an installed package does not have.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from testkit.fixtures import REPO_ROOT
+
+PACKAGES = ("colorizer", "colorkit", "convert")
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """A venv with the package installed from a copy of the checkout's tracked files; its bin folder
+    and an environment without the checkout on the path."""
+    root = tmp_path_factory.mktemp("install")
+    source = root / "source"
+    tracked = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, tracked):
+        if (REPO_ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / name, source / name)
+    venv.create(root / "venv", system_site_packages=True, with_pip=True)
+    bin_dir = root / "venv" / "bin"
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "COLORIZER_MODEL")}
+    env["COLORIZER_CACHE"] = str(root / "cache")
+    done = run([str(bin_dir / "python"), "-m", "pip", "install", "-q", "--no-deps", str(source)], root, env)
+    assert done.returncode == 0, done.stderr
+    return bin_dir, env
+
+
+def test_packages_are_installed_into_the_venv(installed, tmp_path):
+    bin_dir, env = installed
+    done = run(
+        [
+            str(bin_dir / "python"),
+            "-c",
+            "import colorizer, colorkit, convert; print(colorizer.__file__, colorkit.__file__, convert.__file__)",
+        ],
+        tmp_path,
+        env,
+    )
+    assert done.returncode == 0, done.stderr
+    for path in done.stdout.split():
+        assert str(bin_dir.parent) in path, f"{path} was not imported from the venv"
+    assert not any((bin_dir.parent / "lib").rglob("testkit")), "test support must not ship"
+
+
+def test_console_commands_run_from_another_folder(installed, tmp_path, synthetic_release):
+    bin_dir, env = installed
+    for command in ("colorize", "colorizer-convert"):
+        done = run([str(bin_dir / command), "--help"], tmp_path, env)
+        assert done.returncode == 0 and "usage:" in done.stdout, done.stderr
+    # Installed, the converter writes the model into the user cache, where the colorizer looks for it.
+    done = run(
+        [
+            str(bin_dir / "colorizer-convert"),
+            "--prototxt",
+            str(synthetic_release.prototxt),
+            "--caffemodel",
+            str(synthetic_release.caffemodel),
+            "--hull",
+            str(synthetic_release.hull),
+        ],
+        tmp_path,
+        env,
+    )
+    assert done.returncode == 0, done.stderr
+    model = Path(env["COLORIZER_CACHE"]) / "models" / "eccv16.onnx"
+    assert model.is_file(), done.stdout
+    photo = tmp_path / "old photo.png"
+    cv2.imwrite(str(photo), np.tile(np.arange(64, dtype=np.uint8) * 4, (48, 1)))
+    done = run([str(bin_dir / "colorize"), photo.name], tmp_path, env)
+    assert done.returncode == 0, done.stderr
+    result = cv2.imread(str(tmp_path / "old photo_color.png"), cv2.IMREAD_UNCHANGED)
+    assert result is not None and result.shape == (48, 64, 3)
+
+
+def test_checkout_keeps_using_models_folder():
+    """From the checkout (this process), the default model is models/eccv16.onnx."""
+    env = {key: value for key, value in os.environ.items() if key != "COLORIZER_MODEL"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from colorkit.contract import default_model_path; print(default_model_path(), default_model_path('int8'))",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    fp32, int8 = done.stdout.split()
+    assert Path(fp32) == REPO_ROOT / "models" / "eccv16.onnx"
+    assert Path(int8) == REPO_ROOT / "models" / "eccv16-int8.onnx"

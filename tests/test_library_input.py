@@ -1,0 +1,38 @@
+"""The library's front door: what Colorizer.colorize refuses, and its film entry point."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from colorizer import Colorizer, ColorizerError
+from colorizer.video import colorize_video
+from testkit.video_clips import film_frames, write_clip
+
+
+@pytest.fixture(scope="module")
+def colorizer(synthetic_model) -> Colorizer:
+    return Colorizer(synthetic_model, providers=["CPUExecutionProvider"])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_float_pixels_are_refused_by_name(colorizer, bad):
+    image = np.full((16, 24, 3), 0.5, np.float32)
+    image[3, 4, 1] = bad
+    with pytest.raises(ColorizerError, match="1 of 1,152 values are NaN or infinite"):
+        colorizer.colorize(image)
+
+
+def test_finite_float_pixels_still_colorize(colorizer):
+    image = np.linspace(0, 1, 16 * 24, dtype=np.float32).reshape(16, 24)
+    assert colorizer.colorize(image).shape == (16, 24, 3)
+
+
+def test_colorize_video_method_is_the_video_module_on_this_colorizer(colorizer, tmp_path):
+    frames = [np.full((32, 48, 3), 40 + 20 * index, np.uint8) for index in range(3)]
+    source = write_clip(tmp_path / "grey.mp4", frames, fps=10)
+    by_method = colorizer.colorize_video(source, tmp_path / "method.mp4", stabilize=False)
+    by_function = colorize_video(colorizer, source, tmp_path / "function.mp4", stabilize=False)
+    assert by_method.frames == by_function.frames == 3
+    for ours, theirs in zip(film_frames(by_method.path), film_frames(by_function.path), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
