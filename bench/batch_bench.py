@@ -179,7 +179,7 @@ def main() -> None:
     folder = photo_folder(args.count, args.max_mp)
     empty = WORK_DIR / "batch_empty"
     empty.mkdir(parents=True, exist_ok=True)
-    model_path()  # build the shared model before timing anything
+    model_path("int8")  # build the shared models (fp32, and int8 beside it) before timing anything
     total_mp = megapixels(folder)
     cores = os.cpu_count()
     startup_cpu = min(spawn("cli", empty)["cpu"] for _ in range(2))  # imports, model load, hashing
@@ -191,6 +191,7 @@ def main() -> None:
         engines += [
             ("CLI --jobs 2 (default: overlapped)", "cli", ("--jobs", "2")),
             ("CLI --jobs 3", "cli", ("--jobs", "3")),
+            ("CLI --jobs 2 --int8 (the quantized network)", "cli", ("--jobs", "2", "--int8")),
         ]
     if not args.no_ray:
         engines += [
