@@ -28,6 +28,7 @@ from colorizer.colorizer import check_render_size, check_temperature
 from colorizer.decode import DEFAULT_MAX_PIXELS, decode_image
 from colorizer.encode import DEFAULT_FORMAT, check_format, check_quality, check_size, looks_complete, write_image
 from colorizer.errors import ColorizerError
+from colorizer.input_file import read_input_file
 from colorizer.manifest import FAILED, OK, Row
 from colorizer.plan import Decision, Job, max_file_bytes
 from colorizer.provenance import KEY_MODEL, KEY_SETTINGS, provenance_text, read_provenance
@@ -246,7 +247,7 @@ def process_image(colorizer, job: Job, context: Context, data: bytes | None, sto
 
     try:
         if data is None:
-            data = read_regular_file(Path(job.source), max_file_bytes(settings.max_pixels))
+            data = read_input_file(job.source, max_bytes=max_file_bytes(settings.max_pixels), name=job.name)
         image = decode_image(data, max_pixels=settings.max_pixels, name=job.name)
     except ColorizerError as error:
         return failed(str(error))
@@ -280,19 +281,6 @@ def write_output(path: Path, image: np.ndarray, settings: Settings, text: dict[s
     """Write ``image`` atomically (after removing temporaries a killed run left there); bytes written."""
     remove_stale_parts(path)
     return write_image(path, image, settings.format, settings.quality, text)
-
-
-def read_regular_file(path: Path, max_bytes: int) -> bytes:
-    """The bytes of a regular file of at most ``max_bytes``; a FIFO, device or socket is refused by
-    type (opened without blocking, checked before reading), a larger file by size."""
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    with open(descriptor, "rb") as stream:
-        status = os.fstat(descriptor)
-        if not stat.S_ISREG(status.st_mode):
-            raise ColorizerError("not a regular file (a FIFO, device or socket)")
-        if status.st_size > max_bytes:
-            raise ColorizerError(f"{status.st_size:,} bytes is more than any accepted image needs; not read")
-        return stream.read(max_bytes + 1)
 
 
 def done_check(context: Context) -> Callable[[Job], int | None]:

@@ -30,24 +30,24 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY
 _READ_CHUNK = 1 << 20
 
 
-def read_input_file(path: Path | str, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
+def read_input_file(path: Path | str, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES, name: str | None = None) -> bytes:
     """The bytes of the regular file at ``path`` (symbolic links followed), at most ``max_bytes``.
 
     Raises ImageDecodeError for a missing or unreadable file and for anything that is not a regular
     file (folder, FIFO, socket, device), and ImageTooLargeError for a file over ``max_bytes``, each
-    before reading any of it.
+    before reading any of it. Messages start with ``name`` (default: the file's name).
     """
     if max_bytes < 1:
         raise ValueError(f"max_bytes must be positive, got {max_bytes}")
     path = Path(path)
-    name = path.name or str(path)
+    name = name or path.name or str(path)
     try:
-        _check_status(os.stat(path), name, max_bytes)
+        check_file_status(os.stat(path), name, max_bytes)
         descriptor = os.open(path, _OPEN_FLAGS)
     except OSError as error:
         raise ImageDecodeError(f"{name}: cannot read the file: {error.strerror or error}") from None
     try:
-        _check_status(os.fstat(descriptor), name, max_bytes)  # the file opened may not be the one stat saw
+        check_file_status(os.fstat(descriptor), name, max_bytes)  # the file opened may not be the one stat saw
         return _read_capped(descriptor, name, max_bytes)
     except OSError as error:
         raise ImageDecodeError(f"{name}: cannot read the file: {error.strerror or error}") from None
@@ -55,7 +55,9 @@ def read_input_file(path: Path | str, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES
         os.close(descriptor)
 
 
-def _check_status(status: os.stat_result, name: str, max_bytes: int) -> None:
+def check_file_status(status: os.stat_result, name: str, max_bytes: int) -> None:
+    """Refuse what ``status`` describes unless it is a regular file of at most ``max_bytes``:
+    ImageDecodeError naming the kind of file, ImageTooLargeError naming the size and the limit."""
     for is_kind, kind in _KINDS:
         if is_kind(status.st_mode):
             raise ImageDecodeError(f"{name}: not an image file but {kind}")

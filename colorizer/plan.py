@@ -24,6 +24,8 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from colorizer.errors import ImageDecodeError, ImageTooLargeError
+from colorizer.input_file import check_file_status
 from colorizer.manifest import FAILED, SKIPPED
 from colorizer.provenance import is_our_output
 from colorkit.files import NAME_MAX_BYTES, is_media_name
@@ -158,20 +160,6 @@ def _fit(stem: str, tail: str) -> str:
     return stem.encode("utf-8", "surrogateescape")[:room].decode("utf-8", "ignore") + tail
 
 
-def file_kind(mode: int) -> str:
-    """A stat mode -> words for the kind of file ("a FIFO", "a character device", ...)."""
-    for test, words in (
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISDIR, "a folder"),
-    ):
-        if test(mode):
-            return words
-    return "not a regular file"
-
-
 class Planner:
     """Iterates the jobs and decisions of a batch (see the module docstring), folder by folder.
 
@@ -293,19 +281,12 @@ class Planner:
             status = os.stat(path)
         except OSError as error:
             return Decision(str(path), FAILED, f"{self._name(path)}: {_reason(error)}")
-        if not stat.S_ISREG(status.st_mode):
-            return Decision(
-                str(path),
-                FAILED if named else SKIPPED,
-                f"{self._name(path)}: {file_kind(status.st_mode)}, not an image file",
-            )
-        if status.st_size > self.max_bytes:
-            return Decision(
-                str(path),
-                FAILED,
-                f"{self._name(path)}: {status.st_size:,} bytes is more than any "
-                f"accepted image needs ({self.max_bytes:,}); not read",
-            )
+        try:  # the reader's own checks, so a refusal here reads as it would there
+            check_file_status(status, self._name(path), self.max_bytes)
+        except ImageTooLargeError as error:
+            return Decision(str(path), FAILED, str(error))
+        except ImageDecodeError as error:  # a special file
+            return Decision(str(path), FAILED if named else SKIPPED, str(error))
         if os.path.realpath(path) in self.known_outputs:
             return Decision(str(path), SKIPPED, f"{self._name(path)}: an output of an earlier run (manifest){OURS}")
         if is_our_output(path):

@@ -579,7 +579,7 @@ def test_a_file_growing_while_read_is_cut_at_the_limit(tmp_path, monkeypatch):
 
     path = tmp_path / "growing.png"
     path.write_bytes(bytes(5000))
-    monkeypatch.setattr(input_file, "_check_status", lambda *args: None)  # as if stat saw it small
+    monkeypatch.setattr(input_file, "check_file_status", lambda *args: None)  # as if stat saw it small
     with pytest.raises(ImageTooLargeError, match=r"^growing\.png: .*grew while being read"):
         input_file.read_input_file(path, max_bytes=4096)
 
