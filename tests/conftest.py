@@ -45,6 +45,10 @@ class ReleaseFiles:
     caffemodel: Path
     hull: Path
 
+    def convert_args(self) -> list[str]:
+        """The converter's options that name these files (a conversion that downloads nothing)."""
+        return ["--prototxt", str(self.prototxt), "--caffemodel", str(self.caffemodel), "--hull", str(self.hull)]
+
 
 @pytest.fixture(scope="session")
 def deploy_prototxt(tmp_path_factory) -> Path:

@@ -406,12 +406,7 @@ def test_cli_offline_conversion_writes_a_loadable_model(synthetic_release, tmp_p
     output = tmp_path / "m.onnx"
 
     result = run_cli(
-        "--prototxt",
-        str(synthetic_release.prototxt),
-        "--caffemodel",
-        str(synthetic_release.caffemodel),
-        "--hull",
-        str(synthetic_release.hull),
+        *synthetic_release.convert_args(),
         "--output",
         str(output),
         "--cache-dir",

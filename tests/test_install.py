@@ -83,12 +83,7 @@ def test_console_commands_run_from_another_folder(installed, tmp_path, synthetic
     done = run(
         [
             str(bin_dir / "colorizer-convert"),
-            "--prototxt",
-            str(synthetic_release.prototxt),
-            "--caffemodel",
-            str(synthetic_release.caffemodel),
-            "--hull",
-            str(synthetic_release.hull),
+            *synthetic_release.convert_args(),
         ],
         tmp_path,
         env,
