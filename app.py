@@ -44,6 +44,7 @@ from colorizer.colorizer import MAX_RENDER_SIZE, MIN_RENDER_SIZE
 from colorizer.decode import DEFAULT_MAX_PIXELS
 from colorizer.models import ModelSet
 from colorizer.options import VIBRANCY_DEFAULT, VIBRANCY_MAX, VIBRANCY_MIN, ColorizeOptions
+from colorizer.pixels import load_kernels
 from colorizer.service import colorize_batch, colorize_file
 from colorizer.upsample import DEFAULT_METHOD, METHODS
 from colorizer.video_service import DEFAULT_MAX_FRAME_PIXELS, DEFAULT_MAX_SECONDS, FilmLimits, colorize_film
@@ -574,7 +575,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def prepare_model(models: ModelSet, release_dir: Path | None) -> str:
     """Build the fp32 model if it is missing (from ``release_dir``'s files, else downloads), load it
-    and hash it; returns the line to print. Raises DownloadError, ConversionError, ColorizerError."""
+    and hash it, and ready the per-pixel kernels; returns the line to print. Raises DownloadError, ConversionError, ColorizerError."""
     path = models.path()
     if not path.exists():
         release: dict[str, Path] = {}
@@ -589,6 +590,7 @@ def prepare_model(models: ModelSet, release_dir: Path | None) -> str:
         ensure_model(path, **release)
     colorizer = models.get()
     models.sha256()
+    load_kernels()  # the per-pixel kernels compile (or load from cache) now, not on the first photo
     return f"model {path} on {colorizer.provider}"
 
 
