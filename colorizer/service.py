@@ -22,12 +22,12 @@ from colorizer.chroma import analyze_input_color
 from colorizer.cli import OUTPUT_SUFFIX
 from colorizer.color import split_alpha
 from colorizer.decode import DEFAULT_MAX_PIXELS, read_image
-from colorizer.encode import encode_png
+from colorizer.encode import encode_image
 from colorizer.errors import ColorizerError
 from colorizer.models import ModelSet
 from colorizer.options import ColorizeOptions
 from colorizer.preview import PREVIEW_SIDE, as_rgb, preview
-from colorizer.provenance import add_png_text, provenance_text
+from colorizer.provenance import provenance_text
 from colorkit.files import atomic_writer, write_atomically
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def colorize_image(
     pixels = read_image(source, max_pixels=max_pixels)
     rgb = models.get(options.precision).colorize(pixels, **options.colorize_keywords())  # type: ignore[arg-type]
     note = analyze_input_color(split_alpha(pixels)[0]).note()
-    png = add_png_text(encode_png(rgb), provenance_text(models.sha256(options.precision), options.describe()))
+    png = encode_image(rgb, "png", text=provenance_text(models.sha256(options.precision), options.describe()))
     seconds = time.perf_counter() - start
     log.info("%s: %dx%d in %.2f s", original_name or source.name, rgb.shape[1], rgb.shape[0], seconds)
     before, after = (as_rgb(preview(pixels)), preview(rgb)) if previews else (None, None)
