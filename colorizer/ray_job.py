@@ -6,8 +6,11 @@
       -> rows streamed back to the driver, which appends them to the manifest
 
 The plan (what to read, the output names, --resume) is made on the driver exactly as for the local
-engine; workers get the model by path, so the model file and DST must be reachable at the same path
-from every node (a shared filesystem; on one machine they are). A broken file is a failed row, never
+engine. The model reaches each actor by its path when the file there is the driver's model (same
+SHA-256: a shared filesystem, or the same file on every node), else through Ray's object store (the
+driver puts it there once; a node that needs it keeps a copy in its temporary folder), so the
+outputs' provenance always names the model that made them. DST must be reachable at the same path
+from every node (a shared filesystem; on one machine it is). A broken file is a failed row, never
 a failed job; a worker that crashes (killed, out of memory, a decoder segfault) is restarted and its
 files retried up to ``retries`` times; files whose every try crashed become failed rows. Ray is
 imported only here: it is an optional extra, not needed by the library or the app.
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -28,9 +32,13 @@ from colorizer.batch import Context, OutputFolderError, process_file
 from colorizer.errors import ColorizerError
 from colorizer.manifest import FAILED, SKIPPED, Row
 from colorizer.plan import Decision, Job, Naming, output_names
-from colorkit.files import is_image_name
+from colorkit.files import is_image_name, sha256_file, write_atomically
 
 log = logging.getLogger(__name__)
+
+# Where a node keeps the model it got through the object store (one file per SHA-256, kept for
+# later runs); the node's temporary folder, as Ray's own files.
+MODEL_CACHE = Path(tempfile.gettempdir()) / "colorizer-ray-models"
 
 # Threads per actor: onnxruntime gives more images per core-second with one thread per actor than
 # with two (python -m bench.batch_bench), so the default is one actor per CPU with one thread each.
@@ -57,13 +65,51 @@ class RayOptions:
     progress: bool = False
 
 
-class ColorizeActor:
-    """The callable class map_batches runs: one Colorizer per actor, built from the model's path."""
+@dataclass(frozen=True)
+class ModelShipment:
+    """How actors find the driver's model: ``path`` as the driver sees it, the file's ``sha256``,
+    and ``ref``, a one-item list holding the ObjectRef of its bytes (in a list, so that Ray hands
+    the reference to the actor instead of fetching the bytes for every actor)."""
 
-    def __init__(self, model_path: str, precision: str, device: str, threads: int, naming: Naming, context: Context):
+    path: str
+    sha256: str
+    ref: list
+
+
+def local_model(shipment: ModelShipment, fetch: Callable[[], bytes], cache: Path = MODEL_CACHE) -> Path:
+    """The model file this node opens: ``shipment.path`` when the file there has the driver's
+    SHA-256, else the node's cached copy, fetched (``fetch()``: the bytes from the object store) and
+    written atomically the first time. Raises ColorizerError when the fetched bytes are not the
+    driver's model."""
+    for candidate in (Path(shipment.path), cache / f"{shipment.sha256}.onnx"):
+        try:
+            if candidate.is_file() and sha256_file(candidate) == shipment.sha256:
+                return candidate
+        except OSError:  # unreadable here: try the next
+            pass
+    data = fetch()
+    cached = cache / f"{shipment.sha256}.onnx"
+    cache.mkdir(parents=True, exist_ok=True)
+    write_atomically(cached, data)
+    if sha256_file(cached) != shipment.sha256:
+        cached.unlink()
+        raise ColorizerError(f"the model from the object store does not have the SHA-256 {shipment.sha256}")
+    log.info("model %s: %s is not the driver's model here; using the object store's copy", cached.name, shipment.path)
+    return cached
+
+
+class ColorizeActor:
+    """The callable class map_batches runs: one Colorizer per actor, on the driver's model."""
+
+    def __init__(
+        self, model: ModelShipment, precision: str, device: str, threads: int, naming: Naming, context: Context
+    ):
+        import ray
+
         from colorizer.colorizer import Colorizer  # imported in the worker process
 
-        self.colorizer = Colorizer(model_path, device=device, threads=threads, precision=precision)
+        path = local_model(model, lambda: ray.get(model.ref[0]))
+        self.colorizer = Colorizer(path, device=device, threads=threads, precision=precision)
         self.naming = naming
         self.context = context
 
@@ -183,7 +229,7 @@ def _run(
         num_cpus=0,
     )  # reading is I/O: the actors hold every CPU
     constructor = {
-        "model_path": str(Path(model_path).absolute()),
+        "model": ship_model(ray, Path(model_path), context.model_sha256),
         "precision": context.recorded["precision"],
         "device": options.device,
         "threads": threads,
@@ -217,6 +263,11 @@ def _run(
                 job, FAILED, error=f"{job.name}: a worker crashed on this file {options.retries + 1} times; not written"
             )
         )
+
+
+def ship_model(ray, path: Path, sha256: str) -> ModelShipment:
+    """The driver's model for the actors: its path, and its bytes put in the object store."""
+    return ModelShipment(str(path.absolute()), sha256, [ray.put(path.read_bytes())])
 
 
 def plan_uris(

@@ -443,12 +443,11 @@ def test_local_engine_keeps_few_files_in_flight(tmp_path, monkeypatch, workers):
 def test_a_signal_inside_a_deferred_step_is_raised_when_it_ends():
     signals = StopSignals()
     steps = []
-    with signals.installed(), pytest.raises(Stopped) as stopped:
-        with signals.deferred():
-            os.kill(os.getpid(), signal.SIGTERM)
-            for _ in range(1000):  # many bytecodes: the handler has had every chance to run
-                steps.append(1)
-            steps.append("end of step")
+    with signals.installed(), pytest.raises(Stopped) as stopped, signals.deferred():
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):  # many bytecodes: the handler has had every chance to run
+            steps.append(1)
+        steps.append("end of step")
     assert stopped.value.signum == signal.SIGTERM and steps[-1] == "end of step"
     with StopSignals().installed(), pytest.raises(Stopped):  # outside a deferred step: at once
         os.kill(os.getpid(), signal.SIGHUP)

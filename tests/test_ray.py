@@ -1,16 +1,26 @@
 """The batch on Ray Data (a local Ray, 2 CPUs) gives the local CLI's outputs, bit for bit, and the
-same manifest; broken files are failed rows, not a failed job; --resume works the same."""
+same manifest; broken files are failed rows, not a failed job; --resume works the same; a node
+without the driver's model gets it through the object store; a killed worker is restarted and its
+file retried."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import time
 
+import numpy as np
+import psutil
 import pytest
+from PIL import Image
 
+from colorizer import Colorizer, ray_job, read_image
 from colorizer import cli as colorizer_cli
-from testkit.batch_tree import write_mixed_tree
+from colorizer.encode import looks_complete
+from colorkit.files import sha256_file
+from testkit.batch_tree import write_flat_folder, write_mixed_tree
 from testkit.fixtures import REPO_ROOT
 
 ray = pytest.importorskip(
@@ -115,3 +125,77 @@ def test_ray_reads_uris(local_ray, local_run, synthetic_model, tmp_path, capsys)
         f"file://{tree.root / name}"
         for name in ["sub/photo.jpg", "sub/x_color.png", "sub/ä ö/写真.webp", "sub/text.png"]
     )
+
+
+def test_a_node_without_the_drivers_model_gets_it_through_the_object_store(
+    local_ray, local_run, synthetic_model, tmp_path, monkeypatch, capsys
+):
+    """The actors find another file at the driver's model path (as on a node without the shared
+    folder, or with an older model there): they take the object store's copy, and the outputs are the
+    local CLI's, bit for bit."""
+    tree, local = local_run
+    model = tmp_path / "models" / "eccv16.onnx"
+    model.parent.mkdir()
+    shutil.copyfile(synthetic_model, model)
+    cached = ray_job.MODEL_CACHE / f"{sha256_file(model)}.onnx"
+    cached.unlink(missing_ok=True)
+    ship_model = ray_job.ship_model
+
+    def ship_then_replace(ray, path, sha256):
+        shipment = ship_model(ray, path, sha256)
+        path.write_bytes(b"not the model the driver loaded")  # what the actors find at that path
+        return shipment
+
+    monkeypatch.setattr(ray_job, "ship_model", ship_then_replace)
+    out = tmp_path / "out"
+    try:
+        status = colorizer_cli.main([str(tree.root), "-o", str(out), "-r", "--model", str(model), "--ray"])
+        assert status == 1, capsys.readouterr().err  # the tree's broken files only
+        assert files_of(out) == files_of(local)
+        assert cached.read_bytes() == synthetic_model.read_bytes()
+    finally:
+        cached.unlink(missing_ok=True)
+
+
+def test_a_killed_worker_is_restarted_and_its_file_retried(synthetic_model, tmp_path):
+    """SIGKILL to a colorizing actor in the middle of a run (as the kernel's OOM killer would):
+    Ray restarts it and retries its files; every file ends with one ok row and a whole output with
+    the library's pixels, and no temporary is left."""
+    sources = write_flat_folder(tmp_path / "in", 12, 240, 320)
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "colorizer", str(tmp_path / "in"), "-o", str(out), "--model", str(synthetic_model)]
+        + ["--ray", "--ray-actors", "2"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    killed, finished_then = None, None
+    deadline = time.monotonic() + 300
+    while killed is None and process.poll() is None and time.monotonic() < deadline:
+        done = len(rows_in(out)) if (out / "manifest.jsonl").exists() else 0
+        if done:  # the actors are at work: kill one
+            for candidate in psutil.process_iter(["cmdline"]):
+                if "ColorizeActor" in " ".join(candidate.info["cmdline"] or []):
+                    candidate.kill()
+                    killed, finished_then = candidate.pid, done
+                    break
+        time.sleep(0.05)
+    _, stderr = process.communicate(timeout=300)
+    assert killed is not None and finished_then < len(sources), "an actor must be killed while files remain"
+    assert process.returncode == 0, stderr
+    rows = rows_in(out)
+    assert sorted(row["input"] for row in rows) == sorted(str(source) for source in sources)  # one row each
+    assert {row["status"] for row in rows} == {"ok"}
+    colorizer = Colorizer(synthetic_model, device="cpu")
+    for source in sources:
+        output = out / f"{source.stem}_color.png"
+        assert looks_complete(output)
+        np.testing.assert_array_equal(np.asarray(Image.open(output)), colorizer.colorize(read_image(source)))
+    assert not [path for path in out.iterdir() if path.name.endswith(".part")]
+
+
+def rows_in(folder):
+    lines = (folder / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.endswith("}")]
