@@ -401,7 +401,7 @@ def run(args: argparse.Namespace, settings: Settings, manifest: Manifest | None,
                         uris=[value for value in args.inputs if "://" in value],
                         output_dir=args.output_dir,
                         recursive=args.recursive,
-                        done=done,
+                        done=done.size if done else None,
                         progress=args.verbose,
                     ),
                 )
