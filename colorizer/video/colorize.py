@@ -246,7 +246,9 @@ def check_text(text: Mapping[str, str]) -> None:
     characters (FFmpeg's metadata are C strings: a NUL would cut them short)."""
     for key, value in text.items():
         if not isinstance(key, str) or not isinstance(value, str) or not key or "\0" in key + value:
-            raise ColorizerError(f"text entry {key!r}: names and values must be strings without NUL characters")
+            raise ColorizerError(
+                f"text entry {key!r}: a name must be non-empty, names and values strings without NUL characters"
+            )
 
 
 def _transcode(
