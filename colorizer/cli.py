@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from colorizer.manifest import FAILED, MANIFEST_NAME, OK, SKIPPED, Manifest, Row
 from colorizer.plan import OURS, OUTPUT_SUFFIX, PlanCounts, Planner, max_file_bytes
 from colorizer.provenance import model_sha256
 from colorizer.providers import DEVICES
+from colorizer.signals import Stopped, StopSignals, stopped_by
 from colorizer.upsample import DEFAULT_METHOD, METHODS
 from colorkit.cli import HelpFormatter, configure_logging
 from colorkit.contract import model_for_precision
@@ -281,35 +281,6 @@ class Reporter:
         self.bar.close()
 
 
-class Stopped(Exception):
-    """SIGTERM or SIGHUP arrived: stop like Ctrl-C."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-@contextmanager
-def stop_on_signals() -> Iterator[None]:
-    """SIGTERM and SIGHUP raise Stopped in the main thread (as Ctrl-C raises KeyboardInterrupt), so
-    the batch stops the same way: no new file, no temporary left. Later signals are ignored while it
-    cleans up."""
-
-    def handler(signum, frame):
-        for name in ("SIGTERM", "SIGHUP"):
-            if hasattr(signal, name):
-                signal.signal(getattr(signal, name), signal.SIG_IGN)
-        raise Stopped(signum)
-
-    names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
-    previous = {name: signal.signal(getattr(signal, name), handler) for name in names}
-    try:
-        yield
-    finally:
-        for name, old in previous.items():
-            signal.signal(getattr(signal, name), old)
-
-
 def peek(items: Iterator, count: int) -> tuple[list, Iterator]:
     """The first ``count`` items, and an iterator over all of them."""
     head = list(itertools.islice(items, count))
@@ -382,7 +353,7 @@ def run(args: argparse.Namespace, settings: Settings, manifest: Manifest | None,
     reporter = Reporter(manifest, list_outputs=len(head) <= LIST_LIMIT and not any("://" in v for v in args.inputs))
     started = time.perf_counter()
     try:
-        with stop_on_signals():
+        with StopSignals().installed() as signals:
             if args.ray:
                 from colorizer.ray_job import RayOptions, run_ray
 
@@ -404,12 +375,13 @@ def run(args: argparse.Namespace, settings: Settings, manifest: Manifest | None,
                         done=done.size if done else None,
                         progress=args.verbose,
                     ),
+                    deferred=signals.deferred,
                 )
             else:
-                run_local(colorizer, plan, context, reporter.on_row, workers=args.jobs)
+                run_local(colorizer, plan, context, reporter.on_row, workers=args.jobs, deferred=signals.deferred)
     except (KeyboardInterrupt, Stopped) as stop:
         reporter.close()
-        signum = stop.signum if isinstance(stop, Stopped) else signal.SIGINT
+        signum = stopped_by(stop)
         print(
             f"stopped by {signal.Signals(signum).name} after {reporter.tally.ok} images; rerun with --resume "
             f"to do the rest",

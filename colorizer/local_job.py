@@ -12,7 +12,8 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, nullcontext
 
 from colorizer.batch import Context, Interrupted, OutputFolderError, process_file
 from colorizer.manifest import Row
@@ -28,9 +29,14 @@ def run_local(
     context: Context,
     on_row: Callable[[Row], None],
     workers: int = DEFAULT_WORKERS,
+    deferred: Callable[[], AbstractContextManager] = nullcontext,
 ) -> None:
     """Process every job of ``plan`` (decisions become rows as they come) and hand each row, in plan
     order, to ``on_row`` as soon as it and those before it are done.
+
+    deferred: a context in which an interruption is held back (``signals.StopSignals.deferred``):
+        handing a row on and forgetting it happen inside it, so an interruption never loses a
+        finished file's row nor hands it on twice.
 
     Raises what process_file raises (OutputFolderError) and whatever interrupts the calling thread
     (KeyboardInterrupt, a signal handler's exception): then no new file is started, files being
@@ -47,12 +53,15 @@ def run_local(
         nonlocal in_flight
         item = pending[0]
         if isinstance(item, Future):
-            row = item.result()
-            in_flight -= 1
-        else:
-            row = item
-        pending.popleft()
-        on_row(row)
+            wait([item])  # interruptible; nothing has changed yet
+        with deferred():
+            if isinstance(item, Future):
+                row = item.result()
+                in_flight -= 1
+            else:
+                row = item
+            on_row(row)
+            pending.popleft()
 
     with ThreadPoolExecutor(workers, thread_name_prefix="colorize") as pool:
         try:

@@ -20,6 +20,7 @@ import logging
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,10 +89,11 @@ def run_ray(
     context: Context,
     on_row: Callable[[Row], None],
     options: RayOptions,
+    deferred: Callable[[], AbstractContextManager] = nullcontext,
 ) -> None:
     """Run the jobs of ``plan`` (named by ``naming``) or, when ``options.uris`` is set, of those
     URIs, on Ray; decisions become rows at once; each finished file's row goes to ``on_row`` as it
-    arrives (in completion order).
+    arrives (in completion order), inside ``deferred()`` (see ``local_job.run_local``).
 
     Raises ColorizerError when Ray is missing or cannot start, OutputFolderError when DST cannot take
     files (the job is stopped)."""
@@ -115,7 +117,7 @@ def run_ray(
         return
     started_here = _start(ray, options)
     try:
-        _run(ray, model_path, jobs, naming.with_overrides(jobs), context, on_row, options, filesystem)
+        _run(ray, model_path, jobs, naming.with_overrides(jobs), context, on_row, options, filesystem, deferred)
     finally:
         if started_here:
             ray.shutdown()
@@ -160,6 +162,7 @@ def _run(
     on_row: Callable[[Row], None],
     options: RayOptions,
     filesystem,
+    deferred: Callable[[], AbstractContextManager],
 ) -> None:
     import pyarrow.fs
     from ray.data import ActorPoolStrategy, DataContext
@@ -203,8 +206,9 @@ def _run(
     outstanding = {job.source: job for job in jobs}
     for record in dataset.iter_rows():
         row = Row.from_dict(json.loads(record["row"]))
-        outstanding.pop(row.input, None)
-        on_row(row)
+        with deferred():
+            on_row(row)
+            outstanding.pop(row.input, None)
         if record["fatal"]:
             raise OutputFolderError(record["fatal"])
     for job in outstanding.values():  # every try of these crashed a worker

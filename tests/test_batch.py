@@ -20,9 +20,11 @@ from PIL import Image
 from colorizer import Colorizer, read_image
 from colorizer.batch import Context, OutputFolderError, Settings, process_file
 from colorizer.encode import looks_complete
+from colorizer.local_job import run_local
 from colorizer.manifest import Manifest, ManifestLockedError, Row, read_rows
 from colorizer.plan import Job, Planner, output_names
 from colorizer.provenance import KEY_COMMENT, KEY_MODEL, KEY_SETTINGS
+from colorizer.signals import Stopped, StopSignals
 from testkit.batch_tree import make_fifo, write_flat_folder, write_mixed_tree
 from testkit.fixtures import REPO_ROOT
 
@@ -210,11 +212,23 @@ def test_sigkill_then_resume_does_only_what_is_missing(tmp_path, synthetic_model
     assert not parts_under(out)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_sigterm_and_sighup_stop_cleanly(tmp_path, synthetic_model, signum):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_signals_stop_cleanly_and_resume_does_the_rest(tmp_path, synthetic_model, signum):
+    """Ctrl-C (SIGINT), SIGTERM and SIGHUP: the batch stops, every finished file has its row and is
+    whole, nothing half-written is left, and --resume then does exactly the files that are missing."""
     sources = write_flat_folder(tmp_path / "in", 8, 240, 320)
     out = tmp_path / "out"
-    process = cli(str(tmp_path / "in"), "-o", str(out), "--jobs", "2", "--model", str(synthetic_model))
+    # as in a terminal: a shell runs background jobs (CI's, perhaps) with SIGINT ignored, which Python keeps
+    process = cli(
+        str(tmp_path / "in"),
+        "-o",
+        str(out),
+        "--jobs",
+        "2",
+        "--model",
+        str(synthetic_model),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 240
     while not list(out.glob("*_color.png")) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -228,6 +242,19 @@ def test_sigterm_and_sighup_stop_cleanly(tmp_path, synthetic_model, signum):
     recorded = {Path(row["output"]) for row in rows_of(out / "manifest.jsonl") if row["status"] == "ok"}
     assert recorded == written  # every finished file has its row; no row without its file
     assert all(looks_complete(path) for path in written)
+
+    before = {path: path.stat().st_mtime_ns for path in written}
+    result = run_cli(str(tmp_path / "in"), "-o", str(out), "--resume", "--model", str(synthetic_model))
+    assert result.returncode == 0, result.stderr
+    rows = rows_of(out / "manifest.jsonl")
+    resumed = [row for row in rows if row["run"] == rows[-1]["run"]]
+    assert {Path(row["output"]) for row in resumed if row["status"] == "skipped"} == written
+    assert {Path(row["output"]) for row in resumed if row["status"] == "ok"} == {
+        out / f"{source.stem}_color.png" for source in sources
+    } - written
+    assert before == {path: path.stat().st_mtime_ns for path in written}  # not rewritten
+    assert all(looks_complete(out / f"{source.stem}_color.png") for source in sources)
+    assert not parts_under(out)
 
 
 # --- naming -----------------------------------------------------------------------------------------
@@ -408,3 +435,55 @@ def test_local_engine_keeps_few_files_in_flight(tmp_path, monkeypatch, workers):
     local_job.run_local(None, plan(), context(), rows.append, workers=workers)
     assert [row.input for row in rows] == [str(tmp_path / f"{index}.jpg") for index in range(30)]
     assert most[0] <= workers + 1
+
+
+# --- stopping between two steps -----------------------------------------------------------------------
+
+
+def test_a_signal_inside_a_deferred_step_is_raised_when_it_ends():
+    signals = StopSignals()
+    steps = []
+    with signals.installed(), pytest.raises(Stopped) as stopped:
+        with signals.deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):  # many bytecodes: the handler has had every chance to run
+                steps.append(1)
+            steps.append("end of step")
+    assert stopped.value.signum == signal.SIGTERM and steps[-1] == "end of step"
+    with StopSignals().installed(), pytest.raises(Stopped):  # outside a deferred step: at once
+        os.kill(os.getpid(), signal.SIGHUP)
+        for _ in range(1000):
+            steps.append(2)
+    assert 2 not in steps
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_signal_while_a_row_is_recorded_loses_no_row_and_repeats_none(tmp_path, when):
+    """The stop arrives just before or just after the manifest takes a finished file's row: that row
+    is recorded once, and every file finished before the stop has its row."""
+    sources = write_flat_folder(tmp_path / "in", 6, 8, 8)
+    jobs = [Job(str(source), tmp_path / f"{source.stem}_color.png", source.name) for source in sources]
+    recorded: list[str] = []
+
+    def on_row(row: Row) -> None:
+        if when == "before" and len(recorded) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler runs before the next line, unless deferred
+        recorded.append(row.input)
+        if when == "after" and len(recorded) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    signals = StopSignals()
+    with signals.installed(), pytest.raises(Stopped):
+        run_local(EchoColorizer(), jobs, context(), on_row, workers=1, deferred=signals.deferred)
+    assert len(recorded) == len(set(recorded)) >= 2
+    written = {str(path) for path in tmp_path.glob("*_color.png")}
+    assert {job.output for job in jobs if job.source in recorded} == {Path(path) for path in written}
+
+
+def test_sigint_is_left_ignored_when_the_shell_ignores_it():
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with StopSignals().installed():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
