@@ -30,7 +30,7 @@ from colorizer.encode import DEFAULT_FORMAT, check_format, check_quality, check_
 from colorizer.errors import ColorizerError
 from colorizer.input_file import read_input_file
 from colorizer.manifest import FAILED, OK, Row
-from colorizer.plan import Decision, Job, max_file_bytes
+from colorizer.plan import Decision, Done, Job, max_file_bytes
 from colorizer.provenance import KEY_MODEL, KEY_SETTINGS, provenance_text, read_provenance
 from colorizer.upsample import DEFAULT_METHOD, METHODS
 from colorkit.files import remove_stale_parts
@@ -172,9 +172,14 @@ def handler_for(job: Job, data: bytes | None = None) -> Callable[..., Row]:
     through ``process_video``; everything else, and every file an engine hands over as bytes (Ray),
     is a photo for ``process_image``.
     """
-    if data is None and "://" not in job.source and _is_film(Path(job.source)):
+    if data is None and _is_local_film(job.source):
         return process_video
     return process_image
+
+
+def _is_local_film(source: str) -> bool:
+    """Whether ``source`` is a local path (not a URI) to a film (``_is_film``)."""
+    return "://" not in source and _is_film(Path(source))
 
 
 def _is_film(path: Path) -> bool:
@@ -192,12 +197,13 @@ def _is_film(path: Path) -> bool:
 
 def process_video(colorizer, job: Job, context: Context, data: bytes | None, stop: threading.Event | None) -> Row:
     """``process_file`` for a film: streamed from its path into ``<name>_color.mp4`` (H.264, the
-    sound kept) beside where a photo's output would go; interruptible between frames."""
+    sound kept, the run's provenance as its metadata) beside where a photo's output would go
+    (``film_output``); interruptible between frames."""
     from colorizer.video import colorize_video
 
     started = time.perf_counter()
     settings = context.settings
-    output = job.output.with_suffix(".mp4")
+    output = film_output(job)
 
     def check_stop(frames: int, total: int | None, fps: float) -> None:
         if stop is not None and stop.is_set():
@@ -206,8 +212,15 @@ def process_video(colorizer, job: Job, context: Context, data: bytes | None, sto
     options = settings.colorize_options()
     options.pop("keep_color")  # films are colorized from their lightness alone
     try:
+        remove_stale_parts(output)  # temporaries a killed run left
         result = colorize_video(
-            colorizer, Path(job.source), output, stabilize=settings.stabilize, progress=check_stop, **options
+            colorizer,
+            Path(job.source),
+            output,
+            stabilize=settings.stabilize,
+            progress=check_stop,
+            text=context.text,
+            **options,
         )
     except ColorizerError as error:
         message = str(error)
@@ -283,17 +296,57 @@ def write_output(path: Path, image: np.ndarray, settings: Settings, text: dict[s
     return write_image(path, image, settings.format, settings.quality, text)
 
 
-def done_check(context: Context) -> Callable[[Job], int | None]:
-    """For --resume: a function of a Job that returns its output's size when the output exists,
-    is whole, and carries this run's model and settings in its provenance; else None."""
-    settings_text = context.text[KEY_SETTINGS]
+def film_output(job: Job) -> Path:
+    """Where ``process_video`` writes a film's result: ``<name>_color.mp4`` beside where a photo's
+    output (``job.output``) would go."""
+    return job.output.with_suffix(".mp4")
 
-    def done(job: Job) -> int | None:
-        text = read_provenance(job.output)
-        if text.get(KEY_MODEL) != context.model_sha256 or text.get(KEY_SETTINGS) != settings_text:
-            return None
-        if not looks_complete(job.output):
-            return None
-        return job.output.stat().st_size
 
-    return done
+class DoneCheck:
+    """For --resume: whether a job's output is already there from an earlier run, whole
+    (``looks_complete``) and carrying this run's model and settings in its provenance.
+
+    A film's output is its MP4 (``film_output``); it counts only for an input that is a film, judged
+    as ``handler_for`` judges (so a photo is never skipped for an MP4 that happens to sit where its
+    film output would be). What a photo pays for this is one stat of the absent MP4.
+    """
+
+    def __init__(self, context: Context):
+        self.model_sha256 = context.model_sha256
+        self.settings_text = context.text[KEY_SETTINGS]
+
+    def __call__(self, job: Job) -> Done | None:
+        """The output ``job`` need not be made again, or None."""
+        film = film_output(job)
+        if _exists(film) and self.made_here(film) and _is_local_film(job.source):
+            return Done(film, film.stat().st_size)
+        if self.made_here(job.output):
+            return Done(job.output, job.output.stat().st_size)
+        return None
+
+    def size(self, job: Job) -> int | None:
+        """The size of ``self(job)``'s output, or None (what ``RayOptions.done`` takes)."""
+        done = self(job)
+        return done.output_bytes if done else None
+
+    def made_here(self, path: Path) -> bool:
+        """Whether ``path`` is a whole file made with this run's model and settings."""
+        text = read_provenance(path)
+        if text.get(KEY_MODEL) != self.model_sha256 or text.get(KEY_SETTINGS) != self.settings_text:
+            return False
+        return looks_complete(path)
+
+
+def done_check(context: Context) -> DoneCheck:
+    """For --resume: a function of a Job that returns its output (``plan.Done``: the photo's, or the
+    film's MP4, and its size) when it exists, is whole, and carries this run's model and settings in
+    its provenance; else None."""
+    return DoneCheck(context)
+
+
+def _exists(path: Path) -> bool:
+    try:
+        os.stat(path)
+    except OSError:
+        return False
+    return True

@@ -1,6 +1,7 @@
 """Colorized pixels -> an image file (PNG, JPEG or WebP), written atomically (a reader never sees half
 a file), carrying text entries (the provenance the colorizer records): PNG tEXt/iTXt chunks, a JPEG
-comment, WebP XMP; ``read_text`` reads them back from a file's first bytes.
+comment, WebP XMP; ``read_text`` reads them back from a file's first bytes (``read_text_stream`` from
+an open file, MP4 films included), and ``looks_complete`` tells whether a file is whole.
 
 Choices, measured with ``python -m bench.encode_bench`` (CPU seconds of one encoding thread, 12 MP):
 - PNG keeps OpenCV's own default (zlib level 1 with the RLE strategy): the fastest lossless setting
@@ -26,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from colorizer.errors import ColorizerError, ImageEncodeError
+from colorizer.mp4_boxes import BoxError, boxes, read_mp4_text
 from colorkit.files import write_atomically
 
 FORMATS = ("png", "jpg", "webp")
@@ -261,9 +263,12 @@ def read_text(head: bytes) -> dict[str, str]:
 
 
 def read_text_stream(stream: BinaryIO, head_bytes: int = 64 * 1024) -> dict[str, str]:
-    """``read_text`` of a seekable binary file: its first ``head_bytes``, and for WebP, whose XMP
-    chunk follows the image data, each chunk header in turn (seeking over the data)."""
+    """``read_text`` of a seekable binary file: its first ``head_bytes``; for WebP, whose XMP
+    chunk follows the image data, each chunk header in turn (seeking over the data); for an MP4
+    (``ftyp`` first), its ``moov`` metadata found by box headers (``mp4_boxes.read_mp4_text``)."""
     head = stream.read(head_bytes)
+    if head[4:8] == b"ftyp":
+        return read_mp4_text(stream)
     if not (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
         return read_text(head)
     offset = 12
@@ -336,14 +341,18 @@ def read_png_text(head: bytes) -> dict[str, str]:
 
 
 def looks_complete(path: Path) -> bool:
-    """Whether ``path`` is a whole PNG, JPEG or WebP file by its first and last bytes (PNG ends with
-    IEND, JPEG with EOI, WebP's RIFF size matches the file). Cheap: reads 16 bytes at each end. A file
-    written by ``write_image`` always is (it appears only by rename); this catches files cut short
-    by other tools."""
+    """Whether ``path`` is a whole PNG, JPEG, WebP or MP4 file, one rule per format: PNG ends with
+    IEND, JPEG with EOI, WebP's RIFF size matches the file, and an MP4's top-level boxes (``ftyp``
+    first, ``moov`` and ``mdat`` among them) cover the file exactly. Cheap: reads 16 bytes at each
+    end, and for an MP4 each top-level box header. A file written by ``write_image`` or
+    ``colorize_video`` always is (it appears only by rename); this catches files cut short by other
+    tools."""
     try:
         with open(path, "rb") as stream:
             head = stream.read(16)
             size = stream.seek(0, 2)
+            if head[4:8] == b"ftyp":
+                return _mp4_complete(stream, size)
             stream.seek(max(0, size - 16))
             tail = stream.read()
     except OSError:
@@ -355,3 +364,16 @@ def looks_complete(path: Path) -> bool:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return struct.unpack("<I", head[4:8])[0] + 8 == size
     return False
+
+
+def _mp4_complete(stream: BinaryIO, size: int) -> bool:
+    """Whether the MP4 in ``stream`` (``size`` bytes) is top-level boxes end to end, none cut short
+    and nothing after the last, with ``ftyp`` first and ``moov`` and ``mdat`` present."""
+    kinds, covered = [], 0
+    try:
+        for box in boxes(stream, 0, size):
+            kinds.append(box.type)
+            covered = box.end
+    except BoxError:
+        return False
+    return covered == size and kinds[:1] == [b"ftyp"] and {b"moov", b"mdat"} <= set(kinds)

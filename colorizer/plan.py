@@ -67,6 +67,14 @@ class Decision:
     output_bytes: int | None = None
 
 
+@dataclass(frozen=True)
+class Done:
+    """An input's output that an earlier run finished (for --resume): the file, and its size."""
+
+    output: Path
+    output_bytes: int
+
+
 @dataclass
 class PlanCounts:
     """What the plan passed over without a row: files in folders without an image suffix, folders
@@ -165,8 +173,9 @@ class Planner:
 
     inputs: files and folders as given. output_dir: the root of the mirrored tree (None: beside
     each input). format: the output format's name ("png"...). known_outputs: real paths of outputs
-    recorded in a manifest. done: for --resume, a function of a Job that returns its output's size
-    when the output is already there, whole and made the same way (None otherwise).
+    recorded in a manifest. done: for --resume, a function of a Job that returns its output (a
+    photo's, or a film's MP4) when it is already there, whole and made the same way, else None
+    (``batch.done_check``).
     """
 
     def __init__(
@@ -178,7 +187,7 @@ class Planner:
         format: str = "png",
         max_bytes: int = max_file_bytes(50_000_000),
         known_outputs: Collection[str] = frozenset(),
-        done: Callable[[Job], int | None] | None = None,
+        done: Callable[[Job], Done | None] | None = None,
     ):
         self.inputs = [Path(os.path.abspath(path)) for path in inputs]
         self.output_dir = Path(os.path.abspath(output_dir)) if output_dir is not None else None
@@ -268,11 +277,13 @@ class Planner:
             reserved = [name for name in names if name not in ours]
         for path, name in zip(inputs, output_names([path.name for path in inputs], self.naming.suffix, reserved)):
             job = Job(str(path), out_folder / name, self._name(path))
-            size = self.done(job) if self.done else None
-            if size is None:
+            done = self.done(job) if self.done else None
+            if done is None:
                 yield job
             else:
-                yield Decision(job.source, SKIPPED, f"{job.name}: done in an earlier run", job.output, size)
+                yield Decision(
+                    job.source, SKIPPED, f"{job.name}: done in an earlier run", done.output, done.output_bytes
+                )
 
     def _check(self, path: Path, named: bool) -> Decision | None:
         """None for a file to colorize, else why not. A special file found in a folder is skipped;

@@ -2,8 +2,10 @@
 
     text = provenance(colorizer, {"temperature": 0.38, "render_size": 224})
     write_image(path, rgb, text=text)   # PNG tEXt chunks (any PNG reader shows them), JPEG comment, WebP XMP
+    colorize_video(colorizer, src, dst, text=text)   # MP4 metadata (moov/udta/meta keys, as FFmpeg writes them)
 
-The same entries let the CLI recognise its own earlier outputs in a folder (``is_our_output``).
+The same entries let the CLI recognise its own earlier outputs in a folder (``is_our_output``) and
+tell, on --resume, whether an output was made the same way (``read_provenance``), whatever its format.
 """
 
 from __future__ import annotations
@@ -72,9 +74,9 @@ def add_png_text(png: bytes, text: Mapping[str, str]) -> bytes:
 
 
 def read_provenance(path: Path) -> dict[str, str]:
-    """The provenance entries of the PNG, JPEG or WebP file at ``path`` ({} when it has none or
-    cannot be read). Reads only the file's first bytes (and WebP's chunk headers); opens only regular
-    files (a FIFO would block)."""
+    """The provenance entries of the PNG, JPEG, WebP or MP4 file at ``path`` ({} when it has none or
+    cannot be read). Reads only the file's first bytes (and WebP's chunk headers, or an MP4's box
+    headers and its small metadata boxes); opens only regular files (a FIFO would block)."""
     try:
         with open(path, "rb", opener=_regular_file_opener) as stream:
             text = read_text_stream(stream, _HEAD_BYTES)
@@ -84,7 +86,7 @@ def read_provenance(path: Path) -> dict[str, str]:
 
 
 def is_our_output(path: Path) -> bool:
-    """Whether ``path`` is a PNG this colorizer wrote (it carries the provenance entries)."""
+    """Whether ``path`` is a photo or film this colorizer wrote (it carries the provenance entries)."""
     return bool(read_provenance(path))
 
 

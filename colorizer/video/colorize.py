@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,6 +147,7 @@ def colorize_video(
     progress: Progress | None = None,
     max_duration: float | None = None,
     max_pixels: int = DEFAULT_MAX_FRAME_PIXELS,
+    text: Mapping[str, str] | None = None,
 ) -> VideoResult:
     """Colorize the film ``src`` into the H.264 MP4 ``dst`` (written whole or not at all).
 
@@ -162,6 +163,8 @@ def colorize_video(
     max_duration: seconds; longer films are refused (VideoTooLargeError) before any work, or as soon
         as a frame's time stamp passes it when the header does not say.
     max_pixels: frames with more pixels are refused (VideoTooLargeError).
+    text: entries (name -> value) the MP4 carries as metadata, e.g. ``provenance.provenance(colorizer,
+        settings)`` (the batch passes the same entries its photos get); None (the default) writes none.
     Raises VideoError (one line, naming the file) for what is not a readable video.
     """
     src, dst = Path(src), Path(dst)
@@ -169,6 +172,7 @@ def colorize_video(
         raise ColorizerError(f"crf {crf} must be between 0 and 51")
     if upsample not in METHODS:
         raise ColorizerError(f"unknown upsampling {upsample!r}; choose one of {', '.join(METHODS)}")
+    check_text(text or {})
     name = src.name
     started = time.perf_counter()
     info = probe(src, max_pixels=max_pixels, max_duration=max_duration)
@@ -198,7 +202,7 @@ def colorize_video(
             video = video_stream(container, name)
             video.thread_type = "AUTO"
             audio = list(container.streams.audio)
-            writer = FilmWriter(file, info, audio, crf=crf, name=dst.name)
+            writer = FilmWriter(file, info, audio, crf=crf, name=dst.name, text=text)
             try:
                 _transcode(
                     container,
@@ -235,6 +239,16 @@ def colorize_video(
     )
     log.info("%s: %d frames in %.1f s (%.2f frames/s)", dst.name, result.frames, elapsed, result.frames_per_second)
     return result
+
+
+def check_text(text: Mapping[str, str]) -> None:
+    """ColorizerError unless every entry is a non-empty name and a value, both strings without NUL
+    characters (FFmpeg's metadata are C strings: a NUL would cut them short)."""
+    for key, value in text.items():
+        if not isinstance(key, str) or not isinstance(value, str) or not key or "\0" in key + value:
+            raise ColorizerError(
+                f"text entry {key!r}: a name must be non-empty, names and values strings without NUL characters"
+            )
 
 
 def _transcode(

@@ -13,7 +13,9 @@ before the end arrives. Each frame keeps its input time stamp, so the frame rate
 rates and the duration are kept. 4:2:0 needs even sizes: an odd last row or column is repeated
 (``even_size``), nothing is cropped. The input's display matrix (rotation, mirroring) and sample
 aspect ratio are copied. Audio streams are copied packet for packet when MP4 takes their codec
-(``COPYABLE_AUDIO``), else decoded and re-encoded to AAC.
+(``COPYABLE_AUDIO``), else decoded and re-encoded to AAC. Text entries given (the provenance)
+become MP4 metadata under their own names (``movflags=use_metadata_tags``: ``moov/udta/meta`` keys,
+which PyAV's ``container.metadata`` and ``colorizer.mp4_boxes`` read back).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -311,7 +313,8 @@ class AudioOutcome:
 class FilmWriter:
     """Writes the colorized film to ``file`` (an open binary file) as H.264 MP4 with the input's
     audio. Call ``write_frame`` for each frame, ``write_audio`` for each audio packet in file order,
-    then ``close``; on failure ``abort`` (the caller removes the file)."""
+    then ``close``; on failure ``abort`` (the caller removes the file). text: entries (name -> value,
+    no NUL characters) written as the file's metadata, or None for none."""
 
     def __init__(
         self,
@@ -321,9 +324,12 @@ class FilmWriter:
         *,
         crf: int = DEFAULT_CRF,
         name: str = "output",
+        text: Mapping[str, str] | None = None,
     ):
         self.name = name
-        self._output = av.open(file, "w", format="mp4", container_options={"movflags": "+faststart"})
+        movflags = "+faststart+use_metadata_tags" if text else "+faststart"  # custom names need mdta keys
+        self._output = av.open(file, "w", format="mp4", container_options={"movflags": movflags})
+        self._output.metadata.update(text or {})
         self._closed = False
         try:
             self._video = self._add_video(info, crf)
