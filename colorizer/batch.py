@@ -33,7 +33,7 @@ from colorizer.manifest import FAILED, OK, Row
 from colorizer.plan import Decision, Done, Job, max_file_bytes
 from colorizer.provenance import KEY_MODEL, KEY_SETTINGS, provenance_text, read_provenance
 from colorizer.upsample import DEFAULT_METHOD, METHODS
-from colorkit.files import remove_stale_parts
+from colorkit.files import FILM_OUTPUT_SUFFIX, remove_stale_parts
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +299,7 @@ def write_output(path: Path, image: np.ndarray, settings: Settings, text: dict[s
 def film_output(job: Job) -> Path:
     """Where ``process_video`` writes a film's result: ``<name>_color.mp4`` beside where a photo's
     output (``job.output``) would go."""
-    return job.output.with_suffix(".mp4")
+    return job.output.with_suffix(FILM_OUTPUT_SUFFIX)
 
 
 class DoneCheck:

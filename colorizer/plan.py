@@ -28,7 +28,7 @@ from colorizer.errors import ImageDecodeError, ImageTooLargeError
 from colorizer.input_file import check_file_status
 from colorizer.manifest import FAILED, SKIPPED
 from colorizer.provenance import is_our_output
-from colorkit.files import NAME_MAX_BYTES, is_media_name
+from colorkit.files import FILM_OUTPUT_SUFFIX, NAME_MAX_BYTES, is_media_name
 
 log = logging.getLogger(__name__)
 
@@ -141,23 +141,31 @@ class Naming:
 def output_names(names: Sequence[str], suffix: str, reserved: Collection[str] = ()) -> list[str]:
     """Input file names of one folder -> output names for one output folder, pairwise distinct even
     case-insensitively, none equal to a ``reserved`` name (files that stay in that folder), each at
-    most NAME_MAX_BYTES of UTF-8. suffix: the output's, e.g. ".png"."""
+    most NAME_MAX_BYTES of UTF-8. suffix: the output's, e.g. ".png".
+
+    Each output also claims its film name (the same with FILM_OUTPUT_SUFFIX, where the result goes
+    if the input turns out to hold a film), so no film's result can take another's name or a
+    reserved one either."""
     sources = [Path(name) for name in names]
     plain = [_fit(source.stem, f"{OUTPUT_SUFFIX}{suffix}") for source in sources]
     counts: dict[str, int] = {}
     for name in plain:
         counts[name.casefold()] = counts.get(name.casefold(), 0) + 1
     taken = {name.casefold() for name in reserved}
+
+    def claims(name: str) -> set[str]:
+        return {name.casefold(), (name[: -len(suffix)] + FILM_OUTPUT_SUFFIX).casefold()}
+
     result = []
     for source, name in zip(sources, plain):
-        if (counts[name.casefold()] > 1 or name.casefold() in taken) and source.suffix:
+        if (counts[name.casefold()] > 1 or claims(name) & taken) and source.suffix:
             name = _fit(source.stem, f"_{source.suffix[1:]}{OUTPUT_SUFFIX}{suffix}")
         number, candidate = 1, name
-        while candidate.casefold() in taken:
+        while claims(candidate) & taken:
             number += 1
             stem, tail = name[: -len(suffix)], suffix
             candidate = _fit(stem, f"-{number}{tail}")
-        taken.add(candidate.casefold())
+        taken |= claims(candidate)
         result.append(candidate)
     return result
 

@@ -21,6 +21,7 @@ from colorizer.models import ModelSet
 from colorizer.options import ColorizeOptions
 from colorizer.service import result_name
 from colorizer.video import VideoResult, colorize_video, is_video
+from colorkit.files import FILM_OUTPUT_SUFFIX
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 # 720p at 25 frames/s already keeps one of its two workers busy for several minutes.
 DEFAULT_MAX_SECONDS = 60.0
 DEFAULT_MAX_FRAME_PIXELS = 1280 * 720
-FILM_SUFFIX = ".mp4"
 
 Progress = Callable[[int, "int | None", float], None]  # (frames done, frames in all or None, frames/s)
 
@@ -50,7 +50,7 @@ class FilmLimits:
 def film_result_name(original_name: str | None) -> str:
     """``old reel.mov`` -> ``old reel_color.mp4``: the photos' naming rule with the MP4 suffix;
     ``photo_color.mp4`` when the name is empty."""
-    return Path(result_name(original_name)).with_suffix(FILM_SUFFIX).name
+    return Path(result_name(original_name)).with_suffix(FILM_OUTPUT_SUFFIX).name
 
 
 def colorize_film(

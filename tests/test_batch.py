@@ -274,6 +274,16 @@ def test_output_names_unique():
     ]
 
 
+def test_output_names_claim_the_film_name_too():
+    """A result may turn out to be a film's <stem>_color.mp4: that name must be free as well."""
+    assert output_names(["clip.mp4"], ".png", reserved=["clip_color.mp4"]) == ["clip_mp4_color.png"]
+    assert output_names(["clip.mp4"], ".webp", reserved=["CLIP_COLOR.MP4", "clip_mp4_color.mp4"]) == [
+        "clip_mp4_color-2.webp"
+    ]
+    assert output_names(["a.mov", "a_mov.jpg"], ".png") == ["a_color.png", "a_mov_color.png"]
+    assert output_names(["x.jpg"], ".png", reserved=["x_color.png.mp4"]) == ["x_color.png"]  # not a claim
+
+
 def test_output_names_fit_255_bytes():
     long = "é" * 126 + ".jpg"  # 256 bytes: the input's name already at the limit
     [name] = output_names([long], ".png")

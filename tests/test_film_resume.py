@@ -188,3 +188,18 @@ def test_text_ffmpeg_would_cut_is_refused_before_any_work(clip, synthetic_model,
     with pytest.raises(ColorizerError, match="without NUL"):
         colorize_video(Colorizer(synthetic_model), clip, tmp_path / "out.mp4", text=entries)
     assert os.listdir(tmp_path) == []
+
+
+def test_a_films_result_beside_its_input_never_takes_a_users_file(clip, synthetic_model, tmp_path):
+    """Results beside the inputs: a user's own clip_color.mp4 stays as it is; the film's result takes
+    the next free name, and the photo beside it keeps its own."""
+    shutil.copy2(clip, tmp_path / "clip.mp4")
+    (tmp_path / "clip_color.mp4").write_bytes(b"the user's own edit")
+    cv2.imwrite(str(tmp_path / "scan.png"), texture(HEIGHT, WIDTH, seed=5))
+    status = cli.main([str(tmp_path / "clip.mp4"), str(tmp_path / "scan.png"), "--model", str(synthetic_model)])
+    assert status == 0
+    assert (tmp_path / "clip_color.mp4").read_bytes() == b"the user's own edit"
+    assert read_film(tmp_path / "clip_mp4_color.mp4").frames == 3 and (tmp_path / "scan_color.png").is_file()
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        ["clip.mp4", "clip_color.mp4", "clip_mp4_color.mp4", "scan.png", "scan_color.png"]
+    )
