@@ -19,6 +19,7 @@ from pathlib import Path
 from colorizer.errors import ColorizerError, VideoError
 from colorizer.models import ModelSet
 from colorizer.options import ColorizeOptions
+from colorizer.provenance import provenance_text
 from colorizer.service import result_name
 from colorizer.video import VideoResult, colorize_video, is_video
 from colorkit.files import FILM_OUTPUT_SUFFIX
@@ -65,7 +66,8 @@ def colorize_film(
     progress: Progress | None = None,
 ) -> VideoResult:
     """Colorize the film file ``source`` into ``out_dir/<original stem>_color.mp4`` (H.264, the
-    sound kept; written whole or not at all).
+    sound kept; written whole or not at all; its metadata names the model and settings, as a
+    photo's PNG does).
 
     options: vibrancy (as temperature), render size, upsampling and precision apply to every frame;
         ``keep_color`` has no meaning for films and is ignored.
@@ -80,6 +82,8 @@ def colorize_film(
     if not is_video(source):
         raise VideoError(f"{name}: not a video file (send photos to the photo endpoint)")
     colorizer = models.get(options.precision)
+    settings = {**options.describe(), "stabilize": stabilize}
+    settings.pop("keep_color", None)  # films are colorized from their lightness alone
     result = colorize_video(
         colorizer,
         source,
@@ -91,6 +95,7 @@ def colorize_film(
         progress=progress,
         max_duration=limits.max_seconds,
         max_pixels=limits.max_pixels,
+        text=provenance_text(models.sha256(options.precision), settings),
     )
     log.info("%s: %d frames %dx%d in %.1f s", name, result.frames, result.width, result.height, result.elapsed)
     return result

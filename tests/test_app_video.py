@@ -4,6 +4,7 @@ refused with one line; the server still serves photos afterwards."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -13,7 +14,10 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 import app
+from colorizer.options import ColorizeOptions
+from colorizer.provenance import KEY_MODEL, KEY_SETTINGS, read_provenance
 from colorizer.video_service import FilmLimits, film_result_name
+from colorkit.files import sha256_file
 from testkit.app_server import running_app
 from testkit.video_clips import read_film, write_clip
 
@@ -104,6 +108,17 @@ def test_film_settings_reach_the_colorizer(client, clips):
         client.predict(handle_file(str(clips["tone"])), 100, 224, "bicubic", "fp32", False, api_name="/colorize_video")
     )
     assert chroma(first_frame(vivid)).mean() > chroma(first_frame(muted)).mean() + 1
+
+
+def test_film_carries_the_model_and_settings_that_made_it(client, clips, synthetic_model):
+    result = Path(
+        client.predict(handle_file(str(clips["tone"])), 0, 224, "bicubic", "fp32", False, api_name="/colorize_video")
+    )
+    text = read_provenance(result)
+    assert text[KEY_MODEL] == sha256_file(synthetic_model)
+    settings = json.loads(text[KEY_SETTINGS])
+    assert settings["upsample"] == "bicubic" and settings["stabilize"] is False and "keep_color" not in settings
+    assert settings["temperature"] == ColorizeOptions.from_request(0).temperature
 
 
 @pytest.mark.parametrize(
