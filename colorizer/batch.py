@@ -29,8 +29,9 @@ from colorizer.decode import DEFAULT_MAX_PIXELS, decode_image
 from colorizer.encode import DEFAULT_FORMAT, check_format, check_quality, check_size, looks_complete, write_image
 from colorizer.errors import ColorizerError
 from colorizer.input_file import read_input_file
+from colorizer.limits import max_file_bytes
 from colorizer.manifest import FAILED, OK, Row
-from colorizer.plan import Decision, Done, Job, max_file_bytes
+from colorizer.plan import Decision, Done, Job
 from colorizer.provenance import KEY_MODEL, KEY_SETTINGS, provenance_text, read_provenance
 from colorizer.upsample import DEFAULT_METHOD, METHODS
 from colorkit.files import FILM_OUTPUT_SUFFIX, remove_stale_parts

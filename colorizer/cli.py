@@ -27,9 +27,10 @@ from colorizer.colorizer import MAX_RENDER_SIZE, MAX_TEMPERATURE, MIN_RENDER_SIZ
 from colorizer.decode import DEFAULT_MAX_PIXELS
 from colorizer.encode import DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY, FORMATS, LOSSLESS
 from colorizer.errors import ColorizerError
+from colorizer.limits import max_file_bytes
 from colorizer.local_job import DEFAULT_WORKERS, run_local
 from colorizer.manifest import FAILED, MANIFEST_NAME, OK, SKIPPED, Manifest, Row, recorded_outputs
-from colorizer.plan import OURS, OUTPUT_SUFFIX, PlanCounts, Planner, max_file_bytes
+from colorizer.plan import OURS, OUTPUT_SUFFIX, PlanCounts, Planner
 from colorizer.provenance import model_sha256
 from colorizer.providers import DEVICES
 from colorizer.signals import Stopped, StopSignals, stopped_by

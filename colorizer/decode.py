@@ -55,6 +55,7 @@ from colorizer.limits import (
     DEFAULT_MAX_SIDE,
     check_dimensions,
     check_limits,
+    max_file_bytes,
 )
 from colorizer.preflight import check_exif, check_structure
 
@@ -173,14 +174,15 @@ def read_image(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_side: int = DEFAULT_MAX_SIDE,
-    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    max_bytes: int | None = None,
 ) -> np.ndarray:
     """An image file -> pixels, as ``decode_image`` (messages name the file by its name, never its
-    folder). Only regular files are read, and only up to ``max_bytes`` (see colorizer.input_file):
+    folder). Only regular files are read, and only up to ``max_bytes`` (None:
+    ``limits.max_file_bytes(max_pixels)``, 445.5 MiB by default; see colorizer.input_file):
     a FIFO, device or folder -> ImageDecodeError, a larger file -> ImageTooLargeError, both before
     reading; a missing or unreadable file -> ImageDecodeError."""
     check_limits(max_pixels, max_side)
-    data = read_input_file(path, max_bytes=max_bytes)
+    data = read_input_file(path, max_bytes=max_file_bytes(max_pixels) if max_bytes is None else max_bytes)
     return decode_image(data, max_pixels=max_pixels, max_side=max_side, name=Path(path).name)
 
 

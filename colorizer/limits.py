@@ -10,8 +10,10 @@ the numbers; docs/reliability.md gives the reasons and the measured bounds.
   Pillow and OpenCV) can write as JPEG, far below libpng's 1,000,000, so every accepted image can be
   saved back as PNG or JPEG, and no row or column is long enough to dominate per-row or per-column
   work (WebP, at 16,383, is the one output format it does not fit).
-- DEFAULT_MAX_FILE_BYTES: the size of an input file (256 MiB): room for an uncompressed 8-bit RGBA
-  TIFF or BMP at the pixel limit (200 MB), refused by size before a byte is read.
+- max_file_bytes(max_pixels): the size of an input photo file, refused by size before a byte is read:
+  room for an uncompressed 16-bit RGBA TIFF at the pixel limit (8 bytes a pixel) and 64 MiB of
+  metadata (EXIF, ICC, XMP, thumbnails); DEFAULT_MAX_FILE_BYTES is its value at DEFAULT_MAX_PIXELS
+  (445.5 MiB). Films are not held to it: they are read as a stream, a frame at a time.
 - MAX_JPEG_SCANS, MAX_JPEG_SEGMENTS, MAX_JPEG_FILL_BYTES, MAX_CHUNKS, MAX_GIF_BLOCKS, MAX_TIFF_TAGS,
   MAX_TIFF_VALUES, MAX_WEBP_FRAMES, MAX_RLE_BMP_PIXELS: structure counts whose cost a decoder pays per
   item whatever the pixel count (colorizer.preflight checks them).
@@ -25,7 +27,16 @@ from colorizer.errors import ColorizerError, ImageTooComplexError, ImageTooLarge
 
 DEFAULT_MAX_PIXELS = 50_000_000
 DEFAULT_MAX_SIDE = 65_500
-DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
+FILE_BYTES_PER_PIXEL = 8  # 16-bit RGBA, uncompressed: the most a still image's pixels take in a file
+FILE_METADATA_BYTES = 64 << 20
+
+
+def max_file_bytes(max_pixels: int) -> int:
+    """The largest photo file accepted when images may have up to ``max_pixels`` pixels."""
+    return FILE_BYTES_PER_PIXEL * max_pixels + FILE_METADATA_BYTES
+
+
+DEFAULT_MAX_FILE_BYTES = max_file_bytes(DEFAULT_MAX_PIXELS)
 
 # A progressive JPEG is decoded once per scan over the whole image; encoders write 6 to ~20 scans
 # (libjpeg's default script: 10 for colour, 6 for grey). Each scan costs a pass over every block.

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from colorizer.errors import ImageDecodeError, ImageTooLargeError
 from colorizer.input_file import check_file_status
+from colorizer.limits import DEFAULT_MAX_FILE_BYTES
 from colorizer.manifest import FAILED, SKIPPED
 from colorizer.provenance import is_our_output
 from colorkit.files import FILM_OUTPUT_SUFFIX, NAME_MAX_BYTES, is_media_name
@@ -33,16 +34,7 @@ from colorkit.files import FILM_OUTPUT_SUFFIX, NAME_MAX_BYTES, is_media_name
 log = logging.getLogger(__name__)
 
 OUTPUT_SUFFIX = "_color"
-# The largest file that can hold an accepted image: 8 bytes per pixel (16-bit RGBA, uncompressed)
-# plus room for metadata. A bigger file (a huge sparse one, say) is refused before it is read.
-FILE_BYTES_PER_PIXEL = 8
-FILE_METADATA_BYTES = 64 << 20
 OURS = ", not colorized again"
-
-
-def max_file_bytes(max_pixels: int) -> int:
-    """The largest input file accepted when images may have up to ``max_pixels`` pixels."""
-    return FILE_BYTES_PER_PIXEL * max_pixels + FILE_METADATA_BYTES
 
 
 @dataclass(frozen=True)
@@ -193,7 +185,7 @@ class Planner:
         output_dir: Path | None = None,
         recursive: bool = False,
         format: str = "png",
-        max_bytes: int = max_file_bytes(50_000_000),
+        max_bytes: int = DEFAULT_MAX_FILE_BYTES,
         known_outputs: Collection[str] = frozenset(),
         done: Callable[[Job], Done | None] | None = None,
     ):
@@ -303,7 +295,8 @@ class Planner:
         try:  # the reader's own checks, so a refusal here reads as it would there
             check_file_status(status, self._name(path), self.max_bytes)
         except ImageTooLargeError as error:
-            return Decision(str(path), FAILED, str(error))
+            if not _holds_film(path):  # films are read as a stream: a photo's size limit is not theirs
+                return Decision(str(path), FAILED, str(error))
         except ImageDecodeError as error:  # a special file
             return Decision(str(path), FAILED if named else SKIPPED, str(error))
         if os.path.realpath(path) in self.known_outputs:
@@ -321,6 +314,13 @@ def _is_folder(entry: os.DirEntry) -> bool:
         return entry.is_dir()
     except OSError:
         return False
+
+
+def _holds_film(path: Path) -> bool:
+    """Whether the regular file ``path`` holds a film (by its content; PyAV is loaded only here)."""
+    from colorizer.video import is_video
+
+    return is_video(path)
 
 
 def _listing(folder: Path) -> list[str]:

@@ -472,7 +472,7 @@ def _special_file_specs() -> list[_Spec]:
         _Spec(
             "sparse_30GB.png",
             "image",
-            _refused(too_large, "sparse_30GB.png", r"the file is 30 GiB, more than the limit of 256 MiB$"),
+            _refused(too_large, "sparse_30GB.png", r"the file is 30 GiB, more than the limit of 445\.5 MiB$"),
             "a 30 GB sparse file named .png",
             sparse,
         ),

@@ -25,7 +25,7 @@ from colorizer.decode import (
     read_image,
 )
 from colorizer.errors import ColorizerError, ImageDecodeError, ImageTooComplexError, ImageTooLargeError
-from colorizer.limits import MAX_JPEG_FILL_BYTES, MAX_JPEG_SCANS, check_finite
+from colorizer.limits import MAX_JPEG_FILL_BYTES, MAX_JPEG_SCANS, check_finite, max_file_bytes
 from testkit.hostile_corpus import encode, exif_bytes, jpeg_declaring, png_declaring
 from testkit.hostile_files import (
     amplified_exif,
@@ -560,9 +560,12 @@ def test_huge_sparse_file_refused_by_size_before_reading(tmp_path, monkeypatch):
         stream.write(png_declaring(8, 8))
         stream.truncate(30 << 30)  # 30 GiB, sparse
     monkeypatch.setattr(os, "read", lambda *args: pytest.fail("read a file refused by its size"))
-    with pytest.raises(ImageTooLargeError, match=r"^huge\.png: the file is 30 GiB, more than the limit of 256 MiB$"):
+    with pytest.raises(ImageTooLargeError, match=r"^huge\.png: the file is 30 GiB, more than the limit of 445\.5 MiB$"):
         read_image(path)
-    assert DEFAULT_MAX_FILE_BYTES == 256 * 1024 * 1024
+    # the one rule: 8 bytes a pixel (16-bit RGBA, uncompressed) at the pixel limit, and 64 MiB of metadata
+    assert DEFAULT_MAX_FILE_BYTES == max_file_bytes(DEFAULT_MAX_PIXELS) == 8 * 50_000_000 + 64 * 2**20
+    with pytest.raises(ImageTooLargeError, match=r"the limit of 826\.9 MiB$"):  # 8 x 100 MP + 64 MiB
+        read_image(path, max_pixels=100_000_000)
 
 
 def test_max_bytes_respected(tmp_path):

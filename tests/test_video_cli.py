@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
+import os
 
 import cv2
 import numpy as np
 import pytest
 
 from colorizer import Colorizer, cli
+from colorizer.limits import DEFAULT_MAX_FILE_BYTES
 from colorizer.video import colorize_video
 from testkit.video_clips import film_frames, read_film, write_clip
 
@@ -90,3 +92,21 @@ def test_no_stabilize_gives_the_per_frame_film(batch, synthetic_model, tmp_path)
         np.testing.assert_array_equal(ours, theirs)
     steady = list(film_frames(batch[1] / "clip_color.mp4"))
     assert any(not np.array_equal(a, b) for a, b in zip(plain, steady)), "--no-stabilize changed nothing"
+
+
+def test_a_film_is_not_held_to_a_photos_file_size(synthetic_model, tmp_path):
+    """Films stream a frame at a time, so a film file larger than the largest photo file accepted
+    (limits.max_file_bytes) is colorized; a photo file that large is refused by its size, unread."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    film = write_clip(folder / "long reel.mkv", grey_frames()[:3], fps=10, container="matroska")
+    photo = folder / "big scan.png"
+    cv2.imwrite(str(photo), grey_frames()[0])
+    for path in (film, photo):  # sparse padding after the data: no disk, no frames
+        os.truncate(path, DEFAULT_MAX_FILE_BYTES + 1)
+    out = tmp_path / "out"
+    status = cli.main([str(folder), "-o", str(out), "--model", str(synthetic_model)])
+    rows = {json.loads(line)["input"]: json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()}
+    assert status == 1
+    assert rows[str(film)]["status"] == "ok" and read_film(out / "long reel_color.mp4").frames == 3
+    assert rows[str(photo)]["status"] == "failed" and "more than the limit of 445.5 MiB" in rows[str(photo)]["error"]
