@@ -14,9 +14,11 @@ import logging
 import os
 import stat
 import struct
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -159,23 +161,37 @@ def process_file(
     """Colorize one file and write its output; the manifest row says what happened.
 
     data: the file's bytes when the engine has read them (Ray), else the file is read here.
+    Kinds of input part ways here: a film (judged by its content, ``colorizer.video.is_video``;
+    bytes without a photo's signature are put in a temporary file to be judged and read) streams
+    through ``process_video``, everything else is a photo for ``process_image``.
     stop: set when the batch is interrupted; checked before writing, so an interrupted file leaves
         no output (and no temporary) and a resumed run does it again.
     Raises OutputFolderError (the batch must stop) and Interrupted; nothing else.
     """
-    return handler_for(job, data)(colorizer, job, context, data, stop)
+    if data is None:
+        if _is_local_film(job.source):
+            return process_video(colorizer, job, context, Path(job.source), stop)
+    elif not _has_photo_signature(data):  # perhaps a film an engine read whole
+        with _spooled(data, job.name) as path:
+            if _is_film(path):
+                return process_video(colorizer, job, context, path, stop)
+    return process_image(colorizer, job, context, data, stop)
 
 
-def handler_for(job: Job, data: bytes | None = None) -> Callable[..., Row]:
-    """The per-file function for ``job``'s content: the one place where kinds of input part ways.
+def _has_photo_signature(data: bytes) -> bool:
+    from colorizer.video.container import image_kind  # PyAV is loaded only where films are looked for
 
-    A local file that holds a film (judged by its content, ``colorizer.video.is_video``) streams
-    through ``process_video``; everything else, and every file an engine hands over as bytes (Ray),
-    is a photo for ``process_image``.
-    """
-    if data is None and _is_local_film(job.source):
-        return process_video
-    return process_image
+    return image_kind(data[:32]) is not None
+
+
+@contextmanager
+def _spooled(data: bytes, name: str) -> Iterator[Path]:
+    """``data`` in a temporary file named as the input (PyAV reads films from files; messages name
+    the input), deleted afterwards."""
+    with tempfile.TemporaryDirectory(prefix="colorizer-") as folder:
+        path = Path(folder) / (Path(name).name or "input")
+        path.write_bytes(data)
+        yield path
 
 
 def _is_local_film(source: str) -> bool:
@@ -196,10 +212,10 @@ def _is_film(path: Path) -> bool:
         return False
 
 
-def process_video(colorizer, job: Job, context: Context, data: bytes | None, stop: threading.Event | None) -> Row:
-    """``process_file`` for a film: streamed from its path into ``<name>_color.mp4`` (H.264, the
-    sound kept, the run's provenance as its metadata) beside where a photo's output would go
-    (``film_output``); interruptible between frames."""
+def process_video(colorizer, job: Job, context: Context, source: Path, stop: threading.Event | None) -> Row:
+    """``process_file`` for a film: streamed from ``source`` (the input, or a temporary copy of its
+    bytes) into ``<name>_color.mp4`` (H.264, the sound kept, the run's provenance as its metadata)
+    beside where a photo's output would go (``film_output``); interruptible between frames."""
     from colorizer.video import colorize_video
 
     started = time.perf_counter()
@@ -216,7 +232,7 @@ def process_video(colorizer, job: Job, context: Context, data: bytes | None, sto
         remove_stale_parts(output)  # temporaries a killed run left
         result = colorize_video(
             colorizer,
-            Path(job.source),
+            source,
             output,
             stabilize=settings.stabilize,
             progress=check_stop,
@@ -308,7 +324,7 @@ class DoneCheck:
     (``looks_complete``) and carrying this run's model and settings in its provenance.
 
     A film's output is its MP4 (``film_output``); it counts only for an input that is a film, judged
-    as ``handler_for`` judges (so a photo is never skipped for an MP4 that happens to sit where its
+    as ``process_file`` judges (so a photo is never skipped for an MP4 that happens to sit where its
     film output would be). What a photo pays for this is one stat of the absent MP4.
     """
 

@@ -32,7 +32,7 @@ from colorizer.batch import Context, OutputFolderError, process_file
 from colorizer.errors import ColorizerError
 from colorizer.manifest import FAILED, SKIPPED, Row
 from colorizer.plan import Decision, Job, Naming, output_names
-from colorkit.files import is_image_name, sha256_file, write_atomically
+from colorkit.files import is_media_name, sha256_file, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +274,7 @@ def plan_uris(
     uris: list[str], output_dir: Path, recursive: bool, format: str, done: Callable[[Job], int | None] | None
 ) -> tuple[Iterator[Job | Decision], Naming, object]:
     """Jobs for inputs on a pyarrow filesystem (s3://bucket/prefix, gs://..., file:///...): every file
-    with an image suffix (in subfolders with ``recursive``), the tree mirrored under ``output_dir``
+    with an image or film suffix (in subfolders with ``recursive``), the tree mirrored under ``output_dir``
     from the inputs' common folder, names made unique per folder. Jobs' sources are URIs.
     Returns (plan, naming, filesystem)."""
     import pyarrow.fs
@@ -295,7 +295,7 @@ def plan_uris(
             selector = pyarrow.fs.FileSelector(base, recursive=recursive)
             infos = sorted(filesystem.get_file_info(selector), key=lambda item: item.path)
             for item in infos:
-                if item.type == pyarrow.fs.FileType.File and is_image_name(Path(item.path)):
+                if item.type == pyarrow.fs.FileType.File and is_media_name(Path(item.path)):
                     folders.setdefault(os.path.dirname(item.path), []).append(item.path)
         elif info.type == pyarrow.fs.FileType.File:
             tops.append(os.path.dirname(base))

@@ -20,8 +20,9 @@ from colorizer import Colorizer, ray_job, read_image
 from colorizer import cli as colorizer_cli
 from colorizer.encode import looks_complete
 from colorkit.files import sha256_file
-from testkit.batch_tree import write_flat_folder, write_mixed_tree
+from testkit.batch_tree import texture, write_bgr, write_flat_folder, write_mixed_tree
 from testkit.fixtures import REPO_ROOT
+from testkit.video_clips import read_film, write_clip
 
 ray = pytest.importorskip(
     "ray", reason="needs the optional extra ray[data] (pip install 'ray[data]'; .ci/run installs it)"
@@ -199,3 +200,21 @@ def test_a_killed_worker_is_restarted_and_its_file_retried(synthetic_model, tmp_
 def rows_in(folder):
     lines = (folder / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.endswith("}")]
+
+
+def test_films_on_ray_are_the_local_clis_films(local_ray, synthetic_model, tmp_path, capsys):
+    """A film among photos, by path and by URI: Ray's actors get its bytes, recognise it by its
+    content and write the same MP4 as the local CLI (frames, sound, provenance), bit for bit."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    frames = [np.repeat(texture(48, 64, seed=20 + index)[..., None], 3, axis=2) for index in range(4)]
+    write_clip(folder / "reel one.mp4", frames, fps=8, audio="aac")
+    write_bgr(folder / "photo.jpg", texture(48, 64, seed=30))
+    local = tmp_path / "local"
+    assert colorizer_cli.main([str(folder), "-o", str(local), "--model", str(synthetic_model)]) == 0
+    for source, out in ((str(folder), tmp_path / "ray"), (f"file://{folder}", tmp_path / "uri")):
+        status = colorizer_cli.main([source, "-o", str(out), "--model", str(synthetic_model), "--ray"])
+        assert status == 0, capsys.readouterr().err
+        assert sorted(files_of(out)) == ["photo_color.png", "reel one_color.mp4"]
+        assert files_of(out) == files_of(local), f"{source}: Ray's results differ from the local CLI's"
+        assert read_film(out / "reel one_color.mp4").frames == 4
