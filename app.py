@@ -87,12 +87,13 @@ LAUNCH_OPTIONS = {
     "mcp_server": True,  # the public endpoint is also an MCP tool, at /gradio_api/mcp/
 }
 
-TITLE = "Black-and-white photo colorizer"
-INTRO = """\
-# Black-and-white photo colorizer
+TITLE = "Black-and-white photo and film colorizer"
+INTRO = f"""\
+# {TITLE}
 Upload an old photo (drag it here, paste it, or click to choose a file): the
 [ECCV16 model](https://richzhang.github.io/colorization/) of Zhang, Isola and Efros guesses plausible
-colours for it. The result keeps your photo's full resolution and downloads as PNG.
+colours for it. The result keeps your photo's full resolution and downloads as PNG. Many photos at
+once: the **Many photos** tab; a short film: the **Film** tab.
 """
 # Gradio 6.31's bundled SourceSansPro-SemiBold.woff2 holds only a few glyphs, so semi-bold text (titles,
 # labels, buttons) mixed two fonts; with the complete Bold face declared instead, weight 600 resolves to it.
