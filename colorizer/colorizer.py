@@ -13,6 +13,7 @@ import onnxruntime as ort
 
 from colorizer.color import lightness, split_alpha
 from colorizer.errors import ColorizerError, ModelError, ProviderError
+from colorizer.heap import release_free_heap
 from colorizer.limits import check_finite
 from colorizer.pixels import finish
 from colorizer.providers import choose_providers
@@ -97,6 +98,7 @@ class Colorizer:
             raise ModelError(f"{self.model_path}: {error}") from None
         self.default_temperature = self.contract.default_temperature
         self.input_size = self.contract.input_size
+        release_free_heap()  # the model's parse buffers, freed but kept by malloc (~230 MB)
         log.info("model %s on %s", self.model_path.name, ", ".join(self.providers))
 
     @property
