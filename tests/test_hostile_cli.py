@@ -20,13 +20,12 @@ from pathlib import Path
 import pytest
 
 from testkit.fixtures import REPO_ROOT
+from testkit.hostile_bounds import file_seconds, rss_bytes
 from testkit.hostile_files import Decoded, cases
 
 REPORT = REPO_ROOT / "tests" / "out" / "hostile_cli.md"
-BASE_RSS_MB = 1000  # interpreter, onnxruntime session, numba kernels, thread pools
-RSS_BYTES_PER_PIXEL = 20  # of the two largest accepted images (two files in flight with --jobs 2)
-SECONDS = 60.0  # per file, on two shared cores ...
-SECONDS_PER_MEGAPIXEL = 2.0  # ... plus this much per megapixel it really holds
+BASE_RSS_BYTES = 1000 << 20  # interpreter, onnxruntime session, numba kernels, thread pools
+IN_FLIGHT = 2  # files colorized at once (--jobs 2): the run's peak holds the two largest
 
 # The CLI's file-size limit grows with --max-pixels (colorizer.plan.max_file_bytes), so its refusal names
 # another limit than the library's default; everything else reads exactly as the decoder's message.
@@ -87,11 +86,11 @@ def test_every_file_has_its_outcome(run):
 def test_time_and_memory_stay_proportional_to_real_pixels(run):
     corpus, rows, measured = run
     accepted = sorted((case.pixels for case in corpus if isinstance(case.expect, Decoded)), reverse=True)
-    rss_bound = BASE_RSS_MB + RSS_BYTES_PER_PIXEL * sum(accepted[:2]) / 2**20
+    rss_bound = rss_bytes(sum(accepted[:IN_FLIGHT]), base_bytes=BASE_RSS_BYTES) / 2**20
     lines = ["| file | outcome | pixels | seconds | bound s |", "| --- | --- | ---: | ---: | ---: |"]
     for case in corpus:
         row = rows[case.path.name]
-        bound = SECONDS + SECONDS_PER_MEGAPIXEL * case.pixels / 1e6
+        bound = file_seconds(case.pixels)
         lines.append(f"| {case.name} | {row['status']} | {case.pixels:,} | {row['seconds']:.2f} | {bound:.0f} |")
         assert row["seconds"] <= bound, f"{case.name}: {row['seconds']:.1f} s, bound {bound:.0f} s"
     lines.append(f"\nPeak RSS of the whole run: {measured['peak_mb']:.0f} MB (bound {rss_bound:.0f} MB).")
