@@ -84,7 +84,7 @@ def colorize_film(
     model that will not load.
     """
     name = original_name or source.name
-    if not is_video(source):
+    if not is_video(source, max_pixels=limits.max_pixels):
         raise VideoError(f"{name}: not a video file (send photos to the photo endpoint)")
     colorizer = models.get(options.precision)
     result = colorize_video(

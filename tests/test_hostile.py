@@ -29,17 +29,15 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import cv2
 import numpy as np
-import psutil
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from testkit.app_server import REPO_ROOT, running_app
+from testkit.app_server import REPO_ROOT, peak_rss_mb, reset_peak_rss, running_app, server_process
 from testkit.hostile_bounds import file_seconds, rss_bytes
 from testkit.hostile_corpus import FIRST_CORPUS, Colorize, HostileFile, Refuse, scene
 from testkit.hostile_files import case_names, special_file_names
@@ -55,26 +53,6 @@ SERVER_BASE_BYTES = 1024 << 20  # a refused file, or the fixed part of an accept
 NORMAL_SLOWDOWN = 4.0  # a normal request during or after a hostile file: at most this x usual + 5 s
 REPORT = REPO_ROOT / "tests" / "out" / "hostile_app.md"
 MEASURED: dict[str, tuple[int, float, float, float, float | None]] = {}
-
-
-def server_process(url: str) -> psutil.Process:
-    port = url.rstrip("/").rsplit(":", 1)[1]
-    for child in psutil.Process().children(recursive=True):
-        command = child.cmdline()
-        if "--port" in command and command[command.index("--port") + 1] == port:
-            return child
-    raise LookupError(url)
-
-
-def reset_peak_rss(process: psutil.Process) -> None:
-    Path(f"/proc/{process.pid}/clear_refs").write_text("5")  # VmHWM := current RSS (Linux >= 4.0)
-
-
-def peak_rss_mb(process: psutil.Process) -> float:
-    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise LookupError("VmHWM")
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ from colorizer.video.container import (
     FilmWriter,
     VideoInfo,
     check_frame_size,
+    check_reaches,
     decode_packet,
     ffmpeg_reason,
     frame_pixels,
@@ -299,10 +300,7 @@ def _check_complete(writer: FilmWriter, info: VideoInfo, content_end: float, nam
     decoded = float((writer.end_pts - writer.first_pts) * info.time_base)
     frame = 1 / float(info.frame_rate) if info.frame_rate else 0.04
     for declared, reached in ((info.video_duration, decoded), (info.duration, content_end)):
-        if declared and reached < declared - max(2 * frame, 0.01 * declared):
-            raise VideoError(
-                f"{name}: truncated or damaged: it stops at {reached:.2f} s of the {declared:.2f} s it declares"
-            )
+        check_reaches(declared, reached, frame, name)
     if info.declared_frames and writer.frames < info.declared_frames:
         log.warning(
             "%s: %d of the %d frames declared decoded (damaged data, or an edit list)",

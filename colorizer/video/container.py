@@ -24,7 +24,6 @@ aspect ratio are copied. Audio streams are copied packet for packet when MP4 tak
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import math
 import os
@@ -195,6 +194,8 @@ def video_stream(container: av.container.InputContainer, name: str) -> av.video.
     for stream in container.streams.video:
         if not stream.disposition & av.stream.Disposition.attached_pic and stream.codec_context is not None:
             return stream
+    if not container.streams:
+        raise VideoError(f"{name}: no video stream: the file holds no streams at all (truncated or damaged)")
     has_audio = bool(container.streams.audio)
     raise VideoError(f"{name}: no video stream" + (" (audio only)" if has_audio else ""))
 
@@ -233,8 +234,9 @@ def probe(
         check_frame_sides(first.width, first.height, name)
         check_frame_count(packets.count, max_frames, name)
         check_frame_rate(packets.count, packets.seconds(stream.time_base), max_frame_rate, name)
-        matrix = usable_display_matrix(display_matrix(first), name)
         rate = stream.average_rate or stream.guessed_rate
+        check_reaches(duration, packets.content_end, 1 / float(rate) if rate else 0.04, name)
+        matrix = usable_display_matrix(display_matrix(first), name)
         frames = stream.frames or (round(duration * rate) if duration and rate else None)
         start = container.start_time / av.time_base if container.start_time is not None else 0.0
         return VideoInfo(
@@ -260,17 +262,23 @@ def probe(
 
 @dataclass
 class _Packets:
-    """The video packets read: how many, and the span of their time stamps (stream time base)."""
+    """The packets read: the video packets' count and the span of their time stamps (stream time
+    base), and the latest end of any packet, sound included (seconds, as ``_transcode`` counts it)."""
 
     count: int = 0
-    first: int | None = None  # the earliest time stamp
-    end: int | None = None  # the latest time stamp plus its packet's duration
+    first: int | None = None  # the earliest video time stamp
+    end: int | None = None  # the latest video time stamp plus its packet's duration
+    content_end: float = 0.0
 
-    def add(self, packet: av.Packet) -> None:
+    def add(self, packet: av.Packet, start: float) -> None:
+        stop = packet.pts + (packet.duration or 0) if packet.pts is not None else None
+        if stop is not None and packet.time_base:
+            self.content_end = max(self.content_end, float(stop * packet.time_base) - start)
+        if packet.stream.type != "video":
+            return
         self.count += 1
-        if packet.pts is not None:
+        if packet.pts is not None and stop is not None:
             self.first = packet.pts if self.first is None else min(self.first, packet.pts)
-            stop = packet.pts + (packet.duration or 0)
             self.end = stop if self.end is None else max(self.end, stop)
 
     def seconds(self, time_base: Fraction | None) -> float | None:
@@ -283,27 +291,29 @@ class _Packets:
 def _first_frame_and_packets(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str, max_pixels: int
 ) -> tuple[av.VideoFrame | None, _Packets]:
-    """The video stream's first decoded frame, and every video packet counted: packets are decoded
-    only until the first frame comes out, then just read."""
+    """The video stream's first decoded frame, and every video and audio packet counted: video
+    packets are decoded only until the first frame comes out, then just read."""
     first, packets = None, _Packets()
-    for packet in container.demux(stream):
+    start = container.start_time / av.time_base if container.start_time is not None else 0.0
+    for packet in container.demux(stream, *container.streams.audio):
         if packet.size:
-            packets.add(packet)
-        if first is None:
+            packets.add(packet, start)
+        if first is None and packet.stream.type == "video":
             frames = decode_packet(packet, name, max_pixels)
             first = frames[0] if frames else None
     return first, packets
 
 
-def is_video(path: Path | str) -> bool:
+def is_video(path: Path | str, *, max_pixels: int = DEFAULT_MAX_FRAME_PIXELS) -> bool:
     """Whether the file holds a film, judged by its content (not its name): a container of
     ``VIDEO_DEMUXERS`` with a video stream that is not a cover picture, or a file that starts like
-    a film container (MP4, Matroska, AVI, ...) but is too damaged to open, so that colorize_video
-    names what is wrong with it. Reads the header only. A photo, an audio file, an image sequence
-    or any other file is not a video."""
+    a film container (MP4, Matroska, AVI, ...) but is too damaged to open or holds no stream at all,
+    so that colorize_video names what is wrong with it. Reads the header only (FFmpeg may decode a
+    first frame, of at most ``max_pixels``). A photo, an audio file, an image sequence or any other
+    file is not a video."""
     path = Path(path)
     try:
-        with open_input(path) as container:
+        with open_input(path, max_pixels=max_pixels) as container:
             video_stream(container, path.name)
     except VideoError:
         try:
@@ -311,15 +321,16 @@ def is_video(path: Path | str) -> bool:
                 head = file.read(32)
         except OSError:
             return False
-        return film_kind(head) is not None and not _opens(path)
+        return film_kind(head) is not None and not _opens(path, max_pixels)
     return True
 
 
-def _opens(path: Path) -> bool:
-    """Whether FFmpeg can open the file at all (a film without video opens; a damaged one does not)."""
+def _opens(path: Path, max_pixels: int) -> bool:
+    """Whether FFmpeg can open the file and finds a stream in it (a film without video does; a
+    damaged one does not)."""
     try:
-        with open_input(path):
-            return True
+        with open_input(path, max_pixels=max_pixels) as container:
+            return bool(container.streams)
     except VideoError:
         return False
 
@@ -351,8 +362,9 @@ def decode_packet(packet: av.Packet, name: str, max_pixels: int | None = None) -
         return packet.decode()
     except av.error.FFmpegError as error:
         when = f" at {float(packet.pts * packet.time_base):.2f} s" if packet.pts is not None else ""
-        refused = max_pixels is not None and packet.stream.type == "video" and error.errno == errno.EINVAL
-        larger = f", or a frame of more than {max_pixels:,} pixels" if refused else ""
+        # FFmpeg reports a frame over the decoder's pixel limit as invalid data or an invalid argument
+        limited = max_pixels is not None and packet.stream.type == "video"
+        larger = f", or a frame of more than {max_pixels:,} pixels" if limited else ""
         raise VideoError(f"{name}: corrupt {packet.stream.type} data{when}{larger} ({ffmpeg_reason(error)})") from None
 
 
@@ -531,6 +543,16 @@ class FilmWriter:
             self._closed = True
             with contextlib.suppress(av.error.FFmpegError, ValueError):
                 self._output.close()
+
+
+def check_reaches(declared: float | None, reached: float, frame: float, name: str) -> None:
+    """VideoError when a film's content stops at ``reached`` seconds, well before the ``declared``
+    duration (None: not declared): a truncated file whose container has no index to tell, or a
+    header that lies. Two frames (``frame`` seconds each) or 1 % of slack."""
+    if declared and reached < declared - max(2 * frame, 0.01 * declared):
+        raise VideoError(
+            f"{name}: truncated or damaged: it stops at {reached:.2f} s of the {declared:.2f} s it declares"
+        )
 
 
 def _check_index(container: av.container.InputContainer, path: Path, tail: int = 64) -> None:
