@@ -31,6 +31,7 @@ import resource
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 from collections.abc import Callable
@@ -49,7 +50,7 @@ from testkit.video_clips import write_clip
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WIDTH, HEIGHT = 64, 48  # the accepted films' frames
-ACCEPTED_FRAMES = 3  # each costs a network pass in each front end: few
+ACCEPTED_FRAMES = 2  # each costs a network pass in each front end: few, but enough for the stabilizer
 LIMIT = "more than the limit of"
 NOT_A_PHOTO = r"not a recognised image format"  # the command line takes what is not a film as a photo
 BOMB_SIDE = 16_000  # a frame of 16000 x 16000 16-bit RGBA: 2 GB, under FFmpeg's own size limit
@@ -163,13 +164,12 @@ class _Spec:
 def film_cases(folder: Path) -> list[FilmCase]:
     """Write every film into ``folder`` (created if needed) and return the cases in a fixed order."""
     folder.mkdir(parents=True, exist_ok=True)
-    scratch = folder / ".scratch"
-    scratch.mkdir(exist_ok=True)
     made = []
-    for spec in _specs():
-        path = folder / spec.name
-        path.write_bytes(spec.make(scratch))
-        made.append(FilmCase(spec.name, path, spec.expect, spec.what, spec.app, spec.cli))
+    with tempfile.TemporaryDirectory() as scratch:
+        for spec in _specs():
+            path = folder / spec.name
+            path.write_bytes(spec.make(Path(scratch)))
+            made.append(FilmCase(spec.name, path, spec.expect, spec.what, spec.app, spec.cli))
     return made
 
 
@@ -185,6 +185,7 @@ def _refused(error: str, name: str, message: str) -> Refused:
 def _specs() -> list[_Spec]:
     video, too_large = "VideoError", "VideoTooLargeError"
     written = Written(WIDTH, HEIGHT, ACCEPTED_FRAMES)
+    damaged = Written(WIDTH, HEIGHT, 3)
     specs = [
         # Damaged containers.
         _Spec(
@@ -202,7 +203,7 @@ def _specs() -> list[_Spec]:
         _Spec(
             "corrupt_middle.avi",
             lambda scratch: _mjpeg_avi([_jpeg(frame, cut=index == 1) for index, frame in enumerate(_frames(3))]),
-            written,
+            damaged,
             "MJPEG AVI whose middle frame loses the second half of its data: decoded as far as it goes",
         ),
         _Spec(
@@ -232,8 +233,6 @@ def _specs() -> list[_Spec]:
             _audio_only,
             _refused(video, "audio_only.mp4", r"no video stream \(audio only\)$"),
             "AAC sound alone, named .mp4",
-            app=_refused(video, "audio_only.mp4", r"not a video file \(send photos to the photo endpoint\)$"),
-            cli=_refused("ImageDecodeError", "audio_only.mp4", NOT_A_PHOTO),
         ),
         # Frame sizes: headers, and frames whose own header lies about the container's.
         _Spec(
@@ -297,9 +296,10 @@ def _specs() -> list[_Spec]:
         ),
         _Spec(
             "gap_1e6_s.mkv",
-            lambda scratch: _mkv(scratch, _frames(4), pts=[0, 40, 80, GAP_SECONDS * 1000], time_base=Fraction(1, 1000)),
-            _refused(video, "gap_1e6_s.mkv", r"the frame at 0\.08 s lasts 1,000,000 s, longer than an MP4 frame can"),
-            "variable frame rate: the fourth frame a million seconds after the third",
+            lambda scratch: _mkv(scratch, _frames(2), pts=[0, GAP_SECONDS * 1000], time_base=Fraction(1, 1000)),
+            _refused(video, "gap_1e6_s.mkv", r"the frame at 0\.00 s lasts 1,000,000 s, longer than an MP4 frame can"),
+            "variable frame rate: the second frame a million seconds after the first (written, it came out "
+            "one tick after it)",
             app=_refused(too_large, "gap_1e6_s.mkv", rf"1000000\.0 s long, {LIMIT} 60 s$"),
         ),
         # Index amplification: what FFmpeg allocates while opening.

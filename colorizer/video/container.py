@@ -307,10 +307,10 @@ def _first_frame_and_packets(
 def is_video(path: Path | str, *, max_pixels: int = DEFAULT_MAX_FRAME_PIXELS) -> bool:
     """Whether the file holds a film, judged by its content (not its name): a container of
     ``VIDEO_DEMUXERS`` with a video stream that is not a cover picture, or a file that starts like
-    a film container (MP4, Matroska, AVI, ...) but is too damaged to open or holds no stream at all,
-    so that colorize_video names what is wrong with it. Reads the header only (FFmpeg may decode a
-    first frame, of at most ``max_pixels``). A photo, an audio file, an image sequence or any other
-    file is not a video."""
+    a film container (MP4, Matroska, AVI, ...) but is too damaged to open or holds no video, so that
+    colorize_video names what is wrong with it ("no video stream (audio only)"). Reads the header
+    only (FFmpeg may decode a first frame, of at most ``max_pixels``). A photo, an audio file (an
+    M4A's brand, MP3, WAV, ...), an image sequence or any other file is not a video."""
     path = Path(path)
     try:
         with open_input(path, max_pixels=max_pixels) as container:
@@ -321,18 +321,8 @@ def is_video(path: Path | str, *, max_pixels: int = DEFAULT_MAX_FRAME_PIXELS) ->
                 head = file.read(32)
         except OSError:
             return False
-        return film_kind(head) is not None and not _opens(path, max_pixels)
+        return film_kind(head) is not None
     return True
-
-
-def _opens(path: Path, max_pixels: int) -> bool:
-    """Whether FFmpeg can open the file and finds a stream in it (a film without video does; a
-    damaged one does not)."""
-    try:
-        with open_input(path, max_pixels=max_pixels) as container:
-            return bool(container.streams)
-    except VideoError:
-        return False
 
 
 def codec_name(stream: av.stream.Stream) -> str:
