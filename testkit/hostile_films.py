@@ -43,6 +43,7 @@ import av
 import numpy as np
 from PIL import Image
 
+from colorizer.video_service import DEFAULT_MAX_FRAMES
 from testkit.hostile_bounds import film_rss_bytes, film_seconds
 from testkit.hostile_corpus import scene
 from testkit.hostile_files import Bound, Refused, png_chunk, png_header
@@ -54,7 +55,7 @@ ACCEPTED_FRAMES = 2  # each costs a network pass in each front end: few, but eno
 LIMIT = "more than the limit of"
 NOT_A_PHOTO = r"not a recognised image format"  # the command line takes what is not a film as a photo
 BOMB_SIDE = 16_000  # a frame of 16000 x 16000 16-bit RGBA: 2 GB, under FFmpeg's own size limit
-MANY_FRAMES, FAST_RATE = 3000, 1000  # frames of 16 x 16 at 1,000 frames/s
+MANY_FRAMES, FAST_RATE = DEFAULT_MAX_FRAMES + 1, 1000  # frames of 16 x 16 at 1,000 frames/s: one over the app's limit
 GAP_SECONDS = 1_000_000  # between the third and fourth frame of the VFR film
 DECLARED_SECONDS = 1_000_000  # the Matroska duration of a 0.2 s film
 MP4_SAMPLES = 70_000_000  # a 1.6 KB MP4's sample table declares this many 100-byte samples
@@ -91,6 +92,7 @@ class FilmCase:
     what: str  # one line for the report
     app: Written | Refused | None = None  # through the app's film endpoint, where it differs
     cli: Expectation | None = None  # through python -m colorizer, where it differs
+    passes_before_refusal: int = 0  # network passes the library may spend on it before refusing it
 
     def expect_for(self, front: str) -> Expectation:
         """The expectation for "library", "cli" or "app"."""
@@ -129,6 +131,7 @@ class FilmResult:
     seconds: float
     cpu_seconds: float
     leftovers: tuple[str, ...]  # files in the film's output folder after a refusal
+    network_passes: int  # frames the network ran on, refused or not
 
     def matches(self, expect: Written | Refused) -> bool:
         if isinstance(expect, Written):
@@ -159,6 +162,7 @@ class _Spec:
     what: str
     app: Written | Refused | None = None
     cli: Expectation | None = None
+    passes_before_refusal: int = 0
 
 
 def film_cases(folder: Path) -> list[FilmCase]:
@@ -169,7 +173,9 @@ def film_cases(folder: Path) -> list[FilmCase]:
         for spec in _specs():
             path = folder / spec.name
             path.write_bytes(spec.make(Path(scratch)))
-            made.append(FilmCase(spec.name, path, spec.expect, spec.what, spec.app, spec.cli))
+            made.append(
+                FilmCase(spec.name, path, spec.expect, spec.what, spec.app, spec.cli, spec.passes_before_refusal)
+            )
     return made
 
 
@@ -245,6 +251,7 @@ def _specs() -> list[_Spec]:
             ),
             "PNG-in-AVI, 64 x 48 in its header; the second frame's PNG declares 16000 x 16000 16-bit RGBA "
             "(2 GB) over one row of data",
+            passes_before_refusal=1,  # the first frame is colorized before the second is read
         ),
         _Spec(
             "first_frame_lies.avi",
@@ -284,8 +291,9 @@ def _specs() -> list[_Spec]:
         _Spec(
             "fast_1000fps.mp4",
             lambda scratch: _mp4(scratch, _frames(MANY_FRAMES, 16, 16), fps=FAST_RATE),
-            _refused(too_large, "fast_1000fps.mp4", rf"3,000 frames in 3\.00 s, {LIMIT} 240 frames a second$"),
-            f"{MANY_FRAMES:,} frames of 16 x 16 at {FAST_RATE:,} frames/s (~80 KB; each frame a network pass)",
+            _refused(too_large, "fast_1000fps.mp4", rf"3,601 frames in 3\.60 s, {LIMIT} 240 frames a second$"),
+            f"{MANY_FRAMES:,} frames of 16 x 16 at {FAST_RATE:,} frames/s (~70 KB; each frame a network pass)",
+            app=_refused(too_large, "fast_1000fps.mp4", rf"3,601 frames, {LIMIT} 3,600$"),
         ),
         _Spec(
             "declares_1e6_s.mkv",
@@ -300,6 +308,7 @@ def _specs() -> list[_Spec]:
             _refused(video, "gap_1e6_s.mkv", r"the frame at 0\.00 s lasts 1,000,000 s, longer than an MP4 frame can"),
             "variable frame rate: the second frame a million seconds after the first (written, it came out "
             "one tick after it)",
+            passes_before_refusal=1,
             app=_refused(too_large, "gap_1e6_s.mkv", rf"1000000\.0 s long, {LIMIT} 60 s$"),
         ),
         # Index amplification: what FFmpeg allocates while opening.
@@ -534,25 +543,29 @@ def _audio_only(scratch: Path) -> bytes:
 # --- measuring --------------------------------------------------------------------------------------------
 
 
-def measure_films(cases: list[FilmCase], model: Path, out_dir: Path, *, timeout: float = 300.0) -> list[FilmResult]:
+def measure_films(cases: list[FilmCase], model: Path, out_dir: Path, *, overtime: float = 3.0) -> list[FilmResult]:
     """Colorize each case with ``colorize_video`` (the library's defaults) into ``out_dir/<name>/``, in
     one process of its own that loads ``model`` once: peak RSS reset before each film, CPU time read
-    after it. A film that kills the process (a crash, ``timeout``) and those after it are "crashed"."""
-    requests = "".join(json.dumps([str(case.path), str(out_dir / case.name), timeout]) + "\n" for case in cases)
+    after it. A film that kills the process (a crash; running ``overtime`` times its bound's seconds,
+    at least a minute) and those after it are "crashed"."""
+    timeouts = [max(60.0, overtime * case.bound.seconds) for case in cases]
+    requests = "".join(
+        json.dumps([str(case.path), str(out_dir / case.name), timeout]) + "\n" for case, timeout in zip(cases, timeouts)
+    )
     completed = subprocess.run(
         [sys.executable, "-m", "testkit.hostile_films", str(model)],
         input=requests,
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=timeout * len(cases) + 120,
+        timeout=sum(timeouts) + 120,
         check=False,
         env={**os.environ, "OPENCV_LOG_LEVEL": "ERROR"},
     )
     lines = completed.stdout.strip().splitlines()
     results = [FilmResult(**{**fields, "leftovers": tuple(fields["leftovers"])}) for fields in map(json.loads, lines)]
     crashed = FilmResult(
-        "crashed", f"exit {completed.returncode}", completed.stderr[-2000:], 0, 0, 0, 0, 0, 0.0, 0.0, ()
+        "crashed", f"exit {completed.returncode}", completed.stderr[-2000:], 0, 0, 0, 0, 0, 0.0, 0.0, (), 0
     )
     return results + [crashed] * (len(cases) - len(results))
 
@@ -570,6 +583,21 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+class _Counting:
+    """A Colorizer that counts its network passes."""
+
+    def __init__(self, colorizer):
+        self._colorizer = colorizer
+        self.passes = 0
+
+    def predict_ab(self, *args, **kwargs):
+        self.passes += 1
+        return self._colorizer.predict_ab(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._colorizer, name)
+
+
 def _measure_here(colorizer, source: Path, out_dir: Path) -> dict:
     """Colorize one film in this process: outcome, what was written, peak RSS growth, seconds."""
     from colorizer.errors import ColorizerError
@@ -581,8 +609,9 @@ def _measure_here(colorizer, source: Path, out_dir: Path) -> dict:
     before = _status_kib("VmRSS")
     start, cpu_start = time.perf_counter(), _cpu_seconds()
     width = height = frames = rotation = 0
+    counting = _Counting(colorizer)
     try:
-        result = colorize_video(colorizer, source, out_dir / "film_color.mp4")
+        result = colorize_video(counting, source, out_dir / "film_color.mp4")
         outcome, error, message = "written", "", ""
     except ColorizerError as refusal:
         outcome, error, message = "refused", type(refusal).__name__, str(refusal)
@@ -607,6 +636,7 @@ def _measure_here(colorizer, source: Path, out_dir: Path) -> dict:
         "leftovers": sorted(path.name for path in out_dir.iterdir())
         if outcome != "written" and out_dir.exists()
         else [],
+        "network_passes": counting.passes,
     }
 
 

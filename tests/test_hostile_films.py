@@ -88,16 +88,25 @@ def test_corpus_is_small(corpus):
 
 
 @pytest.fixture(scope="module")
-def started(corpus, synthetic_model, tmp_path_factory) -> Iterator[dict[str, Future]]:
-    """The library's measurements, the command line's batch and the server, started at once."""
+def started(request, corpus, synthetic_model, tmp_path_factory) -> Iterator[dict[str, Future]]:
+    """The library's measurements, the command line's batch and the server, started at once: those
+    the selected tests of this module need (test_library_*, test_cli_*, test_app_*)."""
+    needed = {
+        front
+        for item in request.session.items
+        if item.module is request.module
+        for front in ("library", "cli", "app")
+        if item.originalname.startswith(f"test_{front}_")
+    }
     library_out, cli_out = tmp_path_factory.mktemp("library_out"), tmp_path_factory.mktemp("cli_out")
     server_dir = tmp_path_factory.mktemp("film_server")
     with contextlib.ExitStack() as stack, ThreadPoolExecutor(3) as pool:
-        yield {
-            "library": pool.submit(measure_films, list(corpus.values()), synthetic_model, library_out),
-            "cli": pool.submit(run_cli, corpus, synthetic_model, cli_out),
-            "server": pool.submit(stack.enter_context, running_app(synthetic_model, server_dir)),
+        starts = {
+            "library": lambda: pool.submit(measure_films, list(corpus.values()), synthetic_model, library_out),
+            "cli": lambda: pool.submit(run_cli, corpus, synthetic_model, cli_out),
+            "app": lambda: pool.submit(stack.enter_context, running_app(synthetic_model, server_dir)),
         }
+        yield {front: start() for front, start in starts.items() if front in needed}
         write_report()
 
 
@@ -130,9 +139,15 @@ def test_library_writes_or_refuses_within_bounds(corpus, library, name):
     if isinstance(expect, Refused):
         assert "\n" not in result.message and str(case.path.parent) not in result.message, result.message
         assert result.leftovers == (), f"{name}: left {result.leftovers}"
+        assert result.network_passes <= case.passes_before_refusal, (
+            f"{name}: {result.network_passes} network passes before the refusal"
+        )
+    else:
+        assert result.network_passes == expect.frames, f"{name}: {result.network_passes} network passes"
     bound = case.bound_for("library")
     MEASURED.setdefault(name, {})["library"] = (
-        f"{result.outcome}, {result.rss_bytes / 2**20:.0f} MiB, {result.cpu_seconds:.2f} CPU s"
+        f"{result.outcome}, {result.network_passes} passes, {result.rss_bytes / 2**20:.0f} MiB, "
+        f"{result.cpu_seconds:.2f} CPU s"
     )
     assert result.rss_bytes <= bound.rss_bytes, (
         f"{name}: peak RSS +{result.rss_bytes / 2**20:.0f} MiB > {bound.rss_bytes / 2**20:.0f} MiB"
@@ -140,7 +155,9 @@ def test_library_writes_or_refuses_within_bounds(corpus, library, name):
     assert result.cpu_seconds <= bound.seconds, f"{name}: {result.cpu_seconds:.1f} CPU s > {bound.seconds:.0f} s"
 
 
-def test_the_apps_frame_limit_refuses_before_any_work(tmp_path):
+def test_library_frame_limit_refuses_before_any_work(tmp_path):
+    """FilmLimits.max_frames, the app's: the frames are counted from the packets before any work."""
+
     class NoNetwork:  # the refusal must come before the first frame reaches the network
         def predict_ab(self, *args, **kwargs):
             raise AssertionError("the network was called")
@@ -223,7 +240,7 @@ def test_cli_peak_memory(corpus, cli_run):
 
 @pytest.fixture(scope="module")
 def server_url(started) -> str:
-    return started["server"].result()
+    return started["app"].result()
 
 
 @pytest.fixture(scope="module")
