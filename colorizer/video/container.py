@@ -337,14 +337,6 @@ def check_frame_size(width: int, height: int, max_pixels: int, name: str) -> Non
         )
 
 
-def decoded_frames(
-    container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str
-) -> Iterator[av.VideoFrame]:
-    """The video stream's frames in presentation order; VideoError on data that does not decode."""
-    for packet in container.demux(stream):
-        yield from decode_packet(packet, name)
-
-
 def decode_packet(packet: av.Packet, name: str, max_pixels: int | None = None) -> list:
     """A packet's frames (video or audio); an empty packet flushes the decoder. ``max_pixels``: the
     limit the decoder was opened with (``open_input``), named when FFmpeg refuses a frame."""
