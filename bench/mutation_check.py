@@ -47,6 +47,10 @@ def cli_case(option: str) -> str:
     return f"{CLI_OPTIONS}::test_cli_option_gives_the_library_result[{option}]"
 
 
+def film_case(name: str, test: str = "library_writes_or_refuses_within_bounds") -> str:
+    return f"tests/test_hostile_films.py::test_{test}[{name}]"
+
+
 @dataclass(frozen=True)
 class Mutant:
     """A realistic bug: in ``path`` replace ``old`` (found exactly once) with ``new``; ``tests`` are
@@ -203,6 +207,73 @@ MUTANTS = [
         "decode_image(data, max_pixels=settings.max_pixels, name=job.name)",
         "decode_image(data, name=job.name)",
         (cli_case("--max-pixels"),),
+    ),
+    # Hostile films: each protection removed in turn (tests/test_hostile_films.py).
+    Mutant(
+        "film-decoders-unlimited",
+        "colorizer/video/container.py",
+        'decoder_options = {"max_pixels": str(max_pixels)} if max_pixels is not None else {}',
+        "decoder_options: dict[str, str] = {}",
+        tuple(
+            film_case(name)
+            for name in ("frame_lies_16000x16000.avi", "first_frame_lies.avi", "declares_12000x12000.mkv")
+        ),
+    ),
+    Mutant(
+        "mp4-sample-tables-unchecked",
+        "colorizer/video/container.py",
+        "check_mp4_sample_tables(stream, os.fstat(stream.fileno()).st_size, name)",
+        "pass",
+        (film_case("sample_table_bomb.mp4"), film_case("fragment_bomb.mp4")),
+    ),
+    Mutant(
+        "film-small-frames-accepted",
+        "colorizer/video/limits.py",
+        "if min(width, height) < MIN_FRAME_SIDE:",
+        "if False:",
+        (film_case("tiny_2x2.avi"), film_case("line_1000000x1.avi")),
+    ),
+    Mutant(
+        "film-wide-frames-accepted",
+        "colorizer/video/limits.py",
+        "if max(width, height) > MAX_FRAME_SIDE:",
+        "if False:",
+        (film_case("wide_20000x16.avi"),),
+    ),
+    Mutant(
+        "film-frame-rate-unchecked",
+        "colorizer/video/limits.py",
+        "if frames > max_rate * seconds + 1:",
+        "if False:",
+        (film_case("fast_1000fps.mp4"),),
+    ),
+    Mutant(
+        "film-frame-count-unchecked",
+        "colorizer/video_service.py",
+        "max_frames=limits.max_frames,",
+        "",
+        (film_case("fast_1000fps.mp4", "app_film_endpoint_within_bounds_while_serving_others"),),
+    ),
+    Mutant(
+        "film-frame-gaps-unchecked",
+        "colorizer/video/colorize.py",
+        "check_frame_length(frame.pts - previous_pts, previous_start, info.time_base, name)",
+        "pass",
+        (film_case("gap_1e6_s.mkv"),),
+    ),
+    Mutant(
+        "film-display-matrix-copied",
+        "colorizer/video/container.py",
+        "matrix = usable_display_matrix(display_matrix(first), name)",
+        "matrix = display_matrix(first)",
+        (film_case("zero_matrix.mp4"),),
+    ),
+    Mutant(
+        "film-declared-duration-checked-only-at-the-end",
+        "colorizer/video/container.py",
+        "check_reaches(duration, packets.content_end, 1 / float(rate) if rate else 0.04, name)",
+        "pass",
+        (film_case("declares_1e6_s.mkv"),),
     ),
     Mutant(
         "softmax-over-width",

@@ -30,22 +30,29 @@ log = logging.getLogger(__name__)
 # 720p at 25 frames/s already keeps one of its two workers busy for several minutes.
 DEFAULT_MAX_SECONDS = 60.0
 DEFAULT_MAX_FRAME_PIXELS = 1280 * 720
+# Each frame costs a network pass however small it is: a minute at 60 frames/s. Without it a minute of
+# 2-pixel frames at 1,000 frames/s (a few hundred KB) would be 60,000 passes, hours of a worker.
+DEFAULT_MAX_FRAMES = 3600
 
 Progress = Callable[[int, "int | None", float], None]  # (frames done, frames in all or None, frames/s)
 
 
 @dataclass(frozen=True)
 class FilmLimits:
-    """What one film request may ask for: its duration in seconds and the pixels of one frame
-    (width x height, either orientation). Longer or larger films are refused before any frame is
-    colorized, with a message naming the limit."""
+    """What one film request may ask for: its duration in seconds, the pixels of one frame (width x
+    height, either orientation) and its number of frames. Longer or larger films, or films with more
+    frames, are refused before any frame is colorized, with a message naming the limit."""
 
     max_seconds: float = DEFAULT_MAX_SECONDS
     max_pixels: int = DEFAULT_MAX_FRAME_PIXELS
+    max_frames: int = DEFAULT_MAX_FRAMES
 
     def __post_init__(self):
-        if not self.max_seconds > 0 or not self.max_pixels > 0:
-            raise ColorizerError(f"film limits must be positive, not {self.max_seconds} s and {self.max_pixels} pixels")
+        if not self.max_seconds > 0 or not self.max_pixels > 0 or not self.max_frames > 0:
+            raise ColorizerError(
+                f"film limits must be positive, not {self.max_seconds} s, {self.max_pixels} pixels "
+                f"and {self.max_frames} frames"
+            )
 
 
 def film_result_name(original_name: str | None) -> str:
@@ -79,7 +86,7 @@ def colorize_film(
     model that will not load.
     """
     name = original_name or source.name
-    if not is_video(source):
+    if not is_video(source, max_pixels=limits.max_pixels):
         raise VideoError(f"{name}: not a video file (send photos to the photo endpoint)")
     colorizer = models.get(options.precision)
     settings = {**options.describe(), "stabilize": stabilize}
@@ -96,6 +103,7 @@ def colorize_film(
         max_duration=limits.max_seconds,
         max_pixels=limits.max_pixels,
         text=provenance_text(models.sha256(options.precision), settings),
+        max_frames=limits.max_frames,
     )
     log.info("%s: %d frames %dx%d in %.1f s", name, result.frames, result.width, result.height, result.elapsed)
     return result

@@ -13,6 +13,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 APP = REPO_ROOT / "app.py"
 START_TIMEOUT = 120.0  # seconds; importing gradio and loading the model take ~10 s on two busy cores
@@ -91,3 +93,26 @@ def _wait_until_ready(url: str, process: subprocess.Popen, timeout: float, log_p
     raise RuntimeError(
         f"app.py did not answer at {url} within {timeout:.0f} s:\n{log_path.read_text(errors='replace')}"
     )
+
+
+def server_process(url: str) -> psutil.Process:
+    """The app process (a child of this one, started by ``running_app``) serving ``url``."""
+    port = url.rstrip("/").rsplit(":", 1)[1]
+    for child in psutil.Process().children(recursive=True):
+        command = child.cmdline()
+        if "--port" in command and command[command.index("--port") + 1] == port:
+            return child
+    raise LookupError(url)
+
+
+def reset_peak_rss(process: psutil.Process) -> None:
+    """Set the process's peak RSS (VmHWM) to its current RSS (Linux 4.0+)."""
+    Path(f"/proc/{process.pid}/clear_refs").write_text("5")
+
+
+def peak_rss_mb(process: psutil.Process) -> float:
+    """The process's peak RSS (VmHWM) since it started or was last reset, MiB."""
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise LookupError("VmHWM")

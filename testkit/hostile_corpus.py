@@ -8,6 +8,9 @@ channel, and the grey levels the output's lightness must follow, which also pins
     from testkit.hostile_corpus import hostile_corpus
     for item in hostile_corpus():
         print(item.name, len(item.data), item.expect)
+
+``FIRST_CORPUS`` is this corpus as a ``Corpus``, the form tests/test_hostile.py takes corpora in
+(testkit.hostile_uploads gives the second one, testkit.hostile_files, in the same form).
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import io
 import re
 import struct
 import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -53,6 +58,21 @@ class HostileFile:
 
     def __repr__(self) -> str:  # pytest ids and failure messages: not the bytes
         return f"HostileFile({self.name!r}, {len(self.data)} bytes, {type(self.expect).__name__})"
+
+    @property
+    def pixels(self) -> int:
+        """Pixels the file really holds as displayed (0 for a refused one): what its bounds grow with."""
+        return self.expect.width * self.expect.height if isinstance(self.expect, Colorize) else 0
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A corpus as a test takes it: ``names()`` without building any file (pytest's parameters),
+    ``files(folder)`` each entry by name (writing into ``folder`` what it needs; an entry costly to
+    build may be built when it is looked up)."""
+
+    names: Callable[[], list[str]]
+    files: Callable[[Path], Mapping[str, HostileFile]]
 
 
 # --- pixels ---------------------------------------------------------------------------------------
@@ -356,3 +376,9 @@ def hostile_corpus() -> list[HostileFile]:
     names = [item.name for item in items]
     assert len(names) == len(set(names)), "corpus names must be unique"
     return items
+
+
+FIRST_CORPUS = Corpus(
+    names=lambda: [item.name for item in hostile_corpus()],
+    files=lambda folder: {item.name: item for item in hostile_corpus()},
+)

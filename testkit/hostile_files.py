@@ -161,6 +161,12 @@ def case_names(*, roles: tuple[str, ...] = ROLES) -> list[str]:
     return [spec.name for spec in _specs() if spec.role in roles]
 
 
+def special_file_names() -> set[str]:
+    """The image cases whose file is not a regular file of ordinary size (a FIFO, a folder, a device,
+    a 30 GB sparse file): a path handed to a reader, never a file a client could upload."""
+    return {spec.name for spec in _special_file_specs()}
+
+
 def _specs() -> list[_Spec]:
     specs = _image_specs() + _special_file_specs() + _release_specs()
     names = [spec.name for spec in specs]

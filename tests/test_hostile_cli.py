@@ -12,30 +12,20 @@ from __future__ import annotations
 import json
 import re
 import struct
-import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from testkit.fixtures import REPO_ROOT
+from testkit.hostile_bounds import file_seconds, rss_bytes
 from testkit.hostile_files import Decoded, cases
+from testkit.measured import run_measured
 
 REPORT = REPO_ROOT / "tests" / "out" / "hostile_cli.md"
-BASE_RSS_MB = 1000  # interpreter, onnxruntime session, numba kernels, thread pools
-RSS_BYTES_PER_PIXEL = 20  # of the two largest accepted images (two files in flight with --jobs 2)
-SECONDS = 60.0  # per file, on two shared cores ...
-SECONDS_PER_MEGAPIXEL = 2.0  # ... plus this much per megapixel it really holds
+BASE_RSS_BYTES = 1000 << 20  # interpreter, onnxruntime session, numba kernels, thread pools
+IN_FLIGHT = 2  # files colorized at once (--jobs 2): the run's peak holds the two largest
 
-
-# Runs the CLI as its only child, so RUSAGE_CHILDREN's peak is the CLI's own.
-_WRAPPER = textwrap.dedent("""
-    import json, resource, subprocess, sys
-    done = subprocess.run(sys.argv[1:], capture_output=True, text=True, timeout=1200)
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"status": done.returncode, "peak_mb": peak_kb / 1024, "stderr": done.stderr[-4000:]}))
-""")
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -53,25 +43,17 @@ def run(tmp_path_factory, synthetic_model):
     out = folder / "out"
     inputs = [str(folder / "in")] + [str(case.path) for case in corpus if not case.path.is_relative_to(folder)]
     command = [sys.executable, "-m", "colorizer", *inputs, "-o", str(out), "--model", str(synthetic_model)]
-    done = subprocess.run(
-        [sys.executable, "-c", _WRAPPER, *command],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        check=True,
-    )
-    measured = json.loads(done.stdout)
+    measured = run_measured(command, cwd=REPO_ROOT)
     rows = {Path(row["input"]).name: row for row in map(json.loads, (out / "manifest.jsonl").read_text().splitlines())}
     return corpus, rows, measured
 
 
 def test_every_file_has_its_outcome(run):
     corpus, rows, measured = run
-    assert measured["status"] == 1, measured["stderr"]  # some inputs failed, the batch went on
+    assert measured.status == 1, measured.stderr  # some inputs failed, the batch went on
     for case in corpus:
         row = rows.get(case.path.name)
-        assert row is not None, f"{case.name}: no manifest row ({measured['stderr']})"
+        assert row is not None, f"{case.name}: no manifest row ({measured.stderr})"
         if isinstance(case.expect, Decoded):
             assert row["status"] == "ok", f"{case.name}: {row['error']}"
             assert png_size(Path(row["output"])) == case.expect.shape[:2], case.name
@@ -84,14 +66,14 @@ def test_every_file_has_its_outcome(run):
 def test_time_and_memory_stay_proportional_to_real_pixels(run):
     corpus, rows, measured = run
     accepted = sorted((case.pixels for case in corpus if isinstance(case.expect, Decoded)), reverse=True)
-    rss_bound = BASE_RSS_MB + RSS_BYTES_PER_PIXEL * sum(accepted[:2]) / 2**20
+    rss_bound = rss_bytes(sum(accepted[:IN_FLIGHT]), base_bytes=BASE_RSS_BYTES) / 2**20
     lines = ["| file | outcome | pixels | seconds | bound s |", "| --- | --- | ---: | ---: | ---: |"]
     for case in corpus:
         row = rows[case.path.name]
-        bound = SECONDS + SECONDS_PER_MEGAPIXEL * case.pixels / 1e6
+        bound = file_seconds(case.pixels)
         lines.append(f"| {case.name} | {row['status']} | {case.pixels:,} | {row['seconds']:.2f} | {bound:.0f} |")
         assert row["seconds"] <= bound, f"{case.name}: {row['seconds']:.1f} s, bound {bound:.0f} s"
-    lines.append(f"\nPeak RSS of the whole run: {measured['peak_mb']:.0f} MB (bound {rss_bound:.0f} MB).")
+    lines.append(f"\nPeak RSS of the whole run: {measured.peak_mb:.0f} MB (bound {rss_bound:.0f} MB).")
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text("\n".join(lines) + "\n")
-    assert measured["peak_mb"] <= rss_bound, f"peak RSS {measured['peak_mb']:.0f} MB > {rss_bound:.0f} MB"
+    assert measured.peak_mb <= rss_bound, f"peak RSS {measured.peak_mb:.0f} MB > {rss_bound:.0f} MB"

@@ -9,7 +9,9 @@ the sound kept.
 
 Modules: ``container`` (PyAV reading and writing), ``colorize`` (the frame pipeline), ``stabilize``
 (temporal stabilization), ``flow`` (optical flow and warping), ``flicker`` (the warping-error
-measure). docs/video.md has the details and the measured figures.
+measure), ``limits`` (what a film may declare and hold) and ``preflight`` (MP4 sample tables,
+checked before FFmpeg opens a file). docs/video.md has the details and the measured figures;
+docs/reliability.md the hostile films.
 """
 
 from colorizer.video.colorize import FrameColorizer, VideoResult, colorize_video

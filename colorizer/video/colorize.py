@@ -26,6 +26,7 @@ from colorizer.video.container import (
     FilmWriter,
     VideoInfo,
     check_frame_size,
+    check_reaches,
     decode_packet,
     ffmpeg_reason,
     frame_pixels,
@@ -33,6 +34,7 @@ from colorizer.video.container import (
     probe,
     video_stream,
 )
+from colorizer.video.limits import DEFAULT_MAX_FRAME_RATE, check_frame_count, check_frame_length
 from colorizer.video.stabilize import StabilizerSettings, TemporalStabilizer
 from colorkit.files import atomic_writer
 
@@ -148,6 +150,8 @@ def colorize_video(
     max_duration: float | None = None,
     max_pixels: int = DEFAULT_MAX_FRAME_PIXELS,
     text: Mapping[str, str] | None = None,
+    max_frames: int | None = None,
+    max_frame_rate: float | None = DEFAULT_MAX_FRAME_RATE,
 ) -> VideoResult:
     """Colorize the film ``src`` into the H.264 MP4 ``dst`` (written whole or not at all).
 
@@ -162,9 +166,13 @@ def colorize_video(
         an exception it raises (KeyboardInterrupt too) stops the work and leaves no output.
     max_duration: seconds; longer films are refused (VideoTooLargeError) before any work, or as soon
         as a frame's time stamp passes it when the header does not say.
-    max_pixels: frames with more pixels are refused (VideoTooLargeError).
+    max_pixels: frames with more pixels are refused (VideoTooLargeError), by FFmpeg's decoder before
+        it allocates them.
     text: entries (name -> value) the MP4 carries as metadata, e.g. ``provenance.provenance(colorizer,
         settings)`` (the batch passes the same entries its photos get); None (the default) writes none.
+    max_frames: films with more frames are refused (VideoTooLargeError) before any work; None: no limit.
+    max_frame_rate: films whose frames come faster, over the span of their time stamps, are refused
+        (VideoTooLargeError) before any work; None: no limit. Each frame costs a network pass.
     Raises VideoError (one line, naming the file) for what is not a readable video.
     """
     src, dst = Path(src), Path(dst)
@@ -175,7 +183,9 @@ def colorize_video(
     check_text(text or {})
     name = src.name
     started = time.perf_counter()
-    info = probe(src, max_pixels=max_pixels, max_duration=max_duration)
+    info = probe(
+        src, max_pixels=max_pixels, max_duration=max_duration, max_frames=max_frames, max_frame_rate=max_frame_rate
+    )
     log.info(
         "%s: %s %dx%d %s, %s frames/s, %s s, audio: %s",
         name,
@@ -198,7 +208,7 @@ def colorize_video(
         network_every=network_every,
     )
     try:
-        with atomic_writer(dst) as file, open_input(src) as container:
+        with atomic_writer(dst) as file, open_input(src, max_pixels=max_pixels) as container:
             video = video_stream(container, name)
             video.thread_type = "AUTO"
             audio = list(container.streams.audio)
@@ -214,6 +224,7 @@ def colorize_video(
                     name=name,
                     max_duration=max_duration,
                     max_pixels=max_pixels,
+                    max_frames=max_frames,
                     progress=progress,
                     started=started,
                 )
@@ -262,22 +273,27 @@ def _transcode(
     name: str,
     max_duration: float | None,
     max_pixels: int,
+    max_frames: int | None,
     progress: Progress | None,
     started: float,
 ) -> None:
     """Every packet in file order: audio to the writer as it is, video decoded, colorized and
-    written frame by frame; then the check that the film was complete."""
+    written frame by frame; then the check that the film was complete. The limits probe checked
+    from the header and the packets are checked again on the frames themselves."""
     size = (info.height, info.width)
     content_end = 0.0  # the latest end of any packet read, seconds from the start
+    previous_pts: int | None = None
     for packet in container.demux(video, *audio):
         if packet.pts is not None and packet.time_base:
             content_end = max(content_end, float((packet.pts + packet.duration) * packet.time_base) - info.start_time)
         if packet.stream.type == "audio":
             writer.write_audio(packet)
             continue
-        for frame in decode_packet(packet, name):
+        for frame in decode_packet(packet, name, max_pixels):
             _check_time(frame, info.start_time, max_duration, name)
             check_frame_size(frame.width, frame.height, max_pixels, name)
+            check_frame_count(writer.frames + 1, max_frames, name)
+            previous_pts = _check_lengths(frame, previous_pts, info, name)
             writer.write_frame(frames(frame_pixels(frame, size)), frame.pts, frame.duration)
             if progress is not None:
                 progress(writer.frames, info.frames, writer.frames / (time.perf_counter() - started))
@@ -298,10 +314,7 @@ def _check_complete(writer: FilmWriter, info: VideoInfo, content_end: float, nam
     decoded = float((writer.end_pts - writer.first_pts) * info.time_base)
     frame = 1 / float(info.frame_rate) if info.frame_rate else 0.04
     for declared, reached in ((info.video_duration, decoded), (info.duration, content_end)):
-        if declared and reached < declared - max(2 * frame, 0.01 * declared):
-            raise VideoError(
-                f"{name}: truncated or damaged: it stops at {reached:.2f} s of the {declared:.2f} s it declares"
-            )
+        check_reaches(declared, reached, frame, name)
     if info.declared_frames and writer.frames < info.declared_frames:
         log.warning(
             "%s: %d of the %d frames declared decoded (damaged data, or an edit list)",
@@ -309,6 +322,19 @@ def _check_complete(writer: FilmWriter, info: VideoInfo, content_end: float, nam
             writer.frames,
             info.declared_frames,
         )
+
+
+def _check_lengths(frame: av.VideoFrame, previous_pts: int | None, info: VideoInfo, name: str) -> int | None:
+    """VideoError when the time since the previous frame, or this frame's own duration, is longer
+    than the MP4 written can hold (``limits.check_frame_length``); returns this frame's time stamp."""
+    if frame.pts is None:
+        return previous_pts
+    if previous_pts is not None and frame.pts > previous_pts:
+        previous_start = float(previous_pts * info.time_base) - info.start_time
+        check_frame_length(frame.pts - previous_pts, previous_start, info.time_base, name)
+    if frame.duration:
+        check_frame_length(frame.duration, float(frame.pts * info.time_base) - info.start_time, info.time_base, name)
+    return frame.pts
 
 
 def _check_time(frame: av.VideoFrame, start: float, max_duration: float | None, name: str) -> None:

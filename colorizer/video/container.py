@@ -4,7 +4,12 @@ Reading. The file is opened as a Python file object (so its name is never read a
 protocol) and FFmpeg may only choose among the demuxers in ``VIDEO_DEMUXERS``: the containers films
 come in. Image formats, playlists (HLS, concat) and raw streams are refused, so a photo named
 ``.mp4`` is never a "video" and a file cannot make FFmpeg open other files. A file that starts like
-a photo (JPEG, PNG, GIF, BMP, TIFF, WebP, HEIF/AVIF) is named as one in the error.
+a photo (JPEG, PNG, GIF, BMP, TIFF, WebP, HEIF/AVIF) is named as one in the error. Before FFmpeg
+opens it, an MP4's sample tables are checked against the file's size (``preflight``); FFmpeg's
+decoders are given the frame pixel limit, so a frame whose own header (a PNG or JPEG frame, an H.264
+sequence header) claims more is refused before it is allocated, whatever the container said.
+``probe`` then reads every packet once without decoding, to count the frames and check their rate
+(``limits``) before any frame is colorized.
 
 Writing. H.264 (libx264, ``PRESET``, constant quality ``crf``) in 4:2:0 at BT.709 limited range, no
 B-frames (with them MP4 sample durations follow the decode order and a variable-frame-rate film's
@@ -22,6 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import os
 import struct
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -33,6 +40,14 @@ import av
 import numpy as np
 
 from colorizer.errors import VideoError, VideoTooLargeError
+from colorizer.video.limits import (
+    DEFAULT_MAX_FRAME_RATE,
+    check_frame_count,
+    check_frame_rate,
+    check_frame_sides,
+    usable_display_matrix,
+)
+from colorizer.video.preflight import check_mp4_sample_tables
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +101,8 @@ class VideoInfo:
     (the video stream's own, else the file's). video_duration: the video stream's own declared
     duration, None if it declares none. frames: the frame count declared, else estimated from the
     duration, None if unknown; declared_frames: the count the stream declares, None if none.
-    audio: the audio streams' codecs.
+    audio: the audio streams' codecs. packets: the video packets in the file (one frame each),
+    counted before any frame is colorized.
     """
 
     container: str
@@ -105,6 +121,7 @@ class VideoInfo:
     declared_frames: int | None
     sample_aspect_ratio: Fraction | None
     audio: tuple[str, ...]
+    packets: int = 0
 
 
 def image_kind(head: bytes) -> str | None:
@@ -132,8 +149,11 @@ def film_kind(head: bytes) -> str | None:
 
 
 @contextlib.contextmanager
-def open_input(path: Path) -> Iterator[av.container.InputContainer]:
-    """Open a film for reading; VideoError for a photo, an unknown container or unreadable data."""
+def open_input(path: Path, *, max_pixels: int | None = None) -> Iterator[av.container.InputContainer]:
+    """Open a film for reading; VideoError for a photo, an unknown container or unreadable data.
+
+    max_pixels: FFmpeg's decoders (those that open the file too) refuse larger frames before
+    allocating them (None: FFmpeg's own limit, about 268 million pixels)."""
     name = path.name
     try:
         stream = open(path, "rb")  # noqa: SIM115 (closed by the with-block below)
@@ -146,14 +166,25 @@ def open_input(path: Path) -> Iterator[av.container.InputContainer]:
         kind = image_kind(head)
         if kind:
             raise VideoError(f"{name}: a still image ({kind}), not a video; colorize it as a photo")
+        if film_kind(head) in (None, "MP4/MOV"):  # FFmpeg reads MP4 whatever its first box
+            check_mp4_sample_tables(stream, os.fstat(stream.fileno()).st_size, name)
         stream.seek(0)
+        decoder_options = {"max_pixels": str(max_pixels)} if max_pixels is not None else {}
         try:
-            container = av.open(stream, "r", container_options={"format_whitelist": ",".join(VIDEO_DEMUXERS)})
+            container = av.open(
+                stream,
+                "r",
+                options=decoder_options,  # for the decoders opening the file runs
+                container_options={"format_whitelist": ",".join(VIDEO_DEMUXERS)},
+            )
         except av.error.FFmpegError as error:
             raise VideoError(
                 f"{name}: not a video this colorizer can read (unknown container, "
                 f"or corrupt or truncated: {ffmpeg_reason(error)})"
             ) from None
+        for video in container.streams.video:
+            if video.codec_context is not None:
+                video.codec_context.options = {**video.codec_context.options, **decoder_options}
         try:
             yield container
         finally:
@@ -165,31 +196,49 @@ def video_stream(container: av.container.InputContainer, name: str) -> av.video.
     for stream in container.streams.video:
         if not stream.disposition & av.stream.Disposition.attached_pic and stream.codec_context is not None:
             return stream
+    if not container.streams:
+        raise VideoError(f"{name}: no video stream: the file holds no streams at all (truncated or damaged)")
     has_audio = bool(container.streams.audio)
     raise VideoError(f"{name}: no video stream" + (" (audio only)" if has_audio else ""))
 
 
 def probe(
-    path: Path | str, *, max_pixels: int = DEFAULT_MAX_FRAME_PIXELS, max_duration: float | None = None
+    path: Path | str,
+    *,
+    max_pixels: int = DEFAULT_MAX_FRAME_PIXELS,
+    max_duration: float | None = None,
+    max_frames: int | None = None,
+    max_frame_rate: float | None = DEFAULT_MAX_FRAME_RATE,
 ) -> VideoInfo:
-    """Read a film's header and decode its first frame (for the display matrix, and to be sure the
-    video decodes). VideoTooLargeError when the frame size or duration declared is over a limit."""
+    """Read a film's header, decode its first frame (for the display matrix, and to be sure the
+    video decodes) and count the video packets that follow without decoding them.
+
+    VideoTooLargeError when the frame size or duration declared, the frames counted (``max_frames``,
+    None: no limit) or their rate over the span of their time stamps (``max_frame_rate``) is over a
+    limit; VideoError for frames too small to colorize. Reading the packets costs time in proportion
+    to the file's size, not its pixels."""
     path = Path(path)
     name = path.name
-    with open_input(path) as container:
+    with open_input(path, max_pixels=max_pixels) as container:
         stream = video_stream(container, name)
         context = stream.codec_context
         check_frame_size(context.width, context.height, max_pixels, name)
+        if context.width and context.height:  # 0 x 0: FFmpeg could not tell without a frame
+            check_frame_sides(context.width, context.height, name)
         _check_index(container, path)
         duration = _duration(container, stream)
         if max_duration is not None and duration is not None and duration > max_duration:
             raise VideoTooLargeError(f"{name}: {duration:.1f} s long, more than the limit of {max_duration:g} s")
-        first = next(decoded_frames(container, stream, name), None)
+        first, packets = _first_frame_and_packets(container, stream, name, max_pixels)
         if first is None:
             raise VideoError(f"{name}: the video stream has no frame that decodes")
         check_frame_size(first.width, first.height, max_pixels, name)
-        matrix = display_matrix(first)
+        check_frame_sides(first.width, first.height, name)
+        check_frame_count(packets.count, max_frames, name)
+        check_frame_rate(packets.count, packets.seconds(stream.time_base), max_frame_rate, name)
         rate = stream.average_rate or stream.guessed_rate
+        check_reaches(duration, packets.content_end, 1 / float(rate) if rate else 0.04, name)
+        matrix = usable_display_matrix(display_matrix(first), name)
         frames = stream.frames or (round(duration * rate) if duration and rate else None)
         start = container.start_time / av.time_base if container.start_time is not None else 0.0
         return VideoInfo(
@@ -209,18 +258,64 @@ def probe(
             video_duration=float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None,
             sample_aspect_ratio=Fraction(context.sample_aspect_ratio) if context.sample_aspect_ratio else None,
             audio=tuple(codec_name(audio) for audio in container.streams.audio),
+            packets=packets.count,
         )
 
 
-def is_video(path: Path | str) -> bool:
+@dataclass
+class _Packets:
+    """The packets read: the video packets' count and the span of their time stamps (stream time
+    base), and the latest end of any packet, sound included (seconds, as ``_transcode`` counts it)."""
+
+    count: int = 0
+    first: int | None = None  # the earliest video time stamp
+    end: int | None = None  # the latest video time stamp plus its packet's duration
+    content_end: float = 0.0
+
+    def add(self, packet: av.Packet, start: float) -> None:
+        stop = packet.pts + (packet.duration or 0) if packet.pts is not None else None
+        if stop is not None and packet.time_base:
+            self.content_end = max(self.content_end, float(stop * packet.time_base) - start)
+        if packet.stream.type != "video":
+            return
+        self.count += 1
+        if packet.pts is not None and stop is not None:
+            self.first = packet.pts if self.first is None else min(self.first, packet.pts)
+            self.end = stop if self.end is None else max(self.end, stop)
+
+    def seconds(self, time_base: Fraction | None) -> float | None:
+        """The time the packets span, None when they carry no time stamps."""
+        if self.first is None or self.end is None or not time_base:
+            return None
+        return float((self.end - self.first) * time_base)
+
+
+def _first_frame_and_packets(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str, max_pixels: int
+) -> tuple[av.VideoFrame | None, _Packets]:
+    """The video stream's first decoded frame, and every video and audio packet counted: video
+    packets are decoded only until the first frame comes out, then just read."""
+    first, packets = None, _Packets()
+    start = container.start_time / av.time_base if container.start_time is not None else 0.0
+    for packet in container.demux(stream, *container.streams.audio):
+        if packet.size:
+            packets.add(packet, start)
+        if first is None and packet.stream.type == "video":
+            frames = decode_packet(packet, name, max_pixels)
+            first = frames[0] if frames else None
+    return first, packets
+
+
+def is_video(path: Path | str, *, max_pixels: int = DEFAULT_MAX_FRAME_PIXELS) -> bool:
     """Whether the file holds a film, judged by its content (not its name): a container of
     ``VIDEO_DEMUXERS`` with a video stream that is not a cover picture, or a file that starts like
-    a film container (MP4, Matroska, AVI, ...) but is too damaged to open, so that colorize_video
-    names what is wrong with it. Reads the header only. A photo, an audio file, an image sequence
-    or any other file is not a video."""
+    a film container (MP4, Matroska, AVI, ...) but is too damaged to open or holds no video, so that
+    colorize_video names what is wrong with it ("no video stream (audio only)"). Reads the header
+    only (FFmpeg may decode a first frame, of at most ``max_pixels``). A photo, an audio file (an
+    M4A's brand, MP3, WAV, ...), an image sequence or any other file is not a video."""
     path = Path(path)
     try:
-        with open_input(path) as container:
+        with open_input(path, max_pixels=max_pixels) as container:
             video_stream(container, path.name)
     except VideoError:
         try:
@@ -228,17 +323,8 @@ def is_video(path: Path | str) -> bool:
                 head = file.read(32)
         except OSError:
             return False
-        return film_kind(head) is not None and not _opens(path)
+        return film_kind(head) is not None
     return True
-
-
-def _opens(path: Path) -> bool:
-    """Whether FFmpeg can open the file at all (a film without video opens; a damaged one does not)."""
-    try:
-        with open_input(path):
-            return True
-    except VideoError:
-        return False
 
 
 def codec_name(stream: av.stream.Stream) -> str:
@@ -253,21 +339,17 @@ def check_frame_size(width: int, height: int, max_pixels: int, name: str) -> Non
         )
 
 
-def decoded_frames(
-    container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str
-) -> Iterator[av.VideoFrame]:
-    """The video stream's frames in presentation order; VideoError on data that does not decode."""
-    for packet in container.demux(stream):
-        yield from decode_packet(packet, name)
-
-
-def decode_packet(packet: av.Packet, name: str) -> list:
-    """A packet's frames (video or audio); an empty packet flushes the decoder."""
+def decode_packet(packet: av.Packet, name: str, max_pixels: int | None = None) -> list:
+    """A packet's frames (video or audio); an empty packet flushes the decoder. ``max_pixels``: the
+    limit the decoder was opened with (``open_input``), named when FFmpeg refuses a frame."""
     try:
         return packet.decode()
     except av.error.FFmpegError as error:
         when = f" at {float(packet.pts * packet.time_base):.2f} s" if packet.pts is not None else ""
-        raise VideoError(f"{name}: corrupt {packet.stream.type} data{when} ({ffmpeg_reason(error)})") from None
+        # FFmpeg reports a frame over the decoder's pixel limit as invalid data or an invalid argument
+        limited = max_pixels is not None and packet.stream.type == "video"
+        larger = f", or a frame of more than {max_pixels:,} pixels" if limited else ""
+        raise VideoError(f"{name}: corrupt {packet.stream.type} data{when}{larger} ({ffmpeg_reason(error)})") from None
 
 
 def display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
@@ -451,6 +533,16 @@ class FilmWriter:
                 self._output.close()
 
 
+def check_reaches(declared: float | None, reached: float, frame: float, name: str) -> None:
+    """VideoError when a film's content stops at ``reached`` seconds, well before the ``declared``
+    duration (None: not declared): a truncated file whose container has no index to tell, or a
+    header that lies. Two frames (``frame`` seconds each) or 1 % of slack."""
+    if declared and reached < declared - max(2 * frame, 0.01 * declared):
+        raise VideoError(
+            f"{name}: truncated or damaged: it stops at {reached:.2f} s of the {declared:.2f} s it declares"
+        )
+
+
 def _check_index(container: av.container.InputContainer, path: Path, tail: int = 64) -> None:
     """VideoError when the container's index (MP4, MOV) places data past the end of the file: a
     truncated download or copy, which would otherwise give a shortened film without complaint."""
@@ -475,7 +567,7 @@ def _duration(container: av.container.InputContainer, stream: av.video.stream.Vi
 
 def _quarter_turns(degrees: float | None) -> int:
     """Counter-clockwise degrees -> 0..3 quarter turns; 0 for angles that are not multiples of 90."""
-    if degrees is None or round(degrees) % 90:
+    if degrees is None or not math.isfinite(degrees) or round(degrees) % 90:
         return 0
     return round(degrees) // 90 % 4
 
