@@ -27,7 +27,6 @@ BASE_RSS_BYTES = 1000 << 20  # interpreter, onnxruntime session, numba kernels, 
 IN_FLIGHT = 2  # files colorized at once (--jobs 2): the run's peak holds the two largest
 
 
-
 def png_size(path: Path) -> tuple[int, int]:
     """(height, width) from a PNG's IHDR, without decoding it."""
     with open(path, "rb") as stream:
