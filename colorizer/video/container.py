@@ -327,6 +327,18 @@ def is_video(path: Path | str, *, max_pixels: int = DEFAULT_MAX_FRAME_PIXELS) ->
     return True
 
 
+# FFmpeg's default layout for a count of channels (av_channel_layout_default), for streams whose
+# channels are only counted ("1 channels", as PCM in Matroska): the AAC encoder refuses those.
+_DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "4.0", 5: "5.0(side)", 6: "5.1(side)", 7: "6.1", 8: "7.1"}
+
+
+def encoder_layout(layout: av.AudioLayout) -> av.AudioLayout | str:
+    """``layout``, or the default one for its channel count when its channels have no positions."""
+    if all(channel.name != "NONE" for channel in layout.channels):
+        return layout
+    return _DEFAULT_LAYOUTS.get(len(layout.channels), layout)
+
+
 def codec_name(stream: av.stream.Stream) -> str:
     """The codec's own name ("mp3"), not its decoder's ("mp3float"); "unknown" without a decoder."""
     return stream.codec_context.codec.canonical_name if stream.codec_context else "unknown"
@@ -454,7 +466,7 @@ class FilmWriter:
             log.warning("%s: audio stream %d (%s) cannot be decoded; left out", self.name, source.index, codec)
             return AudioOutcome(codec, "dropped")
         context = source.codec_context
-        stream = self._output.add_stream("aac", rate=context.sample_rate, layout=context.layout)
+        stream = self._output.add_stream("aac", rate=context.sample_rate, layout=encoder_layout(context.layout))
         stream.bit_rate = min(AAC_BITRATE_PER_CHANNEL * context.channels, MAX_AAC_BITRATE)
         stream.time_base = Fraction(1, context.sample_rate)
         self._audio[source.index] = (stream, False)
