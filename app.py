@@ -47,7 +47,13 @@ from colorizer.options import VIBRANCY_DEFAULT, VIBRANCY_MAX, VIBRANCY_MIN, Colo
 from colorizer.pixels import load_kernels
 from colorizer.service import colorize_batch, colorize_file
 from colorizer.upsample import DEFAULT_METHOD, METHODS
-from colorizer.video_service import DEFAULT_MAX_FRAME_PIXELS, DEFAULT_MAX_SECONDS, FilmLimits, colorize_film
+from colorizer.video_service import (
+    DEFAULT_MAX_FRAME_PIXELS,
+    DEFAULT_MAX_FRAMES,
+    DEFAULT_MAX_SECONDS,
+    FilmLimits,
+    colorize_film,
+)
 from colorkit.cli import HelpFormatter, configure_logging
 from colorkit.contract import INPUT_MULTIPLE, PRECISIONS
 from convert.build import ensure_model
@@ -66,7 +72,8 @@ MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"  # Gradio's spelling of MAX_FILE_BYTES (it ta
 MAX_BATCH_FILES = 20  # photos per "Many photos" request
 MAX_FILM_SECONDS = DEFAULT_MAX_SECONDS  # longer films are refused before any frame is colorized
 MAX_FILM_PIXELS = DEFAULT_MAX_FRAME_PIXELS  # and so are films with larger frames (1280x720)
-FILM_LIMITS = FilmLimits(MAX_FILM_SECONDS, MAX_FILM_PIXELS)  # --max-film-seconds, --max-film-pixels
+MAX_FILM_FRAMES = DEFAULT_MAX_FRAMES  # and films of more frames (3,600: each one a network pass)
+FILM_LIMITS = FilmLimits(MAX_FILM_SECONDS, MAX_FILM_PIXELS, MAX_FILM_FRAMES)  # --max-film-seconds, -pixels, -frames
 CONCURRENCY = 2  # requests colorized at once, page, API, MCP and batch together; the others wait
 CONCURRENCY_ID = "colorize"
 SESSION_THREADS = max(1, (os.cpu_count() or 1) // CONCURRENCY)
@@ -449,7 +456,7 @@ def build_demo(models: ModelSet, disk: DiskBudget | None = None, film_limits: Fi
                 with gr.Column():
                     film = gr.Video(
                         label=f"Black-and-white film (up to {film_limits.max_seconds:g} s, "
-                        f"{film_limits.max_pixels:,} pixels a frame)",
+                        f"{film_limits.max_frames:,} frames, {film_limits.max_pixels:,} pixels a frame)",
                         sources=["upload"],
                         format=None,
                         elem_id="film",
@@ -570,6 +577,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=MAX_FILM_PIXELS,
         help="films whose frames have more pixels (width x height) are refused before any work",
     )
+    parser.add_argument(
+        "--max-film-frames",
+        type=int,
+        default=MAX_FILM_FRAMES,
+        help="films of more frames are refused before any work (each frame costs a network pass)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
     return parser.parse_args(argv)
 
@@ -595,6 +608,11 @@ def prepare_model(models: ModelSet, release_dir: Path | None) -> str:
     return f"model {path} on {colorizer.provider}"
 
 
+def film_limits_of(args: argparse.Namespace) -> FilmLimits:
+    """The film limits the command line asks for; ColorizerError for one that is not positive."""
+    return FilmLimits(args.max_film_seconds, args.max_film_pixels, args.max_film_frames)
+
+
 def example_files(blocks: gr.Blocks) -> set[str]:
     """Files Gradio keeps for the page's lifetime (the examples): never swept."""
     return {path for block in blocks.blocks.values() for path in getattr(block, "keep_in_cache", ())}
@@ -606,7 +624,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.verbose)
     models = ModelSet(args.model, threads=SESSION_THREADS)
     try:
-        film_limits = FilmLimits(args.max_film_seconds, args.max_film_pixels)
+        film_limits = film_limits_of(args)
     except ColorizerError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

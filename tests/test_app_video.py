@@ -14,6 +14,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 import app
+from colorizer.errors import ColorizerError
 from colorizer.options import ColorizeOptions
 from colorizer.provenance import KEY_MODEL, KEY_SETTINGS, read_provenance
 from colorizer.video_service import FilmLimits, film_result_name
@@ -70,8 +71,20 @@ def client(synthetic_model, tmp_path_factory):
 
 def test_default_limits_suit_a_public_page():
     limits = FilmLimits()
-    assert (limits.max_seconds, limits.max_pixels) == (app.MAX_FILM_SECONDS, app.MAX_FILM_PIXELS)
-    assert limits.max_seconds <= 120 and limits.max_pixels <= 1920 * 1080
+    assert (limits.max_seconds, limits.max_pixels, limits.max_frames) == (
+        app.MAX_FILM_SECONDS,
+        app.MAX_FILM_PIXELS,
+        app.MAX_FILM_FRAMES,
+    )
+    assert limits.max_seconds <= 120 and limits.max_pixels <= 1920 * 1080 and limits.max_frames <= 60 * 60
+    assert app.film_limits_of(app.parse_args([])) == limits
+
+
+def test_film_limits_come_from_the_command_line():
+    args = app.parse_args(["--max-film-seconds", "5", "--max-film-pixels", "1000", "--max-film-frames", "7"])
+    assert app.film_limits_of(args) == FilmLimits(5, 1000, 7)
+    with pytest.raises(ColorizerError, match="must be positive"):
+        app.film_limits_of(app.parse_args(["--max-film-frames", "0"]))
 
 
 def test_film_endpoint_takes_a_film_and_settings_and_returns_a_video(client):
