@@ -29,6 +29,10 @@ class BoxError(ValueError):
     """A box header that cannot be right: a size smaller than its header, or too many boxes."""
 
 
+class TooManyBoxesError(BoxError):
+    """More than MAX_BOXES boxes in one level."""
+
+
 @dataclass(frozen=True)
 class Box:
     """One box: its 4-byte ``type``, the byte offset of its ``start``, the ``header`` length (8, or
@@ -76,7 +80,7 @@ def boxes(stream: BinaryIO, start: int, end: int) -> Iterator[Box]:
         yield Box(kind, position, length, size)
         position += size
     if position + 8 <= end:
-        raise BoxError(f"more than {MAX_BOXES:,} boxes in one level")
+        raise TooManyBoxesError(f"more than {MAX_BOXES:,} boxes in one level")
 
 
 def find_box(stream: BinaryIO, start: int, end: int, kind: bytes) -> Box | None:

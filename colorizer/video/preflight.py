@@ -9,8 +9,8 @@ declaring 50 million 1.7 GB. Here the declared samples must fit in the file: a c
 table of per-sample values must hold them all. FFmpeg's index then stays within ~12 bytes (a table) or
 ~9 bytes (a fragment) per byte of the file.
 
-The walk reads box headers only (no payloads but the few counts), down the boxes that hold sample
-tables, at most MAX_BOXES of them, MAX_DEPTH deep.
+The walk reads box headers only (``colorizer.mp4_boxes.boxes``; no payloads but the few counts),
+down the boxes that hold sample tables, at most MAX_BOXES of them in all, MAX_DEPTH deep.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import struct
 from typing import BinaryIO
 
 from colorizer.errors import VideoError
+from colorizer.mp4_boxes import BoxError, TooManyBoxesError, boxes
 
 MAX_BOXES = 1_000_000  # a fragmented film of two hours at one fragment a second has ~50,000
 MAX_DEPTH = 16  # moov > trak > mdia > minf > stbl is 5
@@ -34,36 +35,26 @@ def check_mp4_sample_tables(stream: BinaryIO, size: int, name: str) -> None:
     """VideoError when the ISO base media (MP4, MOV, 3GP) boxes of ``stream`` (``size`` bytes, read
     from its start) declare more samples than the file can hold. Files that are not MP4 end the walk
     at their first bytes; damage that is not about sample counts is left to FFmpeg to report."""
-    boxes = 0
+    walked = 0
     pending = [(0, size, 0)]  # (start, end, depth) of box sequences still to walk
     while pending:
-        position, end, depth = pending.pop()
-        while position + 8 <= end:
-            boxes += 1
-            if boxes > MAX_BOXES:
-                raise VideoError(f"{name}: more than {MAX_BOXES:,} MP4 boxes; not a film this colorizer reads")
-            stream.seek(position)
-            header = stream.read(16)
-            if len(header) < 8:
-                return
-            box_size, kind = struct.unpack(">I4s", header[:8])
-            header_size = 8
-            if box_size == 1:  # a 64-bit size follows the type
-                if len(header) < 16:
-                    return
-                box_size, header_size = struct.unpack(">Q", header[8:16])[0], 16
-            elif box_size == 0:  # the box runs to the end of its parent
-                box_size = end - position
-            if box_size < header_size:
-                break  # not a box: this sequence ends here
-            payload, box_end = position + header_size, min(position + box_size, end)
-            if kind in _PARENTS and depth < MAX_DEPTH:
-                pending.append((payload, box_end, depth + 1))
-            elif kind == b"stsz":
-                _check_stsz(stream, payload, box_end, size, name)
-            elif kind == b"trun":
-                _check_trun(stream, payload, box_end, size, name)
-            position += box_size
+        start, end, depth = pending.pop()
+        try:
+            for box in boxes(stream, start, end):  # colorizer.mp4_boxes: headers only
+                walked += 1
+                if walked > MAX_BOXES:
+                    raise TooManyBoxesError(f"more than {MAX_BOXES:,} MP4 boxes")
+                box_end = min(box.end, end)
+                if box.type in _PARENTS and depth < MAX_DEPTH:
+                    pending.append((box.body, box_end, depth + 1))
+                elif box.type == b"stsz":
+                    _check_stsz(stream, box.body, box_end, size, name)
+                elif box.type == b"trun":
+                    _check_trun(stream, box.body, box_end, size, name)
+        except TooManyBoxesError as error:
+            raise VideoError(f"{name}: {error}; not a film this colorizer reads") from None
+        except BoxError:  # not a box: this sequence ends here
+            continue
 
 
 def _check_stsz(stream: BinaryIO, payload: int, end: int, size: int, name: str) -> None:
