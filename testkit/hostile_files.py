@@ -30,12 +30,10 @@ import io
 import json
 import os
 import re
-import resource
 import signal
 import struct
 import subprocess
 import sys
-import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +43,7 @@ import numpy as np
 from PIL import Image
 
 from testkit.hostile_corpus import encode, png_declaring, scene
+from testkit.measured import step_cost
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -917,20 +916,6 @@ def measure_many(many: list[Case], *, timeout: float = 120.0) -> list[Result]:
     return results
 
 
-def _status_kib(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no {field} in /proc/self/status")
-
-
-def _reset_peak() -> None:
-    """Reset VmHWM (peak RSS) to the current RSS (Linux 4.0+)."""
-    with open("/proc/self/clear_refs", "w") as refs:
-        refs.write("5")
-
-
 def _read(role: str, path: Path):
     """The reader each role goes through; returns an array for images."""
     from colorizer.decode import read_image
@@ -951,36 +936,27 @@ def _measure_here(role: str, path: Path) -> dict:
     from colorizer.errors import ColorizerError
     from convert.errors import ConversionError
 
-    _reset_peak()
-    before = _status_kib("VmRSS")
-    start, cpu_start = time.perf_counter(), _cpu_seconds()
     shape, dtype = (), ""
-    try:
-        pixels = _read(role, path)
-        outcome, error, message = "decoded", "", ""
-        if pixels is not None:
-            shape, dtype = pixels.shape, str(pixels.dtype)
-    except (ColorizerError, ConversionError) as refusal:
-        outcome, error, message = "refused", type(refusal).__name__, str(refusal)
-    except BaseException as other:
-        outcome, error, message = "crashed", type(other).__name__, str(other)[:500]
-    seconds, cpu_seconds = time.perf_counter() - start, _cpu_seconds() - cpu_start
-    peak = _status_kib("VmHWM")
+    with step_cost() as cost:
+        try:
+            pixels = _read(role, path)
+            outcome, error, message = "decoded", "", ""
+            if pixels is not None:
+                shape, dtype = pixels.shape, str(pixels.dtype)
+        except (ColorizerError, ConversionError) as refusal:
+            outcome, error, message = "refused", type(refusal).__name__, str(refusal)
+        except BaseException as other:
+            outcome, error, message = "crashed", type(other).__name__, str(other)[:500]
     return {
         "outcome": outcome,
         "error": error,
         "message": message,
         "shape": list(shape),
         "dtype": dtype,
-        "rss_bytes": max(0, peak - before) * 1024,
-        "seconds": seconds,
-        "cpu_seconds": cpu_seconds,
+        "rss_bytes": cost.rss_bytes,
+        "seconds": cost.seconds,
+        "cpu_seconds": cost.cpu_seconds,
     }
-
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _serve() -> int:

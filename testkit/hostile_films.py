@@ -27,12 +27,10 @@ import json
 import math
 import os
 import re
-import resource
 import struct
 import subprocess
 import sys
 import tempfile
-import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +45,7 @@ from colorizer.video_service import DEFAULT_MAX_FRAMES
 from testkit.hostile_bounds import film_rss_bytes, film_seconds
 from testkit.hostile_corpus import scene
 from testkit.hostile_files import Bound, Refused, png_chunk, png_header
+from testkit.measured import step_cost
 from testkit.video_clips import write_clip
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -570,19 +569,6 @@ def measure_films(cases: list[FilmCase], model: Path, out_dir: Path, *, overtime
     return results + [crashed] * (len(cases) - len(results))
 
 
-def _status_kib(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no {field} in /proc/self/status")
-
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 class _Counting:
     """A Colorizer that counts its network passes."""
 
@@ -604,21 +590,16 @@ def _measure_here(colorizer, source: Path, out_dir: Path) -> dict:
     from colorizer.video import colorize_video
     from testkit.video_clips import read_film
 
-    with open("/proc/self/clear_refs", "w") as refs:
-        refs.write("5")  # VmHWM := current RSS (Linux 4.0+)
-    before = _status_kib("VmRSS")
-    start, cpu_start = time.perf_counter(), _cpu_seconds()
     width = height = frames = rotation = 0
     counting = _Counting(colorizer)
-    try:
-        result = colorize_video(counting, source, out_dir / "film_color.mp4")
-        outcome, error, message = "written", "", ""
-    except ColorizerError as refusal:
-        outcome, error, message = "refused", type(refusal).__name__, str(refusal)
-    except BaseException as other:
-        outcome, error, message = "crashed", type(other).__name__, str(other)[:500]
-    seconds, cpu_seconds = time.perf_counter() - start, _cpu_seconds() - cpu_start
-    peak = _status_kib("VmHWM")
+    with step_cost() as cost:
+        try:
+            result = colorize_video(counting, source, out_dir / "film_color.mp4")
+            outcome, error, message = "written", "", ""
+        except ColorizerError as refusal:
+            outcome, error, message = "refused", type(refusal).__name__, str(refusal)
+        except BaseException as other:
+            outcome, error, message = "crashed", type(other).__name__, str(other)[:500]
     if outcome == "written":
         film = read_film(result.path, audio=False)  # read back by PyAV, not by colorizer.video
         width, height, frames, rotation = film.width, film.height, film.frames, film.rotation
@@ -630,9 +611,9 @@ def _measure_here(colorizer, source: Path, out_dir: Path) -> dict:
         "height": height,
         "frames": frames,
         "rotation": rotation,
-        "rss_bytes": max(0, peak - before) * 1024,
-        "seconds": seconds,
-        "cpu_seconds": cpu_seconds,
+        "rss_bytes": cost.rss_bytes,
+        "seconds": cost.seconds,
+        "cpu_seconds": cost.cpu_seconds,
         "leftovers": sorted(path.name for path in out_dir.iterdir())
         if outcome != "written" and out_dir.exists()
         else [],

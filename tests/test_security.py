@@ -39,7 +39,7 @@ from PIL import Image
 
 import app
 from appkit.disk import LOCK_NAME
-from testkit.app_server import REPO_ROOT, START_TIMEOUT, app_env, free_port, running_app, stop
+from testkit.app_server import REPO_ROOT, START_TIMEOUT, app_env, free_port, running_app, server_process, stop
 from testkit.hostile_corpus import png_declaring, scene
 
 EXAMPLE = REPO_ROOT / "examples" / "chelsea.jpg"  # an image on the server, outside the upload dir
@@ -57,15 +57,6 @@ class Server:
 
 def raw_client(server: Server) -> httpx.Client:
     return httpx.Client(base_url=server.url, trust_env=False, timeout=60)
-
-
-def server_process(url: str) -> psutil.Process:
-    port = url.rstrip("/").rsplit(":", 1)[1]
-    for child in psutil.Process().children(recursive=True):
-        command = child.cmdline()
-        if "--port" in command and command[command.index("--port") + 1] == port:
-            return child
-    raise LookupError(url)
 
 
 @pytest.fixture(scope="module")
