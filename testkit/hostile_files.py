@@ -78,11 +78,18 @@ class Refused:
         """``pattern`` without its start anchor, for a front end that prefixes the message."""
         return self.pattern.removeprefix("^")
 
+    def matched_by(self, outcome: str, error: str, message: str) -> bool:
+        """Whether a measured outcome ("refused", the exception's class name, its message) is this one."""
+        return outcome == "refused" and error == self.error and re.search(self.pattern, message) is not None
+
 
 @dataclass(frozen=True)
 class Bound:
     rss_bytes: int  # peak resident memory above the reader's baseline
     seconds: float  # CPU time of the read (user + system)
+
+    def admits(self, rss_bytes: int, cpu_seconds: float) -> bool:
+        return rss_bytes <= self.rss_bytes and cpu_seconds <= self.seconds
 
 
 @dataclass(frozen=True)
@@ -121,14 +128,10 @@ class Result:
     def matches(self, expect: Decoded | Refused) -> bool:
         if isinstance(expect, Decoded):
             return self.outcome == "decoded" and self.shape == expect.shape and self.dtype == expect.dtype
-        return (
-            self.outcome == "refused"
-            and self.error == expect.error
-            and re.search(expect.pattern, self.message) is not None
-        )
+        return expect.matched_by(self.outcome, self.error, self.message)
 
     def within(self, bound: Bound) -> bool:
-        return self.rss_bytes <= bound.rss_bytes and self.cpu_seconds <= bound.seconds
+        return bound.admits(self.rss_bytes, self.cpu_seconds)
 
 
 # --- the corpus ---------------------------------------------------------------------------------------

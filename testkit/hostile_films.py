@@ -140,14 +140,10 @@ class FilmResult:
                 expect.frames,
                 expect.rotation,
             )
-        return (
-            self.outcome == "refused"
-            and self.error == expect.error
-            and re.search(expect.pattern, self.message) is not None
-        )
+        return expect.matched_by(self.outcome, self.error, self.message)
 
     def within(self, bound: Bound) -> bool:
-        return self.rss_bytes <= bound.rss_bytes and self.cpu_seconds <= bound.seconds
+        return bound.admits(self.rss_bytes, self.cpu_seconds)
 
 
 # --- the corpus -------------------------------------------------------------------------------------------
