@@ -77,6 +77,12 @@ class Interrupted(Exception):
     """The batch was asked to stop (Ctrl-C, SIGTERM, SIGHUP) before this file's output was written."""
 
 
+# Settings that decide only one kind of output: each kind's provenance leaves the other kind's out, so
+# a resumed run with another film setting does not redo the photos, nor another format the films.
+FILM_ONLY_SETTINGS = frozenset({"stabilize"})
+PHOTO_ONLY_SETTINGS = frozenset({"keep_color", "format", "quality", "max_pixels"})
+
+
 @dataclass(frozen=True)
 class Settings:
     """What a batch makes its outputs with; recorded in the manifest and in each output's provenance."""
@@ -135,8 +141,13 @@ class Context:
 
     @property
     def text(self) -> dict[str, str]:
-        """The provenance entries every output of the run carries."""
-        return provenance_text(self.model_sha256, self.recorded)
+        """The provenance entries every photo of the run carries (its settings but the films' own)."""
+        return provenance_text(self.model_sha256, _without(self.recorded, FILM_ONLY_SETTINGS))
+
+    @property
+    def film_text(self) -> dict[str, str]:
+        """The provenance entries every film of the run carries (its settings but the photos' own)."""
+        return provenance_text(self.model_sha256, _without(self.recorded, PHOTO_ONLY_SETTINGS))
 
     def row(self, job_or_decision: Job | Decision, status: str, **values) -> Row:
         output = job_or_decision.output
@@ -236,7 +247,7 @@ def process_video(colorizer, job: Job, context: Context, source: Path, stop: thr
             output,
             stabilize=settings.stabilize,
             progress=check_stop,
-            text=context.text,
+            text=context.film_text,
             **options,
         )
     except ColorizerError as error:
@@ -319,6 +330,10 @@ def film_output(job: Job) -> Path:
     return job.output.with_suffix(FILM_OUTPUT_SUFFIX)
 
 
+def _without(settings: dict, names: frozenset[str]) -> dict:
+    return {name: value for name, value in settings.items() if name not in names}
+
+
 class DoneCheck:
     """For --resume: whether a job's output is already there from an earlier run, whole
     (``looks_complete``) and carrying this run's model and settings in its provenance.
@@ -330,14 +345,15 @@ class DoneCheck:
 
     def __init__(self, context: Context):
         self.model_sha256 = context.model_sha256
-        self.settings_text = context.text[KEY_SETTINGS]
+        self.photo_settings = context.text[KEY_SETTINGS]
+        self.film_settings = context.film_text[KEY_SETTINGS]
 
     def __call__(self, job: Job) -> Done | None:
         """The output ``job`` need not be made again, or None."""
         film = film_output(job)
-        if _exists(film) and self.made_here(film) and _is_local_film(job.source):
+        if _exists(film) and self.made_here(film, self.film_settings) and _is_local_film(job.source):
             return Done(film, film.stat().st_size)
-        if self.made_here(job.output):
+        if self.made_here(job.output, self.photo_settings):
             return Done(job.output, job.output.stat().st_size)
         return None
 
@@ -346,10 +362,10 @@ class DoneCheck:
         done = self(job)
         return done.output_bytes if done else None
 
-    def made_here(self, path: Path) -> bool:
-        """Whether ``path`` is a whole file made with this run's model and settings."""
+    def made_here(self, path: Path, settings: str) -> bool:
+        """Whether ``path`` is a whole file made with this run's model and ``settings`` (as recorded)."""
         text = read_provenance(path)
-        if text.get(KEY_MODEL) != self.model_sha256 or text.get(KEY_SETTINGS) != self.settings_text:
+        if text.get(KEY_MODEL) != self.model_sha256 or text.get(KEY_SETTINGS) != settings:
             return False
         return looks_complete(path)
 

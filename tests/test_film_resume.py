@@ -74,10 +74,15 @@ def test_films_carry_the_runs_provenance(first_run, synthetic_model):
     photo = read_provenance(out / PHOTO_OUTPUT)
     for name in FILM_OUTPUTS.values():
         film = read_provenance(out / name)
-        assert film[KEY_MODEL] == model_hash and film[KEY_SETTINGS] == photo[KEY_SETTINGS], name
-        assert json.loads(film[KEY_SETTINGS])["stabilize"] is True
+        assert film[KEY_MODEL] == photo[KEY_MODEL] == model_hash, name
+        film_settings, photo_settings = json.loads(film[KEY_SETTINGS]), json.loads(photo[KEY_SETTINGS])
+        assert film_settings.pop("stabilize") is True and "stabilize" not in photo_settings  # each kind its own
+        for photo_only in ("keep_color", "format", "quality", "max_pixels"):
+            assert photo_only not in film_settings and photo_only in photo_settings
+        assert film_settings == {key: value for key, value in photo_settings.items() if key in film_settings}
+        assert set(film_settings) == {"temperature", "render_size", "upsample", "precision"}
         with av.open(str(out / name)) as container:  # FFmpeg reads the same entries back
-            assert {key: container.metadata.get(key) for key in photo} == photo
+            assert {key: container.metadata.get(key) for key in film} == film
         assert is_our_output(out / name) and looks_complete(out / name)
 
 
@@ -140,8 +145,28 @@ def test_resume_redoes_films_made_another_way(first_run, synthetic_model, other_
         assert rows[name]["status"] == "ok" and rows[name]["output"] == str(out / output), rows[name]
         assert identity(out / output) != before[name]
         text = read_provenance(out / output)
-        assert text[KEY_SETTINGS] == read_provenance(out / PHOTO_OUTPUT)[KEY_SETTINGS]  # the new run's
+        settings = json.loads(text[KEY_SETTINGS])  # the new run's
+        assert settings["stabilize"] is (change != "--no-stabilize")
+        assert settings["temperature"] == (0.2 if change == "--temperature 0.2" else 0.38)
         assert text[KEY_MODEL] == hashlib.sha256(model.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("change", ["--no-stabilize", "--format jpg"])
+def test_resume_redoes_only_the_kind_a_setting_is_for(first_run, synthetic_model, tmp_path, change):
+    """A film-only setting does not redo the photos, nor a photo-only one the films."""
+    source, out = first_run
+    out = copy_of(out, tmp_path)
+    films = {name: identity(out / output) for name, output in FILM_OUTPUTS.items()}
+    photo = identity(out / PHOTO_OUTPUT)
+    status, rows = run(source, out, synthetic_model, "--resume", *change.split())
+    assert status == 0
+    if change == "--no-stabilize":
+        assert rows[PHOTO]["status"] == "skipped" and identity(out / PHOTO_OUTPUT) == photo
+        assert {rows[name]["status"] for name in FILM_OUTPUTS} == {"ok"}
+    else:
+        assert rows[PHOTO]["status"] == "ok" and rows[PHOTO]["output"] == str(out / "photo_color.jpg")
+        assert {rows[name]["status"] for name in FILM_OUTPUTS} == {"skipped"}
+        assert {name: identity(out / output) for name, output in FILM_OUTPUTS.items()} == films
 
 
 def test_film_outputs_fed_back_are_skipped_as_ours(first_run, synthetic_model, tmp_path):
