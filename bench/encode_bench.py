@@ -66,36 +66,27 @@ CANDIDATES = [
         "level 1, filtered strategy",
         opencv(".png", [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_FILTERED]),
     ),
-    (
-        "png",
-        "level 1, RLE, Sub filter only",
-        opencv(
-            ".png",
-            [
-                cv2.IMWRITE_PNG_COMPRESSION,
-                1,
-                cv2.IMWRITE_PNG_STRATEGY,
-                cv2.IMWRITE_PNG_STRATEGY_RLE,
-                cv2.IMWRITE_PNG_FILTER,
-                cv2.IMWRITE_PNG_FILTER_SUB,
-            ],
-        ),
-    ),
-    (
-        "png",
-        "level 1, RLE, fast filters",
-        opencv(
-            ".png",
-            [
-                cv2.IMWRITE_PNG_COMPRESSION,
-                1,
-                cv2.IMWRITE_PNG_STRATEGY,
-                cv2.IMWRITE_PNG_STRATEGY_RLE,
-                cv2.IMWRITE_PNG_FILTER,
-                cv2.IMWRITE_PNG_FAST_FILTERS,
-            ],
-        ),
-    ),
+    *[
+        (
+            "png",
+            f"level 1, RLE, {filters}",
+            opencv(
+                ".png",
+                [
+                    cv2.IMWRITE_PNG_COMPRESSION,
+                    1,
+                    cv2.IMWRITE_PNG_STRATEGY,
+                    cv2.IMWRITE_PNG_STRATEGY_RLE,
+                    cv2.IMWRITE_PNG_FILTER,
+                    flag,
+                ],
+            ),
+        )
+        for filters, flag in (
+            ("Sub filter only", cv2.IMWRITE_PNG_FILTER_SUB),
+            ("fast filters", cv2.IMWRITE_PNG_FAST_FILTERS),
+        )
+    ],
     ("jpg", "JPEG quality 95 (OpenCV)", opencv(".jpg", [cv2.IMWRITE_JPEG_QUALITY, 95])),
     ("jpg", "JPEG quality 85 (OpenCV)", opencv(".jpg", [cv2.IMWRITE_JPEG_QUALITY, 85])),
     ("webp", "WebP quality 90 (OpenCV)", opencv(".webp", [cv2.IMWRITE_WEBP_QUALITY, 90])),

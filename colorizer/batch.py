@@ -351,7 +351,7 @@ class DoneCheck:
     def __call__(self, job: Job) -> Done | None:
         """The output ``job`` need not be made again, or None."""
         film = film_output(job)
-        if _exists(film) and self.made_here(film, self.film_settings) and _is_local_film(job.source):
+        if os.path.exists(film) and self.made_here(film, self.film_settings) and _is_local_film(job.source):
             return Done(film, film.stat().st_size)
         if self.made_here(job.output, self.photo_settings):
             return Done(job.output, job.output.stat().st_size)
@@ -375,11 +375,3 @@ def done_check(context: Context) -> DoneCheck:
     film's MP4, and its size) when it exists, is whole, and carries this run's model and settings in
     its provenance; else None."""
     return DoneCheck(context)
-
-
-def _exists(path: Path) -> bool:
-    try:
-        os.stat(path)
-    except OSError:
-        return False
-    return True
