@@ -8,7 +8,7 @@ its requests in the same alternation: today's and the new figure from one run.
 Same model (the benchmarks' random-weight model of the real architecture), same photo, side by
 side in one run: the calls alternate (app, library, app, ...) so that the other load on the machine
 falls on both alike. The app runs as a real server (``python app.py``, a subprocess) whose network
-session has ``app.SESSION_THREADS`` threads; the library rows use that many threads too, and all the
+session has ``appkit.config.SESSION_THREADS`` threads; the library rows use that many threads too, and all the
 cores. The app's time is the whole request as a client sees it: upload, queue, decode, colorize,
 PNG encode and write, download.
 """
@@ -29,7 +29,7 @@ from pathlib import Path
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from app import SESSION_THREADS
+from appkit.config import SESSION_THREADS
 from bench.colorize_bench import model_path
 from bench.common import WORK_DIR, photo
 from colorizer import Colorizer, read_image

@@ -95,7 +95,7 @@ def cli_worker(folder: Path, out: Path, extra: list[str]) -> dict:
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     summary = result.stdout.strip().splitlines()[-1]
-    match = re.match(r"(\d+) of (\d+) images colorized in ([\d.]+) s", summary)
+    match = re.match(r"(\d+) of (\d+) files colorized \(.*?\) in ([\d.]+) s", summary)
     if match is None:
         raise SystemExit(f"unexpected summary from the CLI: {summary!r}")
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime

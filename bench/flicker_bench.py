@@ -54,8 +54,9 @@ from bench.colorize_bench import model_path
 from bench.common import SHARED_FIXTURES, WORK_DIR
 from colorizer import Colorizer
 from colorizer.color import lightness
+from colorizer.pipeline import colorize_video
 from colorizer.upsample import DEFAULT_METHOD, upsample_ab
-from colorizer.video import FrameColorizer, StabilizerSettings, TemporalStabilizer, colorize_video
+from colorizer.video import FrameColorizer, StabilizerSettings, TemporalStabilizer
 from colorizer.video.flicker import PairFlow, pair_flow, pair_warping_error
 from colorizer.video.flow import FlowEstimator, flow_image, flow_size
 from colorizer.video.stabilize import histogram_distance

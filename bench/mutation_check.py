@@ -179,9 +179,10 @@ MUTANTS = [
     ),
     Mutant(
         "png-write-not-atomic",
-        "colorizer/encode.py",
-        "write_atomically(Path(path), data)",
-        "Path(path).write_bytes(data)",
+        "colorizer/pipeline.py",
+        """        with atomic_writer(output) as file:
+            file.write(data)""",
+        "        output.write_bytes(data)",
         (f"{CLI_OPTIONS}::test_failed_write_leaves_the_previous_output_whole",),
     ),
     Mutant(
@@ -194,8 +195,8 @@ MUTANTS = [
     Mutant(
         "cli-drops-int8",
         "colorizer/cli.py",
-        'precision = "int8" if args.int8 else "fp32"',
-        'precision = "fp32"',
+        'precision="int8" if args.int8 else "fp32",',
+        'precision="fp32",',
         (cli_case("--int8"),),
     ),
     Mutant(
@@ -203,9 +204,9 @@ MUTANTS = [
     ),
     Mutant(
         "cli-ignores-max-pixels",
-        "colorizer/batch.py",
-        "decode_image(data, max_pixels=settings.max_pixels, name=job.name)",
-        "decode_image(data, name=job.name)",
+        "colorizer/pipeline.py",
+        "decode_image(data, max_pixels=settings.max_pixels, name=name)",
+        "decode_image(data, name=name)",
         (cli_case("--max-pixels"),),
     ),
     # Hostile films: each protection removed in turn (tests/test_hostile_films.py).
@@ -249,7 +250,7 @@ MUTANTS = [
     ),
     Mutant(
         "film-frame-count-unchecked",
-        "colorizer/video_service.py",
+        "colorizer/pipeline.py",
         "max_frames=limits.max_frames,",
         "",
         (film_case("fast_1000fps.mp4", "app_film_endpoint_within_bounds_while_serving_others"),),

@@ -20,14 +20,16 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import av
 import numpy as np
 
-from colorizer.batch import Context, DoneCheck, Settings
-from colorizer.encode import looks_complete, write_image
+from colorizer.batch import Context, DoneCheck
+from colorizer.encode import encode_image
 from colorizer.plan import Job
-from colorizer.provenance import read_provenance
+from colorizer.provenance import looks_complete, read_provenance
+from colorizer.settings import FILM, PHOTO, Settings
 from colorizer.video.container import FilmWriter, probe
 from colorkit.files import atomic_writer
 from testkit.video_clips import write_clip
@@ -52,7 +54,7 @@ def finished_film(folder: Path, frames: int, context: Context) -> Job:
     job = Job(str(source), folder / f"film{frames}_color.png", source.name)
     info = probe(source)
     with atomic_writer(job.output.with_suffix(".mp4")) as file, av.open(str(source)) as container:
-        writer = FilmWriter(file, info, [], text=context.text)
+        writer = FilmWriter(file, info, [], text=context.texts[FILM])
         for frame in container.decode(video=0):
             writer.write_frame(frame.to_ndarray(format="rgb24"), frame.pts, frame.duration)
         writer.close()
@@ -64,14 +66,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frames", type=int, nargs="+", default=[300, 9000], help="film lengths to check")
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args(argv)
-    settings = Settings().checked()
-    context = Context(settings, {**vars(settings), "precision": "fp32"}, "ab" * 32, run="bench")
+    model = SimpleNamespace(default_temperature=0.38, input_size=224, precision="fp32")  # what a record reads
+    context = Context.of(Settings(format="png").checked(), model, "ab" * 32, run="bench")
     done = DoneCheck(context)
     with tempfile.TemporaryDirectory() as folder_name:
         folder = Path(folder_name)
         photo = Job(str(folder / "photo.jpg"), folder / "photo_color.png", "photo.jpg")
         rgb = np.random.default_rng(0).integers(0, 256, (1200, 1600, 3), dtype=np.uint8)
-        write_image(photo.output, rgb, text=context.text)
+        photo.output.write_bytes(encode_image(rgb, text=context.texts[PHOTO]))
 
         def before() -> None:
             read_provenance(photo.output)

@@ -1,7 +1,8 @@
 """Colorize black-and-white photos with the ECCV16 model (Zhang, Isola, Efros) on onnxruntime.
 
-from colorizer import Colorizer, read_image
+from colorizer import Colorizer, colorize_video, read_image
 rgb = Colorizer().colorize(read_image("old.jpg"))   # uint8 HxWx3, same size as the input
+colorize_video(Colorizer(), "clip.mp4", "clip_color.mp4")   # H.264, sound kept, colour steadied
 """
 
 from colorizer.colorizer import Colorizer, default_model_path
@@ -16,6 +17,7 @@ from colorizer.errors import (
     VideoError,
     VideoTooLargeError,
 )
+from colorizer.pipeline import colorize_video
 
 __all__ = [
     "Colorizer",
@@ -27,6 +29,7 @@ __all__ = [
     "ProviderError",
     "VideoError",
     "VideoTooLargeError",
+    "colorize_video",
     "decode_image",
     "default_model_path",
     "read_image",

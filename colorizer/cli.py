@@ -9,38 +9,30 @@ missing. --ray runs the same work on a Ray cluster.
 from __future__ import annotations
 
 import argparse
-import itertools
 import logging
 import os
 import signal
 import sys
-import tempfile
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
-from colorizer.batch import Context, OutputFolderError, Settings, done_check
-from colorizer.colorizer import MAX_RENDER_SIZE, MAX_TEMPERATURE, MIN_RENDER_SIZE, MIN_TEMPERATURE, Colorizer
-from colorizer.decode import DEFAULT_MAX_PIXELS
+from colorizer.colorizer import MAX_RENDER_SIZE, MAX_TEMPERATURE, MIN_RENDER_SIZE, MIN_TEMPERATURE
 from colorizer.encode import DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY, FORMATS, LOSSLESS
-from colorizer.errors import ColorizerError
-from colorizer.limits import max_file_bytes
-from colorizer.local_job import DEFAULT_WORKERS, run_local
-from colorizer.manifest import FAILED, MANIFEST_NAME, OK, SKIPPED, Manifest, Row, recorded_outputs
-from colorizer.plan import OURS, OUTPUT_SUFFIX, PlanCounts, Planner
-from colorizer.provenance import model_sha256
+from colorizer.errors import ColorizerError, OutputFolderError
+from colorizer.limits import DEFAULT_MAX_PIXELS
+from colorizer.local_job import DEFAULT_WORKERS
+from colorizer.manifest import FAILED, MANIFEST_NAME, OK, SKIPPED, Row
 from colorizer.providers import DEVICES
-from colorizer.signals import Stopped, StopSignals, stopped_by
+from colorizer.ray_job import RayOptions
+from colorizer.run import BatchRun, RunSpec, Tally, skip_kind
+from colorizer.settings import Settings
+from colorizer.signals import Stopped, stopped_by
 from colorizer.upsample import DEFAULT_METHOD, METHODS
 from colorkit.cli import HelpFormatter, configure_logging
-from colorkit.contract import model_for_precision
 
 log = logging.getLogger(__name__)
 
-__all__ = ["main", "OUTPUT_SUFFIX"]  # OUTPUT_SUFFIX: the app names its downloads the same way
 LIST_LIMIT = 20  # batches up to this size print each output path; larger ones a progress bar and summary
 LOCAL_RAY = "local"  # --ray without an address: a Ray started for this run
 
@@ -187,13 +179,14 @@ class UsageError(ColorizerError):
     """A command-line option or combination that cannot work (exit 2)."""
 
 
-def check_args(args: argparse.Namespace) -> Settings:
-    """Every option checked before anything is loaded; UsageError/ColorizerError for a bad one."""
+def check_args(args: argparse.Namespace) -> RunSpec:
+    """Every option checked before anything is loaded -> the run; UsageError/ColorizerError for a bad one."""
     settings = Settings(
         temperature=args.temperature,
         render_size=args.render_size,
         upsample=args.upsample,
         keep_color=args.keep_color,
+        precision="int8" if args.int8 else "fp32",
         format=args.format,
         quality=args.quality,
         max_pixels=args.max_pixels,
@@ -216,65 +209,36 @@ def check_args(args: argparse.Namespace) -> Settings:
         raise UsageError("local paths and URIs cannot be mixed in one run")
     if uris and args.output_dir is None:
         raise UsageError("inputs on a remote filesystem need an output folder (-o)")
-    return settings
+    ray = None
+    if args.ray is not None:
+        address = None if args.ray == LOCAL_RAY else args.ray
+        ray = RayOptions(address, args.ray_actors, args.ray_threads, args.ray_retries, progress=args.verbose)
+    same = ("output_dir", "recursive", "manifest", "resume", "model", "device", "threads", "jobs")
+    return RunSpec(
+        list(args.inputs),
+        settings=settings,
+        precision=settings.precision,
+        ray=ray,
+        **{name: getattr(args, name) for name in same},
+    )
 
 
-def prepare_output_dir(path: Path) -> None:
-    """Create the output folder and prove a file can be written there; UsageError naming the problem."""
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"output folder {path} is a file")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        descriptor, probe = tempfile.mkstemp(prefix=".colorizer-probe-", dir=path)
-        os.close(descriptor)
-        os.unlink(probe)
-    except OSError as error:
-        raise UsageError(f"cannot write to output folder {path}: {error.strerror or error}") from None
+class Display:
+    """What the user sees of each row: output paths on stdout for small batches, one stderr line per
+    failure or notable skip, a progress bar for large ones."""
 
-
-@dataclass
-class Tally:
-    ok: int = 0
-    failed: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)
-
-
-class Reporter:
-    """Takes each row: appends it to the manifest, counts it, tells the user (output paths on stdout
-    for small batches, one stderr line per failure or notable skip, a progress bar for large ones)."""
-
-    def __init__(self, manifest: Manifest | None, list_outputs: bool):
-        self.manifest = manifest
+    def __init__(self, list_outputs: bool):
         self.list_outputs = list_outputs
-        self.tally = Tally()
-        self.bar = tqdm(unit="image", disable=list_outputs or not sys.stderr.isatty(), file=sys.stderr)
+        self.bar = tqdm(unit="file", disable=list_outputs or not sys.stderr.isatty(), file=sys.stderr)
 
-    def on_row(self, row: Row) -> None:
-        if self.manifest is not None:
-            try:
-                self.manifest.append(row)
-            except OSError as error:  # the manifest's disk is full or gone: nothing more can be recorded
-                raise OutputFolderError(
-                    f"cannot append to the manifest {self.manifest.path}: {error.strerror or error}"
-                ) from None
+    def show(self, row: Row) -> None:
         if row.status == OK:
-            self.tally.ok += 1
             if self.list_outputs:
-                tqdm.write(row.output, file=sys.stdout)
+                tqdm.write(printable(row.output or ""), file=sys.stdout)
         elif row.status == FAILED:
-            self.tally.failed += 1
-            tqdm.write(f"error: {row.error}", file=sys.stderr)
-        else:
-            kind = (
-                "done earlier"
-                if row.output_bytes is not None
-                else "outputs of ours"
-                if (row.error or "").endswith(OURS)
-                else "special files"
-            )
-            self.tally.skipped[kind] = self.tally.skipped.get(kind, 0) + 1
-            if kind != "done earlier":
-                tqdm.write(f"skipped: {row.error}", file=sys.stderr)
+            tqdm.write(f"error: {printable(row.error or '')}", file=sys.stderr)
+        elif skip_kind(row) != "done earlier":
+            tqdm.write(f"skipped: {printable(row.error or '')}", file=sys.stderr)
         if row.status != SKIPPED:
             self.bar.update()
 
@@ -282,137 +246,74 @@ class Reporter:
         self.bar.close()
 
 
-def peek(items: Iterator, count: int) -> tuple[list, Iterator]:
-    """The first ``count`` items, and an iterator over all of them."""
-    head = list(itertools.islice(items, count))
-    return head, itertools.chain(head, items)
+def printable(text: str) -> str:
+    """``text`` on one line: control characters (a newline in a file name) shown as escapes."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging(args.verbose)
     try:
-        settings = check_args(args)
-        if args.output_dir is not None:
-            prepare_output_dir(args.output_dir)
+        spec = check_args(args)
+        run = BatchRun(spec)
     except ColorizerError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    manifest_path = args.manifest or (args.output_dir / MANIFEST_NAME if args.output_dir else None)
-    try:
-        known = recorded_outputs(manifest_path) if manifest_path else set()
-        manifest = Manifest(manifest_path) if manifest_path else None
-    except OSError as error:
-        print(f"error: manifest {manifest_path}: {error.strerror or error}", file=sys.stderr)
-        return 2
-    try:
-        return run(args, settings, manifest, known)
-    except KeyboardInterrupt:  # while the model loads or the first folders are listed: nothing written yet
+    except KeyboardInterrupt:  # while the model loads: nothing written yet
         print("stopped by SIGINT before any image was written", file=sys.stderr)
         return 128 + signal.SIGINT
-    finally:
-        if manifest is not None:
-            manifest.close()
+    with run:
+        try:
+            display = Display(len(run.peek(LIST_LIMIT + 1)) <= LIST_LIMIT and not spec.uris)
+            run.show = display.show
+        except KeyboardInterrupt:  # while the first folders are listed
+            print("stopped by SIGINT before any image was written", file=sys.stderr)
+            return 128 + signal.SIGINT
+        try:
+            run.execute()
+        except (KeyboardInterrupt, Stopped) as stop:
+            display.close()
+            signum = stopped_by(stop)
+            print(
+                f"stopped by {signal.Signals(signum).name} after {done_files(run.tally)}; rerun with --resume "
+                f"to do the rest",
+                file=sys.stderr,
+            )
+            return 128 + signum
+        except OutputFolderError as error:
+            display.close()
+            print(f"error: {error}; the batch was stopped after {done_files(run.tally)}", file=sys.stderr)
+            return 2
+        except ColorizerError as error:  # Ray could not start, or an input URI cannot be listed
+            display.close()
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        display.close()
+        print(summary(run, spec))
+    return 1 if run.tally.failed else 0
 
 
-def run(args: argparse.Namespace, settings: Settings, manifest: Manifest | None, known: set[str]) -> int:
-    precision = "int8" if args.int8 else "fp32"
-    model = model_for_precision(args.model, precision) if args.model else None  # --int8: the -int8.onnx beside it
-    try:  # with Ray the driver's model only gives its metadata and hash: the actors colorize
-        colorizer = Colorizer(
-            model,
-            precision=precision,
-            **(
-                {"providers": ["CPUExecutionProvider"], "threads": 1}
-                if args.ray
-                else {"device": args.device, "threads": args.threads}
-            ),
-        )
-    except ColorizerError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    context = Context(
-        settings,
-        settings.record(colorizer),
-        model_sha256(colorizer.model_path),
-        run=time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{os.getpid()}",
-        engine="ray" if args.ray else "local",
-    )
-    done = done_check(context) if args.resume else None
-    local_inputs = [value for value in args.inputs if "://" not in value]
-    planner = Planner(
-        local_inputs,
-        output_dir=args.output_dir,
-        recursive=args.recursive,
-        format=settings.format,
-        max_bytes=max_file_bytes(settings.max_pixels),
-        known_outputs=known,
-        done=done,
-    )
-    plan = iter(planner)
-    head, plan = peek(plan, LIST_LIMIT + 1)
-    reporter = Reporter(manifest, list_outputs=len(head) <= LIST_LIMIT and not any("://" in v for v in args.inputs))
-    started = time.perf_counter()
-    try:
-        with StopSignals().installed() as signals:
-            if args.ray:
-                from colorizer.ray_job import RayOptions, run_ray
-
-                run_ray(
-                    colorizer.model_path,
-                    plan,
-                    planner.naming,
-                    context,
-                    reporter.on_row,
-                    RayOptions(
-                        address=None if args.ray == LOCAL_RAY else args.ray,
-                        actors=args.ray_actors,
-                        threads=args.ray_threads,
-                        retries=args.ray_retries,
-                        device=args.device,
-                        uris=[value for value in args.inputs if "://" in value],
-                        output_dir=args.output_dir,
-                        recursive=args.recursive,
-                        done=done.size if done else None,
-                        progress=args.verbose,
-                    ),
-                    deferred=signals.deferred,
-                )
-            else:
-                run_local(colorizer, plan, context, reporter.on_row, workers=args.jobs, deferred=signals.deferred)
-    except (KeyboardInterrupt, Stopped) as stop:
-        reporter.close()
-        signum = stopped_by(stop)
-        print(
-            f"stopped by {signal.Signals(signum).name} after {reporter.tally.ok} images; rerun with --resume "
-            f"to do the rest",
-            file=sys.stderr,
-        )
-        return 128 + signum
-    except OutputFolderError as error:
-        reporter.close()
-        print(f"error: {error}; the batch was stopped after {reporter.tally.ok} images", file=sys.stderr)
-        return 2
-    except ColorizerError as error:  # Ray could not start, or an input URI cannot be listed
-        reporter.close()
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    reporter.close()
-    seconds = time.perf_counter() - started
-    print(
-        summary(reporter.tally, seconds, colorizer.provider if not args.ray else "Ray", args, manifest, planner.counts)
-    )
-    return 1 if reporter.tally.failed else 0
+def done_files(tally: Tally) -> str:
+    """ "3 photos and 1 film", "1 photo", "no file"."""
+    parts = [
+        f"{count} {what}{'s' if count != 1 else ''}"
+        for count, what in ((tally.photos, "photo"), (tally.films, "film"))
+        if count
+    ]
+    return " and ".join(parts) or "no file"
 
 
-def summary(
-    tally: Tally, seconds: float, where: str, args: argparse.Namespace, manifest: Manifest | None, counts: PlanCounts
-) -> str:
+def summary(run: BatchRun, spec: RunSpec) -> str:
+    tally, seconds, counts = run.tally, run.seconds, run.planner.counts
     attempted = tally.ok + tally.failed
     rate = tally.ok / seconds if seconds > 0 else 0.0
-    text = f"{tally.ok} of {attempted} images colorized in {seconds:.1f} s ({rate:.2f} images/s) on {where}" + (
-        f"; {tally.failed} failed" if tally.failed else ""
+    text = (
+        f"{tally.ok} of {attempted} files colorized ({done_files(tally)}) in {seconds:.1f} s "
+        f"({rate:.2f} files/s) on {run.provider}"
     )
+    if tally.failed:
+        text += f"; {tally.failed} failed"
     if tally.skipped:
         text += "; skipped " + ", ".join(f"{count} {kind}" for kind, count in tally.skipped.items())
     if counts.ignored_files:
@@ -421,8 +322,8 @@ def summary(
         text += f"; {counts.subfolders} subfolders not read (-r reads them)"
     if counts.ignored_folders:
         text += f"; {counts.ignored_folders} folders not entered (see the warnings)"
-    if args.output_dir is not None:
-        text += f"; outputs in {args.output_dir}"
-    if manifest is not None:
-        text += f"; manifest {manifest.path}"
+    if spec.output_dir is not None:
+        text += f"; outputs in {spec.output_dir}"
+    if run.manifest is not None:
+        text += f"; manifest {run.manifest.path}"
     return text

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -22,9 +23,6 @@ from colorkit import contract
 from colorkit.cli import ORT_LOG_SEVERITY
 from colorkit.contract import PRECISIONS, ContractError, ModelContract
 
-if TYPE_CHECKING:
-    from colorizer.video import VideoResult
-
 log = logging.getLogger(__name__)
 
 MIN_RENDER_SIZE, MAX_RENDER_SIZE = 224, 512
@@ -39,6 +37,21 @@ def default_model_path(precision: str = "fp32") -> Path:
         return contract.default_model_path(precision)
     except ContractError as error:
         raise ColorizerError(str(error)) from None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One picture's colour as the network predicts it (``Colorizer.predict``), before ``finish``.
+
+    pixels: the input's HxW grey or HxWx3 RGB (its alpha split off), as given; alpha: its HxW alpha
+    or None; plane: float32 HxW Lab L (0..100) of ``pixels``; ab: float32 2 x S/4 x S/4, the
+    network's annealed-mean ab for render size S, in the image's orientation.
+    """
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None
+    plane: np.ndarray
+    ab: np.ndarray
 
 
 class Colorizer:
@@ -62,9 +75,7 @@ class Colorizer:
         threads: int | None = None,
         precision: str = "fp32",
     ):
-        if precision not in PRECISIONS:
-            raise ColorizerError(f"unknown precision {precision!r}; choose {' or '.join(PRECISIONS)}")
-        self.precision = precision
+        self.precision = check_precision(precision)
         self.model_path = Path(model_path) if model_path is not None else default_model_path(precision)
         if not self.model_path.is_file():
             hint = "create it with: python -m convert --int8" if precision == "int8" else _OFFLINE_HINT
@@ -116,7 +127,7 @@ class Colorizer:
         keep_color: bool = False,
         keep_colour: bool | None = None,
     ) -> np.ndarray:
-        """Colorize a photo at full resolution.
+        """Colorize a photo at full resolution: ``finish(predict(image))``.
 
         image: HxW grey, HxWx3 RGB or HxWx4 RGBA; uint8, uint16, or float in 0..1. Not modified.
         A colour image is treated as the black-and-white photo its lightness describes.
@@ -129,19 +140,60 @@ class Colorizer:
             ``keep_colour`` is the same option under its first name.
         Returns uint8 HxWx3 RGB, or HxWx4 RGBA with the input's alpha when it had one.
         """
-        pixels, alpha = split_alpha(_check_image(image))
-        plane = lightness(pixels)
-        ab = self.predict_ab(plane, temperature=temperature, render_size=render_size)
+        prediction = self.predict(image, temperature=temperature, render_size=render_size)
         if keep_colour is not None:
             keep_color = keep_colour
-        return finish(pixels, alpha, plane, ab, method=upsample, keep_color=keep_color)
+        return self.finish(prediction, upsample=upsample, keep_color=keep_color)
 
-    def colorize_video(self, src: Path | str, dst: Path | str, **options: Any) -> VideoResult:
-        """Colorize a film ``src`` into an H.264 MP4 at ``dst`` (sound kept, colour stabilized along
-        the motion); ``options`` and the result are ``colorizer.video.colorize_video``'s."""
-        from colorizer.video import colorize_video  # PyAV is loaded only by those who use films
+    def predict(
+        self,
+        image: np.ndarray,
+        *,
+        temperature: float | None = None,
+        render_size: int | None = None,
+        quarter_turns: int = 0,
+        plane: np.ndarray | None = None,
+    ) -> Prediction:
+        """The first half of ``colorize``: the network's low-resolution colour for ``image``.
 
-        return colorize_video(self, src, dst, **options)
+        image, temperature, render_size: as for ``colorize``.
+        quarter_turns: the network is shown the picture turned this many times 90 degrees counter-
+            clockwise (a film frame stored sideways is seen upright); the colour comes back turned to
+            the image's own orientation.
+        plane: the image's float32 HxW lightness when the caller has it already (else computed).
+        """
+        pixels, alpha = split_alpha(_check_image(image))
+        plane = lightness(pixels) if plane is None else plane
+        upright = np.ascontiguousarray(np.rot90(plane, quarter_turns)) if quarter_turns else plane
+        ab = self.predict_ab(upright, temperature=temperature, render_size=render_size)
+        if quarter_turns:  # 2 x s x s, turned back to the image's orientation
+            ab = np.ascontiguousarray(np.rot90(ab, -quarter_turns, axes=(1, 2)))
+        return Prediction(pixels, alpha, plane, ab)
+
+    def finish(
+        self,
+        prediction: Prediction,
+        *,
+        upsample: str = DEFAULT_METHOD,
+        keep_color: bool = False,
+        adjust: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """The second half of ``colorize``: the prediction's colour at full resolution, joined to the
+        image's own lightness -> uint8 HxWx3 RGB (HxWx4 RGBA with the input's alpha).
+
+        upsample, keep_color: as for ``colorize``.
+        adjust: a step on the full-resolution float32 HxWx2 ab before it becomes RGB (a film's
+            stabilizer); None for a photo.
+        """
+        return finish(
+            prediction.pixels,
+            prediction.alpha,
+            prediction.plane,
+            prediction.ab,
+            method=upsample,
+            keep_color=keep_color,
+            adjust=adjust,
+        )
 
     def predict_ab(
         self, lightness_plane: np.ndarray, *, temperature: float | None = None, render_size: int | None = None
@@ -186,6 +238,13 @@ def check_temperature(temperature: float) -> float:
     if not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:  # NaN fails this too
         raise ColorizerError(f"temperature {temperature} must be between {MIN_TEMPERATURE} and {MAX_TEMPERATURE}")
     return float(temperature)
+
+
+def check_precision(precision: object) -> str:
+    """``precision`` if it is one of PRECISIONS ("fp32", "int8"), else ColorizerError."""
+    if precision not in PRECISIONS:
+        raise ColorizerError(f"unknown precision {precision!r}; choose {' or '.join(PRECISIONS)}")
+    return str(precision)
 
 
 def check_render_size(size: int, multiple: int = contract.INPUT_MULTIPLE) -> int:

@@ -58,6 +58,7 @@ from colorizer.limits import (
     max_file_bytes,
 )
 from colorizer.preflight import check_exif, check_structure
+from colorizer.signatures import image_kind, looks_like_heic
 
 log = logging.getLogger(__name__)
 
@@ -90,19 +91,6 @@ _ORIENTATIONS: dict[int, tuple[bool, bool, bool]] = {
     8: (True, True, False),  # rotate 90 counter-clockwise
 }
 
-# ISO-BMFF brands that mean HEVC-coded HEIF (what phones call HEIC); plain "mif1" may be AVIF.
-_HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
-# Magic numbers, only to word the message when Pillow cannot read a header.
-_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-    (b"II+\x00", "TIFF"),
-    (b"MM\x00+", "TIFF"),
-)
 # What the third-party decoders raise for bad data. They are caught only around calls into those
 # decoders (Image.open, Image.load, Image.convert, getexif, cv2.imdecode), never around our own code, so
 # that a bug of ours still surfaces as itself.
@@ -137,7 +125,7 @@ def decode_image(
         raise ImageDecodeError(f"{name}: empty file")
     if _looks_like_svg(data):
         raise ImageDecodeError(f"{name}: SVG vector images are not supported; export it as PNG or JPEG")
-    if _looks_like_heic(data) and not _heif_support():
+    if looks_like_heic(data) and not _heif_support():
         raise ImageDecodeError(f"{name}: HEIC images need the pillow-heif package")
     check_structure(data, name, max_pixels=max_pixels, max_side=max_side)
 
@@ -238,12 +226,12 @@ def _decoder_errors(name: str, data: bytes, max_pixels: int) -> Iterator[None]:
 
 
 def _signature_kind(data: bytes) -> str | None:
-    """The format a file's magic number claims (to word a refusal), or None."""
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WebP"
-    if data[4:8] == b"ftyp":
-        return "HEIC" if _looks_like_heic(data) else "HEIF/AVIF"
-    return next((kind for magic, kind in _SIGNATURES if data.startswith(magic)), None)
+    """The format a file's magic number claims (to word a refusal), or None; any ISO-BMFF file is
+    taken for the HEIF/AVIF it would have to be to be a photo."""
+    kind = image_kind(data)
+    if kind is None and data[4:8] == b"ftyp":
+        return "HEIC" if looks_like_heic(data) else "HEIF/AVIF"
+    return kind
 
 
 def _looks_like_svg(data: bytes) -> bool:
@@ -252,15 +240,6 @@ def _looks_like_svg(data: bytes) -> bool:
     if head.startswith(b"<svg"):
         return True
     return head.startswith((b"<?xml", b"<!doctype", b"<!--")) and b"<svg" in head
-
-
-def _looks_like_heic(data: bytes) -> bool:
-    """An ISO-BMFF 'ftyp' box whose major or compatible brands name HEVC-coded HEIF."""
-    if data[4:8] != b"ftyp" or len(data) < 12:
-        return False
-    box_size = int.from_bytes(data[0:4], "big")
-    brands = data[8:12] + data[16 : min(box_size, 256)]  # major brand, then compatible brands
-    return any(brands[i : i + 4] in _HEIC_BRANDS for i in range(0, len(brands) - 3, 4))
 
 
 def _available_formats() -> tuple[str, ...]:

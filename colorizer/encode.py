@@ -1,7 +1,8 @@
-"""Colorized pixels -> an image file (PNG, JPEG or WebP), written atomically (a reader never sees half
-a file), carrying text entries (the provenance the colorizer records): PNG tEXt/iTXt chunks, a JPEG
-comment, WebP XMP; ``read_text`` reads them back from a file's first bytes (``read_text_stream`` from
-an open file, MP4 films included), and ``looks_complete`` tells whether a file is whole.
+"""Colorized pixels -> the bytes of an image file (PNG, JPEG or WebP), carrying text entries (the
+provenance the colorizer records): PNG tEXt/iTXt chunks, a JPEG comment, WebP XMP; ``read_text``
+reads them back from a file's first bytes (``read_text_stream`` from an open file, MP4 films
+included). ``colorizer.pipeline`` writes the bytes; ``provenance.looks_complete`` tells whether a
+written file is whole.
 
 Choices, measured with ``python -m bench.encode_bench`` (CPU seconds of one encoding thread, 12 MP):
 - PNG keeps OpenCV's own default (zlib level 1 with the RLE strategy): the fastest lossless setting
@@ -19,7 +20,6 @@ import io
 import struct
 import zlib
 from collections.abc import Mapping
-from pathlib import Path
 from typing import BinaryIO
 
 import cv2
@@ -27,8 +27,7 @@ import numpy as np
 from PIL import Image
 
 from colorizer.errors import ColorizerError, ImageEncodeError
-from colorizer.mp4_boxes import BoxError, boxes, read_mp4_text
-from colorkit.files import write_atomically
+from colorizer.mp4_boxes import read_mp4_text
 
 FORMATS = ("png", "jpg", "webp")
 DEFAULT_FORMAT = "png"
@@ -44,7 +43,7 @@ MIN_QUALITY, MAX_QUALITY = 1, 100
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _IHDR_END = len(PNG_SIGNATURE) + 8 + 13 + 4  # signature, IHDR length+type, 13 data bytes, CRC
 _XMP_ITEM = '<rdf:li xml:lang="x-default">'
-_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 
 def check_format(format: str) -> str:
@@ -146,27 +145,9 @@ def _encode_webp(image: np.ndarray, quality: int | str, text: Mapping[str, str] 
     return stream.getvalue()
 
 
-def write_image(
-    path: Path,
-    image: np.ndarray,
-    format: str = DEFAULT_FORMAT,
-    quality: int | str | None = None,
-    text: Mapping[str, str] | None = None,
-) -> int:
-    """``encode_image`` -> ``path`` via a temporary file renamed into place; returns the bytes written."""
-    data = encode_image(image, format, quality, text)
-    write_atomically(Path(path), data)
-    return len(data)
-
-
 def encode_png(image: np.ndarray, text: Mapping[str, str] | None = None) -> bytes:
     """uint8 HxWx3 RGB or HxWx4 RGBA -> PNG bytes (with ``text`` chunks)."""
     return encode_image(image, "png", text=text)
-
-
-def write_png(path: Path, image: np.ndarray, text: Mapping[str, str] | None = None) -> None:
-    """uint8 HxWx3 RGB or HxWx4 RGBA -> PNG at ``path``, via a temporary file renamed into place."""
-    write_image(path, image, "png", text=text)
 
 
 def flatten_on_white(rgba: np.ndarray) -> np.ndarray:
@@ -335,45 +316,3 @@ def read_png_text(head: bytes) -> dict[str, str]:
                 entries[key.decode("latin-1")] = value.decode("utf-8", "replace")
         offset += 12 + length
     return entries
-
-
-# --- Whether a written file is whole ----------------------------------------------------------------
-
-
-def looks_complete(path: Path) -> bool:
-    """Whether ``path`` is a whole PNG, JPEG, WebP or MP4 file, one rule per format: PNG ends with
-    IEND, JPEG with EOI, WebP's RIFF size matches the file, and an MP4's top-level boxes (``ftyp``
-    first, ``moov`` and ``mdat`` among them) cover the file exactly. Cheap: reads 16 bytes at each
-    end, and for an MP4 each top-level box header. A file written by ``write_image`` or
-    ``colorize_video`` always is (it appears only by rename); this catches files cut short by other
-    tools."""
-    try:
-        with open(path, "rb") as stream:
-            head = stream.read(16)
-            size = stream.seek(0, 2)
-            if head[4:8] == b"ftyp":
-                return _mp4_complete(stream, size)
-            stream.seek(max(0, size - 16))
-            tail = stream.read()
-    except OSError:
-        return False
-    if head.startswith(PNG_SIGNATURE):
-        return tail.endswith(_IEND)
-    if head.startswith(b"\xff\xd8"):
-        return tail.endswith(b"\xff\xd9")
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return struct.unpack("<I", head[4:8])[0] + 8 == size
-    return False
-
-
-def _mp4_complete(stream: BinaryIO, size: int) -> bool:
-    """Whether the MP4 in ``stream`` (``size`` bytes) is top-level boxes end to end, none cut short
-    and nothing after the last, with ``ftyp`` first and ``moov`` and ``mdat`` present."""
-    kinds, covered = [], 0
-    try:
-        for box in boxes(stream, 0, size):
-            kinds.append(box.type)
-            covered = box.end
-    except BoxError:
-        return False
-    return covered == size and kinds[:1] == [b"ftyp"] and {b"moov", b"mdat"} <= set(kinds)

@@ -40,3 +40,12 @@ class VideoTooLargeError(VideoError):
 
 class ImageEncodeError(ColorizerError):
     """The result cannot be written in the chosen format: too large for it, or its encoder failed."""
+
+
+class OutputFolderError(ColorizerError):
+    """The output folder cannot take files (read-only, full, no permission): every later file would
+    fail the same way, so a batch stops on it."""
+
+
+class Interrupted(Exception):
+    """The work was asked to stop (Ctrl-C, SIGTERM, SIGHUP) before this file's output was written."""

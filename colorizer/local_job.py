@@ -1,4 +1,4 @@
-"""The batch engine on this machine: ``batch.process_file`` on a few threads at once, as a stream.
+"""The batch engine on this machine: ``batch.row_for`` on a few threads at once, as a stream.
 
 Files overlap: while one is being colorized (onnxruntime's and OpenCV's own threads), another is
 read and decoded (Pillow) or encoded and written (zlib): those steps release the GIL and are single-
@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, nullcontext
 
-from colorizer.batch import Context, Interrupted, OutputFolderError, process_file
+from colorizer.batch import Context, row_for
+from colorizer.errors import Interrupted, OutputFolderError
 from colorizer.manifest import Row
 from colorizer.plan import Decision, Job
 
@@ -38,7 +39,7 @@ def run_local(
         handing a row on and forgetting it happen inside it, so an interruption never loses a
         finished file's row nor hands it on twice.
 
-    Raises what process_file raises (OutputFolderError) and whatever interrupts the calling thread
+    Raises what row_for raises (OutputFolderError) and whatever interrupts the calling thread
     (KeyboardInterrupt, a signal handler's exception): then no new file is started, files being
     colorized are abandoned before writing (no output, no temporary), files being written are
     finished and their rows handed to ``on_row``, and the exception goes on.
@@ -69,7 +70,7 @@ def run_local(
                 if isinstance(item, Decision):
                     pending.append(context.decision_row(item))
                 else:
-                    pending.append(pool.submit(process_file, colorizer, item, context, None, stop))
+                    pending.append(pool.submit(row_for, colorizer, item, context, None, stop))
                     in_flight += 1
                 while pending and (
                     not isinstance(pending[0], Future) or in_flight > workers or len(pending) > MAX_PENDING

@@ -10,6 +10,8 @@ at a time. Either way the work is spread over every core.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from colorizer.chroma import keep_strong_colour
@@ -27,18 +29,21 @@ def finish(
     *,
     method: str = DEFAULT_METHOD,
     keep_color: bool = False,
+    adjust: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """The network's float32 2 x h x w ab -> uint8 HxWx3 RGB, or HxWx4 RGBA when ``alpha`` is given.
 
     pixels: the input's HxW grey or HxWx3 RGB (read only to keep its own colour, ``keep_color``);
     alpha: HxW (uint8, uint16 or float 0..1) or None; lightness_plane: float32 HxW L (0..100) of
-    ``pixels``; method: the upsampling (``colorizer.upsample.METHODS``).
+    ``pixels``; method: the upsampling (``colorizer.upsample.METHODS``); adjust: a step on the
+    full-size float32 HxWx2 ab before its conversion (a film's stabilizer), which the fused pass
+    cannot take.
     """
     plane = np.ascontiguousarray(lightness_plane, dtype=np.float32)
     height, width = plane.shape
     out = np.empty((height, width, 3 if alpha is None else 4), np.uint8)
     alpha8 = None if alpha is None else alpha_to_uint8(alpha)
-    if method == "bilateral" and not (keep_color and pixels.ndim == 3):
+    if method == "bilateral" and not (keep_color and pixels.ndim == 3) and adjust is None:
         cells = bilateral_cells(ab.transpose(1, 2, 0), plane)  # 2xhxw -> hxwx2
         range_scale = bilateral_range_scale()
         table = srgb_table()
@@ -49,6 +54,8 @@ def finish(
         ab_full = upsample_ab(ab, plane, method)
         if keep_color and pixels.ndim == 3:
             ab_full = keep_strong_colour(pixels, ab_full)
+        if adjust is not None:
+            ab_full = np.ascontiguousarray(adjust(ab_full), dtype=np.float32)
 
         def convert(tile: Tile) -> None:
             lab_to_rgb8_tile(plane, ab_full, out, *tile)

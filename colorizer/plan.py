@@ -9,10 +9,9 @@ output names that never collide.
 - With an output folder, the inputs' tree is mirrored under it, relative to the deepest folder that
   holds every input (one folder argument: its contents go straight into the output folder), so two
   folders that each hold ``photo.jpg`` get two outputs. Without one, each result goes beside its input.
-- Names: ``<stem>_color.<format>``; when two inputs of one folder would get the same name
-  (``scan.jpg`` and ``scan.png``), or the name is that of an input that stays in the folder, the
-  source suffix is kept (``scan_jpg_color.png``), then a counter (``-2``); names are cut to fit 255
-  bytes. The plan is a stream: memory grows with the largest folder, not the whole tree.
+- Names: ``<stem>_color.<format>``, unique per output folder (``colorizer.naming``, the rule every
+  front end shares). The plan is a stream: memory grows with the largest folder, not the whole tree.
+- Inputs on a remote filesystem (Ray) are planned by the same Planner over their listing (``listed``).
 """
 
 from __future__ import annotations
@@ -28,23 +27,27 @@ from colorizer.errors import ImageDecodeError, ImageTooLargeError
 from colorizer.input_file import check_file_status
 from colorizer.limits import DEFAULT_MAX_FILE_BYTES
 from colorizer.manifest import FAILED, SKIPPED
+from colorizer.naming import OUTPUT_SUFFIX, fit, output_names
 from colorizer.provenance import is_our_output
-from colorkit.files import FILM_OUTPUT_SUFFIX, NAME_MAX_BYTES, is_media_name
+from colorizer.settings import FILM
+from colorkit.files import is_media_name
 
 log = logging.getLogger(__name__)
 
-OUTPUT_SUFFIX = "_color"
 OURS = ", not colorized again"
 
 
 @dataclass(frozen=True)
 class Job:
     """One input to colorize. source: the file (a local path, or a URI for Ray); output: where its
-    result goes; name: the input relative to the inputs' common folder, for messages."""
+    result goes (a photo's name; a film's goes beside it, ``naming.film_output``); name: the input
+    relative to the inputs' common folder, for messages; kind: "film" when planning judged it one
+    already (else the pipeline judges)."""
 
     source: str
     output: Path
     name: str
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ class Naming:
 
     def default_output(self, source: str) -> Path:
         folder, name = os.path.split(self.path(source))
-        return Path(self.out_folder(folder)) / _fit(Path(name).stem, f"{OUTPUT_SUFFIX}{self.suffix}")
+        return Path(self.out_folder(folder)) / fit(Path(name).stem, f"{OUTPUT_SUFFIX}{self.suffix}")
 
     def job(self, path: str) -> Job:
         """The Job for ``path`` (a source, or the filesystem's path of one)."""
@@ -130,44 +133,6 @@ class Naming:
         return replace(self, overrides={**self.overrides, **overrides})
 
 
-def output_names(names: Sequence[str], suffix: str, reserved: Collection[str] = ()) -> list[str]:
-    """Input file names of one folder -> output names for one output folder, pairwise distinct even
-    case-insensitively, none equal to a ``reserved`` name (files that stay in that folder), each at
-    most NAME_MAX_BYTES of UTF-8. suffix: the output's, e.g. ".png".
-
-    Each output also claims its film name (the same with FILM_OUTPUT_SUFFIX, where the result goes
-    if the input turns out to hold a film), so no film's result can take another's name or a
-    reserved one either."""
-    sources = [Path(name) for name in names]
-    plain = [_fit(source.stem, f"{OUTPUT_SUFFIX}{suffix}") for source in sources]
-    counts: dict[str, int] = {}
-    for name in plain:
-        counts[name.casefold()] = counts.get(name.casefold(), 0) + 1
-    taken = {name.casefold() for name in reserved}
-
-    def claims(name: str) -> set[str]:
-        return {name.casefold(), (name[: -len(suffix)] + FILM_OUTPUT_SUFFIX).casefold()}
-
-    result = []
-    for source, name in zip(sources, plain):
-        if (counts[name.casefold()] > 1 or claims(name) & taken) and source.suffix:
-            name = _fit(source.stem, f"_{source.suffix[1:]}{OUTPUT_SUFFIX}{suffix}")
-        number, candidate = 1, name
-        while claims(candidate) & taken:
-            number += 1
-            stem, tail = name[: -len(suffix)], suffix
-            candidate = _fit(stem, f"-{number}{tail}")
-        taken |= claims(candidate)
-        result.append(candidate)
-    return result
-
-
-def _fit(stem: str, tail: str) -> str:
-    """stem + tail, the stem cut (at a character boundary) so the name fits NAME_MAX_BYTES."""
-    room = NAME_MAX_BYTES - len(tail.encode("utf-8", "surrogateescape"))
-    return stem.encode("utf-8", "surrogateescape")[:room].decode("utf-8", "ignore") + tail
-
-
 class Planner:
     """Iterates the jobs and decisions of a batch (see the module docstring), folder by folder.
 
@@ -175,7 +140,7 @@ class Planner:
     each input). format: the output format's name ("png"...). known_outputs: real paths of outputs
     recorded in a manifest. done: for --resume, a function of a Job that returns its output (a
     photo's, or a film's MP4) when it is already there, whole and made the same way, else None
-    (``batch.done_check``).
+    (``batch.DoneCheck``). naming: the naming to use instead of the inputs' (a remote listing's).
     """
 
     def __init__(
@@ -188,6 +153,7 @@ class Planner:
         max_bytes: int = DEFAULT_MAX_FILE_BYTES,
         known_outputs: Collection[str] = frozenset(),
         done: Callable[[Job], Done | None] | None = None,
+        naming: Naming | None = None,
     ):
         self.inputs = [Path(os.path.abspath(path)) for path in inputs]
         self.output_dir = Path(os.path.abspath(output_dir)) if output_dir is not None else None
@@ -197,7 +163,7 @@ class Planner:
         self.done = done
         self.counts = PlanCounts()
         root = _common_folder([path if path.is_dir() else path.parent for path in self.inputs])
-        self.naming = Naming(str(root), str(self.output_dir) if self.output_dir else None, f".{format}")
+        self.naming = naming or Naming(str(root), str(self.output_dir) if self.output_dir else None, f".{format}")
         self._output_real = os.path.realpath(self.output_dir) if self.output_dir else None
         self._visited: set[str] = set()
 
@@ -260,23 +226,38 @@ class Planner:
     def _folder(self, folder: Path, entries: list, found: list[Path], named: list[Path]) -> Iterator[Job | Decision]:
         """Jobs for the image files ``found`` in one folder and the files ``named`` on the command line
         that are in it (``entries``: its listing, when it was listed)."""
-        inputs = []
-        ours = set()
+        inputs, films, ours = [], set[str](), set()
         for path in found + named:
-            decision = self._check(path, path in named)
+            decision = self._check(path, path in named, films)
             if decision is None:
                 inputs.append(path)
             else:
                 if decision.reason.endswith(OURS):
                     ours.add(path.name)
                 yield decision
-        out_folder = Path(self.naming.out_folder(str(folder)))
         reserved: Collection[str] = ()
-        if os.path.realpath(out_folder) == os.path.realpath(folder):  # results go among the inputs
+        if os.path.realpath(self.naming.out_folder(str(folder))) == os.path.realpath(folder):  # among the inputs
             names = [entry.name for entry in entries] if entries else _listing(folder)
             reserved = [name for name in names if name not in ours]
-        for path, name in zip(inputs, output_names([path.name for path in inputs], self.naming.suffix, reserved)):
-            job = Job(str(path), out_folder / name, self._name(path))
+        yield from self._jobs(str(folder), [str(path) for path in inputs], reserved, films)
+
+    def listed(self, folders: Iterable[tuple[str, list[str]]]) -> Iterator[Job | Decision]:
+        """Jobs for files listed elsewhere (a remote filesystem's listing: each folder's path and its
+        files' paths, the filesystem's own), named by ``self.naming`` (whose ``scheme`` makes them
+        URIs) and checked for --resume as local files are."""
+        for folder, paths in folders:
+            yield from self._jobs(folder, paths)
+
+    def _jobs(
+        self, folder: str, paths: list[str], reserved: Collection[str] = (), films: Collection[str] = ()
+    ) -> Iterator[Job | Decision]:
+        """Jobs (or, for --resume, decisions) for ``paths`` of one ``folder``, their output names made
+        unique (``naming.output_names``), none of them a ``reserved`` name. films: paths judged films."""
+        out_folder = Path(self.naming.out_folder(folder))
+        names = output_names([os.path.basename(path) for path in paths], self.naming.suffix, reserved)
+        for path, name in zip(paths, names):
+            source = self.naming.uri(path)
+            job = Job(source, out_folder / name, self.naming.name(path), FILM if path in films else None)
             done = self.done(job) if self.done else None
             if done is None:
                 yield job
@@ -285,9 +266,9 @@ class Planner:
                     job.source, SKIPPED, f"{job.name}: done in an earlier run", done.output, done.output_bytes
                 )
 
-    def _check(self, path: Path, named: bool) -> Decision | None:
-        """None for a file to colorize, else why not. A special file found in a folder is skipped;
-        one named on the command line fails."""
+    def _check(self, path: Path, named: bool, films: set[str]) -> Decision | None:
+        """None for a file to colorize (its path added to ``films`` when it was judged one), else why
+        not. A special file found in a folder is skipped; one named on the command line fails."""
         try:
             status = os.stat(path)
         except OSError as error:
@@ -295,8 +276,9 @@ class Planner:
         try:  # the reader's own checks, so a refusal here reads as it would there
             check_file_status(status, self._name(path), self.max_bytes)
         except ImageTooLargeError as error:
-            if not _holds_film(path):  # films are read as a stream: a photo's size limit is not theirs
+            if not holds_film(path):  # films are read as a stream: a photo's size limit is not theirs
                 return Decision(str(path), FAILED, str(error))
+            films.add(str(path))
         except ImageDecodeError as error:  # a special file
             return Decision(str(path), FAILED if named else SKIPPED, str(error))
         if os.path.realpath(path) in self.known_outputs:
@@ -316,11 +298,11 @@ def _is_folder(entry: os.DirEntry) -> bool:
         return False
 
 
-def _holds_film(path: Path) -> bool:
-    """Whether the regular file ``path`` holds a film (by its content; PyAV is loaded only here)."""
-    from colorizer.video import is_video
+def holds_film(path: Path) -> bool:
+    """Whether ``path`` holds a film (``colorizer.video.holds_film``; PyAV is loaded only here)."""
+    from colorizer.video import holds_film as judge
 
-    return is_video(path)
+    return judge(path)
 
 
 def _listing(folder: Path) -> list[str]:

@@ -1,10 +1,10 @@
 """What a colorized file says about itself: the text entries the CLI and the app write into results.
 
     text = provenance(colorizer, {"temperature": 0.38, "render_size": 224})
-    write_image(path, rgb, text=text)   # PNG tEXt chunks (any PNG reader shows them), JPEG comment, WebP XMP
+    encode_image(rgb, text=text)   # PNG tEXt chunks (any PNG reader shows them), JPEG comment, WebP XMP
     colorize_video(colorizer, src, dst, text=text)   # MP4 metadata (moov/udta/meta keys, as FFmpeg writes them)
 
-The same entries let the CLI recognise its own earlier outputs in a folder (``is_our_output``) and
+``looks_complete`` tells whether such a file is whole. The same entries let the CLI recognise its own earlier outputs in a folder (``is_our_output``) and
 tell, on --resume, whether an output was made the same way (``read_provenance``), whatever its format.
 """
 
@@ -13,14 +13,17 @@ from __future__ import annotations
 import json
 import os
 import stat
+import struct
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import onnxruntime
 
-from colorizer.encode import png_with_text, read_text_stream
+from colorizer.encode import PNG_IEND, PNG_SIGNATURE, png_with_text, read_text_stream
 from colorizer.errors import ColorizerError
+from colorizer.mp4_boxes import BoxError, boxes
 from colorkit.files import sha256_file
 
 SOFTWARE = f"colorizer (ECCV16, Zhang, Isola and Efros 2016) on onnxruntime {onnxruntime.__version__}"
@@ -65,8 +68,8 @@ def provenance(colorizer, settings: Mapping[str, object]) -> dict[str, str]:
 
 def add_png_text(png: bytes, text: Mapping[str, str]) -> bytes:
     """PNG bytes -> the same PNG with ``text`` in chunks after IHDR (``encode.png_with_text``);
-    ColorizerError for bytes that are not a PNG or a bad keyword. ``write_image(..., text=)`` does
-    this while writing."""
+    ColorizerError for bytes that are not a PNG or a bad keyword. ``encode_image(..., text=)`` does
+    this while encoding."""
     try:
         return png_with_text(png, text)
     except ValueError as error:
@@ -101,3 +104,42 @@ def _regular_file_opener(path: str, flags: int) -> int:
 
 def _is_regular(descriptor: int) -> bool:
     return stat.S_ISREG(os.fstat(descriptor).st_mode)
+
+
+def looks_complete(path: Path) -> bool:
+    """Whether ``path`` is a whole PNG, JPEG, WebP or MP4 file, one rule per format: PNG ends with
+    IEND, JPEG with EOI, WebP's RIFF size matches the file, and an MP4's top-level boxes (``ftyp``
+    first, ``moov`` and ``mdat`` among them) cover the file exactly. Cheap: reads 16 bytes at each
+    end, and for an MP4 each top-level box header. A file written by ``write_image`` or
+    ``colorize_video`` always is (it appears only by rename); this catches files cut short by other
+    tools."""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(16)
+            size = stream.seek(0, 2)
+            if head[4:8] == b"ftyp":
+                return _mp4_complete(stream, size)
+            stream.seek(max(0, size - 16))
+            tail = stream.read()
+    except OSError:
+        return False
+    if head.startswith(PNG_SIGNATURE):
+        return tail.endswith(PNG_IEND)
+    if head.startswith(b"\xff\xd8"):
+        return tail.endswith(b"\xff\xd9")
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return struct.unpack("<I", head[4:8])[0] + 8 == size
+    return False
+
+
+def _mp4_complete(stream: BinaryIO, size: int) -> bool:
+    """Whether the MP4 in ``stream`` (``size`` bytes) is top-level boxes end to end, none cut short
+    and nothing after the last, with ``ftyp`` first and ``moov`` and ``mdat`` present."""
+    kinds, covered = [], 0
+    try:
+        for box in boxes(stream, 0, size):
+            kinds.append(box.type)
+            covered = box.end
+    except BoxError:
+        return False
+    return covered == size and kinds[:1] == [b"ftyp"] and {b"moov", b"mdat"} <= set(kinds)

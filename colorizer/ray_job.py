@@ -28,10 +28,10 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorizer.batch import Context, OutputFolderError, process_file
-from colorizer.errors import ColorizerError
-from colorizer.manifest import FAILED, SKIPPED, Row
-from colorizer.plan import Decision, Job, Naming, output_names
+from colorizer.batch import Context, row_for
+from colorizer.errors import ColorizerError, OutputFolderError
+from colorizer.manifest import FAILED, Row
+from colorizer.plan import Decision, Done, Job, Naming, Planner
 from colorkit.files import is_media_name, sha256_file, write_atomically
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class RayOptions:
     uris: list[str] = field(default_factory=list)
     output_dir: Path | None = None
     recursive: bool = False
-    done: Callable[[Job], int | None] | None = None
+    done: Callable[[Job], Done | None] | None = None
     progress: bool = False
 
 
@@ -119,7 +119,7 @@ class ColorizeActor:
         for path, data in zip(batch["path"], batch["bytes"]):
             job = self.naming.job(str(path))
             try:
-                row = process_file(self.colorizer, job, self.context, bytes(data))
+                row = row_for(self.colorizer, job, self.context, bytes(data))
                 fatal.append("")
             except OutputFolderError as error:
                 row = self.context.row(job, FAILED, error=str(error))
@@ -156,7 +156,7 @@ def run_ray(
         if options.output_dir is None:
             raise ColorizerError("reading URIs needs an output folder (-o)")
         remote_plan, naming, filesystem = plan_uris(
-            options.uris, options.output_dir, options.recursive, context.settings.format, options.done
+            options.uris, options.output_dir, options.recursive, context.settings.format or "png", options.done
         )
         jobs = _jobs(remote_plan, context, on_row)
     if not jobs:
@@ -271,12 +271,12 @@ def ship_model(ray, path: Path, sha256: str) -> ModelShipment:
 
 
 def plan_uris(
-    uris: list[str], output_dir: Path, recursive: bool, format: str, done: Callable[[Job], int | None] | None
+    uris: list[str], output_dir: Path, recursive: bool, format: str, done: Callable[[Job], Done | None] | None
 ) -> tuple[Iterator[Job | Decision], Naming, object]:
     """Jobs for inputs on a pyarrow filesystem (s3://bucket/prefix, gs://..., file:///...): every file
-    with an image or film suffix (in subfolders with ``recursive``), the tree mirrored under ``output_dir``
-    from the inputs' common folder, names made unique per folder. Jobs' sources are URIs.
-    Returns (plan, naming, filesystem)."""
+    with an image or film suffix (in subfolders with ``recursive``), planned by ``plan.Planner`` over
+    this listing (the tree mirrored under ``output_dir`` from the inputs' common folder, names made
+    unique per folder, --resume's ``done``). Jobs' sources are URIs. Returns (plan, naming, filesystem)."""
     import pyarrow.fs
 
     try:
@@ -287,7 +287,7 @@ def plan_uris(
     if any(type(other) is not type(filesystem) for other, _ in located):
         raise ColorizerError("all URIs of one run must be on the same filesystem")
     folders: dict[str, list[str]] = {}
-    tops = []
+    tops, missing = [], []
     for _, base in located:
         info = filesystem.get_file_info(base)
         if info.type == pyarrow.fs.FileType.Directory:
@@ -301,25 +301,16 @@ def plan_uris(
             tops.append(os.path.dirname(base))
             folders.setdefault(os.path.dirname(base), []).append(base)
         else:
-            folders.setdefault("", []).append(base)
-    root = os.path.commonpath(tops) if tops else ""
+            missing.append(base)
     scheme = uris[0].split("://", 1)[0]
-    naming = Naming(root, str(Path(output_dir).absolute()), f".{format}", scheme=scheme)
+    naming = Naming(
+        os.path.commonpath(tops) if tops else "", str(Path(output_dir).absolute()), f".{format}", scheme=scheme
+    )
+    planner = Planner([], output_dir=output_dir, done=done, naming=naming)
 
     def plan() -> Iterator[Job | Decision]:
-        for folder, paths in folders.items():
-            if not folder:
-                for path in paths:
-                    yield Decision(naming.uri(path), FAILED, f"{naming.uri(path)}: no such file or folder")
-                continue
-            names = output_names([os.path.basename(path) for path in paths], naming.suffix)
-            for path, name in zip(paths, names):
-                job = Job(naming.uri(path), Path(naming.out_folder(folder)) / name, naming.name(path))
-                size = done(job) if done else None
-                yield (
-                    job
-                    if size is None
-                    else Decision(job.source, SKIPPED, f"{job.name}: done in an earlier run", job.output, size)
-                )
+        for path in missing:
+            yield Decision(naming.uri(path), FAILED, f"{naming.uri(path)}: no such file or folder")
+        yield from planner.listed(folders.items())
 
     return plan(), naming, filesystem

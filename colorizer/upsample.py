@@ -45,8 +45,7 @@ NUMPY_TILE_PIXELS = 1 << 20  # guided's tiles: numpy and OpenCV calls pay per ca
 def upsample_ab(ab: np.ndarray, lightness_plane: np.ndarray, method: str = DEFAULT_METHOD) -> np.ndarray:
     """float32 2 x h x w ab (the network's layout) -> float32 H x W x 2 (OpenCV's layout), where
     H x W is the full-resolution float32 L plane (0..100) that edge-aware methods follow."""
-    if method not in UPSAMPLERS:
-        raise ColorizerError(f"unknown upsampling {method!r}; choose one of {', '.join(METHODS)}")
+    check_method(method)
     channels_last = np.ascontiguousarray(ab.transpose(1, 2, 0), dtype=np.float32)  # 2xhxw -> hxwx2
     return UPSAMPLERS[method](channels_last, lightness_plane)
 
@@ -360,3 +359,10 @@ UPSAMPLERS = {
     "bilateral": joint_bilateral_upsample,
 }
 METHODS = tuple(UPSAMPLERS)
+
+
+def check_method(method: object) -> str:
+    """``method`` if it is one of METHODS, else ColorizerError naming the choices."""
+    if method not in UPSAMPLERS:
+        raise ColorizerError(f"unknown upsampling {method!r}; choose one of {', '.join(METHODS)}")
+    return str(method)

@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 EXIF_ORIENTATION = 0x0112
-LIMIT = "more than the limit of 50,000,000"  # colorizer.decode's wording for app.MAX_PIXELS
+LIMIT = "more than the limit of 50,000,000"  # colorizer.decode's wording for appkit.config.PUBLIC_MAX_PIXELS
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ def hostile_corpus() -> list[HostileFile]:
     noise = np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes()
 
     items = [
-        # Decompression bombs: headers declare more pixels than app.MAX_PIXELS; refused before decoding.
+        # Decompression bombs: headers declare more pixels than appkit.config.PUBLIC_MAX_PIXELS; refused before decoding.
         HostileFile(
             "bomb.png",
             png_declaring(30000, 30000),

@@ -41,7 +41,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from colorizer.video_service import DEFAULT_MAX_FRAMES
+from appkit.config import PUBLIC_FILM_LIMITS
 from testkit.hostile_bounds import film_rss_bytes, film_seconds
 from testkit.hostile_corpus import scene
 from testkit.hostile_files import Bound, Refused, png_chunk, png_header
@@ -54,7 +54,10 @@ ACCEPTED_FRAMES = 2  # each costs a network pass in each front end: few, but eno
 LIMIT = "more than the limit of"
 NOT_A_PHOTO = r"not a recognised image format"  # the command line takes what is not a film as a photo
 BOMB_SIDE = 16_000  # a frame of 16000 x 16000 16-bit RGBA: 2 GB, under FFmpeg's own size limit
-MANY_FRAMES, FAST_RATE = DEFAULT_MAX_FRAMES + 1, 1000  # frames of 16 x 16 at 1,000 frames/s: one over the app's limit
+MANY_FRAMES, FAST_RATE = (
+    (PUBLIC_FILM_LIMITS.max_frames or 0) + 1,
+    1000,
+)  # frames of 16 x 16 at 1,000 frames/s: one over the app's limit
 GAP_SECONDS = 1_000_000  # between the third and fourth frame of the VFR film
 DECLARED_SECONDS = 1_000_000  # the Matroska duration of a 0.2 s film
 MP4_SAMPLES = 70_000_000  # a 1.6 KB MP4's sample table declares this many 100-byte samples
@@ -583,7 +586,7 @@ class _Counting:
 def _measure_here(colorizer, source: Path, out_dir: Path) -> dict:
     """Colorize one film in this process: outcome, what was written, peak RSS growth, seconds."""
     from colorizer.errors import ColorizerError
-    from colorizer.video import colorize_video
+    from colorizer.pipeline import colorize_video
     from testkit.video_clips import read_film
 
     width = height = frames = rotation = 0

@@ -42,7 +42,7 @@ from gradio_client.exceptions import AppError
 from gradio_client.utils import QueueError
 from PIL import Image
 
-import app
+from appkit import config
 from testkit.fixtures import photo
 from testkit.hostile_corpus import Colorize, Refuse, hostile_corpus
 
@@ -340,7 +340,7 @@ def report(
 ) -> None:
     statuses = Counter(outcome.status for outcome in outcomes)
     mean_service = statistics.fmean(medians[outcome.kind] for outcome in outcomes)
-    ideal = app.CONCURRENCY / mean_service
+    ideal = config.CONCURRENCY / mean_service
     p50, p95, p99 = percentiles([outcome.seconds for outcome in outcomes])
 
     print_line("\n**Service time alone** (one client, one request at a time; median):\n")
@@ -356,7 +356,7 @@ def report(
 
     print_line(
         f"\n**Load**: {clients} concurrent clients, {len(outcomes)} requests "
-        f"(concurrency limit {app.CONCURRENCY}, queue size {app.QUEUE_SIZE}):\n"
+        f"(concurrency limit {config.CONCURRENCY}, queue size {config.QUEUE_SIZE}):\n"
     )
     print_line(
         "| ok | refused as designed | queue full | unexpected | wall s | throughput req/s | "

@@ -13,11 +13,12 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-import app
+from appkit import config, options
 from colorizer.errors import ColorizerError
-from colorizer.options import ColorizeOptions
+from colorizer.naming import result_name
 from colorizer.provenance import KEY_MODEL, KEY_SETTINGS, read_provenance
-from colorizer.video_service import FilmLimits, film_result_name
+from colorizer.settings import Settings
+from colorizer.video import FilmLimits
 from colorkit.files import sha256_file
 from testkit.app_server import running_app
 from testkit.video_clips import read_film, write_clip
@@ -50,9 +51,11 @@ def first_frame(path: Path) -> np.ndarray:
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("films")
-    seconds = app.MAX_FILM_SECONDS
+    seconds = config.PUBLIC_FILM_LIMITS.max_seconds
     long_frames = int(seconds) + 3  # one frame a second: just over the limit, cheap to make
-    wide = int(np.sqrt(app.MAX_FILM_PIXELS * 16 / 9)) // 2 * 2 + 16  # 16:9 frames just over the pixel limit
+    wide = (
+        int(np.sqrt(config.PUBLIC_FILM_LIMITS.max_pixels * 16 / 9)) // 2 * 2 + 16
+    )  # 16:9 frames just over the pixel limit
     photo = folder / "still.png"
     cv2.imwrite(str(photo), grey_frames(96, 64, 1)[0])
     return {
@@ -70,21 +73,18 @@ def client(synthetic_model, tmp_path_factory):
 
 
 def test_default_limits_suit_a_public_page():
-    limits = FilmLimits()
-    assert (limits.max_seconds, limits.max_pixels, limits.max_frames) == (
-        app.MAX_FILM_SECONDS,
-        app.MAX_FILM_PIXELS,
-        app.MAX_FILM_FRAMES,
-    )
+    limits = config.PUBLIC_FILM_LIMITS
+    assert limits.max_seconds is not None and limits.max_frames is not None
     assert limits.max_seconds <= 120 and limits.max_pixels <= 1920 * 1080 and limits.max_frames <= 60 * 60
-    assert app.film_limits_of(app.parse_args([])) == limits
+    assert options.film_limits_of(options.parse_args([])) == limits
+    assert FilmLimits().max_pixels > limits.max_pixels  # the library's own default is for a user's own files
 
 
 def test_film_limits_come_from_the_command_line():
-    args = app.parse_args(["--max-film-seconds", "5", "--max-film-pixels", "1000", "--max-film-frames", "7"])
-    assert app.film_limits_of(args) == FilmLimits(5, 1000, 7)
+    args = options.parse_args(["--max-film-seconds", "5", "--max-film-pixels", "1000", "--max-film-frames", "7"])
+    assert options.film_limits_of(args) == FilmLimits(5, 1000, 7)
     with pytest.raises(ColorizerError, match="must be positive"):
-        app.film_limits_of(app.parse_args(["--max-film-frames", "0"]))
+        options.film_limits_of(options.parse_args(["--max-film-frames", "0"]))
 
 
 def test_film_endpoint_takes_a_film_and_settings_and_returns_a_video(client):
@@ -103,7 +103,7 @@ def test_film_endpoint_takes_a_film_and_settings_and_returns_a_video(client):
 
 def test_film_colorizes_with_its_frames_size_and_sound(client, clips):
     result = Path(client.predict(handle_file(str(clips["tone"])), api_name="/colorize_video"))
-    assert result.name == film_result_name("old reel.mp4") == "old reel_color.mp4"
+    assert result.name == result_name("old reel.mp4", ".mp4") == "old reel_color.mp4"
     source, film = read_film(clips["tone"]), read_film(result)
     assert film.container.startswith("mov") and film.codec == "h264"
     assert (film.width, film.height, film.frames) == (source.width, source.height, source.frames) == (96, 64, 10)
@@ -131,14 +131,14 @@ def test_film_carries_the_model_and_settings_that_made_it(client, clips, synthet
     assert text[KEY_MODEL] == sha256_file(synthetic_model)
     settings = json.loads(text[KEY_SETTINGS])
     assert settings["upsample"] == "bicubic" and settings["stabilize"] is False and "keep_color" not in settings
-    assert settings["temperature"] == ColorizeOptions.from_request(0).temperature
+    assert settings["temperature"] == Settings.from_request(0).temperature
 
 
 @pytest.mark.parametrize(
     ("clip", "limit"),
     [
-        ("long", lambda: f"limit of {app.MAX_FILM_SECONDS:g} s"),
-        ("large", lambda: f"limit of {app.MAX_FILM_PIXELS:,}"),
+        ("long", lambda: f"limit of {config.PUBLIC_FILM_LIMITS.max_seconds:g} s"),
+        ("large", lambda: f"limit of {config.PUBLIC_FILM_LIMITS.max_pixels:,}"),
     ],
 )
 def test_film_over_a_limit_is_refused_naming_it(client, clips, clip, limit):

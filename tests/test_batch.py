@@ -18,12 +18,13 @@ import pytest
 from PIL import Image
 
 from colorizer import Colorizer, read_image
-from colorizer.batch import Context, OutputFolderError, Settings, process_file
-from colorizer.encode import looks_complete
+from colorizer.batch import Context, row_for
+from colorizer.errors import OutputFolderError
 from colorizer.local_job import run_local
 from colorizer.manifest import Manifest, ManifestLockedError, Row, read_rows
 from colorizer.plan import Job, Planner, output_names
-from colorizer.provenance import KEY_COMMENT, KEY_MODEL, KEY_SETTINGS
+from colorizer.provenance import KEY_COMMENT, KEY_MODEL, KEY_SETTINGS, looks_complete
+from colorizer.settings import Settings
 from colorizer.signals import Stopped, StopSignals
 from testkit.batch_tree import make_fifo, write_flat_folder, write_mixed_tree
 from testkit.fixtures import REPO_ROOT
@@ -149,8 +150,8 @@ def test_tree_console_lists_outputs_and_errors(tree_run):
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert sorted(line.split(":")[1].strip() for line in errors) == sorted(tree.broken)
     summary = result.stdout.splitlines()[-1]
-    assert summary.startswith(f"{len(EXPECTED)} of {len(EXPECTED) + 3} images colorized")
-    assert "images/s" in summary and "3 failed" in summary
+    assert summary.startswith(f"{len(EXPECTED)} of {len(EXPECTED) + 3} files colorized")
+    assert "files/s" in summary and "3 failed" in summary
     if fifo:
         assert "skipped: pipe.png: not an image file but a named pipe (FIFO)" in result.stderr
 
@@ -322,8 +323,7 @@ class EchoColorizer:
 
 
 def context() -> Context:
-    settings = Settings().checked()
-    return Context(settings, settings.record(EchoColorizer()), "0" * 64, run="test")
+    return Context.of(Settings(format="png").checked(), EchoColorizer(), "0" * 64, run="test")
 
 
 @pytest.mark.parametrize(
@@ -333,9 +333,9 @@ def test_decoder_surprises_are_failed_rows(tmp_path, monkeypatch, surprise):
     def decode(*args, **kwargs):
         raise surprise
 
-    monkeypatch.setattr("colorizer.batch.decode_image", decode)
+    monkeypatch.setattr("colorizer.pipeline.decode_image", decode)
     job = Job(str(tmp_path / "a.png"), tmp_path / "a_color.png", "a.png")
-    row = process_file(EchoColorizer(), job, context(), data=b"whatever")
+    row = row_for(EchoColorizer(), job, context(), data=b"whatever")
     assert row.status == "failed" and row.error.startswith("a.png: the decoder failed")
     assert type(surprise).__name__ in row.error and not (tmp_path / "a_color.png").exists()
 
@@ -349,7 +349,7 @@ def test_colorizer_surprises_are_failed_rows(tmp_path):
 
     write_flat_folder(tmp_path, 1, 8, 8)
     job = Job(str(tmp_path / "img00.jpg"), tmp_path / "img00_color.png", "img00.jpg")
-    row = process_file(Failing(), job, context())
+    row = row_for(Failing(), job, context())
     assert row.status == "failed" and row.error.startswith("img00.jpg: colorizing failed (error: OpenCV")
     assert (row.width, row.height) == (8, 8) and not job.output.exists()
 
@@ -358,7 +358,7 @@ def test_special_file_refused_without_blocking(tmp_path):
     if not make_fifo(tmp_path / "pipe.png"):
         pytest.skip("no FIFOs on this platform")
     job = Job(str(tmp_path / "pipe.png"), tmp_path / "pipe_color.png", "pipe.png")
-    row = process_file(EchoColorizer(), job, context())  # opening a FIFO for reading would block
+    row = row_for(EchoColorizer(), job, context())  # opening a FIFO for reading would block
     assert row.status == "failed" and row.error == "pipe.png: not an image file but a named pipe (FIFO)"
 
 
@@ -367,24 +367,24 @@ def test_output_folder_errors_stop_the_batch(tmp_path, monkeypatch, code):
     def refuse(*args, **kwargs):
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr("colorizer.batch.write_image", refuse)
+    monkeypatch.setattr("colorizer.pipeline.atomic_writer", refuse)
     write_flat_folder(tmp_path, 1, 8, 8)
     job = Job(str(tmp_path / "img00.jpg"), tmp_path / "img00_color.png", "img00.jpg")
     with pytest.raises(OutputFolderError, match=os.strerror(code)):
-        process_file(EchoColorizer(), job, context())
+        row_for(EchoColorizer(), job, context())
 
 
 def test_a_name_too_long_fails_only_that_file(tmp_path):
     write_flat_folder(tmp_path, 1, 8, 8)
     job = Job(str(tmp_path / "img00.jpg"), tmp_path / ("x" * 300 + ".png"), "img00.jpg")
-    row = process_file(EchoColorizer(), job, context())
+    row = row_for(EchoColorizer(), job, context())
     assert row.status == "failed" and "File name too long" in row.error
 
 
 def test_ok_row_and_provenance(tmp_path):
     write_flat_folder(tmp_path, 1, 10, 12)
     job = Job(str(tmp_path / "img00.jpg"), tmp_path / "out" / "img00_color.png", "img00.jpg")
-    row = process_file(EchoColorizer(), job, context())
+    row = row_for(EchoColorizer(), job, context())
     assert (row.status, row.width, row.height, row.output_bytes) == ("ok", 12, 10, job.output.stat().st_size)
     text = Image.open(job.output).text
     photo_settings = {name: value for name, value in DEFAULT_SETTINGS.items() if name != "stabilize"}
@@ -428,7 +428,7 @@ def test_local_engine_keeps_few_files_in_flight(tmp_path, monkeypatch, workers):
     pulled, finished, most = [], [], [0]
     lock = threading.Lock()
 
-    def fake_process_file(colorizer, job, context, data, stop):
+    def fake_row_for(colorizer, job, context, data, stop):
         time.sleep(0.01 * (len(job.name) % 3))  # unequal times: rows finish out of order
         with lock:
             finished.append(job.name)
@@ -441,7 +441,7 @@ def test_local_engine_keeps_few_files_in_flight(tmp_path, monkeypatch, workers):
             pulled.append(f"{'x' * index}")
             yield Job(str(tmp_path / f"{index}.jpg"), tmp_path / f"{index}_color.png", pulled[-1])
 
-    monkeypatch.setattr(local_job, "process_file", fake_process_file)
+    monkeypatch.setattr(local_job, "row_for", fake_row_for)
     rows = []
     local_job.run_local(None, plan(), context(), rows.append, workers=workers)
     assert [row.input for row in rows] == [str(tmp_path / f"{index}.jpg") for index in range(30)]

@@ -61,7 +61,7 @@ def test_batch_writes_every_good_image_and_reports_each_failure(batch, tmp_path,
     assert any("cut.jpg" in line and "truncated" in line for line in errors)
     assert any("empty.jpg" in line and "empty" in line for line in errors)
     assert any("notes.png" in line and "not a recognised image format" in line for line in errors)
-    assert "2 of 5 images colorized" in result.stdout and "3 failed" in result.stdout
+    assert "2 of 5 files colorized (2 photos)" in result.stdout and "3 failed" in result.stdout
     assert "Traceback" not in result.stderr
 
 
@@ -185,14 +185,14 @@ def test_read_only_output_folder_reported_once(batch, tmp_path, synthetic_model,
         attempts.append(path)
         raise OSError(errno.EROFS, "Read-only file system", str(path))
 
-    monkeypatch.setattr("colorizer.batch.write_image", read_only)
+    monkeypatch.setattr("colorizer.pipeline.atomic_writer", read_only)
     status = colorizer_cli.main(
         [str(batch), "-o", str(tmp_path / "out"), "--jobs", "1", "--model", str(synthetic_model)]
     )
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert status == 2 and len(attempts) == 1
     assert errors == [
-        f"error: cannot write to {tmp_path / 'out'}: Read-only file system; the batch was stopped after 0 images"
+        f"error: cannot write to {tmp_path / 'out'}: Read-only file system; the batch was stopped after no file"
     ]
 
 
@@ -204,5 +204,5 @@ def test_large_batch_prints_a_summary(tmp_path, synthetic_model):
     result = run_cli(str(folder), "-o", str(tmp_path / "out"), "--model", str(synthetic_model))
     assert result.returncode == 1
     [summary] = result.stdout.splitlines()
-    assert summary.startswith("1 of 22 images colorized") and f"outputs in {tmp_path / 'out'}" in summary
+    assert summary.startswith("1 of 22 files colorized (1 photo)") and f"outputs in {tmp_path / 'out'}" in summary
     assert (tmp_path / "out" / "good_color.png").exists()

@@ -1,4 +1,4 @@
-"""Output formats and PNG provenance: ``write_image`` writes valid PNG, JPEG and WebP files."""
+"""Output formats and PNG provenance: ``encode_image`` makes valid PNG, JPEG and WebP files."""
 
 from __future__ import annotations
 
@@ -18,14 +18,27 @@ from colorizer.encode import (
     check_size,
     encode_image,
     flatten_on_white,
-    looks_complete,
     png_with_text,
     read_png_text,
     read_text,
-    write_image,
 )
 from colorizer.errors import ColorizerError, ImageEncodeError
-from colorizer.provenance import KEY_COMMENT, KEY_MODEL, KEY_SETTINGS, add_png_text, is_our_output, provenance_text
+from colorizer.provenance import (
+    KEY_COMMENT,
+    KEY_MODEL,
+    KEY_SETTINGS,
+    add_png_text,
+    is_our_output,
+    looks_complete,
+    provenance_text,
+)
+
+
+def write_image(path, image, format="png", quality=None, text=None) -> int:
+    """``encode_image``'s bytes written to ``path``; their count."""
+    data = encode_image(image, format, quality, text)
+    path.write_bytes(data)
+    return len(data)
 
 
 @pytest.fixture(scope="module")

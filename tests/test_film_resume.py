@@ -17,10 +17,16 @@ import onnx
 import pytest
 
 from colorizer import Colorizer, cli
-from colorizer.encode import looks_complete
 from colorizer.errors import ColorizerError
-from colorizer.provenance import KEY_MODEL, KEY_SETTINGS, is_our_output, provenance_text, read_provenance
-from colorizer.video import colorize_video
+from colorizer.pipeline import colorize_video
+from colorizer.provenance import (
+    KEY_MODEL,
+    KEY_SETTINGS,
+    is_our_output,
+    looks_complete,
+    provenance_text,
+    read_provenance,
+)
 from testkit.batch_tree import texture
 from testkit.video_clips import film_frames, read_film, write_clip
 

@@ -37,7 +37,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from colorizer.errors import VideoTooLargeError
-from colorizer.video import colorize_video
+from colorizer.pipeline import colorize_video
 from testkit.app_server import REPO_ROOT, peak_rss_mb, reset_peak_rss, running_app, server_process
 from testkit.hostile_bounds import rss_bytes
 from testkit.hostile_corpus import scene

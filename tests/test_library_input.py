@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from colorizer import Colorizer, ColorizerError
-from colorizer.video import colorize_video
+import colorizer as colorizer_package
+from colorizer.pipeline import colorize_film
+from colorizer.settings import Settings
 from testkit.video_clips import film_frames, write_clip
 
 
@@ -28,11 +30,13 @@ def test_finite_float_pixels_still_colorize(colorizer):
     assert colorizer.colorize(image).shape == (16, 24, 3)
 
 
-def test_colorize_video_method_is_the_video_module_on_this_colorizer(colorizer, tmp_path):
+def test_colorize_video_is_the_pipelines_film_path(colorizer, tmp_path):
+    """The library's film call (``colorizer.colorize_video``) gives what every front end's pipeline
+    gives (``pipeline.colorize_film`` with the same settings), frame for frame."""
     frames = [np.full((32, 48, 3), 40 + 20 * index, np.uint8) for index in range(3)]
     source = write_clip(tmp_path / "grey.mp4", frames, fps=10)
-    by_method = colorizer.colorize_video(source, tmp_path / "method.mp4", stabilize=False)
-    by_function = colorize_video(colorizer, source, tmp_path / "function.mp4", stabilize=False)
-    assert by_method.frames == by_function.frames == 3
-    for ours, theirs in zip(film_frames(by_method.path), film_frames(by_function.path), strict=True):
+    by_library = colorizer_package.colorize_video(colorizer, source, tmp_path / "library.mp4", stabilize=False)
+    by_pipeline = colorize_film(colorizer, source, tmp_path / "pipeline.png", Settings(stabilize=False))
+    assert by_library.frames == by_pipeline.film.frames == 3
+    for ours, theirs in zip(film_frames(by_library.path), film_frames(by_pipeline.output), strict=True):
         np.testing.assert_array_equal(ours, theirs)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from gradio_client import Client, handle_file
 
-import app
+from appkit import config
 from testkit.app_server import running_app
 from testkit.load import broken_kinds, jpeg_kind, queue_full_burst, request_once, run_load, schedule
 
@@ -55,8 +55,8 @@ def test_queue_overflow_is_refused_saying_so_and_the_rest_is_served(server, tmp_
     burst = queue_full_burst(url, photo, submitted=40)
 
     assert burst.accepted + len(burst.rejections) == 40
-    assert burst.accepted >= app.QUEUE_SIZE and burst.rejections
-    assert set(burst.rejections) == {f"Queue is full. Max size is {app.QUEUE_SIZE} and size is {app.QUEUE_SIZE}."}
+    assert burst.accepted >= config.QUEUE_SIZE and burst.rejections
+    assert set(burst.rejections) == {f"Queue is full. Max size is {config.QUEUE_SIZE} and size is {config.QUEUE_SIZE}."}
     assert burst.client_message == "Queue is full! Please try again."
     assert burst.completed == burst.accepted
 

@@ -9,9 +9,8 @@ import struct
 import numpy as np
 import pytest
 
-from colorizer.encode import looks_complete
 from colorizer.mp4_boxes import MAX_BOXES, read_mp4_text
-from colorizer.provenance import is_our_output, provenance_text, read_provenance
+from colorizer.provenance import is_our_output, looks_complete, provenance_text, read_provenance
 from testkit.mp4_layouts import (
     JPEG,
     UTF8,

@@ -18,7 +18,7 @@ from PIL import Image
 
 from colorizer import Colorizer, ray_job, read_image
 from colorizer import cli as colorizer_cli
-from colorizer.encode import looks_complete
+from colorizer.provenance import looks_complete
 from colorkit.files import sha256_file
 from testkit.batch_tree import texture, write_bgr, write_flat_folder, write_mixed_tree
 from testkit.fixtures import REPO_ROOT

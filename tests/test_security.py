@@ -38,6 +38,7 @@ from packaging.version import Version
 from PIL import Image
 
 import app
+from appkit import config
 from appkit.disk import LOCK_NAME
 from testkit.app_server import REPO_ROOT, START_TIMEOUT, app_env, free_port, running_app, server_process, stop
 from testkit.hostile_corpus import png_declaring, scene
@@ -61,7 +62,7 @@ def raw_client(server: Server) -> httpx.Client:
 
 @pytest.fixture(scope="module")
 def server(synthetic_model, tmp_path_factory) -> Iterator[Server]:
-    """The app as shipped, started with GRADIO_SSR_MODE=True (which app.LAUNCH_OPTIONS overrides)."""
+    """The app as shipped, started with GRADIO_SSR_MODE=True (which config.LAUNCH_OPTIONS overrides)."""
     work = tmp_path_factory.mktemp("security_server")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GRADIO_SSR_MODE", "True")
@@ -330,7 +331,7 @@ def test_monitoring_is_off_under_the_api_prefix(server, route):
 
 
 def test_ssr_is_off_even_when_the_environment_asks_for_it(server):
-    assert app.LAUNCH_OPTIONS["ssr_mode"] is False  # explicit: GRADIO_SSR_MODE is then ignored
+    assert config.LAUNCH_OPTIONS["ssr_mode"] is False  # explicit: GRADIO_SSR_MODE is then ignored
     children = [" ".join(child.cmdline()) for child in server.process.children(recursive=True)]
     assert not [command for command in children if re.search(r"\bnode\b", command)], children
 
@@ -343,7 +344,7 @@ def test_gradio_is_pinned_past_the_file_access_fixes():
 
 def test_delete_cache_is_configured_and_bounded():
     frequency, age = app.demo.delete_cache
-    assert (frequency, age) == app.DELETE_CACHE == (600, 3600)
+    assert (frequency, age) == config.DELETE_CACHE == (600, 3600)
     assert 0 < frequency <= age <= 24 * 3600  # an upload lives at most age + frequency: 70 minutes
 
 
@@ -356,13 +357,14 @@ INSTRUMENTED = """
 import sys
 import gradio.processing_utils
 import app
-app.DELETE_CACHE = (1, 8)
-app.MAX_KEPT_BYTES = 4_000_000
+from appkit import config
+config.DELETE_CACHE = (1, 8)
+config.MAX_KEPT_BYTES = 4_000_000
 
 # Count the colorizations running at once (each held HOLD s so that they overlap) into $PEAK_FILE.
 import os, threading, time
-import colorizer.service as service
-_active, _peak, _lock, _real = 0, 0, threading.Lock(), service.colorize_image
+import appkit.requests as requests
+_active, _peak, _lock, _real = 0, 0, threading.Lock(), requests.colorize_photo
 def _counted(*args, **kwargs):
     global _active, _peak
     with _lock:
@@ -375,7 +377,7 @@ def _counted(*args, **kwargs):
     finally:
         with _lock:
             _active -= 1
-service.colorize_image = _counted  # under colorize_file and colorize_batch
+requests.colorize_photo = _counted  # under colorize_one and colorize_many
 gradio.processing_utils.PUBLIC_HOSTNAME_WHITELIST.append("127.0.0.1")
 sys.exit(app.main(sys.argv[1:]))
 """
@@ -498,7 +500,7 @@ def test_disk_budget_deletes_the_oldest_beyond_the_cap(instrumented, tmp_path):
 
 def test_every_colorizing_event_shares_one_concurrency_limit(instrumented, tmp_path):
     """The API's event, the page's button and the batch tab, called at once through the raw queue
-    API (as anyone can, private events included): never more than app.CONCURRENCY at a time."""
+    API (as anyone can, private events included): never more than config.CONCURRENCY at a time."""
     # The photos are put in the cache directly (Gradio would delete its uploads of them after 8 s).
     folder = instrumented.cache / "concurrency"
     folder.mkdir()
@@ -517,7 +519,7 @@ def test_every_colorizing_event_shares_one_concurrency_limit(instrumented, tmp_p
     with ThreadPoolExecutor(len(calls)) as pool:
         answers = list(pool.map(lambda item: call(instrumented, *item, timeout=120), calls))
     assert [success for success, _ in answers] == [True] * len(calls), answers
-    assert int((instrumented.work / "peak.txt").read_text()) == app.CONCURRENCY
+    assert int((instrumented.work / "peak.txt").read_text()) == config.CONCURRENCY
 
 
 @pytest.fixture(scope="module")

@@ -21,11 +21,11 @@ import pytest
 from colorizer import Colorizer
 from colorizer.color import lightness
 from colorizer.errors import ColorizerError, VideoError, VideoTooLargeError
+from colorizer.pipeline import colorize_video
 from colorizer.video import (
     FrameColorizer,
     StabilizerSettings,
     TemporalStabilizer,
-    colorize_video,
     is_video,
     probe,
     warping_error,

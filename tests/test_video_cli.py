@@ -12,7 +12,7 @@ import pytest
 
 from colorizer import Colorizer, cli
 from colorizer.limits import DEFAULT_MAX_FILE_BYTES
-from colorizer.video import colorize_video
+from colorizer.pipeline import colorize_video
 from testkit.video_clips import film_frames, read_film, write_clip
 
 WIDTH, HEIGHT, FRAMES = 64, 48, 6

@@ -2,7 +2,8 @@
 the sound kept.
 
     from colorizer import Colorizer
-    from colorizer.video import colorize_video, is_video
+    from colorizer.pipeline import colorize_video
+    from colorizer.video import is_video
     if is_video("clip.mp4"):
         result = colorize_video(Colorizer(), "clip.mp4", "clip_color.mp4")
         print(result.frames, result.seconds, [str(audio) for audio in result.audio])
@@ -14,22 +15,33 @@ checked before FFmpeg opens a file). docs/video.md has the details and the measu
 docs/reliability.md the hostile films.
 """
 
-from colorizer.video.colorize import FrameColorizer, VideoResult, colorize_video
-from colorizer.video.container import DEFAULT_CRF, DEFAULT_MAX_FRAME_PIXELS, AudioOutcome, VideoInfo, is_video, probe
+from colorizer.video.colorize import FrameColorizer, VideoResult, transcode
+from colorizer.video.container import (
+    DEFAULT_CRF,
+    DEFAULT_MAX_FRAME_PIXELS,
+    AudioOutcome,
+    VideoInfo,
+    holds_film,
+    is_video,
+    probe,
+)
 from colorizer.video.flicker import warping_error
+from colorizer.video.limits import FilmLimits
 from colorizer.video.stabilize import StabilizerSettings, TemporalStabilizer
 
 __all__ = [
     "DEFAULT_CRF",
     "DEFAULT_MAX_FRAME_PIXELS",
     "AudioOutcome",
+    "FilmLimits",
     "FrameColorizer",
     "StabilizerSettings",
     "TemporalStabilizer",
     "VideoInfo",
     "VideoResult",
-    "colorize_video",
+    "holds_film",
     "is_video",
     "probe",
+    "transcode",
     "warping_error",
 ]

@@ -12,13 +12,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
 
 from colorizer.color import lab_to_rgb8, lightness
 from colorizer.errors import ColorizerError, VideoError, VideoTooLargeError
-from colorizer.upsample import DEFAULT_METHOD, METHODS, upsample_ab
+from colorizer.upsample import DEFAULT_METHOD, check_method, upsample_ab
 from colorizer.video.container import (
     DEFAULT_CRF,
     DEFAULT_MAX_FRAME_PIXELS,
@@ -36,7 +37,6 @@ from colorizer.video.container import (
 )
 from colorizer.video.limits import DEFAULT_MAX_FRAME_RATE, check_frame_count, check_frame_length
 from colorizer.video.stabilize import StabilizerSettings, TemporalStabilizer
-from colorkit.files import atomic_writer
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +134,12 @@ class FrameColorizer:
         return lab_to_rgb8(*self.lab(pixels))
 
 
-def colorize_video(
+def transcode(
     colorizer,
     src: Path | str,
-    dst: Path | str,
+    file: BinaryIO,
     *,
+    output_name: str,
     stabilize: bool = True,
     stabilizer_settings: StabilizerSettings | None = None,
     crf: int = DEFAULT_CRF,
@@ -153,7 +154,9 @@ def colorize_video(
     max_frames: int | None = None,
     max_frame_rate: float | None = DEFAULT_MAX_FRAME_RATE,
 ) -> VideoResult:
-    """Colorize the film ``src`` into the H.264 MP4 ``dst`` (written whole or not at all).
+    """Colorize the film ``src`` into an H.264 MP4 written to the binary stream ``file`` (named
+    ``output_name`` in messages); ``colorizer.pipeline.colorize_film`` writes it as a file, whole or
+    not at all. Returns what was written (its ``path`` is ``Path(output_name)``).
 
     colorizer: a ``Colorizer``; fp32 or int8 is the model it was built with.
     stabilize: blend each frame's colour with the previous frame's along the motion (False: the
@@ -175,11 +178,10 @@ def colorize_video(
         (VideoTooLargeError) before any work; None: no limit. Each frame costs a network pass.
     Raises VideoError (one line, naming the file) for what is not a readable video.
     """
-    src, dst = Path(src), Path(dst)
+    src = Path(src)
     if not 0 <= crf <= 51:
         raise ColorizerError(f"crf {crf} must be between 0 and 51")
-    if upsample not in METHODS:
-        raise ColorizerError(f"unknown upsampling {upsample!r}; choose one of {', '.join(METHODS)}")
+    check_method(upsample)
     check_text(text or {})
     name = src.name
     started = time.perf_counter()
@@ -208,11 +210,11 @@ def colorize_video(
         network_every=network_every,
     )
     try:
-        with atomic_writer(dst) as file, open_input(src, max_pixels=max_pixels) as container:
+        with open_input(src, max_pixels=max_pixels) as container:
             video = video_stream(container, name)
             video.thread_type = "AUTO"
             audio = list(container.streams.audio)
-            writer = FilmWriter(file, info, audio, crf=crf, name=dst.name, text=text)
+            writer = FilmWriter(file, info, audio, crf=crf, name=output_name, text=text)
             try:
                 _transcode(
                     container,
@@ -236,7 +238,7 @@ def colorize_video(
         raise VideoError(f"{name}: FFmpeg failed ({ffmpeg_reason(error)})") from None
     elapsed = time.perf_counter() - started
     result = VideoResult(
-        path=dst,
+        path=Path(output_name),
         frames=writer.frames,
         frame_rate=float(info.frame_rate) if info.frame_rate else None,
         seconds=float((writer.end_pts - writer.first_pts) * info.time_base),
@@ -248,7 +250,7 @@ def colorize_video(
         network_frames=frames.network_frames,
         elapsed=elapsed,
     )
-    log.info("%s: %d frames in %.1f s (%.2f frames/s)", dst.name, result.frames, elapsed, result.frames_per_second)
+    log.info("%s: %d frames in %.1f s (%.2f frames/s)", output_name, result.frames, elapsed, result.frames_per_second)
     return result
 
 

@@ -29,6 +29,7 @@ import contextlib
 import logging
 import math
 import os
+import stat
 import struct
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -40,7 +41,9 @@ import av
 import numpy as np
 
 from colorizer.errors import VideoError, VideoTooLargeError
+from colorizer.signatures import film_kind, image_kind
 from colorizer.video.limits import (
+    DEFAULT_MAX_FRAME_PIXELS,
     DEFAULT_MAX_FRAME_RATE,
     check_frame_count,
     check_frame_rate,
@@ -58,7 +61,6 @@ AAC_BITRATE_PER_CHANNEL = 96_000  # bits/s of re-encoded audio: 192 kb/s for ste
 MAX_AAC_BITRATE = 512_000
 DEFAULT_CRF = 18  # libx264 constant quality: 0 lossless .. 51 worst; 18 is about visually lossless
 PRESET = "medium"
-DEFAULT_MAX_FRAME_PIXELS = 3840 * 2160  # 4K UHD
 FALLBACK_RATE = Fraction(25)  # for streams that declare no frame rate
 # swscale's default YUV <-> RGB conversion is off by ~2 levels on coloured pixels; accurate rounding
 # and full-resolution chroma make it agree with the BT.601/709 formulas to within 1.
@@ -67,26 +69,6 @@ SWS_FLAGS = (
     | av.video.reformatter.Interpolation.ACCURATE_RND
     | av.video.reformatter.Interpolation.FULL_CHR_H_INT
     | av.video.reformatter.Interpolation.FULL_CHR_H_INP
-)
-
-_IMAGE_SIGNATURES = (
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-    (b"BM", "BMP"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-    (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
-    (b"\xff\x0a", "JPEG XL"),
-)
-_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"}
-_AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P "}
-_FILM_SIGNATURES = (
-    (b"\x1a\x45\xdf\xa3", "Matroska/WebM"),
-    (b"FLV", "FLV"),
-    (b"\x00\x00\x01\xba", "MPEG-PS"),
-    (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "ASF/WMV"),
 )
 
 
@@ -122,30 +104,6 @@ class VideoInfo:
     sample_aspect_ratio: Fraction | None
     audio: tuple[str, ...]
     packets: int = 0
-
-
-def image_kind(head: bytes) -> str | None:
-    """The photo format the first bytes of a file announce ("JPEG", "PNG", "HEIF", ...), or None."""
-    for signature, kind in _IMAGE_SIGNATURES:
-        if head.startswith(signature):
-            return kind
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WebP"
-    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
-        return "HEIF/AVIF"
-    return None
-
-
-def film_kind(head: bytes) -> str | None:
-    """The film container the first bytes of a file announce ("MP4/MOV", "AVI", ...), or None."""
-    for signature, kind in _FILM_SIGNATURES:
-        if head.startswith(signature):
-            return kind
-    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
-        return "AVI"
-    if (head[4:8] == b"ftyp" and head[8:12] not in _HEIF_BRANDS | _AUDIO_BRANDS) or head[4:8] in (b"moov", b"mdat"):
-        return "MP4/MOV"
-    return None
 
 
 @contextlib.contextmanager
@@ -325,6 +283,18 @@ def is_video(path: Path | str, *, max_pixels: int = DEFAULT_MAX_FRAME_PIXELS) ->
             return False
         return film_kind(head) is not None
     return True
+
+
+def holds_film(path: Path | str) -> bool:
+    """Whether ``path`` is a regular file holding a film (``is_video``): the one judgement of photo
+    or film. Anything else (a FIFO, which opening would block on, a device, a missing or unreadable
+    file) is not a film; the photo reader says what it is."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
+        return is_video(path)
+    except OSError:
+        return False
 
 
 # FFmpeg's default layout for a count of channels (av_channel_layout_default), for streams whose

@@ -4,7 +4,8 @@ VideoTooLargeError for a limit) with a one-line message naming the file.
 
 Every frame costs one pass of the network at the render size, however few pixels it has, so a film's
 cost grows with its frames as much as with their pixels: the frame rate is bounded here for every
-caller, the number of frames by the caller (the app: ``colorizer.video_service.FilmLimits``).
+caller, the duration and the number of frames by the caller (``FilmLimits``; the app's are
+``appkit.config.PUBLIC_FILM_LIMITS``).
 docs/reliability.md lists what each limit was measured against.
 """
 
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from fractions import Fraction
 
 from colorizer.errors import VideoError, VideoTooLargeError
 
 log = logging.getLogger(__name__)
 
+DEFAULT_MAX_FRAME_PIXELS = 3840 * 2160  # 4K UHD: the library's limit for one frame
 # OpenCV's DIS optical flow (the stabilizer's) raises on frames under 12 pixels a side, and no film is
 # that small; 16 is one H.264 macroblock.
 MIN_FRAME_SIDE = 16
@@ -35,6 +38,26 @@ MP4_MIN_TIMESCALE = 10_000
 _UNIT = 1 << 16
 _W_ONE = 1 << 30
 MATRIX_SCALE_TOLERANCE = 0.01
+
+
+@dataclass(frozen=True)
+class FilmLimits:
+    """What one film may ask for: its duration in seconds (None: any), the pixels of one frame (width
+    x height, either orientation) and its number of frames (None: any). Longer or larger films, or
+    films with more frames, are refused before any frame is colorized, with a message naming the
+    limit. The defaults are the library's; a public server sets all three."""
+
+    max_seconds: float | None = None
+    max_pixels: int = DEFAULT_MAX_FRAME_PIXELS
+    max_frames: int | None = None
+
+    def __post_init__(self):
+        for value in (self.max_seconds, self.max_pixels, self.max_frames):
+            if value is not None and not value > 0:
+                raise VideoError(
+                    f"film limits must be positive, not {self.max_seconds} s, {self.max_pixels} pixels "
+                    f"and {self.max_frames} frames"
+                )
 
 
 def check_frame_sides(width: int, height: int, name: str) -> None:

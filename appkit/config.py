@@ -1,0 +1,44 @@
+"""The public server's limits and launch settings: what one request may ask, how many run at once,
+how long files are kept. The library's own defaults (``colorizer.limits``, ``colorizer.video.FilmLimits``)
+are for a user's own files; these, named PUBLIC_* where both exist, are for strangers' uploads.
+
+Gradio 6 has no time limit for ordinary events: the work per request is bounded by the pixel, file,
+batch and film limits here and by the render size's maximum.
+"""
+
+from __future__ import annotations
+
+import os
+
+from colorizer.limits import DEFAULT_MAX_PIXELS
+from colorizer.video.limits import FilmLimits
+
+PUBLIC_MAX_PIXELS = DEFAULT_MAX_PIXELS  # larger uploads are refused before decoding (ImageTooLargeError)
+MAX_FILE_MB = 25
+MAX_FILE_BYTES = MAX_FILE_MB * 2**20
+MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"  # Gradio's spelling of MAX_FILE_BYTES (it takes "mb" as 2**20 bytes)
+MAX_BATCH_FILES = 20  # photos per "Many photos" request
+# A public page on two CPU cores colorizes ~3-6 frames/s of 640x360 (docs/video.md): a minute of
+# 720p at 25 frames/s already keeps one of its two workers busy for several minutes. Each frame costs
+# a network pass however small it is: a minute at 60 frames/s (without a frame limit a minute of
+# 2-pixel frames at 1,000 frames/s, a few hundred KB, would be 60,000 passes, hours of a worker).
+PUBLIC_FILM_LIMITS = FilmLimits(max_seconds=60.0, max_pixels=1280 * 720, max_frames=3600)
+CONCURRENCY = 2  # requests colorized at once, page, API, MCP and batch together; the others wait
+CONCURRENCY_ID = "colorize"
+SESSION_THREADS = max(1, (os.cpu_count() or 1) // CONCURRENCY)
+QUEUE_SIZE = 32  # requests waiting beyond that are refused with "queue is full"
+DELETE_CACHE = (600, 3600)  # every 10 minutes, Gradio deletes its uploads and results older than an hour
+MAX_KEPT_BYTES = 2 * 2**30  # uploads and results kept on disk in all; the oldest go first
+MAX_KEPT_SECONDS = sum(DELETE_CACHE)  # and for at most as long as Gradio keeps its own files
+BODY_LIMITS = {  # request bodies by path prefix; a larger body gets 413 before it is read
+    "/gradio_api/upload": MAX_BATCH_FILES * MAX_FILE_BYTES + 2**20,  # multipart, streamed to disk by Gradio
+    "/gradio_api/mcp": MAX_FILE_BYTES * 4 // 3 + 2**20,  # a data: URL of a photo, base64 in JSON
+}
+MAX_OTHER_BODY = 2**20  # the queue's JSON and everything else
+LAUNCH_OPTIONS = {
+    "max_file_size": MAX_FILE_SIZE,
+    "show_error": True,  # the colorizer's one-line messages reach the page and API clients
+    "ssr_mode": False,  # client-side rendering: no Node server
+    "enable_monitoring": False,  # left at None, Gradio lets anyone read /monitoring/summary
+    "mcp_server": True,  # the public endpoint is also an MCP tool, at /gradio_api/mcp/
+}

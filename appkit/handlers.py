@@ -1,0 +1,196 @@
+"""The page's and the API's event functions, over one ModelSet. Their signatures and docstrings are
+the API's and the MCP tools' descriptions; the work is ``appkit.requests``' (the one pipeline)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from appkit.config import MAX_BATCH_FILES, PUBLIC_FILM_LIMITS
+from appkit.disk import DiskBudget
+from appkit.requests import colorize_many, colorize_one, colorize_upload_film
+from appkit.uploads import original_name, request_folder, upload_path, user_errors
+from colorizer.colorizer import MIN_RENDER_SIZE
+from colorizer.errors import ColorizerError
+from colorizer.models import ModelSet
+from colorizer.settings import VIBRANCY_DEFAULT, Settings
+from colorizer.upsample import DEFAULT_METHOD
+from colorizer.video import FilmLimits
+
+
+class Handlers:
+    """The events' functions over one ModelSet; ``disk``: the budget swept after each request."""
+
+    def __init__(self, models: ModelSet, disk: DiskBudget | None = None, film_limits: FilmLimits = PUBLIC_FILM_LIMITS):
+        self.models = models
+        self.disk = disk
+        self.film_limits = film_limits
+
+    def colorize(
+        self,
+        image: str | dict | None,
+        vibrancy: float = VIBRANCY_DEFAULT,
+        render_size: int = MIN_RENDER_SIZE,
+        upsample: str = DEFAULT_METHOD,
+        keep_colour: bool = False,
+        precision: str = "fp32",
+    ) -> str:
+        """Colorize a black-and-white photo; the result is a PNG of the photo's size.
+
+        Args:
+            image: the photo (JPEG, PNG, TIFF, WebP, BMP, GIF, HEIC or AVIF): an upload, an http(s) URL or a data URL.
+            vibrancy: 0 (muted) to 100 (vivid), default 50 (the model's own look); a value above 0 and at most 1 is read as version 1's temperature (0.05 vivid to 1.0 muted).
+            render_size: the side the network sees, a multiple of 8 from 224 to 512; larger is finer and slower.
+            upsample: how the colour is brought to full size: "bilateral" (default, edge-aware), "guided", "bicubic" or "bilinear".
+            keep_colour: for a photo that already has colour, keep it where it is strong.
+            precision: "fp32", or "int8" for the faster quantized model when it has been made.
+        Returns:
+            The colorized PNG (RGB, or RGBA when the photo has transparency), named <photo>_color.png,
+            with its provenance in PNG text chunks.
+        """
+        done = self._colorize_one(image, vibrancy, render_size, upsample, keep_colour, precision, previews=False)
+        return str(done.result)
+
+    def colorize_page(self, image, vibrancy, render_size, upsample, keep_colour, precision):
+        """The page's Colorize button and examples: the PNG, the before/after pair and a message."""
+        done = self._colorize_one(image, vibrancy, render_size, upsample, keep_colour, precision, previews=True)
+        message = f"Colorized {done.width}×{done.height} in {done.seconds:.1f} s."
+        if done.note and not keep_colour:
+            message += f" {done.note}"
+        return str(done.result), (str(done.before), str(done.after)), message
+
+    def colorize_many(self, files, vibrancy, render_size, upsample, keep_colour, precision, progress=gr.Progress()):  # noqa: B008 - Gradio injects the tracker
+        """The "Many photos" tab: a gallery, a ZIP of the PNGs, and one line per file that failed."""
+        settings = _settings(vibrancy, render_size, upsample, keep_colour, precision)
+        files = [item for item in (files or []) if item]
+        if not files:
+            raise gr.Error("Upload photos first.", print_exception=False)
+        if len(files) > MAX_BATCH_FILES:
+            raise gr.Error(f"{len(files)} photos: at most {MAX_BATCH_FILES} at once.", print_exception=False)
+        sources = []
+        for item in files:
+            try:
+                sources.append((original_name(item), upload_path(item)))
+            except gr.Error as refused:
+                sources.append((original_name(item), refused.message))
+        batch = colorize_many(
+            self.models,
+            sources,
+            request_folder(),
+            settings,
+            progress=lambda index, name: progress(index / len(files), desc=name),
+        )
+        self._sweep()
+        failures = "\n".join(f"- {failure}" for failure in batch.failures)
+        if not batch.previews:
+            raise gr.Error(f"No photo could be colorized:\n{failures}", print_exception=False)
+        report = f"Colorized {len(batch.previews)} of {len(files)} photos."
+        if failures:
+            report += f" Not colorized:\n{failures}"
+        return [(str(path), name) for path, name in batch.previews], str(batch.archive), report
+
+    def colorize_video(
+        self,
+        video: str | dict | None,
+        vibrancy: float = VIBRANCY_DEFAULT,
+        render_size: int = MIN_RENDER_SIZE,
+        upsample: str = DEFAULT_METHOD,
+        precision: str = "fp32",
+        stabilize: bool = True,
+        progress=gr.Progress(),  # noqa: B008 (Gradio injects progress through this default)
+    ) -> str:
+        """Colorize a black-and-white film; the result is an H.264 MP4 of the film's size, sound kept.
+
+        Args:
+            video: the film (MP4, MOV, MKV, WebM, AVI, ...): an upload or an http(s) URL; limited in duration and frame size.
+            vibrancy: 0 (muted) to 100 (vivid), default 50 (the model's own look).
+            render_size: the side the network sees, a multiple of 8 from 224 to 512; larger is finer and slower.
+            upsample: how the colour is brought to full size: "bilateral" (default), "guided", "bicubic" or "bilinear".
+            precision: "fp32", or "int8" for the faster quantized model when it has been made.
+            stabilize: keep colours steady from frame to frame along the motion (default); false colorizes each frame alone.
+        Returns:
+            The colorized film, named <film>_color.mp4.
+        """
+        return str(self._colorize_film(video, vibrancy, render_size, upsample, precision, stabilize, progress).output)
+
+    def colorize_video_page(
+        self,
+        video,
+        vibrancy,
+        render_size,
+        upsample,
+        keep_colour,
+        precision,
+        stabilize,
+        progress=gr.Progress(),  # noqa: B008 (Gradio injects progress through this default)
+    ):
+        """The "Film" tab's Colorize button: the MP4 and a message."""
+        done = self._colorize_film(video, vibrancy, render_size, upsample, precision, stabilize, progress)
+        film = done.film
+        assert film is not None  # a film's result
+        message = (
+            f"Colorized {film.frames} frames ({film.width}×{film.height}, {film.seconds:.1f} s) in "
+            f"{film.elapsed:.1f} s, {film.frames_per_second:.1f} frames/s."
+        )
+        if not film.audio:
+            message += " The film has no sound."
+        return str(done.output), message
+
+    def _colorize_film(self, video, vibrancy, render_size, upsample, precision, stabilize, progress):
+        with user_errors():
+            settings = Settings.from_request(vibrancy, render_size, upsample, False, precision, stabilize)
+        source = upload_path(video, what="film")
+
+        def report(done: int, total: int | None, rate: float) -> None:
+            progress((done, total), desc=f"{rate:.1f} frames/s", unit="frames")
+
+        with user_errors():
+            done = colorize_upload_film(
+                self.models,
+                source,
+                request_folder(),
+                settings,
+                original_name=original_name(video),
+                limits=self.film_limits,
+                progress=report,
+            )
+        self._sweep()
+        return done
+
+    @staticmethod
+    def clear() -> tuple[None, None, str]:
+        """A new photo: no old result, before/after or message, and no error badge (only a server
+        event resets those; it does no work and reads nothing)."""
+        return None, None, ""
+
+    @staticmethod
+    def clear_film() -> tuple[None, str]:
+        """A new film: no old result or message."""
+        return None, ""
+
+    def page_state(self) -> tuple[str, dict]:
+        """On page load: the model line, and the speed choice shown only when an int8 model exists."""
+        try:
+            colorizer = self.models.get()
+            line = f"Model `{colorizer.model_path.name}` on `{colorizer.provider}`"
+        except ColorizerError as error:
+            line = f"Model not loaded: {error}"
+        return line, gr.update(visible=self.models.path("int8").is_file())
+
+    def _colorize_one(self, image, vibrancy, render_size, upsample, keep_colour, precision, *, previews: bool):
+        settings = _settings(vibrancy, render_size, upsample, keep_colour, precision)
+        source = upload_path(image)
+        with user_errors():
+            done = colorize_one(
+                self.models, source, request_folder(), settings, original_name=original_name(image), previews=previews
+            )
+        self._sweep()
+        return done
+
+    def _sweep(self) -> None:
+        if self.disk is not None:
+            self.disk.sweep_soon()
+
+
+def _settings(vibrancy, render_size, upsample, keep_colour, precision) -> Settings:
+    with user_errors():
+        return Settings.from_request(vibrancy, render_size, upsample, keep_colour, precision)

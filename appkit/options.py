@@ -1,0 +1,67 @@
+"""The app's command line (``python app.py --help``): where to serve, which model, and the public
+film limits a server may change."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from appkit import config
+from colorizer.video import FilmLimits
+from colorkit.cli import HelpFormatter
+
+EPILOG = """examples:
+  python app.py                               http://127.0.0.1:7860
+  python app.py --host 0.0.0.0 --port 8080    reachable from other machines
+  python app.py --release-dir ~/Downloads     build the model from release files you downloaded
+  COLORIZER_MODEL=my.onnx gradio app.py       reload mode while editing
+
+exit status: 2 when the model cannot be built or loaded (one line on stderr says why)
+"""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python app.py",
+        description="Serve the colorizer as a web page, API and MCP tool.",
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="ONNX model, built first if missing (default: $COLORIZER_MODEL or models/eccv16.onnx)",
+    )
+    parser.add_argument(
+        "--release-dir",
+        type=Path,
+        help="folder holding release files you downloaded yourself (colorization_deploy_v2.prototxt, "
+        "colorization_release_v2.caffemodel, pts_in_hull.npy): used instead of downloading them "
+        "when the model must be built",
+    )
+    parser.add_argument("--host", help="address to listen on (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")
+    parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
+    film = config.PUBLIC_FILM_LIMITS
+    parser.add_argument(
+        "--max-film-seconds", type=float, default=film.max_seconds, help="longer films are refused before any work"
+    )
+    parser.add_argument(
+        "--max-film-pixels",
+        type=int,
+        default=film.max_pixels,
+        help="films whose frames have more pixels (width x height) are refused before any work",
+    )
+    parser.add_argument(
+        "--max-film-frames",
+        type=int,
+        default=film.max_frames,
+        help="films of more frames are refused before any work (each frame costs a network pass)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
+    return parser.parse_args(argv)
+
+
+def film_limits_of(args: argparse.Namespace) -> FilmLimits:
+    """The film limits the command line asks for; ColorizerError for one that is not positive."""
+    return FilmLimits(args.max_film_seconds, args.max_film_pixels, args.max_film_frames)
