@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from colorizer import Colorizer, ColorizerError
 import colorizer as colorizer_package
+from colorizer import Colorizer, ColorizerError
 from colorizer.pipeline import colorize_film
 from colorizer.settings import Settings
 from testkit.video_clips import film_frames, write_clip
