@@ -58,6 +58,21 @@ def write_caffemodel(path: Path, prototxt: Path, seed: int = 0, **encoding) -> P
     return path
 
 
+GUIDED_FIXTURES = SHARED_FIXTURES / "user_guided"
+GUIDED_PROTOTXT = GUIDED_FIXTURES / "deploy_nodist.prototxt"  # junyanz/interactive-deep-colorization, byte-exact
+GUIDED_DIST_PROTOTXT = GUIDED_FIXTURES / "deploy_nopred.prototxt"
+
+
+def write_guided_caffemodel(path: Path, prototxt: Path, seed: int = 0, with_filled: bool = True, **encoding) -> Path:
+    """A random-weight caffemodel for the user-guided ``prototxt`` (``synthetic.guided_weights``);
+    ``encoding`` goes to caffemodel_bytes, ``bn_factor`` to guided_weights."""
+    net = caffe_io.read_prototxt(prototxt)
+    weight_options = {key: encoding.pop(key) for key in ("bn_factor",) if key in encoding}
+    weights = synthetic.guided_weights(net, seed=seed, with_filled=with_filled, **weight_options)
+    path.write_bytes(synthetic.caffemodel_bytes(weights, {layer.name: layer.type for layer in net.layer}, **encoding))
+    return path
+
+
 def colorfulness(rgb: np.ndarray) -> float:
     """Hasler and Suesstrunk's colorfulness M of a uint8 HxWx3 RGB image (0 for grey; ~50 is
     'quite colorful', above 100 'extremely')."""
