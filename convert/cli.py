@@ -1,4 +1,5 @@
-"""Convert the ECCV16 Caffe release (deploy prototxt, caffemodel, pts_in_hull.npy) to ONNX."""
+"""Convert the ECCV16 Caffe release (deploy prototxt, caffemodel, pts_in_hull.npy) to ONNX, or, with
+--guided or its prototxt, the user-guided release (deploy_nodist.prototxt, model.caffemodel)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ from pathlib import Path
 import onnxruntime as ort
 
 from colorkit.cli import ORT_LOG_SEVERITY, HelpFormatter, configure_logging
-from colorkit.contract import MODEL_ENV, default_cache_dir, default_model_path, int8_path
-from convert.build import DEFAULT_CALIBRATION_DIR, build_model_file
+from colorkit.contract import (
+    GUIDED_MODEL_ENV,
+    MODEL_ENV,
+    default_cache_dir,
+    default_guided_model_path,
+    default_model_path,
+    int8_path,
+)
+from convert.build import DEFAULT_CALIBRATION_DIR, build_guided_model_file, build_model_file
 from convert.errors import ConversionError
-from convert.quantize import DEFAULT_MAX_MEAN_DAB, quantize_model
+from convert.guided import is_guided_prototxt
+from convert.quantize import DEFAULT_MAX_MEAN_DAB, GUIDED_INT8_REFUSAL, quantize_model
 
 EPILOG = """examples:
   python -m convert
@@ -24,6 +33,11 @@ EPILOG = """examples:
       try your own mirror first, write elsewhere
   python -m convert --int8
       also write models/eccv16-int8.onnx, calibrated on examples/ and checked against fp32
+  python -m convert --guided
+      the user-guided model (hints): download deploy_nodist.prototxt (verified) and model.caffemodel
+      (no published checksum: its SHA-256 is logged), write models/guided.onnx
+  python -m convert --prototxt deploy_nodist.prototxt --caffemodel model.caffemodel --output guided.onnx
+      the user-guided model from local files (recognised by its prototxt; no --hull)
 
 exit status: 0 converted, 2 the inputs could not be fetched or converted (one line on stderr says why)
 """
@@ -35,9 +49,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--prototxt", type=Path, help="local deploy prototxt (else downloaded)")
     parser.add_argument("--caffemodel", type=Path, help="local caffemodel weights (else downloaded)")
-    parser.add_argument("--hull", type=Path, help="local pts_in_hull.npy (else downloaded)")
+    parser.add_argument("--hull", type=Path, help="local pts_in_hull.npy (else downloaded; ECCV16 only)")
     parser.add_argument(
-        "-o", "--output", type=Path, default=default_model_path(), help=f"ONNX model to write (${MODEL_ENV} when set)"
+        "--guided",
+        action="store_true",
+        help="convert the user-guided model (colour hints, SIGGRAPH 2017) instead of ECCV16; "
+        "implied by a --prototxt of that network",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help=f"ONNX model to write (default {default_model_path()}, ${MODEL_ENV} when set; "
+        f"with --guided {default_guided_model_path()}, ${GUIDED_MODEL_ENV} when set)",
     )
     parser.add_argument(
         "--cache-dir", type=Path, default=default_cache_dir(), help="where downloads are kept ($COLORIZER_CACHE)"
@@ -77,16 +101,22 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.verbose, quiet_root=True, package="convert")
     if not args.verbose:
         ort.set_default_logger_severity(ORT_LOG_SEVERITY)
+    target = args.output
     try:
-        output = build_model_file(
-            args.output,
-            prototxt=args.prototxt,
-            caffemodel=args.caffemodel,
-            hull=args.hull,
-            cache_dir=args.cache_dir,
-            mirrors=tuple(args.mirror),
-            progress=not args.no_progress,
-        )
+        guided = args.guided or (args.prototxt is not None and is_guided_prototxt(args.prototxt))
+        target = args.output or (default_guided_model_path() if guided else default_model_path())
+        if guided:
+            output = _convert_guided(args, target)
+        else:
+            output = build_model_file(
+                target,
+                prototxt=args.prototxt,
+                caffemodel=args.caffemodel,
+                hull=args.hull,
+                cache_dir=args.cache_dir,
+                mirrors=tuple(args.mirror),
+                progress=not args.no_progress,
+            )
         print(f"wrote {output}")
         if args.int8:
             check = quantize_model(output, int8_path(output), args.calibration, max_mean_dab=args.int8_max_dab)
@@ -96,6 +126,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # the output cannot be written
-        print(f"error: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
+        print(f"error: cannot write {target}: {error.strerror or error}", file=sys.stderr)
         return 2
     return 0
+
+
+def _convert_guided(args: argparse.Namespace, output: Path) -> Path:
+    """The user-guided conversion, after refusing the options that belong to ECCV16 alone."""
+    if args.prototxt is not None and not is_guided_prototxt(args.prototxt):
+        raise ConversionError(f"--guided: {args.prototxt} is not the user-guided network (deploy_nodist.prototxt)")
+    if args.hull is not None:
+        raise ConversionError("--hull is for ECCV16; the user-guided network predicts ab directly, without bins")
+    if args.int8:
+        raise ConversionError(GUIDED_INT8_REFUSAL)
+    return build_guided_model_file(
+        output,
+        prototxt=args.prototxt,
+        caffemodel=args.caffemodel,
+        cache_dir=args.cache_dir,
+        mirrors=tuple(args.mirror),
+        progress=not args.no_progress,
+    )
