@@ -22,12 +22,16 @@ ECCV16, as every file written before the key existed):
   units and 0 where there is no hint, mask 1 where there is one; H and W multiples of 8, 256
   trained; output ``pred_ab`` float32 [N, 2, H, W], the ab at the input's own resolution
   (100 x tanh: within -100..100). No temperature.
+- ``guided-dist``: the same network ending in a distribution over the 313 ab bins of
+  ``pts_in_hull.npy`` (deploy_nopred.prototxt, ``guided-dist.onnx``): the same input; outputs
+  ``dist_ab_S`` float32 [N, 313, H, W] (softened, S = 0.2: the release's suggested colours) and
+  ``pred_ab`` [N, 2, H, W] (the annealed mean of the sharpened distribution, T = 2.6).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 MODEL_ENV = "COLORIZER_MODEL"  # a model file to use instead of the default
@@ -51,13 +55,16 @@ OUTPUT_STRIDE = 4  # class8_ab is H/4 x W/4
 # Model kinds (metadata "model.kind"); a model without the key is ECCV16.
 KIND_ECCV16 = "eccv16"
 KIND_GUIDED = "guided"
-MODEL_KINDS = (KIND_ECCV16, KIND_GUIDED)
+KIND_GUIDED_DIST = "guided-dist"  # the same network ending in a colour distribution (suggested colours)
+MODEL_KINDS = (KIND_ECCV16, KIND_GUIDED, KIND_GUIDED_DIST)
 # The user-guided network (colorize_image.py of junyanz/interactive-deep-colorization, Caffe):
 # l_mean 50, ab_mean 0, ab_norm 1, mask_mult 110, 256x256 input.
 GUIDED_INPUT = "data_l_ab_mask"
 GUIDED_OUTPUT = "pred_ab"
 GUIDED_INPUT_SIZE = 256
 GUIDED_MASK_VALUE = 110.0  # a hinted cell's mask channel; 0 elsewhere
+GUIDED_DIST_MODEL_NAME = "guided-dist.onnx"
+GUIDED_DIST_OUTPUT = "dist_ab_S"  # [N, 313, H, W], softmax over the 313 ab bins of pts_in_hull.npy
 
 # metadata_props keys. "source.*.sha256" and "int8.*" carry provenance and the int8 self-check.
 KEY_CONVERTER = "converter"
@@ -72,6 +79,7 @@ KEY_OUTPUT_STRIDE = "preprocess.output_stride"
 KEY_PRECISION = "precision"
 KEY_MODEL_KIND = "model.kind"
 KEY_HINT_MASK_VALUE = "preprocess.hint_mask_value"
+KEY_DIST_OUTPUT = "io.dist_output"
 INT8_PREFIX = "int8."
 
 
@@ -93,6 +101,7 @@ class ModelContract:
     output_stride: int = OUTPUT_STRIDE
     kind: str = KIND_ECCV16
     hint_mask_value: float | None = None  # guided models: the mask channel's value where hinted
+    dist_output: str | None = None  # guided-dist models: the 313-bin colour distribution
 
     @classmethod
     def guided(cls) -> ModelContract:
@@ -106,6 +115,12 @@ class ModelContract:
             kind=KIND_GUIDED,
             hint_mask_value=GUIDED_MASK_VALUE,
         )
+
+    @classmethod
+    def guided_dist(cls) -> ModelContract:
+        """The contract of the guided network's distribution version (deploy_nopred.prototxt):
+        the guided input, ``pred_ab`` (the annealed mean) and ``dist_ab_S`` (the distribution)."""
+        return replace(cls.guided(), kind=KIND_GUIDED_DIST, dist_output=GUIDED_DIST_OUTPUT)
 
     def metadata(self) -> dict[str, str]:
         """The metadata_props entries that describe this contract (the converter writes them)."""
@@ -123,6 +138,8 @@ class ModelContract:
             entries[KEY_DEFAULT_TEMPERATURE] = str(self.default_temperature)
         if self.hint_mask_value is not None:
             entries[KEY_HINT_MASK_VALUE] = _number(self.hint_mask_value)
+        if self.dist_output:
+            entries[KEY_DIST_OUTPUT] = self.dist_output
         return entries
 
     @classmethod
@@ -132,7 +149,8 @@ class ModelContract:
         if kind not in MODEL_KINDS:
             raise ContractError(f"unknown model kind {kind!r} (known: {', '.join(MODEL_KINDS)}); a newer converter's?")
         try:
-            hint_mask_value = float(metadata[KEY_HINT_MASK_VALUE]) if kind == KIND_GUIDED else None
+            hint_mask_value = float(metadata[KEY_HINT_MASK_VALUE]) if kind != KIND_ECCV16 else None
+            dist_output = metadata[KEY_DIST_OUTPUT] if kind == KIND_GUIDED_DIST else None
             return cls(
                 l_input=metadata[KEY_L_INPUT],
                 ab_output=metadata[KEY_AB_OUTPUT],
@@ -144,6 +162,7 @@ class ModelContract:
                 output_stride=int(metadata.get(KEY_OUTPUT_STRIDE, OUTPUT_STRIDE)),
                 kind=kind,
                 hint_mask_value=hint_mask_value,
+                dist_output=dist_output,
             )
         except KeyError as error:
             raise ContractError(f"metadata lacks {error}; was it written by python -m convert?") from None
@@ -202,3 +221,8 @@ def default_guided_model_path() -> Path:
     if configured:
         return Path(configured)
     return (checkout_models_dir() or default_cache_dir() / "models") / GUIDED_MODEL_NAME
+
+
+def default_guided_dist_model_path() -> Path:
+    """``guided-dist.onnx`` beside the default user-guided model."""
+    return default_guided_model_path().with_name(GUIDED_DIST_MODEL_NAME)

@@ -12,7 +12,7 @@ from colorkit.contract import default_cache_dir, default_guided_model_path, defa
 from colorkit.files import atomic_writer, remove_stale_parts
 from convert import download, sources
 from convert.eccv16 import convert_release
-from convert.guided import convert_guided
+from convert.guided import convert_guided, convert_guided_dist
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,26 @@ def build_guided_model_file(
     local = {sources.GUIDED_PROTOTXT: prototxt, sources.GUIDED_CAFFEMODEL: caffemodel}
     paths = _fetch_missing(local, cache_dir, mirrors, progress, download.GUIDED_OFFLINE_HINT)
     model = convert_guided(paths[sources.GUIDED_PROTOTXT], paths[sources.GUIDED_CAFFEMODEL])
+    return _write(model, output)
+
+
+def build_guided_dist_model_file(
+    output: Path,
+    *,
+    prototxt: Path | None = None,
+    caffemodel: Path | None = None,
+    hull: Path | None = None,
+    cache_dir: Path | None = None,
+    mirrors: tuple[str, ...] = (),
+    progress: bool = True,
+) -> Path:
+    """Convert the user-guided network's distribution version (deploy_nopred.prototxt, the same
+    model.caffemodel, ECCV16's pts_in_hull.npy) to ``output``, as ``build_guided_model_file`` does."""
+    local = {sources.GUIDED_DIST_PROTOTXT: prototxt, sources.GUIDED_CAFFEMODEL: caffemodel, sources.HULL: hull}
+    paths = _fetch_missing(local, cache_dir, mirrors, progress, download.GUIDED_OFFLINE_HINT)
+    model = convert_guided_dist(
+        paths[sources.GUIDED_DIST_PROTOTXT], paths[sources.GUIDED_CAFFEMODEL], paths[sources.HULL]
+    )
     return _write(model, output)
 
 

@@ -1,5 +1,6 @@
 """Convert the ECCV16 Caffe release (deploy prototxt, caffemodel, pts_in_hull.npy) to ONNX, or, with
---guided or its prototxt, the user-guided release (deploy_nodist.prototxt, model.caffemodel)."""
+--guided or its prototxt, the user-guided release (deploy_nodist.prototxt, model.caffemodel; with
+--guided-dist or deploy_nopred.prototxt and pts_in_hull.npy, its colour distribution)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,25 @@ import onnxruntime as ort
 from colorkit.cli import ORT_LOG_SEVERITY, HelpFormatter, configure_logging
 from colorkit.contract import (
     GUIDED_MODEL_ENV,
+    KIND_ECCV16,
+    KIND_GUIDED,
+    KIND_GUIDED_DIST,
     MODEL_ENV,
     default_cache_dir,
+    default_guided_dist_model_path,
     default_guided_model_path,
     default_model_path,
     int8_path,
 )
-from convert.build import DEFAULT_CALIBRATION_DIR, build_guided_model_file, build_model_file
+from convert.build import (
+    DEFAULT_CALIBRATION_DIR,
+    build_guided_dist_model_file,
+    build_guided_model_file,
+    build_model_file,
+)
+from convert.caffe_io import read_prototxt
 from convert.errors import ConversionError
-from convert.guided import is_guided_prototxt
+from convert.guided import is_guided_dist_net, is_guided_net
 from convert.quantize import DEFAULT_MAX_MEAN_DAB, GUIDED_INT8_REFUSAL, quantize_model
 
 EPILOG = """examples:
@@ -38,6 +49,8 @@ EPILOG = """examples:
       (no published checksum: its SHA-256 is logged), write models/guided.onnx
   python -m convert --prototxt deploy_nodist.prototxt --caffemodel model.caffemodel --output guided.onnx
       the user-guided model from local files (recognised by its prototxt; no --hull)
+  python -m convert --prototxt deploy_nopred.prototxt --caffemodel model.caffemodel --hull pts_in_hull.npy
+      its colour distribution over the 313 ab bins, models/guided-dist.onnx (suggested colours)
 
 exit status: 0 converted, 2 the inputs could not be fetched or converted (one line on stderr says why)
 """
@@ -50,11 +63,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--prototxt", type=Path, help="local deploy prototxt (else downloaded)")
     parser.add_argument("--caffemodel", type=Path, help="local caffemodel weights (else downloaded)")
     parser.add_argument("--hull", type=Path, help="local pts_in_hull.npy (else downloaded; ECCV16 only)")
-    parser.add_argument(
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
         "--guided",
         action="store_true",
         help="convert the user-guided model (colour hints, SIGGRAPH 2017) instead of ECCV16; "
-        "implied by a --prototxt of that network",
+        "implied by a --prototxt of that network (deploy_nodist.prototxt)",
+    )
+    which.add_argument(
+        "--guided-dist",
+        action="store_true",
+        help="convert the user-guided network's colour distribution (suggested colours; "
+        "deploy_nopred.prototxt, the same caffemodel, --hull); implied by its --prototxt",
     )
     parser.add_argument(
         "-o",
@@ -103,10 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         ort.set_default_logger_severity(ORT_LOG_SEVERITY)
     target = args.output
     try:
-        guided = args.guided or (args.prototxt is not None and is_guided_prototxt(args.prototxt))
-        target = args.output or (default_guided_model_path() if guided else default_model_path())
-        if guided:
-            output = _convert_guided(args, target)
+        kind = _model_kind(args)
+        target = args.output or _DEFAULT_OUTPUTS[kind]()
+        if kind != KIND_ECCV16:
+            output = _convert_guided(args, kind, target)
         else:
             output = build_model_file(
                 target,
@@ -131,19 +151,40 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _convert_guided(args: argparse.Namespace, output: Path) -> Path:
-    """The user-guided conversion, after refusing the options that belong to ECCV16 alone."""
-    if args.prototxt is not None and not is_guided_prototxt(args.prototxt):
-        raise ConversionError(f"--guided: {args.prototxt} is not the user-guided network (deploy_nodist.prototxt)")
-    if args.hull is not None:
-        raise ConversionError("--hull is for ECCV16; the user-guided network predicts ab directly, without bins")
+_DEFAULT_OUTPUTS = {
+    KIND_ECCV16: default_model_path,
+    KIND_GUIDED: default_guided_model_path,
+    KIND_GUIDED_DIST: default_guided_dist_model_path,
+}
+
+
+def _model_kind(args: argparse.Namespace) -> str:
+    """Which release to convert: the flag's, else the one the --prototxt describes; both must agree."""
+    flagged = KIND_GUIDED if args.guided else KIND_GUIDED_DIST if args.guided_dist else None
+    if args.prototxt is None:
+        return flagged or KIND_ECCV16
+    net = read_prototxt(args.prototxt)
+    found = (KIND_GUIDED_DIST if is_guided_dist_net(net) else KIND_GUIDED) if is_guided_net(net) else KIND_ECCV16
+    if flagged and flagged != found:
+        raise ConversionError(f"--{flagged}: {args.prototxt} is the {found} network's prototxt")
+    return found
+
+
+def _convert_guided(args: argparse.Namespace, kind: str, output: Path) -> Path:
+    """The user-guided conversions, after refusing the options they do not take."""
     if args.int8:
         raise ConversionError(GUIDED_INT8_REFUSAL)
-    return build_guided_model_file(
-        output,
+    options = dict(
         prototxt=args.prototxt,
         caffemodel=args.caffemodel,
         cache_dir=args.cache_dir,
         mirrors=tuple(args.mirror),
         progress=not args.no_progress,
     )
+    if kind == KIND_GUIDED_DIST:
+        return build_guided_dist_model_file(output, hull=args.hull, **options)
+    if args.hull is not None:
+        raise ConversionError(
+            "--hull is for ECCV16 and the guided distribution; the user-guided network predicts ab directly"
+        )
+    return build_guided_model_file(output, **options)

@@ -25,8 +25,9 @@ OFFLINE_HINT = (
     "--hull pts_in_hull.npy"
 )
 GUIDED_OFFLINE_HINT = (
-    "to convert offline, fetch the two files elsewhere and run: python -m convert "
-    "--prototxt deploy_nodist.prototxt --caffemodel model.caffemodel"
+    "to convert offline, fetch the files elsewhere and run: python -m convert "
+    "--prototxt deploy_nodist.prototxt --caffemodel model.caffemodel "
+    "(or deploy_nopred.prototxt with --hull pts_in_hull.npy for the distribution)"
 )
 _CHUNK = 1 << 20
 

@@ -81,6 +81,7 @@ GUIDED_DIST_PROTOTXT = PinnedFile(
 GUIDED_CAFFEMODEL = PinnedFile("model.caffemodel", None, None, (f"{_GUIDED_BERKELEY}/model.caffemodel",))
 
 GUIDED_RELEASE = {"prototxt": GUIDED_PROTOTXT, "caffemodel": GUIDED_CAFFEMODEL}
+GUIDED_DIST_RELEASE = {"prototxt": GUIDED_DIST_PROTOTXT, "caffemodel": GUIDED_CAFFEMODEL, "hull": HULL}
 
 
 def release_files_in(directory: Path | None, release: dict[str, PinnedFile] | None = None) -> dict[str, Path]:

@@ -73,6 +73,15 @@ def write_guided_caffemodel(path: Path, prototxt: Path, seed: int = 0, with_fill
     return path
 
 
+def write_guided_release_caffemodel(path: Path, seed: int = 0) -> Path:
+    """A random-weight caffemodel that both user-guided prototxts read (``synthetic.guided_release_weights``)."""
+    nodist, nopred = caffe_io.read_prototxt(GUIDED_PROTOTXT), caffe_io.read_prototxt(GUIDED_DIST_PROTOTXT)
+    weights = synthetic.guided_release_weights(nodist, nopred, seed=seed)
+    types = {layer.name: layer.type for net in (nodist, nopred) for layer in net.layer}
+    path.write_bytes(synthetic.caffemodel_bytes(weights, types))
+    return path
+
+
 def colorfulness(rgb: np.ndarray) -> float:
     """Hasler and Suesstrunk's colorfulness M of a uint8 HxWx3 RGB image (0 for grey; ~50 is
     'quite colorful', above 100 'extremely')."""

@@ -161,6 +161,29 @@ def guided_weights(
     return weights
 
 
+# deploy_nopred's own layers; the rest it shares with deploy_nodist. The release code fills the others
+# (upsampling kernels, scale_S, pred_ab's bin centres) after loading, and scale_T has its filler.
+GUIDED_DIST_HEAD = ("conv3_pred", "conv4_pred", "conv5_pred", "conv6_pred", "conv7_pred", "conv8_pred", "pred_313")
+
+
+def guided_release_weights(
+    nodist: caffe_schema.NetParameter, nopred: caffe_schema.NetParameter, seed: int = 0
+) -> dict[str, list[np.ndarray]]:
+    """Random weights for the one caffemodel both user-guided prototxts read (ideepcolor.py's
+    defaults): deploy_nodist's layers and deploy_nopred's distribution head, and no layer named
+    ``pred_ab`` (a Scale in one prototxt, a convolution in the other: Caffe would refuse either
+    prototxt's blobs for the other, so the release cannot hold one).
+
+    The head's class logits get a small gain (as ECCV16's ``conv8_313``) so that the 313-bin
+    distribution is spread out rather than one-hot.
+    """
+    weights = guided_weights(nodist, seed=seed)
+    del weights["pred_ab"]
+    head = random_weights(nopred, seed=seed + 1, skip=(), quiet={"pred_313": 0.03}, scale_value=None)
+    weights.update((name, head[name]) for name in GUIDED_DIST_HEAD)
+    return weights
+
+
 def caffemodel_bytes(
     weights: dict[str, list[np.ndarray]],
     layer_types: dict[str, str],

@@ -31,7 +31,12 @@ from convert import sources
 from convert.download import fetch
 from convert.errors import DownloadError
 from convert.sources import PinnedFile
-from testkit.fixtures import GUIDED_DIST_PROTOTXT, GUIDED_PROTOTXT, write_guided_caffemodel
+from testkit.fixtures import (
+    GUIDED_DIST_PROTOTXT,
+    GUIDED_PROTOTXT,
+    write_guided_caffemodel,
+    write_guided_release_caffemodel,
+)
 from testkit.requirements import SHARED_GUIDED, requires
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -520,7 +525,7 @@ _FETCH_IN_CHILD = textwrap.dedent("""
     from pathlib import Path
     from convert.download import fetch
     from convert.sources import PinnedFile
-from testkit.fixtures import GUIDED_DIST_PROTOTXT, GUIDED_PROTOTXT, write_guided_caffemodel
+from testkit.fixtures import GUIDED_DIST_PROTOTXT, GUIDED_PROTOTXT, write_guided_caffemodel, write_guided_release_caffemodel
 from testkit.requirements import SHARED_GUIDED, requires
     name, size, sha256, url, cache = sys.argv[1:]
     fetch(PinnedFile(name, int(size), sha256, (url,)), Path(cache), progress=False)
@@ -640,3 +645,17 @@ def test_cli_guided_prototxt_is_recognised_and_eccv16_options_refused(tmp_path):
         result = run_cli(*local, *extra, "--output", str(refused))
         assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
         assert message in result.stderr and not refused.exists()
+
+
+@requires(SHARED_GUIDED)
+def test_cli_guided_distribution_and_a_prototxt_that_contradicts_the_flag(tmp_path, hull_file):
+    caffemodel = write_guided_release_caffemodel(tmp_path / "model.caffemodel", seed=2)
+    output = tmp_path / "guided-dist.onnx"
+    local = ["--caffemodel", str(caffemodel), "--hull", str(hull_file)]
+    result = run_cli("--prototxt", str(GUIDED_DIST_PROTOTXT), *local, "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    session = ort.InferenceSession(str(output), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["dist_ab_S", "pred_ab"]
+    assert session.get_modelmeta().custom_metadata_map["model.kind"] == "guided-dist"
+    result = run_cli("--guided", "--prototxt", str(GUIDED_DIST_PROTOTXT), *local, "--output", str(tmp_path / "x.onnx"))
+    assert result.returncode == 2 and "--guided: " in result.stderr and "guided-dist network" in result.stderr

@@ -16,9 +16,15 @@ import pytest
 from onnx import helper
 
 from colorkit.contract import ModelContract
-from convert.guided import convert_guided
-from testkit.fixtures import GUIDED_PROTOTXT, write_guided_caffemodel
-from testkit.requirements import OPENCV4_CAFFE, SHARED_GUIDED, requires
+from convert.guided import convert_guided, convert_guided_dist
+from testkit.fixtures import (
+    GUIDED_DIST_PROTOTXT,
+    GUIDED_PROTOTXT,
+    SHARED_FIXTURES,
+    write_guided_caffemodel,
+    write_guided_release_caffemodel,
+)
+from testkit.requirements import OPENCV4_CAFFE, SHARED, SHARED_GUIDED, requires
 
 pytestmark = requires(OPENCV4_CAFFE, SHARED_GUIDED)
 
@@ -153,3 +159,56 @@ def test_contract_of_the_converted_model(random_release):
     assert metadata["model.kind"] == "guided"
     assert ModelContract.from_metadata(metadata) == ModelContract.guided()
     assert len(metadata["source.caffemodel.sha256"]) == 64
+
+
+# One caffemodel for both prototxts, as the release's: deploy_nodist's layers, deploy_nopred's head,
+# no layer named pred_ab. What the release's code sets after loading is set by hand on OpenCV's net.
+
+UPSAMPLE_KERNEL = [[0.25, 0.5, 0.25, 0], [0.5, 1, 0.5, 0], [0.25, 0.5, 0.25, 0], [0, 0, 0, 0]]  # colorize_image.py
+
+
+@pytest.fixture(scope="module")
+def release_like(tmp_path_factory):
+    return write_guided_release_caffemodel(tmp_path_factory.mktemp("release") / "model.caffemodel", seed=7)
+
+
+def test_release_like_caffemodel_takes_pred_ab_scale_from_the_filler(release_like):
+    session = ort.InferenceSession(
+        convert_guided(GUIDED_PROTOTXT, release_like).SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    net = opencv_net(release_like)
+    net.getLayer(net.getLayerId("pred_ab")).blobs = [np.full((1, 2), 100.0, np.float32)]  # the prototxt's filler
+    feed = guided_input(176, 312, hinted=True, seed=2)
+    difference = np.abs(
+        session.run(["pred_ab"], {"data_l_ab_mask": feed})[0] - opencv_forward(net, feed, ["pred_ab"])["pred_ab"]
+    )
+    assert difference.mean() <= MEAN_TOLERANCE and difference.max() <= MAX_TOLERANCE
+
+
+@requires(OPENCV4_CAFFE, SHARED_GUIDED, SHARED)
+def test_distribution_version_matches_opencv(release_like):
+    hull = SHARED_FIXTURES / "pts_in_hull.npy"
+    model = convert_guided_dist(GUIDED_DIST_PROTOTXT, release_like, hull)
+    assert [output.name for output in model.graph.output] == ["dist_ab_S", "pred_ab"]
+    assert ModelContract.from_metadata({p.key: p.value for p in model.metadata_props}) == ModelContract.guided_dist()
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    net = cv2.dnn.readNetFromCaffe(str(GUIDED_DIST_PROTOTXT), str(release_like))
+    kernel = np.broadcast_to(np.array(UPSAMPLE_KERNEL, np.float32), (313, 1, 4, 4)).copy()
+    for name in ("pred_313_us", "pred_313_rs"):
+        net.getLayer(net.getLayerId(name)).blobs = [kernel]
+    net.getLayer(net.getLayerId("scale_S")).blobs = [np.full((1, 313), 0.2, np.float32)]  # prep_net's S
+    net.getLayer(net.getLayerId("scale_T")).blobs = [np.full((1, 313), 2.6, np.float32)]  # its filler
+    centres = np.load(hull).astype(np.float32).T.reshape(2, 313, 1, 1).copy()
+    net.getLayer(net.getLayerId("pred_ab")).blobs = [centres, np.zeros((1, 2), np.float32)]
+    for hinted in (False, True):
+        feed = guided_input(256, 256, hinted, seed=3)
+        dist, pred = session.run(["dist_ab_S", "pred_ab"], {"data_l_ab_mask": feed})
+        reference = opencv_forward(net, feed, ["dist_ab_S", "pred_ab"])
+        assert dist.shape == (1, 313, 256, 256)
+        np.testing.assert_allclose(dist, reference["dist_ab_S"], rtol=0, atol=1e-5, err_msg="dist_ab_S")
+        np.testing.assert_allclose(dist.sum(axis=1), 1.0, atol=1e-4, err_msg="a distribution per pixel")
+        assert dist.max() < 0.5, "the synthetic distribution should be spread out, not one-hot"
+        difference = np.abs(pred - reference["pred_ab"])
+        assert difference.mean() <= MEAN_TOLERANCE and difference.max() <= MAX_TOLERANCE, (
+            f"pred_ab mean |d| {difference.mean():.5f}, max |d| {difference.max():.5f}"
+        )
