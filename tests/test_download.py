@@ -525,8 +525,6 @@ _FETCH_IN_CHILD = textwrap.dedent("""
     from pathlib import Path
     from convert.download import fetch
     from convert.sources import PinnedFile
-from testkit.fixtures import GUIDED_DIST_PROTOTXT, GUIDED_PROTOTXT, write_guided_caffemodel, write_guided_release_caffemodel
-from testkit.requirements import SHARED_GUIDED, requires
     name, size, sha256, url, cache = sys.argv[1:]
     fetch(PinnedFile(name, int(size), sha256, (url,)), Path(cache), progress=False)
 """)
