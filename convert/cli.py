@@ -18,17 +18,11 @@ from colorkit.contract import (
     KIND_GUIDED_DIST,
     MODEL_ENV,
     default_cache_dir,
-    default_guided_dist_model_path,
     default_guided_model_path,
     default_model_path,
     int8_path,
 )
-from convert.build import (
-    DEFAULT_CALIBRATION_DIR,
-    build_guided_dist_model_file,
-    build_guided_model_file,
-    build_model_file,
-)
+from convert.build import DEFAULT_CALIBRATION_DIR, RELEASES, build_model_file
 from convert.caffe_io import read_prototxt
 from convert.errors import ConversionError
 from convert.guided import is_guided_dist_net, is_guided_net
@@ -124,19 +118,23 @@ def main(argv: list[str] | None = None) -> int:
     target = args.output
     try:
         kind = _model_kind(args)
-        target = args.output or _DEFAULT_OUTPUTS[kind]()
-        if kind != KIND_ECCV16:
-            output = _convert_guided(args, kind, target)
-        else:
-            output = build_model_file(
-                target,
-                prototxt=args.prototxt,
-                caffemodel=args.caffemodel,
-                hull=args.hull,
-                cache_dir=args.cache_dir,
-                mirrors=tuple(args.mirror),
-                progress=not args.no_progress,
+        target = args.output or RELEASES[kind].default_output()
+        if kind != KIND_ECCV16 and args.int8:
+            raise ConversionError(GUIDED_INT8_REFUSAL)
+        if kind == KIND_GUIDED and args.hull is not None:
+            raise ConversionError(
+                "--hull is for ECCV16 and the guided distribution; the user-guided network predicts ab directly"
             )
+        output = build_model_file(
+            target,
+            kind=kind,
+            prototxt=args.prototxt,
+            caffemodel=args.caffemodel,
+            hull=args.hull,
+            cache_dir=args.cache_dir,
+            mirrors=tuple(args.mirror),
+            progress=not args.no_progress,
+        )
         print(f"wrote {output}")
         if args.int8:
             check = quantize_model(output, int8_path(output), args.calibration, max_mean_dab=args.int8_max_dab)
@@ -151,13 +149,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-_DEFAULT_OUTPUTS = {
-    KIND_ECCV16: default_model_path,
-    KIND_GUIDED: default_guided_model_path,
-    KIND_GUIDED_DIST: default_guided_dist_model_path,
-}
-
-
 def _model_kind(args: argparse.Namespace) -> str:
     """Which release to convert: the flag's, else the one the --prototxt describes; both must agree."""
     flagged = KIND_GUIDED if args.guided else KIND_GUIDED_DIST if args.guided_dist else None
@@ -168,23 +159,3 @@ def _model_kind(args: argparse.Namespace) -> str:
     if flagged and flagged != found:
         raise ConversionError(f"--{flagged}: {args.prototxt} is the {found} network's prototxt")
     return found
-
-
-def _convert_guided(args: argparse.Namespace, kind: str, output: Path) -> Path:
-    """The user-guided conversions, after refusing the options they do not take."""
-    if args.int8:
-        raise ConversionError(GUIDED_INT8_REFUSAL)
-    options = dict(
-        prototxt=args.prototxt,
-        caffemodel=args.caffemodel,
-        cache_dir=args.cache_dir,
-        mirrors=tuple(args.mirror),
-        progress=not args.no_progress,
-    )
-    if kind == KIND_GUIDED_DIST:
-        return build_guided_dist_model_file(output, hull=args.hull, **options)
-    if args.hull is not None:
-        raise ConversionError(
-            "--hull is for ECCV16 and the guided distribution; the user-guided network predicts ab directly"
-        )
-    return build_guided_model_file(output, **options)

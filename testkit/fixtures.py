@@ -90,6 +90,18 @@ def colorfulness(rgb: np.ndarray) -> float:
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
 
+def photo_like_lightness(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A photo-like L plane for a network input: smooth random structure plus fine noise, float32
+    HxW in 0..100."""
+    rng = np.random.default_rng(seed)
+    coarse = cv2.resize(
+        rng.uniform(0, 100, (height // 16 + 1, width // 16 + 1)).astype(np.float32),
+        (width, height),
+        interpolation=cv2.INTER_CUBIC,
+    )  # cv2 sizes are (width, height)
+    return np.clip(coarse + rng.normal(0, 3, (height, width)), 0, 100).astype(np.float32)
+
+
 def photo(width: int, height: int) -> np.ndarray:
     """A real photo (grey-converted, resized to width x height) as uint8 HxW; random texture if
     ../shared is absent."""

@@ -21,6 +21,7 @@ from testkit.fixtures import (
     GUIDED_DIST_PROTOTXT,
     GUIDED_PROTOTXT,
     SHARED_FIXTURES,
+    photo_like_lightness,
     write_guided_caffemodel,
     write_guided_release_caffemodel,
 )
@@ -53,15 +54,8 @@ HINT_AB = (40.0, -30.0)
 def guided_input(height: int, width: int, hinted: bool, seed: int = 0) -> np.ndarray:
     """float32 (1, 4, H, W): a photo-like L - 50 (smooth structure plus fine noise), and either no
     hint or one 5x5 hint of ab (40, -30), mask 110 (the repository's Caffe normalisation)."""
-    rng = np.random.default_rng(seed)
-    coarse = cv2.resize(
-        rng.uniform(0, 100, (height // 16 + 1, width // 16 + 1)).astype(np.float32),
-        (width, height),
-        interpolation=cv2.INTER_CUBIC,
-    )  # cv2 sizes are (width, height)
-    lightness = np.clip(coarse + rng.normal(0, 3, (height, width)), 0, 100)
     feed = np.zeros((1, 4, height, width), np.float32)
-    feed[0, 0] = lightness - 50
+    feed[0, 0] = photo_like_lightness(height, width, seed) - 50
     if hinted:
         rows, columns = HINT_BOX
         feed[0, 1, rows, columns], feed[0, 2, rows, columns] = HINT_AB
