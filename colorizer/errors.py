@@ -25,6 +25,11 @@ class ModelError(ColorizerError):
     """The ONNX model is missing, unreadable or does not follow the colorizer's contract."""
 
 
+class HintError(ColorizerError):
+    """Colour hints that cannot be used: not JSON, a bad entry (position outside the photo, colour not
+    ``#rrggbb``, size out of range), too many, or hints for a model that takes none."""
+
+
 class ProviderError(ColorizerError):
     """An execution provider (device) was asked for that this onnxruntime build does not offer."""
 

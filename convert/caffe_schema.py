@@ -1,4 +1,5 @@
-"""The subset of Caffe's protobuf schema (``caffe.proto``) that deploy nets like ECCV16 use.
+"""The subset of Caffe's protobuf schema (``caffe.proto``) that deploy nets like ECCV16 and the
+user-guided net (SIGGRAPH 2017) use.
 
 The schema is declared here as data and turned into protobuf message classes at import time, so
 reading Caffe files needs neither Caffe, ``protoc`` nor generated ``_pb2`` code (whose runtime
@@ -34,6 +35,7 @@ ENUMS: dict[str, list[str]] = {
     "Engine": ["DEFAULT", "CAFFE", "CUDNN"],
     "VarianceNorm": ["FAN_IN", "FAN_OUT", "AVERAGE"],
     "DimCheckMode": ["STRICT", "PERMISSIVE"],
+    "EltwiseOp": ["PROD", "SUM", "MAX"],
 }
 
 # message name -> fields as (label, type, name, number, default or None).
@@ -124,6 +126,19 @@ MESSAGES: dict[str, list[tuple]] = {
         ("optional", "Engine", "engine", 1, None),
         ("optional", "int32", "axis", 2, "1"),
     ],
+    "SliceParameter": [
+        ("optional", "int32", "axis", 3, "1"),
+        ("repeated", "uint32", "slice_point", 2, None),
+        ("optional", "uint32", "slice_dim", 1, "1"),  # deprecated alias of axis
+    ],
+    "EltwiseParameter": [
+        ("optional", "EltwiseOp", "operation", 1, "SUM"),
+        ("repeated", "float", "coeff", 2, None),
+        ("optional", "bool", "stable_prod_grad", 3, "true"),
+    ],
+    "TanHParameter": [
+        ("optional", "Engine", "engine", 1, None),
+    ],
     "LayerParameter": [
         ("optional", "string", "name", 1, None),
         ("optional", "string", "type", 2, None),
@@ -138,10 +153,13 @@ MESSAGES: dict[str, list[tuple]] = {
         ("repeated", "NetStateRule", "exclude", 9, None),
         ("optional", "BatchNormParameter", "batch_norm_param", 139, None),
         ("optional", "ConvolutionParameter", "convolution_param", 106, None),
+        ("optional", "EltwiseParameter", "eltwise_param", 110, None),
         ("optional", "InputParameter", "input_param", 143, None),
         ("optional", "ReLUParameter", "relu_param", 123, None),
         ("optional", "ScaleParameter", "scale_param", 142, None),
+        ("optional", "SliceParameter", "slice_param", 126, None),
         ("optional", "SoftmaxParameter", "softmax_param", 125, None),
+        ("optional", "TanHParameter", "tanh_param", 127, None),
     ],
     # The pre-2015 layer format; only what is needed to find weights by layer name.
     "V1LayerParameter": [

@@ -1,4 +1,6 @@
-"""Convert the ECCV16 Caffe release (deploy prototxt, caffemodel, pts_in_hull.npy) to ONNX."""
+"""Convert the ECCV16 Caffe release (deploy prototxt, caffemodel, pts_in_hull.npy) to ONNX, or, with
+--guided or its prototxt, the user-guided release (deploy_nodist.prototxt, model.caffemodel; with
+--guided-dist or deploy_nopred.prototxt and pts_in_hull.npy, its colour distribution)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,22 @@ from pathlib import Path
 import onnxruntime as ort
 
 from colorkit.cli import ORT_LOG_SEVERITY, HelpFormatter, configure_logging
-from colorkit.contract import MODEL_ENV, default_cache_dir, default_model_path, int8_path
-from convert.build import DEFAULT_CALIBRATION_DIR, build_model_file
+from colorkit.contract import (
+    GUIDED_MODEL_ENV,
+    KIND_ECCV16,
+    KIND_GUIDED,
+    KIND_GUIDED_DIST,
+    MODEL_ENV,
+    default_cache_dir,
+    default_guided_model_path,
+    default_model_path,
+    int8_path,
+)
+from convert.build import DEFAULT_CALIBRATION_DIR, RELEASES, build_model_file
+from convert.caffe_io import read_prototxt
 from convert.errors import ConversionError
-from convert.quantize import DEFAULT_MAX_MEAN_DAB, quantize_model
+from convert.guided import is_guided_dist_net, is_guided_net
+from convert.quantize import DEFAULT_MAX_MEAN_DAB, GUIDED_INT8_REFUSAL, quantize_model
 
 EPILOG = """examples:
   python -m convert
@@ -24,6 +38,13 @@ EPILOG = """examples:
       try your own mirror first, write elsewhere
   python -m convert --int8
       also write models/eccv16-int8.onnx, calibrated on examples/ and checked against fp32
+  python -m convert --guided
+      the user-guided model (hints): download deploy_nodist.prototxt (verified) and model.caffemodel
+      (no published checksum: its SHA-256 is logged), write models/guided.onnx
+  python -m convert --prototxt deploy_nodist.prototxt --caffemodel model.caffemodel --output guided.onnx
+      the user-guided model from local files (recognised by its prototxt; no --hull)
+  python -m convert --prototxt deploy_nopred.prototxt --caffemodel model.caffemodel --hull pts_in_hull.npy
+      its colour distribution over the 313 ab bins, models/guided-dist.onnx (suggested colours)
 
 exit status: 0 converted, 2 the inputs could not be fetched or converted (one line on stderr says why)
 """
@@ -35,9 +56,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--prototxt", type=Path, help="local deploy prototxt (else downloaded)")
     parser.add_argument("--caffemodel", type=Path, help="local caffemodel weights (else downloaded)")
-    parser.add_argument("--hull", type=Path, help="local pts_in_hull.npy (else downloaded)")
+    parser.add_argument("--hull", type=Path, help="local pts_in_hull.npy (else downloaded; ECCV16 only)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--guided",
+        action="store_true",
+        help="convert the user-guided model (colour hints, SIGGRAPH 2017) instead of ECCV16; "
+        "implied by a --prototxt of that network (deploy_nodist.prototxt)",
+    )
+    which.add_argument(
+        "--guided-dist",
+        action="store_true",
+        help="convert the user-guided network's colour distribution (suggested colours; "
+        "deploy_nopred.prototxt, the same caffemodel, --hull); implied by its --prototxt",
+    )
     parser.add_argument(
-        "-o", "--output", type=Path, default=default_model_path(), help=f"ONNX model to write (${MODEL_ENV} when set)"
+        "-o",
+        "--output",
+        type=Path,
+        help=f"ONNX model to write (default {default_model_path()}, ${MODEL_ENV} when set; "
+        f"with --guided {default_guided_model_path()}, ${GUIDED_MODEL_ENV} when set)",
     )
     parser.add_argument(
         "--cache-dir", type=Path, default=default_cache_dir(), help="where downloads are kept ($COLORIZER_CACHE)"
@@ -77,9 +115,19 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.verbose, quiet_root=True, package="convert")
     if not args.verbose:
         ort.set_default_logger_severity(ORT_LOG_SEVERITY)
+    target = args.output
     try:
+        kind = _model_kind(args)
+        target = args.output or RELEASES[kind].default_output()
+        if kind != KIND_ECCV16 and args.int8:
+            raise ConversionError(GUIDED_INT8_REFUSAL)
+        if kind == KIND_GUIDED and args.hull is not None:
+            raise ConversionError(
+                "--hull is for ECCV16 and the guided distribution; the user-guided network predicts ab directly"
+            )
         output = build_model_file(
-            args.output,
+            target,
+            kind=kind,
             prototxt=args.prototxt,
             caffemodel=args.caffemodel,
             hull=args.hull,
@@ -96,6 +144,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # the output cannot be written
-        print(f"error: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
+        print(f"error: cannot write {target}: {error.strerror or error}", file=sys.stderr)
         return 2
     return 0
+
+
+def _model_kind(args: argparse.Namespace) -> str:
+    """Which release to convert: the flag's, else the one the --prototxt describes; both must agree."""
+    flagged = KIND_GUIDED if args.guided else KIND_GUIDED_DIST if args.guided_dist else None
+    if args.prototxt is None:
+        return flagged or KIND_ECCV16
+    net = read_prototxt(args.prototxt)
+    found = (KIND_GUIDED_DIST if is_guided_dist_net(net) else KIND_GUIDED) if is_guided_net(net) else KIND_ECCV16
+    if flagged and flagged != found:
+        raise ConversionError(f"--{flagged}: {args.prototxt} is the {found} network's prototxt")
+    return found

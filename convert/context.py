@@ -31,6 +31,7 @@ class ConversionContext:
     """
 
     temperature: TemperatureInput | None = None
+    channels: dict[str, int] = field(default_factory=dict)  # Caffe blob -> its channel count
     current: dict[str, str] = field(default_factory=dict)
     initializers: list[onnx.TensorProto] = field(default_factory=list)
     inputs: list[onnx.ValueInfoProto] = field(default_factory=list)
@@ -45,9 +46,9 @@ class ConversionContext:
         self.current[blob] = name
         return name
 
-    def constant(self, name: str, array: np.ndarray) -> str:
-        """Add a float32 initializer; returns its name."""
-        self.initializers.append(numpy_helper.from_array(np.asarray(array, dtype=np.float32, order="C"), name))
+    def constant(self, name: str, array: np.ndarray, dtype: type = np.float32) -> str:
+        """Add an initializer (float32 unless ``dtype`` says otherwise); returns its name."""
+        self.initializers.append(numpy_helper.from_array(np.asarray(array, dtype=dtype, order="C"), name))
         return name
 
     def add_input(self, blob: str, dims: list, default: np.ndarray | None = None) -> str:

@@ -40,12 +40,13 @@ def build_model(
     """
     layers = deploy_layers(net)
     check_supported(layers)
-    ctx = ConversionContext(temperature=temperature)
-    nodes: list[onnx.NodeProto] = []
     walk, channels = walk_channels(net, layers)
+    ctx = ConversionContext(temperature=temperature, channels=channels)
+    nodes: list[onnx.NodeProto] = []
     for layer, bottom_channels in walk:
         blobs = resolve_blobs(layer, bottom_channels, weights, fixed_blobs or {})
         nodes += LAYER_CONVERTERS[layer.type](layer, blobs, ctx)
+    _unique_node_names(nodes)
     if temperature is not None and not any(i.name == temperature.input_name for i in ctx.inputs):
         raise UnsupportedLayerError(f"no Scale layer named {temperature.layer!r} for the temperature input")
 
@@ -91,7 +92,7 @@ def walk_channels(net: caffe_schema.NetParameter, layers: list) -> tuple[list[tu
                 for top, shape in zip(layer.top, layer.input_param.shape)
             )
         else:
-            channels.update((top, top_channels(layer, bottom_channels)) for top in layer.top)
+            channels.update(zip(layer.top, top_channels(layer, bottom_channels)))
     return walk, channels
 
 
@@ -114,8 +115,9 @@ def resolve_blobs(
 ) -> list[np.ndarray]:
     """A layer's blobs, checked against the shapes its parameters imply and reshaped to them.
 
-    A Scale layer absent from the caffemodel takes its factor from the prototxt's constant filler
-    (the ECCV16 release's conv8_313_rh: ``filler { type: 'constant' value: 2.606 }``).
+    A Scale or convolution layer absent from the caffemodel takes its blobs from the prototxt's
+    constant fillers, as Caffe does (the ECCV16 release's conv8_313_rh: ``filler { type: 'constant'
+    value: 2.606 }``).
     """
     expected = expected_blob_shapes(layer, bottom_channels)
     if not expected:
@@ -139,14 +141,32 @@ def resolve_blobs(
 
 
 def _constant_filler_blobs(layer, expected: list[tuple[int, ...]]) -> list[np.ndarray]:
-    if layer.type != "Scale" or not layer.scale_param.HasField("filler"):
+    """What Caffe leaves in a layer the caffemodel does not name: its fillers' values. Only constant
+    fillers, and only where the prototxt sets the main one explicitly (a Scale's ``filler``, a
+    convolution's ``weight_filler``): the user-guided net's fixed subsampling convolutions
+    (``conv1_2norm_ss``: weight_filler constant 1, lr_mult 0) and its ``pred_ab`` Scale (100)."""
+    if layer.type == "Scale" and layer.scale_param.HasField("filler"):
+        fillers = [layer.scale_param.filler, layer.scale_param.bias_filler][: len(expected)]
+    elif layer.type in ("Convolution", "Deconvolution") and layer.convolution_param.HasField("weight_filler"):
+        fillers = [layer.convolution_param.weight_filler, layer.convolution_param.bias_filler][: len(expected)]
+    else:
         return []
-    fillers = [layer.scale_param.filler, layer.scale_param.bias_filler][: len(expected)]
     if any(filler.type != "constant" for filler in fillers):
         return []
     if not all(math.isfinite(filler.value) for filler in fillers):  # the text format accepts nan and inf
         raise BlobError(f"layer {layer.name!r} ({layer.type}): its constant filler value is NaN or infinite")
     return [np.full(shape, filler.value, np.float32) for filler, shape in zip(fillers, expected)]
+
+
+def _unique_node_names(nodes: list[onnx.NodeProto]) -> None:
+    """ONNX runtimes refuse two nodes of one name; Caffe does not mind two layers of one name (the
+    user-guided prototxt names an Eltwise and the ReLU after it both ``conv8_1_comb``): a repeat
+    becomes ``name#2``, ``name#3``..."""
+    seen: dict[str, int] = {}
+    for node in nodes:
+        count = seen[node.name] = seen.get(node.name, 0) + 1
+        if count > 1:
+            node.name = f"{node.name}#{count}"
 
 
 def _legacy_inputs(net: caffe_schema.NetParameter) -> list:

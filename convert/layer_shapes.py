@@ -69,11 +69,40 @@ def expected_blob_shapes(layer, bottom_channels: int) -> list[tuple[int, ...]]:
     return []
 
 
-def top_channels(layer, bottom_channels: int) -> int:
-    """Channels of a layer's output for a given input channel count."""
+def top_channels(layer, bottom_channels: int) -> list[int]:
+    """Channels of each of a layer's outputs (one per top) for a given input channel count."""
     if layer.type in ("Convolution", "Deconvolution"):
-        return layer.convolution_param.num_output
-    return bottom_channels
+        return [layer.convolution_param.num_output] * len(layer.top)
+    if layer.type == "Slice":
+        return slice_sizes(layer, bottom_channels)
+    return [bottom_channels] * len(layer.top)
+
+
+def slice_axis(layer) -> int:
+    """The axis a Slice layer cuts: ``axis``, or the deprecated ``slice_dim`` when only it is set."""
+    p = layer.slice_param
+    return p.slice_dim if p.HasField("slice_dim") and not p.HasField("axis") else p.axis
+
+
+def slice_sizes(layer, bottom_channels: int) -> list[int]:
+    """Channels of each top of a Slice over the channel axis: cut at ``slice_point``s (ascending,
+    inside the blob), or, without them, into equal parts, one per top (as Caffe's SliceLayer)."""
+    if slice_axis(layer) != 1:
+        raise UnsupportedLayerError(f"layer {layer.name!r}: only Slice over the channel axis (axis 1) is supported")
+    points = list(layer.slice_param.slice_point)
+    tops = len(layer.top)
+    if points:
+        bounds = [0, *points, bottom_channels]
+        if len(points) != tops - 1 or any(low >= high for low, high in zip(bounds, bounds[1:])):
+            raise UnsupportedLayerError(
+                f"layer {layer.name!r}: Slice points {points} do not cut {bottom_channels} channels into {tops} parts"
+            )
+        return [high - low for low, high in zip(bounds, bounds[1:])]
+    if tops == 0 or bottom_channels % tops:
+        raise UnsupportedLayerError(
+            f"layer {layer.name!r}: {bottom_channels} channels do not split equally into {tops} tops"
+        )
+    return [bottom_channels // tops] * tops
 
 
 def same_shape(actual: tuple[int, ...], expected: tuple[int, ...]) -> bool:

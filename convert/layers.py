@@ -11,9 +11,10 @@ import numpy as np
 import onnx
 from onnx import helper
 
+from convert import caffe_schema
 from convert.context import ConversionContext
 from convert.errors import UnsupportedLayerError
-from convert.layer_shapes import conv_geometry
+from convert.layer_shapes import conv_geometry, slice_sizes
 
 Nodes = list[onnx.NodeProto]
 
@@ -107,6 +108,54 @@ def convert_softmax(layer, blobs: list[np.ndarray], ctx: ConversionContext) -> N
     return [helper.make_node("Softmax", [x], [y], name=layer.name, axis=int(layer.softmax_param.axis))]
 
 
+# Caffe TanH: y = tanh(x), elementwise (ONNX Tanh).
+def convert_tanh(layer, blobs: list[np.ndarray], ctx: ConversionContext) -> Nodes:
+    return [
+        helper.make_node("Tanh", [ctx.read(layer.bottom[0])], [ctx.write(layer.top[0], layer.name)], name=layer.name)
+    ]
+
+
+# Caffe Slice over the channels: top i = x[:, p(i-1):p(i)] with p the slice points (0 and C at the
+# ends), or C / tops channels each without them: ONNX Split along axis 1 with those sizes.
+def convert_slice(layer, blobs: list[np.ndarray], ctx: ConversionContext) -> Nodes:
+    sizes = ctx.constant(f"{layer.name}.split", np.array(slice_sizes(layer, ctx.channels[layer.bottom[0]])), np.int64)
+    tops = [ctx.write(top, layer.name) for top in layer.top]
+    return [helper.make_node("Split", [ctx.read(layer.bottom[0]), sizes], tops, name=layer.name, axis=1)]
+
+
+# Caffe Eltwise over equally shaped bottoms: SUM y = sum(c_i x_i) (coefficients c default 1), PROD
+# y = prod(x_i), MAX y = max(x_i), elementwise: ONNX Sum (after Mul by c_i), Mul, Max.
+def convert_eltwise(layer, blobs: list[np.ndarray], ctx: ConversionContext) -> Nodes:
+    param = layer.eltwise_param
+    name = layer.name
+    operation = caffe_schema.ENUMS["EltwiseOp"][param.operation]
+    coefficients = list(param.coeff)
+    if len(layer.bottom) < 2:
+        raise UnsupportedLayerError(f"layer {name!r}: Eltwise needs at least two bottoms, it has {len(layer.bottom)}")
+    if coefficients and (operation != "SUM" or len(coefficients) != len(layer.bottom)):
+        raise UnsupportedLayerError(
+            f"layer {name!r}: Eltwise coefficients need operation SUM and one per bottom "
+            f"({len(coefficients)} for {len(layer.bottom)} bottoms, operation {operation})"
+        )
+    inputs = [ctx.read(bottom) for bottom in layer.bottom]
+    nodes: Nodes = []
+    if any(c != 1 for c in coefficients):
+        for index, (coefficient, x) in enumerate(zip(coefficients, list(inputs))):
+            factor = ctx.constant(f"{name}.coeff{index}", np.array(coefficient, np.float32))
+            inputs[index] = f"{name}.scaled{index}"
+            nodes.append(helper.make_node("Mul", [x, factor], [inputs[index]], name=f"{name}.mul{index}"))
+    top = ctx.write(layer.top[0], name)
+    if operation == "PROD":  # ONNX Mul takes two inputs: a chain
+        product = inputs[0]
+        for index, x in enumerate(inputs[1:], start=1):
+            out = top if index == len(inputs) - 1 else f"{name}.prod{index}"
+            nodes.append(helper.make_node("Mul", [product, x], [out], name=out))
+            product = out
+        return nodes
+    nodes.append(helper.make_node("Sum" if operation == "SUM" else "Max", inputs, [top], name=name))
+    return nodes
+
+
 # Caffe Silence: swallows its bottoms so Caffe does not print them; nothing to compute.
 def convert_silence(layer, blobs: list[np.ndarray], ctx: ConversionContext) -> Nodes:
     return []
@@ -145,5 +194,8 @@ LAYER_CONVERTERS = {
     "ReLU": convert_relu,
     "Scale": convert_scale,
     "Softmax": convert_softmax,
+    "TanH": convert_tanh,
+    "Slice": convert_slice,
+    "Eltwise": convert_eltwise,
     "Silence": convert_silence,
 }

@@ -5,35 +5,46 @@ from __future__ import annotations
 from pathlib import Path
 
 from colorkit.files import sha256_file
-from convert.sources import RELEASE_FILES, PinnedFile, release_files_in
+from convert.sources import RELEASE, PinnedFile, release_files_in
 
 
 def pin_mismatch(path: Path, pinned: PinnedFile) -> str | None:
-    """None if ``path`` has the pinned size and SHA-256; else one line naming the difference."""
+    """None if ``path`` has the pinned size and SHA-256 (or ``pinned`` has no pin to differ from);
+    else one line naming the difference."""
+    if not pinned.pinned:
+        return None
     size = path.stat().st_size
     if size != pinned.size:
         return f"{path} is {size:,} bytes, the official {pinned.name} is {pinned.size:,}"
     digest = sha256_file(path)
     if digest != pinned.sha256:
-        return f"{path} has SHA-256 {digest[:16]}..., the official {pinned.name} has {pinned.sha256[:16]}..."
+        return f"{path} has SHA-256 {digest[:16]}..., the official {pinned.name} has {str(pinned.sha256)[:16]}..."
     return None
 
 
-def describe_release_dir(directory: Path) -> tuple[dict[str, Path], list[str]]:
-    """(the release files found in ``directory`` as build_model_file keywords, lines to tell the
-    user: what was looked for and missing, and each found file that differs from its pin)."""
-    found = release_files_in(directory)
+def describe_release_dir(
+    directory: Path, release: dict[str, PinnedFile] | None = None
+) -> tuple[dict[str, Path], list[str]]:
+    """(the files of ``release`` (default ECCV16's) found in ``directory`` as build keywords, lines
+    to tell the user: what was looked for and missing, each found file that differs from its pin,
+    and each found file that has no pin to be checked against)."""
+    release = RELEASE if release is None else release
+    files = tuple(release.values())
+    found = release_files_in(directory, release)
     names = {path.name for path in found.values()}
     lines = []
-    missing = [file.name for file in RELEASE_FILES if file.name not in names]
+    missing = [file.name for file in files if file.name not in names]
     if missing:
         lines.append(
-            f"{directory}: looked for {', '.join(file.name for file in RELEASE_FILES)}; "
+            f"{directory}: looked for {', '.join(file.name for file in files)}; "
             f"missing {', '.join(missing)} (downloaded instead)"
         )
-    for file in RELEASE_FILES:
-        if file.name in names:
-            mismatch = pin_mismatch(directory / file.name, file)
-            if mismatch:
-                lines.append(f"warning: {mismatch}; converting it anyway (a fine-tuned model?)")
+    for file in files:
+        if file.name not in names:
+            continue
+        path = directory / file.name
+        if not file.pinned:
+            lines.append(f"note: {path} has no published SHA-256 to check it against (SHA-256 {sha256_file(path)})")
+        elif mismatch := pin_mismatch(path, file):
+            lines.append(f"warning: {mismatch}; converting it anyway (a fine-tuned model?)")
     return found, lines

@@ -58,12 +58,48 @@ def write_caffemodel(path: Path, prototxt: Path, seed: int = 0, **encoding) -> P
     return path
 
 
+GUIDED_FIXTURES = SHARED_FIXTURES / "user_guided"
+GUIDED_PROTOTXT = GUIDED_FIXTURES / "deploy_nodist.prototxt"  # junyanz/interactive-deep-colorization, byte-exact
+GUIDED_DIST_PROTOTXT = GUIDED_FIXTURES / "deploy_nopred.prototxt"
+
+
+def write_guided_caffemodel(path: Path, prototxt: Path, seed: int = 0, with_filled: bool = True, **encoding) -> Path:
+    """A random-weight caffemodel for the user-guided ``prototxt`` (``synthetic.guided_weights``);
+    ``encoding`` goes to caffemodel_bytes, ``bn_factor`` to guided_weights."""
+    net = caffe_io.read_prototxt(prototxt)
+    weight_options = {key: encoding.pop(key) for key in ("bn_factor",) if key in encoding}
+    weights = synthetic.guided_weights(net, seed=seed, with_filled=with_filled, **weight_options)
+    path.write_bytes(synthetic.caffemodel_bytes(weights, {layer.name: layer.type for layer in net.layer}, **encoding))
+    return path
+
+
+def write_guided_release_caffemodel(path: Path, seed: int = 0) -> Path:
+    """A random-weight caffemodel that both user-guided prototxts read (``synthetic.guided_release_weights``)."""
+    nodist, nopred = caffe_io.read_prototxt(GUIDED_PROTOTXT), caffe_io.read_prototxt(GUIDED_DIST_PROTOTXT)
+    weights = synthetic.guided_release_weights(nodist, nopred, seed=seed)
+    types = {layer.name: layer.type for net in (nodist, nopred) for layer in net.layer}
+    path.write_bytes(synthetic.caffemodel_bytes(weights, types))
+    return path
+
+
 def colorfulness(rgb: np.ndarray) -> float:
     """Hasler and Suesstrunk's colorfulness M of a uint8 HxWx3 RGB image (0 for grey; ~50 is
     'quite colorful', above 100 'extremely')."""
     r, g, b = (rgb[..., channel].astype(np.float64) for channel in range(3))
     rg, yb = r - g, 0.5 * (r + g) - b
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def photo_like_lightness(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A photo-like L plane for a network input: smooth random structure plus fine noise, float32
+    HxW in 0..100."""
+    rng = np.random.default_rng(seed)
+    coarse = cv2.resize(
+        rng.uniform(0, 100, (height // 16 + 1, width // 16 + 1)).astype(np.float32),
+        (width, height),
+        interpolation=cv2.INTER_CUBIC,
+    )  # cv2 sizes are (width, height)
+    return np.clip(coarse + rng.normal(0, 3, (height, width)), 0, 100).astype(np.float32)
 
 
 def photo(width: int, height: int) -> np.ndarray:

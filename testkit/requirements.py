@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from testkit.fixtures import NO_SHARED, SHARED_FIXTURES, shared_photos
+from testkit.fixtures import GUIDED_DIST_PROTOTXT, GUIDED_PROTOTXT, NO_SHARED, SHARED_FIXTURES, shared_photos
 from testkit.seed_pipeline import has_caffe_importer
 
 CI_ENV = "CI"
@@ -58,6 +58,10 @@ def _shared_fixtures_present() -> bool:
     ) and bool(shared_photos())
 
 
+def _guided_fixtures_present() -> bool:
+    return GUIDED_PROTOTXT.is_file() and GUIDED_DIST_PROTOTXT.is_file()
+
+
 OPENCV4_CAFFE = Requirement(
     "opencv4-caffe",
     has_caffe_importer,
@@ -65,6 +69,8 @@ OPENCV4_CAFFE = Requirement(
     "(pip install 'opencv-python-headless>=4.10,<5', as requirements-dev.txt pins)",
 )
 SHARED = Requirement("shared", _shared_fixtures_present, NO_SHARED)
+# The user-guided prototxts in ../shared/fixtures/user_guided; hidden with SHARED (the same name).
+SHARED_GUIDED = Requirement("shared", _guided_fixtures_present, f"{NO_SHARED}; needs {GUIDED_PROTOTXT.parent}")
 
 
 def missing(*requirements: Requirement) -> list[Requirement]:

@@ -136,6 +136,54 @@ def random_weights(
     return weights
 
 
+# The user-guided net (deploy_nodist.prototxt): its last convolution feeds 100 x tanh, so its gain keeps
+# the pre-tanh values near unit scale (ab spread over about +-40, little saturation) rather than at
+# +-100 everywhere; its stride-2 subsampling convolutions hold 1, as their constant filler says.
+GUIDED_QUIET = {"conv10_ab": 0.005}
+GUIDED_FILLED = ("conv1_2norm_ss", "conv2_2norm_ss", "conv3_3norm_ss", "pred_ab")
+
+
+def guided_weights(
+    net: caffe_schema.NetParameter, seed: int = 0, bn_factor: float = BN_FACTOR, with_filled: bool = True
+) -> dict[str, list[np.ndarray]]:
+    """Random weights for the user-guided architecture (``random_weights`` with ``GUIDED_QUIET``).
+
+    ``with_filled``: also store the layers the prototxt fills with constants (``GUIDED_FILLED``: the
+    subsampling convolutions' 1s, the output Scale's 100), as a trained caffemodel does; False leaves
+    them out, so a reader must take them from the prototxt's fillers.
+    """
+    weights = random_weights(net, seed=seed, bn_factor=bn_factor, skip=(), quiet=GUIDED_QUIET, scale_value=100.0)
+    for name in GUIDED_FILLED:
+        if with_filled:
+            weights[name] = [np.full_like(blob, 100.0 if name == "pred_ab" else 1.0) for blob in weights[name]]
+        else:
+            del weights[name]
+    return weights
+
+
+# deploy_nopred's own layers; the rest it shares with deploy_nodist. The release code fills the others
+# (upsampling kernels, scale_S, pred_ab's bin centres) after loading, and scale_T has its filler.
+GUIDED_DIST_HEAD = ("conv3_pred", "conv4_pred", "conv5_pred", "conv6_pred", "conv7_pred", "conv8_pred", "pred_313")
+
+
+def guided_release_weights(
+    nodist: caffe_schema.NetParameter, nopred: caffe_schema.NetParameter, seed: int = 0
+) -> dict[str, list[np.ndarray]]:
+    """Random weights for the one caffemodel both user-guided prototxts read (ideepcolor.py's
+    defaults): deploy_nodist's layers and deploy_nopred's distribution head, and no layer named
+    ``pred_ab`` (a Scale in one prototxt, a convolution in the other: Caffe would refuse either
+    prototxt's blobs for the other, so the release cannot hold one).
+
+    The head's class logits get a small gain (as ECCV16's ``conv8_313``) so that the 313-bin
+    distribution is spread out rather than one-hot.
+    """
+    weights = guided_weights(nodist, seed=seed)
+    del weights["pred_ab"]
+    head = random_weights(nopred, seed=seed + 1, skip=(), quiet={"pred_313": 0.03}, scale_value=None)
+    weights.update((name, head[name]) for name in GUIDED_DIST_HEAD)
+    return weights
+
+
 def caffemodel_bytes(
     weights: dict[str, list[np.ndarray]],
     layer_types: dict[str, str],

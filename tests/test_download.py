@@ -31,6 +31,13 @@ from convert import sources
 from convert.download import fetch
 from convert.errors import DownloadError
 from convert.sources import PinnedFile
+from testkit.fixtures import (
+    GUIDED_DIST_PROTOTXT,
+    GUIDED_PROTOTXT,
+    write_guided_caffemodel,
+    write_guided_release_caffemodel,
+)
+from testkit.requirements import SHARED_GUIDED, requires
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NAME = "weights.bin"
@@ -556,3 +563,97 @@ def test_download_killed_midway_leaves_no_final_file_and_is_recovered(server, tm
 
     assert path.read_bytes() == big
     assert parts(tmp_path) == []
+
+
+# --- 6. the user-guided release: a caffemodel without a published checksum -----------------------
+
+
+def unpinned(*urls: str) -> PinnedFile:
+    return PinnedFile(NAME, None, None, tuple(urls))
+
+
+def test_unpinned_file_is_fetched_whole_and_its_sha256_logged(server, tmp_path, caplog):
+    server.routes["/u/" + NAME] = serve(GOOD)
+    with caplog.at_level("WARNING", logger="convert.download"):
+        path = fetch(unpinned(server.url("/u/" + NAME)), tmp_path, progress=False)
+    assert path.read_bytes() == GOOD
+    assert hashlib.sha256(GOOD).hexdigest() in caplog.text and "no published checksum" in caplog.text
+    fetch(unpinned(server.url("/u/" + NAME)), tmp_path, progress=False)
+    assert server.requests == {f"/u/{NAME}": 1}, "the cached copy is used"
+
+
+def test_unpinned_file_cut_short_is_refused(server, tmp_path):
+    server.routes["/cut/" + NAME] = cut_after(GOOD, 1000)
+    with pytest.raises(DownloadError, match="could not fetch"):
+        fetch(unpinned(server.url("/cut/" + NAME)), tmp_path, progress=False)
+    assert not (tmp_path / NAME).exists() and parts(tmp_path) == []
+
+
+def test_guided_sources_pin_the_prototxts_and_not_the_caffemodel():
+    assert sources.GUIDED_PROTOTXT.pinned and sources.GUIDED_DIST_PROTOTXT.pinned
+    assert not sources.GUIDED_CAFFEMODEL.pinned
+    assert sources.GUIDED_CAFFEMODEL.urls == ("http://colorization.eecs.berkeley.edu/siggraph/models/model.caffemodel",)
+
+
+@requires(SHARED_GUIDED)
+def test_guided_prototxt_fixtures_match_their_pins():
+    for path, file in (
+        (GUIDED_PROTOTXT, sources.GUIDED_PROTOTXT),
+        (GUIDED_DIST_PROTOTXT, sources.GUIDED_DIST_PROTOTXT),
+    ):
+        assert path.stat().st_size == file.size and hashlib.sha256(path.read_bytes()).hexdigest() == file.sha256
+
+
+@requires(SHARED_GUIDED)
+def test_cli_guided_fetches_from_mirror_and_converts(server, tmp_path):
+    """--guided: the official prototxt (verified against its pin) and a caffemodel (unpinned) from a
+    mirror, converted to a model with the guided contract."""
+    caffemodel = write_guided_caffemodel(tmp_path / "random.caffemodel", GUIDED_PROTOTXT, seed=1)
+    server.routes["/g/" + sources.GUIDED_PROTOTXT.name] = serve(GUIDED_PROTOTXT.read_bytes())
+    server.routes["/g/" + sources.GUIDED_CAFFEMODEL.name] = serve(caffemodel.read_bytes())
+    output, cache = tmp_path / "guided.onnx", tmp_path / "cache"
+
+    result = run_cli("--guided", "--mirror", server.url("/g/"), "--cache-dir", str(cache), "--output", str(output))
+
+    assert result.returncode == 0, result.stderr
+    assert "no published checksum" in result.stderr, "the unverified caffemodel is said so"
+    session = ort.InferenceSession(str(output), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["data_l_ab_mask"]
+    assert [o.name for o in session.get_outputs()] == ["pred_ab"]
+    assert session.get_modelmeta().custom_metadata_map["model.kind"] == "guided"
+    (ab,) = session.run(None, {"data_l_ab_mask": np.zeros((1, 4, 32, 48), np.float32)})
+    assert ab.shape == (1, 2, 32, 48)
+
+
+@requires(SHARED_GUIDED)
+def test_cli_guided_prototxt_is_recognised_and_eccv16_options_refused(tmp_path):
+    caffemodel = write_guided_caffemodel(tmp_path / "random.caffemodel", GUIDED_PROTOTXT, seed=1)
+    local = ["--prototxt", str(GUIDED_PROTOTXT), "--caffemodel", str(caffemodel)]
+    output = tmp_path / "g.onnx"
+    result = run_cli(*local, "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    assert (
+        ort.InferenceSession(str(output), providers=["CPUExecutionProvider"]).get_inputs()[0].name == "data_l_ab_mask"
+    )
+    for extra, message in (
+        (["--hull", str(caffemodel)], "--hull is for ECCV16"),
+        (["--int8"], "int8 is not available for the user-guided model"),
+    ):
+        refused = tmp_path / "refused.onnx"
+        result = run_cli(*local, *extra, "--output", str(refused))
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert message in result.stderr and not refused.exists()
+
+
+@requires(SHARED_GUIDED)
+def test_cli_guided_distribution_and_a_prototxt_that_contradicts_the_flag(tmp_path, hull_file):
+    caffemodel = write_guided_release_caffemodel(tmp_path / "model.caffemodel", seed=2)
+    output = tmp_path / "guided-dist.onnx"
+    local = ["--caffemodel", str(caffemodel), "--hull", str(hull_file)]
+    result = run_cli("--prototxt", str(GUIDED_DIST_PROTOTXT), *local, "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    session = ort.InferenceSession(str(output), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["dist_ab_S", "pred_ab"]
+    assert session.get_modelmeta().custom_metadata_map["model.kind"] == "guided-dist"
+    result = run_cli("--guided", "--prototxt", str(GUIDED_DIST_PROTOTXT), *local, "--output", str(tmp_path / "x.onnx"))
+    assert result.returncode == 2 and "--guided: " in result.stderr and "guided-dist network" in result.stderr

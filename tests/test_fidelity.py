@@ -13,22 +13,15 @@ import onnxruntime as ort
 import pytest
 
 from convert.eccv16 import convert_release
-from testkit.fixtures import write_caffemodel
+from testkit.fixtures import photo_like_lightness, write_caffemodel
 from testkit.requirements import OPENCV4_CAFFE, requires
 
 MEAN_TOLERANCE, MAX_TOLERANCE = 0.01, 0.5  # ab units
 
 
 def l_input(height: int, width: int, seed: int = 0) -> np.ndarray:
-    """A photo-like L - 50 input: smooth random structure plus fine noise, float32 (1, 1, H, W)."""
-    rng = np.random.default_rng(seed)
-    coarse = cv2.resize(
-        rng.uniform(0, 100, (height // 16 + 1, width // 16 + 1)).astype(np.float32),
-        (width, height),
-        interpolation=cv2.INTER_CUBIC,
-    )  # cv2 sizes are (width, height)
-    lightness = np.clip(coarse + rng.normal(0, 3, (height, width)), 0, 100).astype(np.float32)
-    return (lightness - 50)[None, None]
+    """A photo-like L - 50 input, float32 (1, 1, H, W)."""
+    return (photo_like_lightness(height, width, seed) - 50)[None, None]
 
 
 def opencv_reference(prototxt, caffemodel, hull, data_l: np.ndarray, scale_from_filler: bool) -> np.ndarray:

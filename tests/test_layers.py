@@ -1,8 +1,9 @@
 """Per-layer numeric parity: a one-layer Caffe net each, converted, run by onnxruntime, compared
-with a NumPy reference of Caffe's semantics."""
+with a NumPy reference of Caffe's semantics, and (the user-guided net's layers) with OpenCV 4."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -12,6 +13,8 @@ from convert import caffe_schema
 from convert.context import TemperatureInput
 from convert.errors import BlobError, UnsupportedLayerError
 from convert.graph import build_model
+from testkit.requirements import OPENCV4_CAFFE, requires
+from testkit.synthetic import caffemodel_bytes
 
 RNG = np.random.default_rng(7)
 X = RNG.normal(0.0, 2.0, (2, 3, 9, 11)).astype(np.float32)  # N=2, C=3, H=9, W=11
@@ -216,3 +219,208 @@ def test_wrong_blob_shape_names_layer_and_shapes():
             'name: "c" type: "Convolution" bottom: "x" top: "y" convolution_param { num_output: 2 kernel_size: 1 }',
             {"c": [np.zeros((2, 3, 3, 3), np.float32), np.zeros(2, np.float32)]},
         )
+
+
+# The user-guided net's layers (Slice, Eltwise, TanH, grouped and dilated convolution, leaky ReLU,
+# BatchNorm without Scale, Deconvolution): each against a NumPy reference, then against OpenCV 4.
+
+FOUR = RNG.normal(0.0, 2.0, (2, 4, 9, 11)).astype(np.float32)  # L, a, b, mask-like: 4 channels
+
+
+def run_net(net_text: str, weights: dict, x: np.ndarray, outputs: list[str]) -> list[np.ndarray]:
+    """Convert a small net whose Input is blob "x" and run it, returning the named blobs."""
+    n, c, h, w = x.shape
+    net = text_format.Parse(
+        f'layer {{ name: "x" type: "Input" top: "x" input_param {{ shape {{ dim: 1 dim: {c} dim: {h} dim: {w} }} }} }}\n'
+        + net_text,
+        caffe_schema.NetParameter(),
+    )
+    model = build_model(net, weights)
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(outputs, {"x": x})
+
+
+SLICE = 'layer { name: "s" type: "Slice" bottom: "x" top: "l" top: "abm" slice_param { axis: 1 slice_point: 1 } }'
+
+
+def test_slice_cuts_channels_at_the_slice_points():
+    l_part, abm = run_net(SLICE, {}, FOUR, ["l", "abm"])
+    np.testing.assert_array_equal(l_part, FOUR[:, :1], err_msg="Slice top 0: channel 0")
+    np.testing.assert_array_equal(abm, FOUR[:, 1:], err_msg="Slice top 1: channels 1..3")
+
+
+def test_slice_without_points_splits_equally_and_slice_dim_is_axis():
+    text = 'layer { name: "s" type: "Slice" bottom: "x" top: "p" top: "q" slice_param { slice_dim: 1 } }'
+    p, q = run_net(text, {}, FOUR, ["p", "q"])
+    np.testing.assert_array_equal(p, FOUR[:, :2])
+    np.testing.assert_array_equal(q, FOUR[:, 2:])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'layer { name: "s" type: "Slice" bottom: "x" top: "p" top: "q" slice_param { axis: 2 slice_point: 3 } }',
+        'layer { name: "s" type: "Slice" bottom: "x" top: "p" top: "q" slice_param { axis: 1 slice_point: 4 } }',
+        'layer { name: "s" type: "Slice" bottom: "x" top: "p" top: "q" top: "r" }',
+    ],
+    ids=["height-axis", "point-at-the-end", "unequal-split"],
+)
+def test_slice_that_cannot_be_converted_is_refused(text):
+    with pytest.raises(UnsupportedLayerError, match="'s'"):
+        run_net(text, {}, FOUR, ["p"])
+
+
+ELTWISE_CASES = {
+    "sum": ("", lambda a, b: a + b),
+    "sum-coeff": ("eltwise_param { operation: SUM coeff: 0.5 coeff: -2 }", lambda a, b: 0.5 * a - 2 * b),
+    "prod": ("eltwise_param { operation: PROD }", lambda a, b: a * b),
+    "max": ("eltwise_param { operation: MAX }", np.maximum),
+}
+
+
+@pytest.mark.parametrize("case", ELTWISE_CASES)
+def test_eltwise(case):
+    param, reference = ELTWISE_CASES[case]
+    text = (
+        'layer { name: "s" type: "Slice" bottom: "x" top: "a" top: "b" slice_param { slice_point: 2 } }'
+        f'layer {{ name: "e" type: "Eltwise" bottom: "a" bottom: "b" top: "y" {param} }}'
+    )
+    (y,) = run_net(text, {}, FOUR, ["y"])
+    np.testing.assert_allclose(y, reference(FOUR[:, :2], FOUR[:, 2:]), rtol=1e-6, atol=1e-6, err_msg=case)
+
+
+def test_eltwise_of_three_bottoms_and_bad_coefficients():
+    text = (
+        'layer { name: "s" type: "Slice" bottom: "x" top: "a" top: "b" top: "c" top: "d" }'
+        'layer { name: "e" type: "Eltwise" bottom: "a" bottom: "b" bottom: "c" top: "y" eltwise_param { operation: PROD } }'
+    )
+    (y,) = run_net(text, {}, FOUR, ["y"])
+    np.testing.assert_allclose(y, FOUR[:, :1] * FOUR[:, 1:2] * FOUR[:, 2:3], rtol=1e-6)
+    bad = text.replace("operation: PROD", "coeff: 1 coeff: 2")  # two coefficients for three bottoms
+    with pytest.raises(UnsupportedLayerError, match="one per bottom"):
+        run_net(bad, {}, FOUR, ["y"])
+
+
+def test_tanh():
+    y = run_one_layer('name: "t" type: "TanH" bottom: "x" top: "y"', {})
+    np.testing.assert_allclose(y, np.tanh(X), rtol=1e-6, atol=1e-6)
+
+
+def test_grouped_subsampling_convolution_of_the_guided_net():
+    """conv1_2norm_ss: 1x1, stride 2, group = channels, weights 1 from its constant filler, no bias:
+    every other pixel of every channel."""
+    text = (
+        'name: "ss" type: "Convolution" bottom: "x" top: "y" convolution_param { bias_term: false '
+        "num_output: 3 kernel_size: 1 stride: 2 group: 3 weight_filler { type: 'constant' value: 1 } }"
+    )
+    y = run_one_layer(text, {})
+    np.testing.assert_array_equal(y, X[:, :, ::2, ::2], err_msg="identity subsampling from the filler")
+    weight = RNG.normal(size=(3, 1, 1, 1)).astype(np.float32)  # a blob takes precedence over the filler
+    y = run_one_layer(text, {"ss": [weight]})
+    np.testing.assert_allclose(y, X[:, :, ::2, ::2] * weight.reshape(1, 3, 1, 1), rtol=1e-6)
+
+
+def test_grouped_convolution_keeps_groups_apart():
+    weight = RNG.normal(size=(4, 2, 3, 3)).astype(np.float32)  # 4 outputs in 2 groups over 4 inputs
+    bias = RNG.normal(size=4).astype(np.float32)
+    (y,) = run_net(
+        'layer { name: "c" type: "Convolution" bottom: "x" top: "y" convolution_param { num_output: 4 '
+        "kernel_size: 3 pad: 1 group: 2 } }",
+        {"c": [weight, bias]},
+        FOUR,
+        ["y"],
+    )
+    expected = np.concatenate(
+        [
+            conv_reference(FOUR[:, :2], weight[:2], bias[:2], 1, 1, 1),
+            conv_reference(FOUR[:, 2:], weight[2:], bias[2:], 1, 1, 1),
+        ],
+        axis=1,
+    )
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4, err_msg="group 2")
+
+
+def test_convolution_with_a_gaussian_filler_still_needs_its_blobs():
+    text = (
+        'name: "c" type: "Convolution" bottom: "x" top: "y" convolution_param { num_output: 2 kernel_size: 1 '
+        'weight_filler { type: "gaussian" std: 0.01 } }'
+    )
+    with pytest.raises(BlobError, match="no weights"):
+        run_one_layer(text, {})
+
+
+# OpenCV 4's Caffe importer on the same one-layer (or two-layer) nets: an implementation of Caffe's
+# semantics that shares nothing with ours.
+
+OPENCV_CASES = {
+    "slice": (  # OpenCV gives a layer's first top only: a 1x1 convolution (checked above) reads the second
+        SLICE
+        + 'layer { name: "c" type: "Convolution" bottom: "abm" top: "y" convolution_param { num_output: 2 kernel_size: 1 } }',
+        {"c": [RNG.normal(size=(2, 3, 1, 1)).astype(np.float32), RNG.normal(size=2).astype(np.float32)]},
+        "y",
+    ),
+    "eltwise-sum": (
+        SLICE.replace('top: "l" top: "abm"', 'top: "l3" top: "abm3"').replace("slice_point: 1", "slice_point: 2")
+        + 'layer { name: "e" type: "Eltwise" bottom: "l3" bottom: "abm3" top: "y" eltwise_param { coeff: 0.5 coeff: 3 } }',
+        {},
+        "y",
+    ),
+    "eltwise-max": (
+        SLICE.replace("slice_point: 1", "slice_point: 2")
+        + 'layer { name: "e" type: "Eltwise" bottom: "l" bottom: "abm" top: "y" eltwise_param { operation: MAX } }',
+        {},
+        "y",
+    ),
+    "tanh": ('layer { name: "t" type: "TanH" bottom: "x" top: "y" }', {}, "y"),
+    "leaky-relu": ('layer { name: "r" type: "ReLU" bottom: "x" top: "y" relu_param { negative_slope: 0.2 } }', {}, "y"),
+    "grouped-subsampling": (
+        'layer { name: "ss" type: "Convolution" bottom: "x" top: "y" convolution_param { bias_term: false '
+        "num_output: 4 kernel_size: 1 stride: 2 group: 4 } }",
+        {"ss": [RNG.normal(size=(4, 1, 1, 1)).astype(np.float32)]},
+        "y",
+    ),
+    "dilated": (
+        'layer { name: "c" type: "Convolution" bottom: "x" top: "y" convolution_param { num_output: 5 '
+        "kernel_size: 3 pad: 2 dilation: 2 } }",
+        {"c": [RNG.normal(size=(5, 4, 3, 3)).astype(np.float32), RNG.normal(size=5).astype(np.float32)]},
+        "y",
+    ),
+    "deconvolution": (
+        'layer { name: "d" type: "Deconvolution" bottom: "x" top: "y" convolution_param { num_output: 3 '
+        "kernel_size: 4 pad: 1 stride: 2 } }",
+        {"d": [RNG.normal(size=(4, 3, 4, 4)).astype(np.float32), RNG.normal(size=3).astype(np.float32)]},
+        "y",
+    ),
+    "batch-norm-without-scale": (
+        'layer { name: "bn" type: "BatchNorm" bottom: "x" top: "y" batch_norm_param { } }',
+        {
+            "bn": [
+                RNG.uniform(0, 1, 4).astype(np.float32) * 999.98,
+                RNG.uniform(0.5, 2, 4).astype(np.float32) * 999.98,
+                np.array([999.98], np.float32),
+            ]
+        },
+        "y",
+    ),
+}
+
+
+@requires(OPENCV4_CAFFE)
+@pytest.mark.parametrize("case", OPENCV_CASES)
+def test_layer_matches_opencv(tmp_path, case):
+    body, weights, output = OPENCV_CASES[case]
+    n, c, h, w = FOUR.shape
+    text = (
+        f'layer {{ name: "x" type: "Input" top: "x" input_param {{ shape {{ dim: 1 dim: {c} dim: {h} dim: {w} }} }} }}\n'
+        + body
+    )
+    prototxt, caffemodel = tmp_path / "net.prototxt", tmp_path / "net.caffemodel"
+    prototxt.write_text(text)
+    net = text_format.Parse(text, caffe_schema.NetParameter())
+    types = {layer.name: layer.type for layer in net.layer}
+    caffemodel.write_bytes(caffemodel_bytes(weights, types, training_layers=False) if weights else b"")
+    reference_net = cv2.dnn.readNetFromCaffe(str(prototxt), str(caffemodel) if weights else "")
+    (ours,) = run_net(body, weights, FOUR, [output])
+    for index in range(n):  # OpenCV runs the prototxt's batch of 1
+        reference_net.setInput(FOUR[index : index + 1])
+        (reference,) = reference_net.forward(reference_net.getUnconnectedOutLayersNames())  # `output`, the net's end
+        np.testing.assert_allclose(ours[index : index + 1], reference, rtol=1e-4, atol=1e-4, err_msg=case)
