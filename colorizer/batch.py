@@ -10,6 +10,8 @@ on. Only a problem with the output folder itself (read-only, full, not writable)
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import threading
 import time
@@ -17,11 +19,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from colorizer.errors import ColorizerError, OutputFolderError
+from colorizer.hints import hints_record, parse_hints
 from colorizer.manifest import FAILED, OK, Row
 from colorizer.naming import film_output
-from colorizer.pipeline import Failed, colorize_file, holds_local_film
+from colorizer.pipeline import Failed, colorize_file, holds_local_film, photo_hints
 from colorizer.plan import Decision, Done, Job
-from colorizer.provenance import KEY_MODEL, KEY_SETTINGS, looks_complete, provenance_text, read_provenance
+from colorizer.provenance import (
+    KEY_MODEL,
+    KEY_SETTINGS,
+    looks_complete,
+    provenance_text,
+    read_provenance,
+    settings_text,
+)
 from colorizer.settings import FILM, PHOTO, Settings
 
 
@@ -112,20 +122,32 @@ class DoneCheck:
 
     def __init__(self, context: Context):
         self.model_sha256 = context.model_sha256
+        self.run_settings = context.settings
         self.settings = {kind: text[KEY_SETTINGS] for kind, text in context.texts.items()}
 
     def __call__(self, job: Job) -> Done | None:
         """The output ``job`` need not be made again, or None."""
         film = film_output(job.output)
-        if os.path.exists(film) and self.made_here(film, FILM) and holds_local_film(job.source):
+        if os.path.exists(film) and self.made_here(film, self.settings[FILM]) and holds_local_film(job.source):
             return Done(film, film.stat().st_size)
-        if self.made_here(job.output, PHOTO):
+        if self.made_here(job.output, self.photo_settings(job)):
             return Done(job.output, job.output.stat().st_size)
         return None
 
-    def made_here(self, path: Path, kind: str) -> bool:
-        """Whether ``path`` is a whole file made with this run's model and settings for ``kind``."""
+    def photo_settings(self, job: Job) -> str | None:
+        """The settings a photo's output records when made by this run: the run's, with the photo's
+        own hints (``pipeline.photo_hints``); None when its hints cannot be read (never done)."""
+        try:
+            hints = parse_hints(photo_hints(job.source, self.run_settings) or [], math.inf, math.inf)
+        except ColorizerError:
+            return None
+        if not hints:
+            return self.settings[PHOTO]
+        return settings_text({**json.loads(self.settings[PHOTO]), "hints": hints_record(hints)})
+
+    def made_here(self, path: Path, settings: str | None) -> bool:
+        """Whether ``path`` is a whole file made with this run's model and ``settings`` (as recorded)."""
         text = read_provenance(path)
-        if text.get(KEY_MODEL) != self.model_sha256 or text.get(KEY_SETTINGS) != self.settings[kind]:
+        if settings is None or text.get(KEY_MODEL) != self.model_sha256 or text.get(KEY_SETTINGS) != settings:
             return False
         return looks_complete(path)

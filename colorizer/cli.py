@@ -20,6 +20,7 @@ from tqdm import tqdm
 from colorizer.colorizer import MAX_RENDER_SIZE, MAX_TEMPERATURE, MIN_RENDER_SIZE, MIN_TEMPERATURE
 from colorizer.encode import DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY, FORMATS, LOSSLESS
 from colorizer.errors import ColorizerError, OutputFolderError
+from colorizer.hints import read_hints_file
 from colorizer.limits import DEFAULT_MAX_PIXELS
 from colorizer.local_job import DEFAULT_WORKERS
 from colorizer.manifest import FAILED, MANIFEST_NAME, OK, SKIPPED, Row
@@ -44,6 +45,7 @@ EPILOG = """examples:
   python -m colorizer a.jpg --format jpg --quality 92   JPEG; --format webp [--quality lossless] for WebP
   python -m colorizer a.jpg --temperature 0.2       more vivid colour (default 0.38; 1.0 is muted)
   python -m colorizer a.jpg --keep-color            keep the colour a toned or tinted photo already has
+  python -m colorizer a.jpg --model models/guided.onnx --hints a.json   colours where you want them
   python -m colorizer clip.mp4 -o films/            films/clip_color.mp4: H.264, sound kept, colour steadied
   python -m colorizer a.jpg --int8                  ~3x faster network on CPU (python -m convert --int8 first)
   python -m colorizer scans/ -o colored/ -r --ray   the same on a local Ray; --ray=ray://head:10001 on a cluster
@@ -111,6 +113,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         dest="keep_color",
         action="store_true",
         help="keep strong colour a photo already has (toned, tinted or hand-coloured prints)",
+    )
+    colour.add_argument(
+        "--hints",
+        type=Path,
+        metavar="FILE.json",
+        help='colour hints for the user-guided model (--model guided.onnx): [{"x": 560, "y": 120, "color": '
+        '"#2f6fd6"}] in photo pixels; a photo\'s own NAME.hints.json beside it takes precedence',
     )
     colour.add_argument(
         "--no-stabilize",
@@ -191,6 +200,7 @@ def check_args(args: argparse.Namespace) -> RunSpec:
         quality=args.quality,
         max_pixels=args.max_pixels,
         stabilize=args.stabilize,
+        hints=read_hints_file(args.hints) if args.hints else None,
     ).checked()
     for option in ("threads", "jobs", "ray_actors", "ray_threads"):
         value = getattr(args, option)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,14 +14,16 @@ import onnxruntime as ort
 
 from colorizer.color import lightness, split_alpha
 from colorizer.errors import ColorizerError, ModelError, ProviderError
+from colorizer.guided import check_hints_supported, predict_guided
 from colorizer.heap import release_free_heap
+from colorizer.hints import Hint, parse_hints
 from colorizer.limits import check_finite
 from colorizer.pixels import finish
 from colorizer.providers import choose_providers
 from colorizer.upsample import DEFAULT_METHOD
 from colorkit import contract
 from colorkit.cli import ORT_LOG_SEVERITY
-from colorkit.contract import PRECISIONS, ContractError, ModelContract
+from colorkit.contract import KIND_GUIDED, PRECISIONS, ContractError, ModelContract
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,7 @@ class Colorizer:
         upsample: str = DEFAULT_METHOD,
         keep_color: bool = False,
         keep_colour: bool | None = None,
+        hints: str | Sequence | None = None,
     ) -> np.ndarray:
         """Colorize a photo at full resolution: ``finish(predict(image))``.
 
@@ -138,9 +141,13 @@ class Colorizer:
         keep_color: for a photo that already has color, keep it where it is strong
             (``chroma.keep_strong_color``); ``chroma.analyze_input_color`` says whether it has.
             ``keep_colour`` is the same option under its first name.
+        hints: colours where the user wants them, for the user-guided model (``colorizer.hints``): a
+            list of ``{"x": 560, "y": 120, "color": "#2f6fd6"}`` (optionally "size") in the image's
+            pixel coordinates (x right, y down), or its JSON text; HintError for a bad one, or for
+            hints given to ECCV16. None or []: automatic colorization.
         Returns uint8 HxWx3 RGB, or HxWx4 RGBA with the input's alpha when it had one.
         """
-        prediction = self.predict(image, temperature=temperature, render_size=render_size)
+        prediction = self.predict(image, temperature=temperature, render_size=render_size, hints=hints)
         if keep_colour is not None:
             keep_color = keep_colour
         return self.finish(prediction, upsample=upsample, keep_color=keep_color)
@@ -153,6 +160,7 @@ class Colorizer:
         render_size: int | None = None,
         quarter_turns: int = 0,
         plane: np.ndarray | None = None,
+        hints: str | Sequence | None = None,
     ) -> Prediction:
         """The first half of ``colorize``: the network's low-resolution colour for ``image``.
 
@@ -161,11 +169,13 @@ class Colorizer:
             clockwise (a film frame stored sideways is seen upright); the colour comes back turned to
             the image's own orientation.
         plane: the image's float32 HxW lightness when the caller has it already (else computed).
+        hints: as for ``colorize`` (in the orientation the network sees).
         """
         pixels, alpha = split_alpha(_check_image(image))
         plane = lightness(pixels) if plane is None else plane
         upright = np.ascontiguousarray(np.rot90(plane, quarter_turns)) if quarter_turns else plane
-        ab = self.predict_ab(upright, temperature=temperature, render_size=render_size)
+        checked = parse_hints(hints or [], upright.shape[1], upright.shape[0])
+        ab = self.predict_ab(upright, temperature=temperature, render_size=render_size, hints=checked)
         if quarter_turns:  # 2 x s x s, turned back to the image's orientation
             ab = np.ascontiguousarray(np.rot90(ab, -quarter_turns, axes=(1, 2)))
         return Prediction(pixels, alpha, plane, ab)
@@ -196,16 +206,29 @@ class Colorizer:
         )
 
     def predict_ab(
-        self, lightness_plane: np.ndarray, *, temperature: float | None = None, render_size: int | None = None
+        self,
+        lightness_plane: np.ndarray,
+        *,
+        temperature: float | None = None,
+        render_size: int | None = None,
+        hints: Sequence[Hint] = (),
     ) -> np.ndarray:
-        """float32 HxW L (0..100) -> float32 2 x S/4 x S/4 ab, S the render size (default trained 224).
+        """float32 HxW L (0..100) -> float32 2 x h x w ab: S/4 x S/4 for ECCV16, S x S for the
+        user-guided model, S the render size (default: the model's trained size, 224 or 256).
 
         A temperature equal to the model's default is not fed, so the default also works with a
-        model that has no temperature input."""
+        model that has no temperature input. hints: checked hints (``hints.parse_hints``) in the
+        plane's pixel coordinates, for the user-guided model only (HintError otherwise)."""
         size = self.input_size if render_size is None else self._check_render_size(render_size)
         # Bilinear, as the release's demo and the seed fed the network (cv2 sizes are (w, h)). An
         # anti-aliased INTER_AREA input moved the ab of random-weight nets by up to 0.18 in correlation.
         small = cv2.resize(lightness_plane, (size, size), interpolation=cv2.INTER_LINEAR)
+        if self.contract.kind == KIND_GUIDED:
+            if temperature is not None and not math.isclose(check_temperature(temperature), self.default_temperature):
+                raise ColorizerError("the user-guided model has no temperature (vibrancy): leave it at its default")
+            height, width = lightness_plane.shape
+            return predict_guided(self._session, small, hints, width, height, self.contract)
+        check_hints_supported(self.contract, hints)
         feeds = {self.contract.l_input: (small - np.float32(self.contract.l_offset))[None, None]}  # HxW -> 1x1xHxW
         if temperature is not None and not math.isclose(check_temperature(temperature), self.default_temperature):
             feeds[self._temperature_feed()] = np.array(temperature, np.float32)

@@ -34,6 +34,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -64,15 +65,44 @@ class Hint:
         return int(self.color[1:3], 16), int(self.color[3:5], 16), int(self.color[5:7], 16)
 
 
-def max_hint_size(width: int, height: int) -> float:
+MAX_HINTS_FILE_BYTES = 1 << 20  # a hints file (JSON) larger than this is refused unread
+
+
+def read_hints_file(path: Path | str) -> object:
+    """The JSON a hints file holds (checked later against its photo, ``parse_hints``); HintError
+    naming the file when it cannot be read, is larger than MAX_HINTS_FILE_BYTES or is not JSON."""
+    name = Path(path).name
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_HINTS_FILE_BYTES + 1)
+    except OSError as error:
+        raise HintError(f"{name}: cannot read the hints: {error.strerror or error}") from None
+    if len(data) > MAX_HINTS_FILE_BYTES:
+        raise HintError(f"{name}: a hints file of more than {MAX_HINTS_FILE_BYTES:,} bytes")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise HintError(f"{name}: the hints are not JSON ({error})") from None
+
+
+def hints_record(hints: Sequence[Hint]) -> list[dict]:
+    """Hints as an output records them (provenance, ``--resume``): plain JSON, x and y as floats,
+    the colour in lower case, ``size`` only where given."""
+    return [
+        {"x": hint.x, "y": hint.y, "color": hint.color, **({"size": hint.size} if hint.size else {})} for hint in hints
+    ]
+
+
+def max_hint_size(width: float, height: float) -> float:
     """The largest ``size`` (photo pixels) that is still a square the network was trained with
     (9 x 9 cells of the 256-cell input grid): 10 * max(width, height) / 256, exclusive."""
     return (2 * MAX_RADIUS + 2) * max(width, height) / GUIDED_INPUT_SIZE
 
 
-def parse_hints(value: str | Sequence, width: int, height: int) -> list[Hint]:
+def parse_hints(value: object, width: float, height: float) -> list[Hint]:
     """Hints from JSON text (``[{"x": 560, "y": 120, "color": "#2f6fd6"}, ...]``), a list of such
-    dicts, or a list of ``Hint``, checked against a ``width`` x ``height`` photo.
+    dicts, or a list of ``Hint``, checked against a ``width`` x ``height`` photo (``math.inf`` for
+    both: their form alone, before the photo is known).
 
     Raises HintError with one line naming the bad entry (``hints[2]``) and what is wrong: not JSON,
     not a list, more than MAX_HINTS, an unknown or missing key, x or y not a finite number inside
@@ -90,7 +120,7 @@ def parse_hints(value: str | Sequence, width: int, height: int) -> list[Hint]:
     return [_parse_one(entry, index, width, height) for index, entry in enumerate(value)]
 
 
-def _parse_one(entry: object, index: int, width: int, height: int) -> Hint:
+def _parse_one(entry: object, index: int, width: float, height: float) -> Hint:
     where = f"hints[{index}]"
     if isinstance(entry, Hint):
         entry = {"x": entry.x, "y": entry.y, "color": entry.color, "size": entry.size}

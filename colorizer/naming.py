@@ -22,6 +22,7 @@ from colorkit.files import NAME_MAX_BYTES
 
 OUTPUT_SUFFIX = "_color"  # between an input's stem and the output's suffix
 FILM_OUTPUT_SUFFIX = ".mp4"  # a colorized film is H.264 in MP4, whatever container it came in
+HINTS_SUFFIX = ".hints.json"  # <stem>.hints.json beside a photo: its colour hints
 DEFAULT_STEM = "photo"  # for an uploaded file whose name has nothing left to keep
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")  # control characters and path separators
 
@@ -65,6 +66,12 @@ def upload_name(original_name: str | None) -> str:
     dots; DEFAULT_STEM when no stem is left."""
     name = Path(_UNSAFE.sub("", Path(str(original_name or "")).name))
     return (name.stem.strip(" .") or DEFAULT_STEM) + name.suffix
+
+
+def hints_file(source: Path | str) -> Path:
+    """Where a photo's own colour hints are kept: ``<stem>.hints.json`` beside it."""
+    source = Path(source)
+    return source.with_name(source.stem + HINTS_SUFFIX)
 
 
 def film_output(output: Path) -> Path:

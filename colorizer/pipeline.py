@@ -37,9 +37,10 @@ from colorizer.color import split_alpha
 from colorizer.decode import decode_image
 from colorizer.encode import check_size, encode_image
 from colorizer.errors import ColorizerError, Interrupted, OutputFolderError, VideoError
+from colorizer.hints import parse_hints, read_hints_file
 from colorizer.input_file import read_input_file
 from colorizer.limits import max_file_bytes
-from colorizer.naming import film_output
+from colorizer.naming import film_output, hints_file
 from colorizer.preview import as_rgb, preview
 from colorizer.provenance import model_sha256, provenance_text
 from colorizer.settings import FILM, PHOTO, Settings
@@ -154,11 +155,13 @@ def colorize_photo(
     height, width = pixels.shape[:2]
     format = settings.format or "png"
     try:
+        hints = parse_hints(photo_hints(source, settings) or [], width, height)
         check_size(format, height, width, name)
-        rgb = colorizer.colorize(pixels, **settings.colorize_keywords())
+        rgb = colorizer.colorize(pixels, **settings.colorize_keywords(), **({"hints": hints} if hints else {}))
         if stop is not None and stop.is_set():
             raise Interrupted(str(source))
-        text = provenance_text(model_hash or model_sha256(colorizer.model_path), settings.describe(PHOTO, colorizer))
+        described = settings.describe(PHOTO, colorizer, hints)
+        text = provenance_text(model_hash or model_sha256(colorizer.model_path), described)
         encoded = encode_image(rgb, format, settings.quality, text)
         if output is not None:
             _write(output, encoded, name)
@@ -241,6 +244,16 @@ def colorize_film(
     film = replace(film, path=path)
     seconds = time.perf_counter() - started
     return Result(FILM, path, film.width, film.height, path.stat().st_size, seconds, film=film)
+
+
+def photo_hints(source: Path | str, settings: Settings) -> object:
+    """The colour hints for the photo ``source`` as given (JSON values, checked against the photo
+    once it is decoded): its own hints file beside it (``naming.hints_file``), else the run's
+    (``settings.hints``); None: none. HintError for a hints file that cannot be read."""
+    own = hints_file(source) if "://" not in str(source) else None
+    if own is not None and own.is_file():
+        return read_hints_file(own)
+    return settings.hints
 
 
 def colorize_video(colorizer, src: Path | str, dst: Path | str, *, text=None, **options) -> VideoResult:

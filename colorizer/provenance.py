@@ -55,9 +55,14 @@ def provenance_text(model_hash: str, settings: Mapping[str, object]) -> dict[str
     return {
         KEY_SOFTWARE: SOFTWARE,
         KEY_MODEL: model_hash,
-        KEY_SETTINGS: json.dumps(dict(settings), sort_keys=True, ensure_ascii=False),
+        KEY_SETTINGS: settings_text(settings),
         KEY_COMMENT: NOTE,
     }
+
+
+def settings_text(settings: Mapping[str, object]) -> str:
+    """Settings as the provenance records them: JSON with sorted keys (equal settings, equal text)."""
+    return json.dumps(dict(settings), sort_keys=True, ensure_ascii=False)
 
 
 def provenance(colorizer, settings: Mapping[str, object]) -> dict[str, str]:

@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
 from colorizer.colorizer import MIN_RENDER_SIZE, check_precision, check_render_size, check_temperature
 from colorizer.encode import check_format, check_quality
 from colorizer.errors import ColorizerError
+from colorizer.hints import Hint, hints_record, parse_hints
 from colorizer.limits import DEFAULT_MAX_PIXELS
 from colorizer.upsample import DEFAULT_METHOD, check_method
 from colorkit.contract import DEFAULT_TEMPERATURE
@@ -61,6 +63,9 @@ class Settings:
         WebP). format None: PNG, not chosen by the user (the app), so not recorded either.
     max_pixels: photos with more pixels are refused before decoding.
     stabilize: films: steady the colour along the motion (False: each frame alone).
+    hints: colour hints for the user-guided model (a list of {x, y, color[, size]}, or its JSON
+        text), for every photo that has none of its own (``naming.hints_file``); checked against
+        each photo's size when it is decoded (``colorizer.hints.parse_hints``).
     """
 
     temperature: float | None = None
@@ -72,6 +77,7 @@ class Settings:
     quality: int | str | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
     stabilize: bool = True
+    hints: object = None
 
     def checked(self) -> Settings:
         """These settings with the format's name and quality resolved; ColorizerError naming the first
@@ -84,6 +90,8 @@ class Settings:
         check_precision(self.precision)
         if self.max_pixels < 1:
             raise ColorizerError(f"max pixels must be positive, got {self.max_pixels}")
+        if self.hints is not None:
+            parse_hints(self.hints, math.inf, math.inf)  # their form: where they fall is each photo's
         if self.format is None:
             return self
         format = check_format(self.format)
@@ -99,6 +107,7 @@ class Settings:
         precision: object = "fp32",
         stabilize: object = True,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        hints: object = None,
     ) -> Settings:
         """Values as a web form or JSON sends them (None: the default) -> checked settings;
         ColorizerError naming the first bad one. Strings are not numbers here, and only
@@ -115,6 +124,7 @@ class Settings:
             precision="fp32" if precision is None else precision,  # type: ignore[arg-type]  # checked below
             stabilize=_boolean("stabilize", stabilize, True),
             max_pixels=max_pixels,
+            hints=hints or None,
         )
         return settings.checked()
 
@@ -127,12 +137,16 @@ class Settings:
             "keep_color": self.keep_color,
         }
 
-    def describe(self, kind: str | None, colorizer) -> dict[str, object]:
+    def describe(self, kind: str | None, colorizer, hints: Sequence[Hint] = ()) -> dict[str, object]:
         """What an output of ``kind`` (PHOTO, FILM; None: every setting, as a manifest row records
         them) made by ``colorizer`` records of these settings: the model's defaults filled in, the
-        output format's settings where one was chosen, plain JSON types. Equal settings give equal
-        records: the provenance of every output and the comparison of ``--resume``."""
+        output format's settings where one was chosen, the photo's own ``hints`` where it has some,
+        plain JSON types. Equal settings give equal records: the provenance of every output and the
+        comparison of ``--resume``."""
         values = asdict(self)
+        del values["hints"]  # the run's; a photo records those it was colorized with
+        if hints:
+            values["hints"] = hints_record(hints)
         temperature = self.temperature if self.temperature is not None else colorizer.default_temperature
         values["temperature"] = round(temperature, TEMPERATURE_DIGITS)
         values["render_size"] = self.render_size or colorizer.input_size

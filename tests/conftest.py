@@ -75,3 +75,19 @@ def synthetic_model(tmp_path_factory, synthetic_release) -> Path:
     model = convert_release(synthetic_release.prototxt, synthetic_release.caffemodel, synthetic_release.hull)
     path.write_bytes(model.SerializeToString())
     return path
+
+
+@pytest.fixture(scope="session")
+def guided_model(tmp_path_factory) -> Path:
+    """The user-guided ONNX model converted from a random-weight caffemodel of the real architecture
+    (the shared deploy_nodist.prototxt)."""
+    from convert.guided import convert_guided
+    from testkit.fixtures import GUIDED_PROTOTXT, write_guided_caffemodel
+    from testkit.requirements import SHARED_GUIDED
+
+    require(SHARED_GUIDED)
+    folder = tmp_path_factory.mktemp("guided")
+    caffemodel = write_guided_caffemodel(folder / "random.caffemodel", GUIDED_PROTOTXT, seed=3)
+    path = folder / "guided.onnx"
+    path.write_bytes(convert_guided(GUIDED_PROTOTXT, caffemodel).SerializeToString())
+    return path
