@@ -18,8 +18,8 @@ from colorizer import Colorizer, ColorizerError
 from colorizer.errors import HintError
 from colorizer.manifest import read_rows
 from colorizer.provenance import KEY_SETTINGS, read_provenance
-from tests.conftest import REPO_ROOT
 from testkit.fixtures import photo
+from tests.conftest import REPO_ROOT
 
 WIDTH, HEIGHT = 640, 480
 BLUE = "#2f6fd6"
