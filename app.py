@@ -46,7 +46,7 @@ from colorizer.settings import VIBRANCY_DEFAULT, VIBRANCY_MAX, VIBRANCY_MIN
 from colorizer.upsample import DEFAULT_METHOD, METHODS
 from colorizer.video import FilmLimits
 from colorkit.cli import configure_logging
-from colorkit.contract import INPUT_MULTIPLE, PRECISIONS
+from colorkit.contract import GUIDED_INPUT_SIZE, INPUT_MULTIPLE, KIND_ECCV16, KIND_GUIDED, PRECISIONS
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 
@@ -96,7 +96,14 @@ def build_demo(
                     visible=False,
                     info="int8: about 3x faster network, checked against fp32 when made",
                 )
-        settings = [vibrancy, render_size, upsample, keep_colour, precision]
+            model = gr.Radio(
+                [("Classic (automatic colours)", KIND_ECCV16), ("User-guided (your colour hints)", KIND_GUIDED)],
+                value=KIND_ECCV16,
+                label="Model",
+                info="User-guided: click the colorized photo to put a colour where it belongs",
+                elem_id="model",
+            )
+        settings = [vibrancy, render_size, upsample, keep_colour, precision, model]
         with gr.Tabs():
             with gr.Tab("One photo"), gr.Row(equal_height=False):
                 with gr.Column():
@@ -134,6 +141,19 @@ def build_demo(
                         buttons=["download", "fullscreen"],
                         elem_id="result",
                     )
+                    with gr.Group(visible=False, elem_id="hint-tools") as hint_tools:  # the user-guided model's
+                        with gr.Row():
+                            hint_colour = gr.ColorPicker("#2f6fd6", label="Hint colour", elem_id="hint-colour")
+                            clear_hints = gr.Button("Clear hints", elem_id="clear-hints")
+                        hints = gr.Dataframe(
+                            headers=["x", "y", "color", "size"],
+                            datatype=["number", "number", "str", "number"],
+                            column_count=(4, "fixed"),
+                            interactive=True,
+                            label="Hints: click the colorized photo to add one; edit a row to move it, clear to start again",
+                            elem_id="hints",
+                        )
+                    hints_json = gr.Textbox("", visible=False)  # the API's hints: JSON text
             with gr.Tab("Many photos"), gr.Row(equal_height=False):
                 with gr.Column():
                     files = gr.File(
@@ -167,22 +187,42 @@ def build_demo(
                     )
         model_info = gr.Markdown(elem_id="model-line")
         api_trigger = gr.Button(visible=False)  # the API's own event: one image out, as in version 1
+        hints_api = gr.Button(visible=False)  # the API's user-guided event: a photo and hints in, one image out
+        guided_size = gr.Number(GUIDED_INPUT_SIZE, visible=False)  # its render size: the trained one
         film_api = gr.Button(visible=False)  # the film API's event: the MP4 alone
 
         # preprocess=False: the events receive the uploads' payloads, not Pillow's reading of them.
         # Every event that colorizes shares one concurrency limit (CONCURRENCY_ID), whoever calls it.
         page_outputs = [result, slider, status]
         clear = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
-        source.change(handlers.clear, None, page_outputs, **clear)
+        source.change(handlers.clear, None, page_outputs, **clear).then(lambda: None, None, hints, **clear)
+        model.change(lambda chosen: gr.update(visible=chosen == KIND_GUIDED), model, hint_tools, **clear)
         button.click(None, None, status, js=WORKING_JS)
         private = {"preprocess": False, "api_visibility": "private", **limits}
         for trigger in (button.click, examples.load_input_event.then):  # the button, and a click on an example
-            trigger(handlers.colorize_page, [source, *settings], page_outputs, **private).success(None, js=SCROLL_JS)
+            trigger(handlers.colorize_page, [source, *settings, hints], page_outputs, **private).success(
+                None, js=SCROLL_JS
+            )
+        # Hints: a click on the result adds one; each change colorizes again with all of them.
+        for edited in (
+            result.select(handlers.add_hint, [hints, hint_colour], hints, **clear),
+            clear_hints.click(lambda: None, None, hints, **clear),
+        ):
+            edited.then(handlers.colorize_page, [source, *settings, hints], page_outputs, **private)
+        hints.input(handlers.colorize_page, [source, *settings, hints], page_outputs, **private)
         files.change(handlers.clear, None, [gallery, archive, many_status], **clear)
         many_button.click(None, None, many_status, js=WORKING_JS)
         many_button.click(handlers.colorize_many, [files, *settings], [gallery, archive, many_status], **private)
         api_trigger.click(
-            handlers.colorize, [source, *settings], result, api_name="colorize", preprocess=False, **limits
+            handlers.colorize, [source, *settings[:-1]], result, api_name="colorize", preprocess=False, **limits
+        )
+        hints_api.click(
+            handlers.colorize_with_hints,
+            [source, hints_json, guided_size, upsample, keep_colour],
+            result,
+            api_name="colorize_with_hints",
+            preprocess=False,
+            **limits,
         )
         film.change(handlers.clear_film, None, [film_result, film_status], **clear)
         film_button.click(None, None, film_status, js=WORKING_JS)
@@ -215,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     limit_malloc_arenas()
     args = parse_args(argv)
     configure_logging(args.verbose)
-    models = ModelSet(args.model, threads=config.SESSION_THREADS)
+    models = ModelSet(args.model, guided_path=args.guided_model, threads=config.SESSION_THREADS)
     try:
         film_limits = film_limits_of(args)
         colorizer = prepare(models, build=True, release_dir=args.release_dir)

@@ -11,10 +11,11 @@ from appkit.requests import colorize_many, colorize_one, colorize_upload_film
 from appkit.uploads import original_name, request_folder, upload_path, user_errors
 from colorizer.colorizer import MIN_RENDER_SIZE
 from colorizer.errors import ColorizerError
-from colorizer.models import ModelSet
+from colorizer.models import ModelSet, prepare
 from colorizer.settings import VIBRANCY_DEFAULT, Settings
 from colorizer.upsample import DEFAULT_METHOD
 from colorizer.video import FilmLimits
+from colorkit.contract import GUIDED_INPUT_SIZE, KIND_ECCV16, KIND_GUIDED
 
 
 class Handlers:
@@ -47,20 +48,58 @@ class Handlers:
             The colorized PNG (RGB, or RGBA when the photo has transparency), named <photo>_color.png,
             with its provenance in PNG text chunks.
         """
-        done = self._colorize_one(image, vibrancy, render_size, upsample, keep_colour, precision, previews=False)
+        done = self._colorize_one(
+            image, vibrancy, render_size, upsample, keep_colour, precision, KIND_ECCV16, None, False
+        )
         return str(done.result)
 
-    def colorize_page(self, image, vibrancy, render_size, upsample, keep_colour, precision):
-        """The page's Colorize button and examples: the PNG, the before/after pair and a message."""
-        done = self._colorize_one(image, vibrancy, render_size, upsample, keep_colour, precision, previews=True)
+    def colorize_with_hints(
+        self,
+        image: str | dict | None,
+        hints: str = "",
+        render_size: int = GUIDED_INPUT_SIZE,
+        upsample: str = DEFAULT_METHOD,
+        keep_colour: bool = False,
+    ) -> str:
+        """Colorize a black-and-white photo with colours where you want them (the user-guided model of Zhang, Zhu et al. 2017: each hint's colour spreads along the photo's edges); the result is a PNG of the photo's size.
+
+        Args:
+            image: the photo (JPEG, PNG, TIFF, WebP, BMP, GIF, HEIC or AVIF): an upload, an http(s) URL or a data URL.
+            hints: JSON, a list of {"x": 560, "y": 120, "color": "#2f6fd6"} (optionally "size", the side of the hinted square in pixels) in the photo's pixel coordinates, x to the right and y down from the top-left corner; at most 64. Empty: the same model's automatic colours.
+            render_size: the side the network sees, a multiple of 8 from 224 to 512 (256, the size it was trained at, by default).
+            upsample: how the colour is brought to full size: "bilateral" (default, edge-aware), "guided", "bicubic" or "bilinear".
+            keep_colour: for a photo that already has colour, keep it where it is strong.
+        Returns:
+            The colorized PNG, named <photo>_color.png, its hints recorded in its provenance (PNG text chunks).
+        """
+        done = self._colorize_one(
+            image, VIBRANCY_DEFAULT, render_size, upsample, keep_colour, "fp32", KIND_GUIDED, hints, False
+        )
+        return str(done.result)
+
+    def colorize_page(self, image, vibrancy, render_size, upsample, keep_colour, precision, model, hints=None):
+        """The page's Colorize button, examples and hint edits: the PNG, the before/after pair and a message."""
+        hints = hints_from_table(hints) if model == KIND_GUIDED else None
+        done = self._colorize_one(image, vibrancy, render_size, upsample, keep_colour, precision, model, hints, True)
         message = f"Colorized {done.width}×{done.height} in {done.seconds:.1f} s."
         if done.note and not keep_colour:
             message += f" {done.note}"
         return str(done.result), (str(done.before), str(done.after)), message
 
-    def colorize_many(self, files, vibrancy, render_size, upsample, keep_colour, precision, progress=gr.Progress()):  # noqa: B008 - Gradio injects the tracker
+    def colorize_many(
+        self,
+        files,
+        vibrancy,
+        render_size,
+        upsample,
+        keep_colour,
+        precision,
+        model,
+        progress=gr.Progress(),  # noqa: B008 (Gradio injects progress through this default)
+    ):
         """The "Many photos" tab: a gallery, a ZIP of the PNGs, and one line per file that failed."""
         settings = _settings(vibrancy, render_size, upsample, keep_colour, precision)
+        colorizer = self._colorizer(precision, model)
         files = [item for item in (files or []) if item]
         if not files:
             raise gr.Error("Upload photos first.", print_exception=False)
@@ -73,7 +112,7 @@ class Handlers:
             except gr.Error as refused:
                 sources.append((original_name(item), refused.message))
         batch = colorize_many(
-            self.models,
+            colorizer,
             sources,
             request_folder(),
             settings,
@@ -120,10 +159,11 @@ class Handlers:
         upsample,
         keep_colour,
         precision,
+        model,
         stabilize,
         progress=gr.Progress(),  # noqa: B008 (Gradio injects progress through this default)
     ):
-        """The "Film" tab's Colorize button: the MP4 and a message."""
+        """The "Film" tab's Colorize button: the MP4 and a message (films take the classic model)."""
         done = self._colorize_film(video, vibrancy, render_size, upsample, precision, stabilize, progress)
         film = done.film
         assert film is not None  # a film's result
@@ -145,7 +185,7 @@ class Handlers:
 
         with user_errors():
             done = colorize_upload_film(
-                self.models,
+                self._colorizer(precision, KIND_ECCV16),
                 source,
                 request_folder(),
                 settings,
@@ -176,21 +216,68 @@ class Handlers:
             line = f"Model not loaded: {error}"
         return line, gr.update(visible=self.models.path("int8").is_file())
 
-    def _colorize_one(self, image, vibrancy, render_size, upsample, keep_colour, precision, *, previews: bool):
-        settings = _settings(vibrancy, render_size, upsample, keep_colour, precision)
+    def add_hint(self, table, colour: str, event: gr.SelectData):
+        """A click on the colorized photo: a hint of ``colour`` at the pixel clicked (x, y in the
+        photo's own pixels, as Gradio reports them), added to the hints table."""
+        x, y = event.index
+        return [*hints_rows(table), [int(x), int(y), colour, None]]
+
+    def _colorize_one(self, image, vibrancy, render_size, upsample, keep_colour, precision, model, hints, previews):
+        settings = _settings(vibrancy, render_size, upsample, keep_colour, precision, hints)
+        colorizer = self._colorizer(precision, model)
         source = upload_path(image)
         with user_errors():
             done = colorize_one(
-                self.models, source, request_folder(), settings, original_name=original_name(image), previews=previews
+                colorizer, source, request_folder(), settings, original_name=original_name(image), previews=previews
             )
         self._sweep()
         return done
+
+    def _colorizer(self, precision: str, model: str):
+        """The model asked for, built on its first use if it is missing (the user-guided model)."""
+        with user_errors():
+            if model == KIND_GUIDED and not self.models.path(precision, model).exists():
+                return prepare(self.models, precision, model=model, build=True, kernels=False)
+            return self.models.get(precision, model)
 
     def _sweep(self) -> None:
         if self.disk is not None:
             self.disk.sweep_soon()
 
 
-def _settings(vibrancy, render_size, upsample, keep_colour, precision) -> Settings:
+def _settings(vibrancy, render_size, upsample, keep_colour, precision, hints=None) -> Settings:
     with user_errors():
-        return Settings.from_request(vibrancy, render_size, upsample, keep_colour, precision)
+        return Settings.from_request(vibrancy, render_size, upsample, keep_colour, precision, hints=hints or None)
+
+
+def hints_rows(table) -> list[list]:
+    """The hints table's rows as Gradio hands them over (a DataFrame, its payload {"data": rows},
+    or rows), blank rows left out."""
+    if table is None:
+        return []
+    if hasattr(table, "values"):  # a pandas DataFrame
+        table = table.values.tolist()
+    rows = table.get("data", []) if isinstance(table, dict) else table
+    return [list(row) for row in rows if any(cell not in (None, "") for cell in row)]
+
+
+def hints_from_table(table) -> list[dict] | str | None:
+    """The page's hints table (rows of x, y, colour and size) -> hints as the library takes them;
+    JSON text (the API's) is passed on as it is. Bad cells are the library's to refuse, by name."""
+    if isinstance(table, str):
+        return table
+    hints = []
+    for x, y, colour, *size in hints_rows(table):
+        hint = {"x": _cell(x), "y": _cell(y), "color": colour}
+        if size and size[0] not in (None, ""):
+            hint["size"] = _cell(size[0])
+        hints.append(hint)
+    return hints
+
+
+def _cell(value):
+    """A table cell as a number where it reads as one (the page's cells may come back as text)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value

@@ -33,6 +33,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="ONNX model, built first if missing (default: $COLORIZER_MODEL or models/eccv16.onnx)",
     )
     parser.add_argument(
+        "--guided-model",
+        type=Path,
+        help="the user-guided model (colour hints), built on its first use if missing "
+        "(default: $COLORIZER_GUIDED_MODEL or models/guided.onnx)",
+    )
+    parser.add_argument(
         "--release-dir",
         type=Path,
         help="folder holding release files you downloaded yourself (colorization_deploy_v2.prototxt, "

@@ -1,7 +1,7 @@
 """The app's requests over the one pipeline (``colorizer.pipeline``): what is the page's own —
 before/after previews written beside a result, many photos gathered into one ZIP — and nothing else.
 
-    done = colorize_one(models, upload, out_dir, Settings.from_request(60), original_name="scan 1.tif")
+    done = colorize_one(colorizer, upload, out_dir, Settings.from_request(60), original_name="scan 1.tif")
     done.result   # out_dir / "scan 1_color.png", written once, atomically; done.before, done.after
 """
 
@@ -15,8 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from colorizer.colorizer import Colorizer
 from colorizer.errors import ColorizerError
-from colorizer.models import ModelSet
 from colorizer.naming import output_names, result_name, upload_name
 from colorizer.pipeline import Progress, Result, colorize_film, colorize_photo
 from colorizer.preview import PREVIEW_SIDE
@@ -53,7 +53,7 @@ class Batch:
 
 
 def colorize_one(
-    models: ModelSet,
+    colorizer: Colorizer,
     source: Path,
     out_dir: Path,
     settings: Settings,
@@ -65,7 +65,7 @@ def colorize_one(
     with ``before.png`` (and ``after.png`` for results over PREVIEW_SIDE) beside it. out_dir must be a
     folder of this request alone. Raises ColorizerError before anything is written."""
     output = out_dir / result_name(original_name or source.name)
-    done = colorize_photo(models.get(settings.precision), source, output, settings, previews=previews)
+    done = colorize_photo(colorizer, source, output, settings, previews=previews)
     before = after = output
     if done.previews is not None:
         before = out_dir / "before.png"
@@ -77,7 +77,7 @@ def colorize_one(
 
 
 def colorize_many(
-    models: ModelSet,
+    colorizer: Colorizer,
     sources: Sequence[tuple[str, Path | str]],
     out_dir: Path,
     settings: Settings,
@@ -91,7 +91,6 @@ def colorize_many(
     atomically."""
     batch = Batch(out_dir / ZIP_NAME)
     names = output_names([upload_name(name) for name, _ in sources], ".png")
-    colorizer = models.get(settings.precision)
     with atomic_writer(batch.archive) as stream, zipfile.ZipFile(stream, "w", zipfile.ZIP_STORED) as archive:
         for index, ((name, source), png_name) in enumerate(zip(sources, names)):  # PNGs are compressed already
             progress(index, name)
@@ -112,7 +111,7 @@ def colorize_many(
 
 
 def colorize_upload_film(
-    models: ModelSet,
+    colorizer: Colorizer,
     source: Path,
     out_dir: Path,
     settings: Settings,
@@ -125,7 +124,7 @@ def colorize_upload_film(
     server's ``limits``; a photo or anything but a film is refused (VideoError) before any work."""
     name = original_name or source.name
     return colorize_film(
-        models.get(settings.precision),
+        colorizer,
         source,
         out_dir / result_name(name),
         settings,

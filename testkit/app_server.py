@@ -38,9 +38,11 @@ def app_env(temp_dir: Path, **extra: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_app(model: Path, work_dir: Path, *, timeout: float = START_TIMEOUT, app: Path = APP) -> Iterator[str]:
+def running_app(
+    model: Path, work_dir: Path, *options: str, timeout: float = START_TIMEOUT, app: Path = APP
+) -> Iterator[str]:
     """Start the app (``app``: another checkout's app.py, for a before/after benchmark) on a free port
-    of 127.0.0.1 with ``model``; yield its URL once it answers.
+    of 127.0.0.1 with ``model`` and its further command-line ``options``; yield its URL once it answers.
 
     The server's output goes to ``work_dir/app.log`` and is quoted when it fails to start.
     """
@@ -50,7 +52,7 @@ def running_app(model: Path, work_dir: Path, *, timeout: float = START_TIMEOUT, 
     (work_dir / "gradio").mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            app_command("--model", str(model), "--host", "127.0.0.1", "--port", str(port), app=app),
+            app_command("--model", str(model), "--host", "127.0.0.1", "--port", str(port), *options, app=app),
             cwd=app.parent,
             env=app_env(work_dir / "gradio"),
             stdout=log,

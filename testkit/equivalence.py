@@ -66,13 +66,13 @@ from appkit.requests import colorize_many, colorize_one, colorize_upload_film
 from colorizer.models import ModelSet
 from colorizer.settings import Settings
 
-models = ModelSet(model)
+colorizer = ModelSet(model).get()
 for source in inputs:
-    colorize_one(models, source, out / "app" / source.name, Settings.from_request(), original_name=source.name)
+    colorize_one(colorizer, source, out / "app" / source.name, Settings.from_request(), original_name=source.name)
 settings = Settings.from_request(80, 256, "bicubic", True)
-colorize_many(models, [(source.name, source) for source in inputs], out / "many", settings)
+colorize_many(colorizer, [(source.name, source) for source in inputs], out / "many", settings)
 colorize_upload_film(
-    models, film, out / "film", Settings.from_request(30), original_name=film.name, limits=PUBLIC_FILM_LIMITS
+    colorizer, film, out / "film", Settings.from_request(30), original_name=film.name, limits=PUBLIC_FILM_LIMITS
 )
 """
 

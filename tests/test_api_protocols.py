@@ -108,11 +108,15 @@ def mcp_session(url: str, work):
 def test_mcp_lists_the_tool_colorize_with_described_inputs(server_url):
     pytest.importorskip("mcp")
     tools = mcp_session(server_url, lambda session: session.list_tools()).tools
-    assert sorted(tool.name for tool in tools) == ["colorize", "colorize_video"]  # films: docs/app.md
+    assert sorted(tool.name for tool in tools) == ["colorize", "colorize_video", "colorize_with_hints"]  # docs/app.md
     schema = next(tool for tool in tools if tool.name == "colorize").inputSchema
     assert schema["required"] == ["image"]
     assert set(schema["properties"]) == {"image", "vibrancy", "render_size", "upsample", "keep_colour", "precision"}
     assert "0 (muted) to 100 (vivid)" in schema["properties"]["vibrancy"]["description"]
+    schema = next(tool for tool in tools if tool.name == "colorize_with_hints").inputSchema
+    assert schema["required"] == ["image"]
+    assert set(schema["properties"]) == {"image", "hints", "render_size", "upsample", "keep_colour"}
+    assert "pixel coordinates" in schema["properties"]["hints"]["description"]
 
 
 def test_mcp_colorizes_a_data_url(server_url, photo):
