@@ -255,10 +255,12 @@ def hints_rows(table) -> list[list]:
     or rows), blank rows left out."""
     if table is None:
         return []
-    if hasattr(table, "values"):  # a pandas DataFrame
-        table = table.values.tolist()
-    rows = table.get("data", []) if isinstance(table, dict) else table
-    return [list(row) for row in rows if any(cell not in (None, "") for cell in row)]
+    if isinstance(table, dict):
+        table = table.get("data") or []
+    elif hasattr(table, "to_numpy"):  # a pandas DataFrame
+        table = table.to_numpy().tolist()
+    rows = table
+    return [list(row) for row in rows if any(cell not in (None, "") and cell == cell for cell in row)]  # NaN: blank
 
 
 def hints_from_table(table) -> list[dict] | str | None:
