@@ -85,9 +85,3 @@ def keep_strong_color(pixels: np.ndarray, predicted_ab: np.ndarray) -> np.ndarra
 
     for_each_tile(work, *pixels.shape[:2])
     return out
-
-
-# The first names of these, kept for callers of the first release.
-InputColour = InputColor
-analyse_input_colour = analyze_input_color
-keep_strong_colour = keep_strong_color

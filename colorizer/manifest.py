@@ -20,7 +20,6 @@ log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.jsonl"
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
-STATUSES = (OK, FAILED, SKIPPED)
 
 
 @dataclass(frozen=True)

@@ -72,11 +72,6 @@ class ModelSet:
         """Hex SHA-256 of a model's file (hashed once, ``provenance.model_sha256``)."""
         return model_sha256(self.get(precision, model).model_path)
 
-    def loaded(self) -> list[str]:
-        """The precisions loaded so far (of any model)."""
-        with self._lock:
-            return sorted({precision for _, precision in self._colorizers})
-
 
 def prepare(
     models: ModelSet,

@@ -203,7 +203,7 @@ def colorize_film(
     (VideoError) before any work. progress: called after each frame as progress(frames_done,
     frames_total or None, frames_per_second). Raises VideoTooLargeError over ``limits``.
     """
-    from colorizer.video import FilmLimits, holds_film, transcode
+    from colorizer.video import FilmLimits, holds_film
 
     started = time.perf_counter()
     name = name or source.name
@@ -221,27 +221,24 @@ def colorize_film(
     text = provenance_text(model_hash or model_sha256(colorizer.model_path), settings.describe(FILM, colorizer))
     try:
         remove_stale_parts(path)  # temporaries a killed run left
-        with atomic_writer(path) as file:
-            film = transcode(
-                colorizer,
-                source,
-                file,
-                output_name=path.name,
-                stabilize=settings.stabilize,
-                temperature=settings.temperature,
-                render_size=settings.render_size,
-                upsample=settings.upsample,
-                progress=report,
-                max_duration=limits.max_seconds,
-                max_pixels=limits.max_pixels,
-                max_frames=limits.max_frames,
-                text=text,
-            )
+        film = colorize_video(
+            colorizer,
+            source,
+            path,
+            text=text,
+            stabilize=settings.stabilize,
+            temperature=settings.temperature,
+            render_size=settings.render_size,
+            upsample=settings.upsample,
+            progress=report,
+            max_duration=limits.max_seconds,
+            max_pixels=limits.max_pixels,
+            max_frames=limits.max_frames,
+        )
     except ColorizerError as error:
         raise type(error)(_named(str(error), name)) from None
     except OSError as error:
         _output_error(error, path, name)
-    film = replace(film, path=path)
     seconds = time.perf_counter() - started
     return Result(FILM, path, film.width, film.height, path.stat().st_size, seconds, film=film)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from colorizer.chroma import keep_strong_colour
+from colorizer.chroma import keep_strong_color
 from colorizer.color import alpha_to_uint8, lab_row_to_rgb8, lab_to_rgb8_tile, srgb_table
 from colorizer.jit import kernel
 from colorizer.tiles import Tile, for_each_tile
@@ -53,7 +53,7 @@ def finish(
     else:
         ab_full = upsample_ab(ab, plane, method)
         if keep_color and pixels.ndim == 3:
-            ab_full = keep_strong_colour(pixels, ab_full)
+            ab_full = keep_strong_color(pixels, ab_full)
         if adjust is not None:
             ab_full = np.ascontiguousarray(adjust(ab_full), dtype=np.float32)
 

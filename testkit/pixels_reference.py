@@ -46,7 +46,7 @@ def reference_colorize_tail(
 
 
 def keep_strong_colour(pixels: np.ndarray, predicted_ab: np.ndarray) -> np.ndarray:
-    """colorizer.chroma.keep_strong_colour in strips of rows."""
+    """colorizer.chroma.keep_strong_color in strips of rows."""
     out = np.empty_like(predicted_ab)
     for top in range(0, pixels.shape[0], STRIP_ROWS):
         rows = slice(top, top + STRIP_ROWS)

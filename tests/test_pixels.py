@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from colorizer import Colorizer, jit
-from colorizer.chroma import keep_strong_colour
+from colorizer.chroma import keep_strong_color
 from colorizer.color import lab_to_rgb8, lightness, split_alpha, srgb_table
 from colorizer.pixels import finish, load_kernels
 from colorizer.tiles import TILE_PIXELS, tiles
@@ -336,7 +336,7 @@ def test_wide_and_tall_images_match_todays_functions(height, width):
     np.testing.assert_allclose(bilateral, exact_bilateral(ab, plane), atol=2e-3)  # today's: see assert_within_one_level
     np.testing.assert_allclose(guided_upsample(ab, plane), reference.guided_upsample(ab, plane), atol=2e-3)
     np.testing.assert_allclose(
-        keep_strong_colour(image, bilateral), reference.keep_strong_colour(image, bilateral), atol=1e-4
+        keep_strong_color(image, bilateral), reference.keep_strong_colour(image, bilateral), atol=1e-4
     )
     assert_within_one_level(lab_to_rgb8(plane, bilateral), reference.lab_to_rgb8(plane, bilateral), f"{height}x{width}")
 
