@@ -1,23 +1,12 @@
-"""A web page, an HTTP API and an MCP server that colorize black-and-white photos: a thin Gradio
-front over ``colorizer``.
+"""The page: a thin Gradio layout over ``colorizer``, with an HTTP API and an MCP server.
 
     python app.py                        # builds models/eccv16.onnx first if it is missing
     python app.py --model my.onnx --port 8080
     gradio app.py                        # reload mode while editing (model: $COLORIZER_MODEL)
 
-The API has two endpoints: ``colorize``, an image file in, the colorized PNG (same size) out; and
-``colorize_video``, a film in, the colorized MP4 (sound kept) out. MCP clients see them as tools at
-http://HOST:PORT/gradio_api/mcp/ (docs/app.md).
-
-    from gradio_client import Client, handle_file
-    client = Client("http://127.0.0.1:7860")
-    client.predict(handle_file("old.jpg"), api_name="/colorize")                          # defaults
-    client.predict(handle_file("old.jpg"), 80, 256, "bicubic", api_name="/colorize")      # vivid, finer
-    client.predict(handle_file("old.jpg"), keep_colour=True, precision="int8", api_name="/colorize")
-    client.predict(handle_file("reel.mp4"), api_name="/colorize_video")                   # a film
-
-Importing this module builds the page (``demo``) but loads no model, starts no server and downloads
-nothing: models load on first use (``colorizer.models.ModelSet``).
+The API's endpoints (``colorize``, ``colorize_with_hints``, ``colorize_video``; MCP tools too) and
+their clients are in docs/app.md; the events' functions in ``appkit.handlers``. Importing this
+module builds the page (``demo``) but loads no model, starts no server and downloads nothing.
 """
 
 from __future__ import annotations
