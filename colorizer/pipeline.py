@@ -260,8 +260,7 @@ def colorize_video(colorizer, src: Path | str, dst: Path | str, *, text=None, **
     from colorizer.video import transcode
 
     dst = Path(dst)
-    with atomic_writer(dst) as file:
-        result = transcode(colorizer, src, file, output_name=dst.name, text=text, **options)
+    result = transcode(colorizer, src, lambda: atomic_writer(dst), output_name=dst.name, text=text, **options)
     return replace(result, path=dst)
 
 

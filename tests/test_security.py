@@ -45,6 +45,8 @@ from testkit.hostile_corpus import png_declaring, scene
 
 EXAMPLE = REPO_ROOT / "examples" / "chelsea.jpg"  # an image on the server, outside the upload dir
 DEFAULTS = [50, 224, "bilinear", False, "fp32"]  # the /colorize inputs after the image
+# The page's own (private) events take the model too, and the one-photo event its hints table.
+EXTRA = {"colorize": [], "colorize_page": ["eccv16", None], "colorize_many": ["eccv16"]}
 GRADIO_FILE = {"_type": "gradio.FileData"}
 
 
@@ -184,7 +186,7 @@ def test_payload_path_outside_the_uploads_is_not_read(server, tmp_path, api_name
     answers = []
     for path in targets:
         payload = {"path": str(path)}
-        data = [[payload] if api_name == "colorize_many" else payload, *DEFAULTS]
+        data = [[payload] if api_name == "colorize_many" else payload, *DEFAULTS, *EXTRA[api_name]]
         answers.append(call(server, api_name, data))
     assert [success for success, _ in answers] == [False] * len(targets), answers
     if api_name == "colorize_many":  # gr.File's data model refuses such payloads before the app sees them
@@ -461,7 +463,8 @@ def test_start_deletes_a_killed_runs_files_and_sigterm_deletes_this_runs(synthet
         left_over = {path.relative_to(server.cache).as_posix() for path in user_files(server.cache)}
         assert left_over == {"e" * 64 + "/young.png"}, left_over
         for api_name in ("colorize", "colorize_page"):
-            success, error = call(server, api_name, [{"path": str(server.cache), "meta": GRADIO_FILE}, *DEFAULTS])
+            payload = {"path": str(server.cache), "meta": GRADIO_FILE}
+            success, error = call(server, api_name, [payload, *DEFAULTS, *EXTRA[api_name]])
             assert not success and "paths on the server are not accepted" in error
         serves_normally(server, tmp_path)
         left = user_files(server.cache) - {server.cache / ("e" * 64) / "young.png"}
@@ -511,10 +514,10 @@ def test_every_colorizing_event_shares_one_concurrency_limit(instrumented, tmp_p
     calls = [
         ("colorize", [payloads[0], *DEFAULTS]),
         ("colorize", [payloads[1], *DEFAULTS]),
-        ("colorize_page", [payloads[2], *DEFAULTS]),
-        ("colorize_page", [payloads[3], *DEFAULTS]),
-        ("colorize_many", [[payloads[4]], *DEFAULTS]),
-        ("colorize_many", [[payloads[5]], *DEFAULTS]),
+        ("colorize_page", [payloads[2], *DEFAULTS, *EXTRA["colorize_page"]]),
+        ("colorize_page", [payloads[3], *DEFAULTS, *EXTRA["colorize_page"]]),
+        ("colorize_many", [[payloads[4]], *DEFAULTS, *EXTRA["colorize_many"]]),
+        ("colorize_many", [[payloads[5]], *DEFAULTS, *EXTRA["colorize_many"]]),
     ]
     with ThreadPoolExecutor(len(calls)) as pool:
         answers = list(pool.map(lambda item: call(instrumented, *item, timeout=120), calls))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -137,7 +138,7 @@ class FrameColorizer:
 def transcode(
     colorizer,
     src: Path | str,
-    file: BinaryIO,
+    output: Callable[[], AbstractContextManager[BinaryIO]],
     *,
     output_name: str,
     stabilize: bool = True,
@@ -154,9 +155,10 @@ def transcode(
     max_frames: int | None = None,
     max_frame_rate: float | None = DEFAULT_MAX_FRAME_RATE,
 ) -> VideoResult:
-    """Colorize the film ``src`` into an H.264 MP4 written to the binary stream ``file`` (named
-    ``output_name`` in messages); ``colorizer.pipeline.colorize_film`` writes it as a file, whole or
-    not at all. Returns what was written (its ``path`` is ``Path(output_name)``).
+    """Colorize the film ``src`` into an H.264 MP4 written to the binary stream ``output()`` opens
+    (named ``output_name`` in messages), once the film has passed every check made before any work;
+    ``colorizer.pipeline.colorize_video`` writes it as a file, whole or not at all. Returns what was
+    written (its ``path`` is ``Path(output_name)``).
 
     colorizer: a ``Colorizer``; fp32 or int8 is the model it was built with.
     stabilize: blend each frame's colour with the previous frame's along the motion (False: the
@@ -210,7 +212,7 @@ def transcode(
         network_every=network_every,
     )
     try:
-        with open_input(src, max_pixels=max_pixels) as container:
+        with output() as file, open_input(src, max_pixels=max_pixels) as container:
             video = video_stream(container, name)
             video.thread_type = "AUTO"
             audio = list(container.streams.audio)
