@@ -51,7 +51,7 @@ class RayOptions:
     "ray://host:port" joins a cluster. actors: actor pool size (default: cluster CPUs / threads).
     threads: network threads, and CPUs reserved, per actor. retries: actor restarts and task retries.
     uris: inputs on a pyarrow filesystem (s3://...), planned here; output_dir, recursive, done: as
-    for the local plan. progress: Ray Data's progress bars and logs."""
+    for the local plan; foreign: the plan's check of files in an output's way. progress: Ray Data's progress bars and logs."""
 
     address: str | None = None
     actors: int | None = None
@@ -62,6 +62,7 @@ class RayOptions:
     output_dir: Path | None = None
     recursive: bool = False
     done: Callable[[Job], Done | None] | None = None
+    foreign: Callable[[Job], Path | None] | None = None
     progress: bool = False
 
 
@@ -124,7 +125,7 @@ class ColorizeActor:
             except OutputFolderError as error:
                 row = self.context.row(job, FAILED, error=str(error))
                 fatal.append(str(error))
-            rows.append(row.to_json())
+            rows.append(row.to_bytes().decode("utf-8"))  # names that are not UTF-8 as JSON escapes
         return {"row": rows, "fatal": fatal}
 
 
@@ -156,7 +157,12 @@ def run_ray(
         if options.output_dir is None:
             raise ColorizerError("reading URIs needs an output folder (-o)")
         remote_plan, naming, filesystem = plan_uris(
-            options.uris, options.output_dir, options.recursive, context.settings.format or "png", options.done
+            options.uris,
+            options.output_dir,
+            options.recursive,
+            context.settings.format or "png",
+            options.done,
+            options.foreign,
         )
         jobs = _jobs(remote_plan, context, on_row)
     if not jobs:
@@ -271,7 +277,12 @@ def ship_model(ray, path: Path, sha256: str) -> ModelShipment:
 
 
 def plan_uris(
-    uris: list[str], output_dir: Path, recursive: bool, format: str, done: Callable[[Job], Done | None] | None
+    uris: list[str],
+    output_dir: Path,
+    recursive: bool,
+    format: str,
+    done: Callable[[Job], Done | None] | None,
+    foreign: Callable[[Job], Path | None] | None = None,
 ) -> tuple[Iterator[Job | Decision], Naming, object]:
     """Jobs for inputs on a pyarrow filesystem (s3://bucket/prefix, gs://..., file:///...): every file
     with an image or film suffix (in subfolders with ``recursive``), planned by ``plan.Planner`` over
@@ -306,7 +317,7 @@ def plan_uris(
     naming = Naming(
         os.path.commonpath(tops) if tops else "", str(Path(output_dir).absolute()), f".{format}", scheme=scheme
     )
-    planner = Planner([], output_dir=output_dir, done=done, naming=naming)
+    planner = Planner([], output_dir=output_dir, done=done, naming=naming, foreign=foreign)
 
     def plan() -> Iterator[Job | Decision]:
         for path in missing:
