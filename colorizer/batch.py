@@ -33,7 +33,6 @@ from colorizer.provenance import (
     KEY_INPUT,
     KEY_MODEL,
     KEY_SETTINGS,
-    is_our_output,
     looks_complete,
     provenance_text,
     read_provenance,
@@ -193,7 +192,7 @@ class ForeignCheck:
 
 
 def _ours(path: Path) -> bool:
-    return not os.path.islink(path) and is_our_output(path)
+    return not os.path.islink(path) and bool(read_provenance(path))
 
 
 def _same_remote_input(recorded: str | None, source: str) -> bool:

@@ -165,7 +165,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--ray-retries",
         type=int,
         default=3,
-        help="restarts of a crashed actor, and retries of its files, before they count as failed",
+        help="tries again of a file whose actor crashed (the actor is always restarted) before it counts as failed",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
     return parser.parse_args(argv)

@@ -114,7 +114,7 @@ def prepare_output_dir(path: Path) -> None:
 class BatchRun:
     """One run of ``spec``: opening it prepares the output folder, opens (and locks) the manifest and
     loads the model; ``execute`` does the work; each row goes to the manifest, the tally and ``show``
-    (the front end's display) in plan order (Ray: as files finish). Raises ColorizerError before any
+    (the front end's display) as files finish. Raises ColorizerError before any
     work (bad folder, manifest or model); OutputFolderError when the output folder stops taking files.
     """
 

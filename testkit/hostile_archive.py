@@ -44,7 +44,7 @@ def hand_edited_rows(folder: Path) -> list[str]:
     """Manifest lines a person could leave: fields of the wrong type and a NUL inside a path, each
     beside a whole row's other fields (``folder``: where their paths point)."""
     base = {"input": str(folder / "a.png"), "output": str(folder / "a_color.png"), "status": "ok", "output_bytes": 9}
-    edits = [
+    edits: list[dict[str, object]] = [
         {"input": 5},
         {"output": ["a", "list"]},
         {"output": str(folder / "a\u0000_color.png")},
