@@ -44,6 +44,9 @@ class DiskBudget:
     """Keep ``folder`` (recursively) within ``max_bytes`` and ``max_age`` seconds.
 
     keep: returns the paths never to delete (the page's example photos); called at each sweep.
+    max_files: at most this many files (each costs an inode and at least a block, whatever its size).
+    A file counts the disk it takes (its blocks), not its length: 20,000 one-byte uploads take
+    78 MiB, not 20 KiB.
     """
 
     def __init__(
@@ -54,9 +57,11 @@ class DiskBudget:
         max_age: float,
         interval: float = 60.0,
         keep: Callable[[], Iterable[str | Path]] = tuple,
+        max_files: int = 10_000,
     ):
         self.folder = Path(folder)
         self.max_bytes = max_bytes
+        self.max_files = max_files
         self.max_age = max_age
         self.interval = interval
         self.keep = keep
@@ -74,13 +79,13 @@ class DiskBudget:
                 with contextlib.suppress(FileNotFoundError):
                     info = path.lstat()
                     if os.path.realpath(path) not in keep and path.name != LOCK_NAME:
-                        files.append((info.st_mtime, info.st_size, path))
+                        files.append((info.st_mtime, disk_bytes(info), path))
             files.sort()
             total = sum(size for _, size, _ in files)
             now = time.time()
             deleted = deleted_bytes = 0
             for mtime, size, path in files:
-                if now - mtime <= self.max_age and total <= self.max_bytes:
+                if now - mtime <= self.max_age and total <= self.max_bytes and len(files) - deleted <= self.max_files:
                     break
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
@@ -119,6 +124,13 @@ class DiskBudget:
                 self.sweep()
             except OSError as error:  # a folder that vanished, a permission: next time
                 log.warning("disk budget sweep failed: %s", error)
+
+
+def disk_bytes(info: os.stat_result) -> int:
+    """What a file takes on disk: its blocks (512 bytes each, as st_blocks counts them), at least its
+    length where the file system does not report blocks."""
+    blocks = getattr(info, "st_blocks", None)  # not on Windows
+    return blocks * 512 if blocks is not None else info.st_size
 
 
 def claim_folder(folder: Path, run_files: Path) -> FileLock | None:

@@ -75,6 +75,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="skip inputs whose output is already there, whole and made with the same model and settings",
     )
+    parser.add_argument(  # reliability (#23): --force
+        "--force",
+        action="store_true",
+        help="write over files at output names that the colorizer did not make, and colorize inputs "
+        "that carry its provenance (default: such files fail, such inputs are skipped)",
+    )
     parser.add_argument(
         "--manifest",
         type=Path,
@@ -168,7 +174,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--ray-retries",
         type=int,
         default=3,
-        help="restarts of a crashed actor, and retries of its files, before they count as failed",
+        help="tries again of a file whose actor crashed (the actor is always restarted) before it counts as failed",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
     return parser.parse_args(argv)
@@ -223,7 +229,7 @@ def check_args(args: argparse.Namespace) -> RunSpec:
     if args.ray is not None:
         address = None if args.ray == LOCAL_RAY else args.ray
         ray = RayOptions(address, args.ray_actors, args.ray_threads, args.ray_retries, progress=args.verbose)
-    same = ("output_dir", "recursive", "manifest", "resume", "model", "device", "threads", "jobs")
+    same = ("output_dir", "recursive", "manifest", "resume", "force", "model", "device", "threads", "jobs")
     return RunSpec(
         list(args.inputs),
         settings=settings,

@@ -49,7 +49,12 @@ class ImageEncodeError(ColorizerError):
 
 class OutputFolderError(ColorizerError):
     """The output folder cannot take files (read-only, full, no permission): every later file would
-    fail the same way, so a batch stops on it."""
+    fail the same way, so a batch stops on it (``batch.Context.stops``: a subfolder it may not write
+    to fails only its own files). folder: the folder refused; errno: why (``errno`` codes)."""
+
+    def __init__(self, message: str, folder: str | None = None, errno: int | None = None):
+        super().__init__(message)
+        self.folder, self.errno = folder, errno
 
 
 class Interrupted(Exception):

@@ -10,9 +10,8 @@ flight (one waiting for a thread), so memory is set by a few images, never by th
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, nullcontext
 
 from colorizer.batch import Context, row_for
@@ -21,7 +20,6 @@ from colorizer.manifest import Row
 from colorizer.plan import Decision, Job
 
 DEFAULT_WORKERS = 2
-MAX_PENDING = 256  # rows waiting behind a file still in work (decisions pile up there while planning)
 
 
 def run_local(
@@ -32,8 +30,10 @@ def run_local(
     workers: int = DEFAULT_WORKERS,
     deferred: Callable[[], AbstractContextManager] = nullcontext,
 ) -> None:
-    """Process every job of ``plan`` (decisions become rows as they come) and hand each row, in plan
-    order, to ``on_row`` as soon as it and those before it are done.
+    """Process every job of ``plan`` and hand each row to ``on_row`` as soon as it is there: a
+    decision's at once, a file's when that file is finished (completion order, so a long film
+    holds back no photo behind it: the other workers go on, and their rows are recorded as they
+    finish).
 
     deferred: a context in which an interruption is held back (``signals.StopSignals.deferred``):
         handing a row on and forgetting it happen inside it, so an interruption never loses a
@@ -47,59 +47,46 @@ def run_local(
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     stop = threading.Event()
-    pending: deque[Future | Row] = deque()  # in plan order
-    in_flight = 0
+    running: set[Future] = set()
 
     def settle() -> None:
-        nonlocal in_flight
-        item = pending[0]
-        if isinstance(item, Future):
-            wait([item])  # interruptible; nothing has changed yet
-        with deferred():
-            if isinstance(item, Future):
-                row = item.result()
-                in_flight -= 1
-            else:
-                row = item
-            on_row(row)
-            pending.popleft()
+        """Wait for one file or more to finish; hand their rows on."""
+        done, _ = wait(running, return_when=FIRST_COMPLETED)  # interruptible; nothing has changed yet
+        for future in done:
+            with deferred():
+                on_row(future.result())
+                running.discard(future)
 
     with ThreadPoolExecutor(workers, thread_name_prefix="colorize") as pool:
         try:
             for item in plan:
                 if isinstance(item, Decision):
-                    pending.append(context.decision_row(item))
-                else:
-                    pending.append(pool.submit(row_for, colorizer, item, context, None, stop))
-                    in_flight += 1
-                while pending and (
-                    not isinstance(pending[0], Future) or in_flight > workers or len(pending) > MAX_PENDING
-                ):
+                    with deferred():
+                        on_row(context.decision_row(item))
+                    continue
+                running.add(pool.submit(row_for, colorizer, item, context, None, stop))
+                while len(running) > workers:  # one waits for a thread; the next job is pulled later
                     settle()
-            while pending:
+            while running:
                 settle()
         except BaseException:
             stop.set()
-            _finish(pending, on_row)
+            _finish(running, on_row)
             raise
 
 
-def _finish(pending: deque, on_row: Callable[[Row], None]) -> None:
+def _finish(running: set[Future], on_row: Callable[[Row], None]) -> None:
     """After an interruption: cancel what has not started, wait for the rest, hand on the rows of
-    files that were finished and of decisions (in order), drop those abandoned."""
-    for item in pending:
-        if isinstance(item, Future):
-            item.cancel()
-    for item in pending:
-        if isinstance(item, Future):
-            if item.cancelled():
-                continue
-            try:
-                row = item.result()
-            except (Interrupted, OutputFolderError):  # abandoned, or the error already being raised
-                continue
-        else:
-            row = item
+    files that were finished, drop those abandoned."""
+    for future in running:
+        future.cancel()
+    for future in running:
+        if future.cancelled():
+            continue
+        try:
+            row = future.result()
+        except (Interrupted, OutputFolderError):  # abandoned, or the error already being raised
+            continue
         try:
             on_row(row)
         except OutputFolderError:  # rows cannot be recorded any more (the manifest's disk is full)

@@ -18,6 +18,7 @@ The output path given is a photo's (``<stem>_color.<format>``); a film's result 
 from __future__ import annotations
 
 import errno
+import os
 import struct
 import tempfile
 import threading
@@ -42,7 +43,7 @@ from colorizer.input_file import read_input_file
 from colorizer.limits import max_file_bytes
 from colorizer.naming import film_output, hints_file
 from colorizer.preview import as_rgb, preview
-from colorizer.provenance import model_sha256, provenance_text
+from colorizer.provenance import file_identity, input_identity, model_sha256, provenance_text
 from colorizer.settings import FILM, PHOTO, Settings
 from colorizer.signatures import image_kind
 from colorkit.files import atomic_writer, remove_stale_parts
@@ -151,7 +152,7 @@ def colorize_photo(
     before/after copies."""
     started = time.perf_counter()
     name = name or Path(source).name
-    pixels = _read_photo(source, data, settings, name)
+    pixels, identity = _read_photo(source, data, settings, name)
     height, width = pixels.shape[:2]
     format = settings.format or "png"
     try:
@@ -161,7 +162,7 @@ def colorize_photo(
         if stop is not None and stop.is_set():
             raise Interrupted(str(source))
         described = settings.describe(PHOTO, colorizer, hints)
-        text = provenance_text(model_hash or model_sha256(colorizer.model_path), described)
+        text = provenance_text(model_hash or model_sha256(colorizer.model_path), described, identity)
         encoded = encode_image(rgb, format, settings.quality, text)
         if output is not None:
             _write(output, encoded, name)
@@ -218,7 +219,9 @@ def colorize_film(
         if progress is not None:
             progress(frames, total, rate)
 
-    text = provenance_text(model_hash or model_sha256(colorizer.model_path), settings.describe(FILM, colorizer))
+    text = provenance_text(
+        model_hash or model_sha256(colorizer.model_path), settings.describe(FILM, colorizer), file_identity(source)
+    )
     try:
         remove_stale_parts(path)  # temporaries a killed run left
         film = colorize_video(
@@ -264,13 +267,14 @@ def colorize_video(colorizer, src: Path | str, dst: Path | str, *, text=None, **
     return replace(result, path=dst)
 
 
-def _read_photo(source: Path | str, data: bytes | None, settings: Settings, name: str) -> np.ndarray:
+def _read_photo(source: Path | str, data: bytes | None, settings: Settings, name: str) -> tuple[np.ndarray, dict]:
     """The photo's pixels, decoded from ``data`` or from the file (read with the size limit its
-    pixel limit implies); ColorizerError naming the input for anything unreadable."""
+    pixel limit implies), and the input's identity (``provenance.input_identity``); ColorizerError
+    naming the input for anything unreadable."""
     try:
         if data is None:
             data = read_input_file(source, max_bytes=max_file_bytes(settings.max_pixels), name=name)
-        return decode_image(data, max_pixels=settings.max_pixels, name=name)
+        return decode_image(data, max_pixels=settings.max_pixels, name=name), input_identity(data)
     except ColorizerError as error:
         raise type(error)(_named(str(error), name)) from None
     except OSError as error:
@@ -293,7 +297,8 @@ def _output_error(error: OSError, path: Path, name: str):
     """OutputFolderError for an error of the folder as a whole, else ColorizerError naming the file."""
     reason = error.strerror or error
     if error.errno in OUTPUT_FOLDER_ERRNOS:
-        raise OutputFolderError(f"cannot write to {path.parent}: {reason}") from None
+        folder = os.path.dirname(os.fsdecode(error.filename)) if error.filename else str(path.parent)
+        raise OutputFolderError(f"cannot write to {path.parent}: {reason}", folder, error.errno) from None
     raise ColorizerError(f"{name}: cannot write {path.name}: {reason}") from None
 
 

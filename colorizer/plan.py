@@ -35,6 +35,7 @@ from colorkit.files import is_media_name
 log = logging.getLogger(__name__)
 
 OURS = ", not colorized again"
+NOT_OURS = "{} is in the way: a file the colorizer did not make; not overwritten (--force overwrites it)"
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,10 @@ class Planner:
     recorded in a manifest. done: for --resume, a function of a Job that returns its output (a
     photo's, or a film's MP4) when it is already there, whole and made the same way, else None
     (``batch.DoneCheck``). naming: the naming to use instead of the inputs' (a remote listing's).
+    foreign: a function of a Job that returns a file the colorizer did not make standing at its
+    output's name (``batch.ForeignCheck``): the job fails instead of writing over it; None (--force):
+    write over it. force: also colorize inputs that carry the colorizer's provenance (a photo whose
+    metadata was copied from one of our outputs); outputs the manifest records are still skipped.
     """
 
     def __init__(
@@ -154,6 +159,8 @@ class Planner:
         known_outputs: Collection[str] = frozenset(),
         done: Callable[[Job], Done | None] | None = None,
         naming: Naming | None = None,
+        foreign: Callable[[Job], Path | None] | None = None,
+        force: bool = False,
     ):
         self.inputs = [Path(os.path.abspath(path)) for path in inputs]
         self.output_dir = Path(os.path.abspath(output_dir)) if output_dir is not None else None
@@ -161,6 +168,8 @@ class Planner:
         self.max_bytes = max_bytes
         self.known_outputs = known_outputs
         self.done = done
+        self.foreign = foreign
+        self.force = force
         self.counts = PlanCounts()
         root = _common_folder([path if path.is_dir() else path.parent for path in self.inputs])
         self.naming = naming or Naming(str(root), str(self.output_dir) if self.output_dir else None, f".{format}")
@@ -259,12 +268,16 @@ class Planner:
             source = self.naming.uri(path)
             job = Job(source, out_folder / name, self.naming.name(path), FILM if path in films else None)
             done = self.done(job) if self.done else None
-            if done is None:
-                yield job
-            else:
+            if done is not None:
                 yield Decision(
                     job.source, SKIPPED, f"{job.name}: done in an earlier run", done.output, done.output_bytes
                 )
+                continue
+            taken = self.foreign(job) if self.foreign else None
+            if taken is None:
+                yield job
+            else:
+                yield Decision(job.source, FAILED, f"{job.name}: {NOT_OURS.format(taken.name)}", taken)
 
     def _check(self, path: Path, named: bool, films: set[str]) -> Decision | None:
         """None for a file to colorize (its path added to ``films`` when it was judged one), else why
@@ -283,8 +296,12 @@ class Planner:
             return Decision(str(path), FAILED if named else SKIPPED, str(error))
         if os.path.realpath(path) in self.known_outputs:
             return Decision(str(path), SKIPPED, f"{self._name(path)}: an output of an earlier run (manifest){OURS}")
-        if is_our_output(path):
-            return Decision(str(path), SKIPPED, f"{self._name(path)}: an output of the colorizer (provenance){OURS}")
+        if not self.force and is_our_output(path):
+            return Decision(
+                str(path),
+                SKIPPED,
+                f"{self._name(path)}: an output of the colorizer (provenance; --force reads it){OURS}",
+            )
         return None
 
     def _name(self, path: Path) -> str:

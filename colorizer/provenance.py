@@ -5,11 +5,14 @@
     colorize_video(colorizer, src, dst, text=text)   # MP4 metadata (moov/udta/meta keys, as FFmpeg writes them)
 
 ``looks_complete`` tells whether such a file is whole. The same entries let the CLI recognise its own earlier outputs in a folder (``is_our_output``) and
-tell, on --resume, whether an output was made the same way (``read_provenance``), whatever its format.
+tell, on --resume, whether an output was made the same way (``read_provenance``), whatever its format,
+and from the same input: ``Input`` records the input's identity (its size and SHA-256, ``input_identity``;
+by content alone, so the command line, Ray and the app write the same bytes for the same file).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -32,6 +35,7 @@ KEY_SOFTWARE = "Software"  # PNG's registered keywords
 KEY_COMMENT = "Comment"
 KEY_MODEL = "Model SHA-256"
 KEY_SETTINGS = "Settings"
+KEY_INPUT = "Input"  # the input's identity: JSON {"bytes": size, "sha256": hex}
 _HEAD_BYTES = 64 * 1024  # the text chunks sit right after IHDR, well inside this
 
 _hashes: dict[tuple[str, int, int], str] = {}
@@ -49,15 +53,47 @@ def model_sha256(path: Path | str) -> str:
         return _hashes[key]
 
 
-def provenance_text(model_hash: str, settings: Mapping[str, object]) -> dict[str, str]:
+def provenance_text(
+    model_hash: str, settings: Mapping[str, object], source: Mapping[str, object] | None = None
+) -> dict[str, str]:
     """The text entries for a result of the model with SHA-256 ``model_hash`` made with ``settings``
-    (JSON-serialisable values; written with sorted keys, so equal settings give equal bytes)."""
-    return {
+    (JSON-serialisable values; written with sorted keys, so equal settings give equal bytes) from
+    the input whose identity is ``source`` (``input_identity``; None: no Input entry)."""
+    text = {
         KEY_SOFTWARE: SOFTWARE,
         KEY_MODEL: model_hash,
         KEY_SETTINGS: settings_text(settings),
         KEY_COMMENT: NOTE,
     }
+    if source is not None:
+        text[KEY_INPUT] = json.dumps(dict(source), sort_keys=True)
+    return text
+
+
+def input_identity(data: bytes) -> dict[str, object]:
+    """An input's identity from its bytes: {"bytes": size, "sha256": hex}, what ``Input`` records."""
+    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def file_identity(path: Path | str) -> dict[str, object] | None:
+    """``input_identity`` of the file at ``path``, read as a stream (a film is never read whole);
+    None when it cannot be read (the reader then says why)."""
+    try:
+        return {"bytes": os.stat(path).st_size, "sha256": sha256_file(Path(path))}
+    except OSError:
+        return None
+
+
+def same_input(recorded: str | None, path: Path | str) -> bool:
+    """Whether ``recorded`` (an output's ``Input`` entry) is the identity of the file at ``path``
+    now: its size first (one stat), then its SHA-256 (reading it)."""
+    try:
+        identity = json.loads(recorded or "")
+        if not isinstance(identity, dict) or identity.get("bytes") != os.stat(path).st_size:
+            return False
+    except (ValueError, OSError):
+        return False
+    return identity == file_identity(path)
 
 
 def settings_text(settings: Mapping[str, object]) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -43,6 +44,7 @@ MODEL_CACHE = Path(tempfile.gettempdir()) / "colorizer-ray-models"
 # Threads per actor: onnxruntime gives more images per core-second with one thread per actor than
 # with two (python -m bench.batch_bench), so the default is one actor per CPU with one thread each.
 DEFAULT_ACTOR_THREADS = 1
+REACH_SECONDS = 5.0  # a Ray address must answer within this (a connection, not a Ray handshake)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class RayOptions:
     "ray://host:port" joins a cluster. actors: actor pool size (default: cluster CPUs / threads).
     threads: network threads, and CPUs reserved, per actor. retries: actor restarts and task retries.
     uris: inputs on a pyarrow filesystem (s3://...), planned here; output_dir, recursive, done: as
-    for the local plan. progress: Ray Data's progress bars and logs."""
+    for the local plan; foreign: the plan's check of files in an output's way. progress: Ray Data's progress bars and logs."""
 
     address: str | None = None
     actors: int | None = None
@@ -62,6 +64,7 @@ class RayOptions:
     output_dir: Path | None = None
     recursive: bool = False
     done: Callable[[Job], Done | None] | None = None
+    foreign: Callable[[Job], Path | None] | None = None
     progress: bool = False
 
 
@@ -124,7 +127,7 @@ class ColorizeActor:
             except OutputFolderError as error:
                 row = self.context.row(job, FAILED, error=str(error))
                 fatal.append(str(error))
-            rows.append(row.to_json())
+            rows.append(row.to_bytes().decode("utf-8"))  # names that are not UTF-8 as JSON escapes
         return {"row": rows, "fatal": fatal}
 
 
@@ -156,7 +159,12 @@ def run_ray(
         if options.output_dir is None:
             raise ColorizerError("reading URIs needs an output folder (-o)")
         remote_plan, naming, filesystem = plan_uris(
-            options.uris, options.output_dir, options.recursive, context.settings.format or "png", options.done
+            options.uris,
+            options.output_dir,
+            options.recursive,
+            context.settings.format or "png",
+            options.done,
+            options.foreign,
         )
         jobs = _jobs(remote_plan, context, on_row)
     if not jobs:
@@ -183,6 +191,8 @@ def _start(ray, options: RayOptions) -> bool:
     """Connect to (or start) Ray; True when this call started it."""
     if ray.is_initialized():
         return False
+    if options.address not in (None, "auto"):
+        check_reachable(options.address)
     level = logging.INFO if options.progress else logging.WARNING
     try:
         ray.init(
@@ -199,6 +209,20 @@ def _start(ray, options: RayOptions) -> bool:
     return True
 
 
+def check_reachable(address: str, timeout: float = REACH_SECONDS) -> None:
+    """ColorizerError unless something listens at ``address`` ("host:port" or "ray://host:port"),
+    found in at most ``timeout`` seconds: Ray itself would retry an address where nothing listens
+    for minutes, without a word."""
+    host, _, port = address.split("://", 1)[-1].rstrip("/").rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout):
+            pass
+    except ValueError:
+        raise ColorizerError(f"--ray {address}: not an address (HOST:PORT, ray://HOST:PORT or auto)") from None
+    except OSError as error:
+        raise ColorizerError(f"cannot reach Ray at {address}: {error.strerror or error}") from None
+
+
 def _run(
     ray,
     model_path: Path,
@@ -213,7 +237,9 @@ def _run(
     import pyarrow.fs
     from ray.data import ActorPoolStrategy, DataContext
 
-    logging.getLogger("ray.data").setLevel(logging.INFO if options.progress else logging.ERROR)
+    # Without -v, Ray Data's own log stays quiet: a crashed block it skips (its traceback, at ERROR)
+    # is the file's failed row and one line here.
+    logging.getLogger("ray.data").setLevel(logging.INFO if options.progress else logging.CRITICAL)
     data_context = DataContext.get_current()
     data_context.enable_progress_bars = options.progress
     data_context.max_errored_blocks = -1  # a block whose every retry crashed: its files become failed rows
@@ -245,24 +271,28 @@ def _run(
             fn_constructor_kwargs=constructor,
             compute=ActorPoolStrategy(size=actors),
             num_cpus=threads,
-            max_restarts=options.retries,
-            max_task_retries=options.retries,
+            max_restarts=-1,  # an actor is always restarted: "every restart used up" stalled the job
+            max_task_retries=options.retries,  # a file whose every try crashed its actor becomes a failed row
         )
     log.info("Ray: %d files, %d actors x %d threads", len(paths), actors, threads)
     outstanding = {job.source: job for job in jobs}
-    for record in dataset.iter_rows():
-        row = Row.from_dict(json.loads(record["row"]))
+    try:
+        for record in dataset.iter_rows():
+            row = Row.from_dict(json.loads(record["row"]))
+            with deferred():
+                on_row(row)
+                outstanding.pop(row.input, None)
+            if record["fatal"]:
+                raise OutputFolderError(record["fatal"])
+    except ray.exceptions.RayError as error:  # the job itself cannot go on: every restart used up
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        log.warning("Ray: the job stopped: %s", reason)
+        why = f"not written: the Ray job stopped ({reason}); --resume retries it"
+    else:
+        why = f"a worker crashed on this file {options.retries + 1} times; not written"
+    for job in outstanding.values():  # every try of these crashed a worker, or the job stopped
         with deferred():
-            on_row(row)
-            outstanding.pop(row.input, None)
-        if record["fatal"]:
-            raise OutputFolderError(record["fatal"])
-    for job in outstanding.values():  # every try of these crashed a worker
-        on_row(
-            context.row(
-                job, FAILED, error=f"{job.name}: a worker crashed on this file {options.retries + 1} times; not written"
-            )
-        )
+            on_row(context.row(job, FAILED, error=f"{job.name}: {why}"))
 
 
 def ship_model(ray, path: Path, sha256: str) -> ModelShipment:
@@ -271,7 +301,12 @@ def ship_model(ray, path: Path, sha256: str) -> ModelShipment:
 
 
 def plan_uris(
-    uris: list[str], output_dir: Path, recursive: bool, format: str, done: Callable[[Job], Done | None] | None
+    uris: list[str],
+    output_dir: Path,
+    recursive: bool,
+    format: str,
+    done: Callable[[Job], Done | None] | None,
+    foreign: Callable[[Job], Path | None] | None = None,
 ) -> tuple[Iterator[Job | Decision], Naming, object]:
     """Jobs for inputs on a pyarrow filesystem (s3://bucket/prefix, gs://..., file:///...): every file
     with an image or film suffix (in subfolders with ``recursive``), planned by ``plan.Planner`` over
@@ -306,7 +341,7 @@ def plan_uris(
     naming = Naming(
         os.path.commonpath(tops) if tops else "", str(Path(output_dir).absolute()), f".{format}", scheme=scheme
     )
-    planner = Planner([], output_dir=output_dir, done=done, naming=naming)
+    planner = Planner([], output_dir=output_dir, done=done, naming=naming, foreign=foreign)
 
     def plan() -> Iterator[Job | Decision]:
         for path in missing:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from colorizer.batch import Context, DoneCheck
+from colorizer.batch import Context, DoneCheck, ForeignCheck
 from colorizer.errors import ColorizerError, OutputFolderError
 from colorizer.limits import max_file_bytes
 from colorizer.local_job import DEFAULT_WORKERS, run_local
@@ -35,7 +35,9 @@ from colorizer.signals import StopSignals
 class RunSpec:
     """What a run does. inputs: files and folders (URIs with Ray); output_dir: the mirrored tree's
     root (None: beside each input); manifest: the rows' file (default OUTPUT_DIR/manifest.jsonl,
-    none without an output folder); resume: skip what an earlier run finished; settings: checked;
+    none without an output folder); resume: skip what an earlier run finished; force: write over
+    files at output names that the colorizer did not make, and read inputs that carry its
+    provenance; settings: checked;
     model, precision, device, threads: the model and where it runs; jobs: files in work at once
     (local engine); ray: run on Ray instead (its address, actors, threads, retries; the rest is the
     run's)."""
@@ -45,6 +47,7 @@ class RunSpec:
     recursive: bool = False
     manifest: Path | None = None
     resume: bool = False
+    force: bool = False
     settings: Settings = field(default_factory=Settings)
     model: Path | None = None
     precision: str = "fp32"
@@ -111,7 +114,7 @@ def prepare_output_dir(path: Path) -> None:
 class BatchRun:
     """One run of ``spec``: opening it prepares the output folder, opens (and locks) the manifest and
     loads the model; ``execute`` does the work; each row goes to the manifest, the tally and ``show``
-    (the front end's display) in plan order (Ray: as files finish). Raises ColorizerError before any
+    (the front end's display) as files finish. Raises ColorizerError before any
     work (bad folder, manifest or model); OutputFolderError when the output folder stops taking files.
     """
 
@@ -125,9 +128,10 @@ class BatchRun:
             prepare_output_dir(spec.output_dir)
         path = spec.manifest_path
         try:
+            self.manifest = Manifest(path) if path else None  # refuses a file that is not a manifest
             known = recorded_outputs(path) if path else set()
-            self.manifest = Manifest(path) if path else None
         except OSError as error:
+            self.close()
             raise ColorizerError(f"manifest {path}: {error.strerror or error}") from None
         try:
             self._load(known)
@@ -152,6 +156,7 @@ class BatchRun:
             models.sha256(spec.precision),
             run=time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{os.getpid()}",
             engine="ray" if on_ray else "local",
+            output_root=spec.output_dir,
         )
         self.done = DoneCheck(self.context) if spec.resume else None
         self.planner = Planner(
@@ -162,6 +167,8 @@ class BatchRun:
             max_bytes=max_file_bytes(spec.settings.max_pixels),
             known_outputs=known,
             done=self.done,
+            foreign=None if spec.force else ForeignCheck(),
+            force=spec.force,
         )
         self.plan: Iterator = iter(self.planner)
 
@@ -193,6 +200,7 @@ class BatchRun:
             output_dir=spec.output_dir,
             recursive=spec.recursive,
             done=self.done,
+            foreign=self.planner.foreign,
         )
         run_ray(self.colorizer.model_path, self.plan, self.planner.naming, self.context, self.on_row, options, deferred)
 

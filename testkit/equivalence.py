@@ -141,8 +141,10 @@ def run_version(tree: Path, inputs: dict, out: Path, model: Path, app: str) -> d
 
 
 def digests(folder: Path) -> dict[str, str]:
-    """{path relative to ``folder``: SHA-256} of every output file (ZIPs member by member, in order;
-    manifests left out: their rows hold times and run ids)."""
+    """{path relative to ``folder``: digest} of every output file (ZIPs member by member, in order;
+    manifests left out: their rows hold times and run ids). The digest is ``content_digest``'s: the
+    file's bytes without its provenance block, and that provenance without ``Input`` (the input's
+    identity, recorded since round three of reliability: the code before did not write it)."""
     found = {}
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or path.name == "manifest.jsonl":
@@ -151,7 +153,62 @@ def digests(folder: Path) -> dict[str, str]:
         if path.suffix == ".zip":
             with zipfile.ZipFile(path) as archive:
                 for index, member in enumerate(archive.infolist()):
-                    found[f"{name}#{index}"] = hashlib.sha256(archive.read(member)).hexdigest()
+                    found[f"{name}#{index}"] = content_digest(archive.read(member))
         else:
-            found[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+            found[name] = content_digest(path.read_bytes())
     return found
+
+
+def content_digest(data: bytes) -> str:
+    """SHA-256 of an output's bytes with its provenance block cut out (PNG text chunks, the JPEG
+    comment, WebP's XMP chunk and RIFF size, an MP4's boxes but for ``mdat``, the coded frames and
+    sound), followed by that provenance without the ``Input`` entry. Every pixel byte still
+    counts; a file with no provenance (a preview) is hashed whole."""
+    import io
+
+    from colorizer.encode import read_text
+    from colorizer.mp4_boxes import boxes
+    from colorizer.provenance import KEY_INPUT
+
+    if data[4:8] == b"ftyp":  # MP4: the coded media, and the metadata as PyAV reads it
+        import av
+
+        with av.open(io.BytesIO(data)) as container:
+            text = dict(container.metadata)
+        stream = io.BytesIO(data)
+        media = b"".join(data[box.body : box.end] for box in boxes(stream, 0, len(data)) if box.type == b"mdat")
+    else:
+        text = read_text(data[: 64 * 1024])
+        media = _without_text(data)
+    text.pop(KEY_INPUT, None)
+    digest = hashlib.sha256(media)
+    digest.update(json.dumps(text, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _without_text(data: bytes) -> bytes:
+    """PNG, JPEG or WebP bytes without the blocks that hold provenance text."""
+    if data.startswith(b"\x89PNG"):
+        kept, position = [data[:8]], 8
+        while position < len(data):
+            length = int.from_bytes(data[position : position + 4], "big")
+            end = position + 12 + length
+            if data[position + 4 : position + 8] not in (b"tEXt", b"iTXt", b"zTXt"):
+                kept.append(data[position:end])
+            position = end
+        return b"".join(kept)
+    if data.startswith(b"\xff\xd8"):  # the comment after SOI, or after SOI and JFIF's APP0
+        position = 2 + (2 + int.from_bytes(data[4:6], "big") if data[2:4] == b"\xff\xe0" else 0)
+        if data[position : position + 2] == b"\xff\xfe":
+            length = int.from_bytes(data[position + 2 : position + 4], "big")
+            return data[:position] + data[position + 2 + length :]
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        kept, position = [data[8:12]], 12
+        while position < len(data):
+            length = int.from_bytes(data[position + 4 : position + 8], "little")
+            end = position + 8 + length + (length & 1)
+            if data[position : position + 4] != b"XMP ":
+                kept.append(data[position:end])
+            position = end
+        return b"".join(kept)
+    return data

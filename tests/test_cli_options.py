@@ -81,6 +81,9 @@ CASES = {
     "--recursive": Case(("--recursive",), changes_pixels=False),
     "--resume": Case(("--resume", "--output-dir", "{out}"), changes_pixels=False),
     "--manifest": Case(("--manifest", "{out}/runs.jsonl"), changes_pixels=False),
+    "--force": Case(
+        (), elsewhere="tests/test_archive_safety.py::test_a_users_file_at_an_outputs_name_is_never_overwritten"
+    ),
     "--jobs": Case(("--jobs", "1"), changes_pixels=False),
     "--no-stabilize": Case((), elsewhere="tests/test_video_cli.py::test_no_stabilize_gives_the_per_frame_film"),
     "--ray": Case((), elsewhere="tests/test_ray.py::test_ray_outputs_identical_to_local"),

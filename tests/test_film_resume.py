@@ -182,7 +182,7 @@ def test_film_outputs_fed_back_are_skipped_as_ours(first_run, synthetic_model, t
     assert status == 0
     for name in [*FILM_OUTPUTS.values(), PHOTO_OUTPUT]:
         assert rows[name]["status"] == "skipped", rows[name]
-        assert "an output of the colorizer (provenance)" in rows[name]["error"]
+        assert "an output of the colorizer (provenance" in rows[name]["error"]
     assert sorted(os.listdir(again)) == ["manifest.jsonl"]
 
 

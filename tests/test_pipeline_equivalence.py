@@ -1,7 +1,8 @@
-"""The one pipeline changed no byte: every front end's outputs (the command line's batches in every
-format, photos and films; the app's one photo with its previews, many photos in a ZIP, a film) are
-bit-identical, provenance included, to those of the code before it (``testkit.equivalence``: the
-commit before, from git, run side by side on the same inputs and model)."""
+"""The one pipeline changed no pixel byte: every front end's outputs (the command line's batches in
+every format, photos and films; the app's one photo with its previews, many photos in a ZIP, a film)
+are bit-identical to those of the code before it (``testkit.equivalence``: the commit before, from
+git, run side by side on the same inputs and model), their provenance compared entry by entry apart
+from ``Input``, the input's identity that later code adds (``equivalence.content_digest``)."""
 
 from __future__ import annotations
 

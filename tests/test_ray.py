@@ -218,3 +218,62 @@ def test_films_on_ray_are_the_local_clis_films(local_ray, synthetic_model, tmp_p
         assert sorted(files_of(out)) == ["photo_color.png", "reel one_color.mp4"]
         assert files_of(out) == files_of(local), f"{source}: Ray's results differ from the local CLI's"
         assert read_film(out / "reel one_color.mp4").frames == 4
+
+
+def test_every_restart_used_up_gives_failed_rows_not_a_traceback(synthetic_model, tmp_path):
+    """Round three, item 6: the only actor killed with no restart left: the job cannot go on, and
+    every file it did not finish gets a failed row (exit 1, one line each), none a traceback;
+    --resume does them."""
+    sources = write_flat_folder(tmp_path / "in", 8, 240, 320)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "colorizer", str(tmp_path / "in"), "-o", str(out), "--model", str(synthetic_model)]
+    process = subprocess.Popen(
+        [*command, "--ray", "--ray-actors", "1", "--ray-retries", "0"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    killed = 0
+    deadline = time.monotonic() + 300
+    while not killed and process.poll() is None and time.monotonic() < deadline:
+        if (out / "manifest.jsonl").exists() and rows_in(out):  # the actor is at work: kill it, once
+            for candidate in psutil.Process(process.pid).children(recursive=True):
+                try:
+                    if "ColorizeActor" in " ".join(candidate.cmdline()):
+                        candidate.kill()
+                        killed += 1
+                except psutil.Error:  # gone meanwhile
+                    pass
+        time.sleep(0.05)
+    _, stderr = process.communicate(timeout=300)
+    assert killed, "the actor must be killed while files remain"
+    assert "Traceback" not in stderr, stderr
+    assert process.returncode == 1, stderr
+    rows = rows_in(out)
+    assert sorted(row["input"] for row in rows) == sorted(str(source) for source in sources)  # one row each
+    failed = [row for row in rows if row["status"] == "failed"]
+    assert failed and all("not written" in row["error"] for row in failed), failed
+    assert len([line for line in stderr.splitlines() if line.startswith("error: ")]) == len(failed), stderr
+    resumed = subprocess.run([*command, "--resume"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert all((out / f"{source.stem}_color.png").exists() for source in sources)
+
+
+def test_an_address_where_nothing_listens_fails_in_seconds(synthetic_model, tmp_path):
+    """Round three, item 11: --ray=127.0.0.1:1 (nothing listening) is one line and exit 2 within
+    seconds (Ray itself retried for minutes without a word)."""
+    write_flat_folder(tmp_path / "in", 1, 32, 32)
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "colorizer", str(tmp_path / "in"), "-o", str(tmp_path / "out")]
+        + ["--model", str(synthetic_model), "--ray=127.0.0.1:1"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    seconds = time.monotonic() - started
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == "error: cannot reach Ray at 127.0.0.1:1: Connection refused"
+    assert seconds < 60, f"{seconds:.0f} s"  # the model's loading included
