@@ -46,6 +46,7 @@ def build_demo(
     """The page: settings, then a tab per way of working (one photo, many photos, a film)."""
     handlers = Handlers(models, disk, film_limits)
     limits = {"concurrency_limit": config.CONCURRENCY, "concurrency_id": config.CONCURRENCY_ID}
+    film_lane = {"concurrency_limit": config.FILM_CONCURRENCY, "concurrency_id": config.FILM_CONCURRENCY_ID}
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=config.DELETE_CACHE) as demo:
         gr.Markdown(INTRO)
         with gr.Accordion("Settings", open=False):
@@ -215,16 +216,14 @@ def build_demo(
         )
         film.change(handlers.clear_film, None, [film_result, film_status], **clear)
         film_button.click(None, None, film_status, js=WORKING_JS)
+        # Films have their own lane (one at a time), so photos keep flowing while films run.
+        film_page = {**private, **film_lane}
         film_button.click(
-            handlers.colorize_video_page, [film, *settings, stabilize], [film_result, film_status], **private
+            handlers.colorize_video_page, [film, *settings, stabilize], [film_result, film_status], **film_page
         )
+        film_inputs = [film, vibrancy, render_size, upsample, precision, stabilize]
         film_api.click(
-            handlers.colorize_video,
-            [film, vibrancy, render_size, upsample, precision, stabilize],
-            film_result,
-            api_name="colorize_video",
-            preprocess=False,
-            **limits,
+            handlers.colorize_video, film_inputs, film_result, api_name="colorize_video", preprocess=False, **film_lane
         )
         demo.load(handlers.page_state, None, [model_info, precision], api_visibility="private")
     demo.queue(default_concurrency_limit=config.CONCURRENCY, max_size=config.QUEUE_SIZE)
@@ -267,7 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     # Stop on SIGTERM (docker stop, systemd) as on Ctrl-C, so Gradio's shutdown deletes the uploads
     # and results it knows of.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    middleware = [Middleware(BodyLimit, limits=config.BODY_LIMITS, default=config.MAX_OTHER_BODY)]
+    middleware = [
+        Middleware(BodyLimit, limits=config.BODY_LIMITS, default=config.MAX_OTHER_BODY, advice=config.BODY_ADVICE)
+    ]
     try:
         page.launch(
             server_name=args.host,

@@ -23,16 +23,26 @@ MAX_BATCH_FILES = 20  # photos per "Many photos" request
 # a network pass however small it is: a minute at 60 frames/s (without a frame limit a minute of
 # 2-pixel frames at 1,000 frames/s, a few hundred KB, would be 60,000 passes, hours of a worker).
 PUBLIC_FILM_LIMITS = FilmLimits(max_seconds=60.0, max_pixels=1280 * 720, max_frames=3600)
-CONCURRENCY = 2  # requests colorized at once, page, API, MCP and batch together; the others wait
+CONCURRENCY = 2  # photo requests colorized at once, page, API, MCP and batch together; the others wait
 CONCURRENCY_ID = "colorize"
+# Films run in a lane of their own, one at a time: a film takes minutes of a worker, and two of them
+# in the photos' lane made a photo wait minutes (reliability round three). The others wait in it.
+FILM_CONCURRENCY = 1
+FILM_CONCURRENCY_ID = "film"
 SESSION_THREADS = max(1, (os.cpu_count() or 1) // CONCURRENCY)
 QUEUE_SIZE = 32  # requests waiting beyond that are refused with "queue is full"
 DELETE_CACHE = (600, 3600)  # every 10 minutes, Gradio deletes its uploads and results older than an hour
 MAX_KEPT_BYTES = 2 * 2**30  # uploads and results kept on disk in all; the oldest go first
 MAX_KEPT_SECONDS = sum(DELETE_CACHE)  # and for at most as long as Gradio keeps its own files
+# The mcp package refuses a body over its own limit (4 MiB) with a bare 413; ours refuses it first,
+# saying what to do instead. A data: URL carries at most ~3 MB of photo (base64 in JSON).
+MCP_BODY_LIMIT = 4 * 2**20  # mcp.server.transport_security.DEFAULT_MAX_REQUEST_BODY_SIZE
 BODY_LIMITS = {  # request bodies by path prefix; a larger body gets 413 before it is read
     "/gradio_api/upload": MAX_BATCH_FILES * MAX_FILE_BYTES + 2**20,  # multipart, streamed to disk by Gradio
-    "/gradio_api/mcp": MAX_FILE_BYTES * 4 // 3 + 2**20,  # a data: URL of a photo, base64 in JSON
+    "/gradio_api/mcp": MCP_BODY_LIMIT,
+}
+BODY_ADVICE = {  # said with the 413, by path prefix
+    "/gradio_api/mcp": "send the photo as an https:// URL, not a data: URL (a data: URL carries at most ~3 MB)",
 }
 MAX_OTHER_BODY = 2**20  # the queue's JSON and everything else
 LAUNCH_OPTIONS = {

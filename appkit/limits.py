@@ -29,12 +29,20 @@ class BodyLimit:
     """Refuse HTTP request bodies larger than ``limit_for(path)`` bytes with 413.
 
     limits: path prefix -> byte limit (the longest matching prefix wins); ``default`` elsewhere.
+    advice: path prefix -> what the 413's message tells the client to do instead.
     """
 
-    def __init__(self, app: ASGIApp, limits: Mapping[str, int] | None = None, default: int = 1 << 20):
+    def __init__(
+        self,
+        app: ASGIApp,
+        limits: Mapping[str, int] | None = None,
+        default: int = 1 << 20,
+        advice: Mapping[str, str] | None = None,
+    ):
         self.app = app
         self.limits = dict(sorted((limits or {}).items(), key=lambda item: -len(item[0])))
         self.default = default
+        self.advice = dict(advice or {})
 
     def limit_for(self, path: str) -> int:
         return next((limit for prefix, limit in self.limits.items() if path.startswith(prefix)), self.default)
@@ -43,11 +51,13 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit_for(scope.get("path", ""))
+        path = scope.get("path", "")
+        limit = self.limit_for(path)
+        advice = next((text for prefix, text in self.advice.items() if path.startswith(prefix)), "")
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             log.warning("refused %s: body of %d bytes over the limit of %d", scope.get("path"), declared, limit)
-            await _send_413(send, limit)
+            await _send_413(send, limit, advice)
             return
         received = 0
         refused = False
@@ -80,7 +90,7 @@ class BodyLimit:
         if refused and not response_started:
             log.warning("refused %s: streamed body over the limit of %d", scope.get("path"), limit)
             response_started = True
-            await _send_413(send, limit)
+            await _send_413(send, limit, advice)
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -93,8 +103,8 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _send_413(send: Send, limit: int) -> None:
-    body = f"Request body too large: the limit is {limit} bytes.".encode()
+async def _send_413(send: Send, limit: int, advice: str = "") -> None:
+    body = (f"Request body too large: the limit is {limit:,} bytes" + (f"; {advice}" if advice else "") + ".").encode()
     await send(
         {
             "type": "http.response.start",

@@ -142,3 +142,26 @@ def test_mcp_bad_input_is_an_error_result_and_service_goes_on(server_url, photo)
     data_url = "data:image/png;base64," + base64.b64encode(photo.read_bytes()).decode()
     again = mcp_session(server_url, lambda session: session.call_tool("colorize", {"image": data_url}))
     assert not again.isError
+
+
+def test_mcp_body_over_the_mcp_packages_limit_is_refused_with_advice(server_url):
+    """A data: URL too large for the mcp package's own limit gets our 413 first, saying to send an
+    https:// URL instead (item 12 of reliability round three: it got the package's bare 413)."""
+    import httpx
+    from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
+
+    from appkit.config import MCP_BODY_LIMIT
+
+    assert MCP_BODY_LIMIT == DEFAULT_MAX_REQUEST_BODY_SIZE  # the limit that really holds is the package's
+    data_url = "data:image/png;base64," + "A" * (MCP_BODY_LIMIT + 1000)
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "colorize", "arguments": {"image": data_url}},
+    }
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    response = httpx.post(f"{server_url}gradio_api/mcp/", json=body, headers=headers, timeout=60, trust_env=False)
+    assert response.status_code == 413
+    assert "send the photo as an https:// URL, not a data: URL" in response.text
+    assert mcp_session(server_url, lambda session: session.list_tools()).tools  # still serving
