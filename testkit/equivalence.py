@@ -15,6 +15,7 @@ moved); each version's are given as a script.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -142,7 +143,8 @@ def run_version(tree: Path, inputs: dict, out: Path, model: Path, app: str) -> d
 
 def digests(folder: Path) -> dict[str, str]:
     """{path relative to ``folder``: SHA-256} of every output file (ZIPs member by member, in order;
-    manifests left out: their rows hold times and run ids)."""
+    manifests left out: their rows hold times and run ids). A photo's is that of its decoded pixels
+    and its provenance (``content_digest``): tags and metadata that change no pixel may differ."""
     found = {}
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or path.name == "manifest.jsonl":
@@ -151,7 +153,22 @@ def digests(folder: Path) -> dict[str, str]:
         if path.suffix == ".zip":
             with zipfile.ZipFile(path) as archive:
                 for index, member in enumerate(archive.infolist()):
-                    found[f"{name}#{index}"] = hashlib.sha256(archive.read(member)).hexdigest()
+                    found[f"{name}#{index}"] = content_digest(archive.read(member))
         else:
-            found[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+            found[name] = content_digest(path.read_bytes())
     return found
+
+
+def content_digest(data: bytes) -> str:
+    """SHA-256 of a photo's decoded pixels (exactly as stored: depth, channels) and of the text
+    entries it carries (the provenance); of the bytes themselves for anything else (films)."""
+    from colorizer.encode import read_text_stream
+
+    if data[4:8] == b"ftyp":
+        return hashlib.sha256(data).hexdigest()
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if pixels is None:
+        return hashlib.sha256(data).hexdigest()
+    text = json.dumps(read_text_stream(io.BytesIO(data)), sort_keys=True)
+    header = f"{pixels.dtype} {pixels.shape} {text}".encode()
+    return hashlib.sha256(header + pixels.tobytes()).hexdigest()
