@@ -28,6 +28,9 @@ How, and why:
   reading the tag afterwards cannot apply it twice (and still works with a Pillow that does not).
   OpenCV's TIFF reader also applies the tag itself (its PNG reader does not), so it is given a copy
   of the bytes with the tag reset to 1 and returns the pixels as stored, whatever its version.
+- Colours: what the file says of them (an ICC profile, PNG gAMA/cHRM, HEIF nclx) is applied by
+  colorizer.color_management while decoding, so the pixels returned are sRGB (grey: grey with the
+  sRGB curve) whatever the file's profile; untagged and sRGB-tagged files are left as they are.
 - HEIC: libheif applies the container's rotation/mirror while decoding and pillow-heif then reports
   EXIF orientation 1, so the same numpy step is a no-op there.
 """
@@ -47,6 +50,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from colorizer.color_management import Profile, input_profile, managed_array, managed_pixels
 from colorizer.errors import ImageDecodeError, ImageTooLargeError
 from colorizer.input_file import read_input_file
 from colorizer.limits import (
@@ -135,10 +139,13 @@ def decode_image(
         width, height = image.size
         check_dimensions(width, height, max_pixels=max_pixels, max_side=max_side, name=name)
         bits = _bits_per_sample(image, data, name)
+        profile = input_profile(image, name)
         if bits > 8:
             pixels = _decode_with_opencv(data, image, name)
+            if profile is not None:
+                pixels = managed_array(pixels, profile, name)
         else:
-            pixels = _pillow_pixels(image, name, data, max_pixels)
+            pixels = _pillow_pixels(image, name, data, max_pixels, profile)
         # HEIF may decode to another size than its header declared (pillow-heif takes the decoder's).
         check_dimensions(pixels.shape[1], pixels.shape[0], max_pixels=max_pixels, max_side=max_side, name=name)
         orientation = _exif_orientation(image, name)  # after decoding: see the module docstring
@@ -287,15 +294,21 @@ def _as_tuple(value: object) -> tuple:
     return value if isinstance(value, tuple) else (value,)
 
 
-def _pillow_pixels(image: Image.Image, name: str, data: bytes, max_pixels: int) -> np.ndarray:
-    """An opened Pillow image -> uint8 HxW, HxWx3 RGB or HxWx4 RGBA (uint16 HxW for 16-bit grey)."""
+def _pillow_pixels(image: Image.Image, name: str, data: bytes, max_pixels: int, profile: Profile | None) -> np.ndarray:
+    """An opened Pillow image -> uint8 HxW, HxWx3 RGB or HxWx4 RGBA (uint16 HxW for 16-bit grey),
+    in sRGB when ``profile`` describes its colours (``colorizer.color_management``)."""
     with _decoder_errors(name, data, max_pixels):
         image.load()
     if image.mode in ("I", "F"):
         kind = "floating-point" if image.mode == "F" else "32-bit integer"
         raise ImageDecodeError(f"{name}: {kind} samples are not supported; save it as 8- or 16-bit")
     if image.mode.startswith("I;16"):  # 16-bit grey, in any byte order
-        return np.array(image).astype(np.uint16)
+        grey = np.array(image).astype(np.uint16)
+        return grey if profile is None else managed_array(grey, profile, name)
+    if profile is not None:
+        managed = managed_pixels(image, profile, name)
+        if managed is not None:
+            return managed
     if image.has_transparency_data:  # an alpha band, a tRNS chunk, a GIF transparent index
         target = "RGBA"
     elif image.mode in ("1", "L"):

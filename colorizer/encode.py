@@ -1,4 +1,5 @@
-"""Colorized pixels -> the bytes of an image file (PNG, JPEG or WebP), carrying text entries (the
+"""Colorized pixels -> the bytes of an image file (PNG, JPEG or WebP), tagged sRGB (a PNG sRGB chunk;
+the ICC profile ``icc_profiles.srgb_profile`` in JPEG APP2 and in WebP), carrying text entries (the
 provenance the colorizer records): PNG tEXt/iTXt chunks, a JPEG comment, WebP XMP; ``read_text``
 reads them back from a file's first bytes (``read_text_stream`` from an open file, MP4 films
 included). ``colorizer.pipeline`` writes the bytes; ``provenance.looks_complete`` tells whether a
@@ -27,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from colorizer.errors import ColorizerError, ImageEncodeError
+from colorizer.icc_profiles import srgb_profile
 from colorizer.mp4_boxes import read_mp4_text
 
 FORMATS = ("png", "jpg", "webp")
@@ -44,6 +46,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _IHDR_END = len(PNG_SIGNATURE) + 8 + 13 + 4  # signature, IHDR length+type, 13 data bytes, CRC
 _XMP_ITEM = '<rdf:li xml:lang="x-default">'
 PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+_ICC_PIECE = 65_519  # a JPEG APP2 segment's room for profile bytes (65,535 - 2 - 14)
 
 
 def check_format(format: str) -> str:
@@ -121,11 +124,11 @@ def encode_image(
     if not encoded:
         raise ImageEncodeError(f"{format.upper()} encoding failed")
     data = buffer.tobytes()
-    if text and format == "png":
-        return png_with_text(data, text)
-    if text and format == "jpg":
-        return jpeg_with_comment(data, text_lines(text))
-    return data
+    if format == "png":
+        data = png_with_srgb(data)
+        return png_with_text(data, text) if text else data
+    data = jpeg_with_icc(data, srgb_profile())
+    return jpeg_with_comment(data, text_lines(text)) if text else data
 
 
 def _encode_webp(image: np.ndarray, quality: int | str, text: Mapping[str, str] | None) -> bytes:
@@ -135,6 +138,7 @@ def _encode_webp(image: np.ndarray, quality: int | str, text: Mapping[str, str] 
         if quality == LOSSLESS
         else {"quality": quality}
     )
+    options["icc_profile"] = srgb_profile()
     if text:
         options["xmp"] = xmp_packet(text).encode("utf-8")
     stream = io.BytesIO()
@@ -182,6 +186,13 @@ def text_chunk(keyword: str, value: str) -> bytes:
         return png_chunk(b"iTXt", key + b"\0\0\0\0\0" + value.encode("utf-8"))
 
 
+def png_with_srgb(png: bytes) -> bytes:
+    """PNG bytes -> the same image tagged sRGB: an sRGB chunk (perceptual intent) after IHDR."""
+    if not png.startswith(PNG_SIGNATURE) or png[12:16] != b"IHDR":
+        raise ValueError("not a PNG that starts with its IHDR chunk")
+    return png[:_IHDR_END] + png_chunk(b"sRGB", b"\0") + png[_IHDR_END:]
+
+
 def png_with_text(png: bytes, text: Mapping[str, str]) -> bytes:
     """PNG bytes -> the same image with a text chunk per ``text`` entry inserted after IHDR (so a
     reader finds them without reading the pixels). The pixel data is not touched."""
@@ -216,6 +227,24 @@ def jpeg_with_comment(jpeg: bytes, comment: str) -> bytes:
     if jpeg[2:4] == b"\xff\xe0":  # APP0 (JFIF): its length counts its own two bytes
         position += 2 + struct.unpack(">H", jpeg[4:6])[0]
     return jpeg[:position] + b"\xff\xfe" + struct.pack(">H", len(body) + 2) + body + jpeg[position:]
+
+
+def jpeg_with_icc(jpeg: bytes, profile: bytes) -> bytes:
+    """JPEG bytes -> the same image with ``profile`` in APP2 ICC_PROFILE segments (as many as it
+    needs, 65,519 bytes each), after SOI and the JFIF APP0 segment."""
+    if not jpeg.startswith(b"\xff\xd8"):
+        raise ValueError("not a JPEG")
+    pieces = [profile[start : start + _ICC_PIECE] for start in range(0, len(profile), _ICC_PIECE)]
+    if len(pieces) > 255:
+        raise ValueError("a JPEG holds an ICC profile of at most 255 segments")
+    segments = b"".join(
+        b"\xff\xe2" + struct.pack(">H", 2 + 14 + len(piece)) + b"ICC_PROFILE\0" + bytes([index, len(pieces)]) + piece
+        for index, piece in enumerate(pieces, 1)
+    )
+    position = 2
+    if jpeg[2:4] == b"\xff\xe0":  # APP0 (JFIF): its length counts its own two bytes
+        position += 2 + struct.unpack(">H", jpeg[4:6])[0]
+    return jpeg[:position] + segments + jpeg[position:]
 
 
 def xmp_packet(text: Mapping[str, str]) -> str:

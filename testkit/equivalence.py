@@ -15,6 +15,7 @@ moved); each version's are given as a script.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -142,9 +143,7 @@ def run_version(tree: Path, inputs: dict, out: Path, model: Path, app: str) -> d
 
 def digests(folder: Path) -> dict[str, str]:
     """{path relative to ``folder``: digest} of every output file (ZIPs member by member, in order;
-    manifests left out: their rows hold times and run ids). The digest is ``content_digest``'s: the
-    file's bytes without its provenance block, and that provenance without ``Input`` (the input's
-    identity, recorded since round three of reliability: the code before did not write it)."""
+    manifests left out: their rows hold times and run ids); the digest is ``content_digest``'s."""
     found = {}
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or path.name == "manifest.jsonl":
@@ -160,13 +159,12 @@ def digests(folder: Path) -> dict[str, str]:
 
 
 def content_digest(data: bytes) -> str:
-    """SHA-256 of an output's bytes with its provenance block cut out (PNG text chunks, the JPEG
-    comment, WebP's XMP chunk and RIFF size, an MP4's boxes but for ``mdat``, the coded frames and
-    sound), followed by that provenance without the ``Input`` entry. Every pixel byte still
-    counts; a file with no provenance (a preview) is hashed whole."""
-    import io
-
-    from colorizer.encode import read_text
+    """SHA-256 of what an output holds, less what the code before could not have written: a photo's
+    decoded pixels (exactly as stored: depth, channels) and its text entries (the provenance), a
+    film's coded media (its ``mdat`` boxes) and its metadata, the ``Input`` entry (the input's
+    identity, recorded since round three of reliability) left out of both. Tags that change no pixel
+    (the sRGB tag, since colour management) may differ. Anything else is hashed whole."""
+    from colorizer.encode import read_text_stream
     from colorizer.mp4_boxes import boxes
     from colorizer.provenance import KEY_INPUT
 
@@ -178,37 +176,12 @@ def content_digest(data: bytes) -> str:
         stream = io.BytesIO(data)
         media = b"".join(data[box.body : box.end] for box in boxes(stream, 0, len(data)) if box.type == b"mdat")
     else:
-        text = read_text(data[: 64 * 1024])
-        media = _without_text(data)
+        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        if pixels is None:
+            return hashlib.sha256(data).hexdigest()
+        text = read_text_stream(io.BytesIO(data))
+        media = f"{pixels.dtype} {pixels.shape}".encode() + pixels.tobytes()
     text.pop(KEY_INPUT, None)
     digest = hashlib.sha256(media)
     digest.update(json.dumps(text, sort_keys=True).encode())
     return digest.hexdigest()
-
-
-def _without_text(data: bytes) -> bytes:
-    """PNG, JPEG or WebP bytes without the blocks that hold provenance text."""
-    if data.startswith(b"\x89PNG"):
-        kept, position = [data[:8]], 8
-        while position < len(data):
-            length = int.from_bytes(data[position : position + 4], "big")
-            end = position + 12 + length
-            if data[position + 4 : position + 8] not in (b"tEXt", b"iTXt", b"zTXt"):
-                kept.append(data[position:end])
-            position = end
-        return b"".join(kept)
-    if data.startswith(b"\xff\xd8"):  # the comment after SOI, or after SOI and JFIF's APP0
-        position = 2 + (2 + int.from_bytes(data[4:6], "big") if data[2:4] == b"\xff\xe0" else 0)
-        if data[position : position + 2] == b"\xff\xfe":
-            length = int.from_bytes(data[position + 2 : position + 4], "big")
-            return data[:position] + data[position + 2 + length :]
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        kept, position = [data[8:12]], 12
-        while position < len(data):
-            length = int.from_bytes(data[position + 4 : position + 8], "little")
-            end = position + 8 + length + (length & 1)
-            if data[position : position + 4] != b"XMP ":
-                kept.append(data[position:end])
-            position = end
-        return b"".join(kept)
-    return data

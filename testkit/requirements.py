@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -71,6 +72,17 @@ OPENCV4_CAFFE = Requirement(
 SHARED = Requirement("shared", _shared_fixtures_present, NO_SHARED)
 # The user-guided prototxts in ../shared/fixtures/user_guided; hidden with SHARED (the same name).
 SHARED_GUIDED = Requirement("shared", _guided_fixtures_present, f"{NO_SHARED}; needs {GUIDED_PROTOTXT.parent}")
+
+
+ICC_FOLDER = Path("/usr/share/color/icc")
+# Real profiles of every kind the colour-management tests read (Debian icc-profiles-free and libgs-common).
+ICC_FILES: tuple[str, ...] = ("Gray.icc", "Gray-CIE_L.icc", "ghostscript/rommrgb.icc", "ghostscript/a98.icc")
+ICC_FILES += ("ghostscript/default_cmyk.icc", "ghostscript/ps_cmyk.icc", "ghostscript/ps_gray.icc")
+ICC_PROFILES = Requirement(
+    "icc-profiles",
+    lambda: all((ICC_FOLDER / name).is_file() for name in ICC_FILES),
+    f"needs real ICC profiles in {ICC_FOLDER} (apt-get install icc-profiles-free libgs-common)",
+)
 
 
 def missing(*requirements: Requirement) -> list[Requirement]:

@@ -10,7 +10,7 @@ import zlib
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 
 from colorizer.encode import (
     MAX_SIDE,
@@ -18,11 +18,14 @@ from colorizer.encode import (
     check_size,
     encode_image,
     flatten_on_white,
+    jpeg_with_icc,
     png_with_text,
     read_png_text,
     read_text,
+    read_text_stream,
 )
 from colorizer.errors import ColorizerError, ImageEncodeError
+from colorizer.icc_profiles import srgb_profile
 from colorizer.provenance import (
     KEY_COMMENT,
     KEY_MODEL,
@@ -73,7 +76,26 @@ def test_jpeg_quality(rgb, quality):
     reference = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality or 95])[
         1
     ].tobytes()
-    assert data == reference
+    assert data == jpeg_with_icc(reference, srgb_profile())  # OpenCV's JPEG, tagged sRGB
+
+
+@pytest.mark.parametrize("format", ["png", "jpg", "webp"])
+def test_every_output_is_tagged_srgb(rgb, format):
+    with Image.open(io.BytesIO(encode_image(rgb, format, text={"provenance": "kept"}))) as image:
+        if format == "png":
+            assert image.info.get("srgb") == 0  # the sRGB chunk, perceptual
+        else:
+            profile = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"])).profile
+            assert profile.xcolor_space.strip() == "RGB" and "sRGB" in profile.profile_description
+    decoded_text = read_text_stream(io.BytesIO(encode_image(rgb, format, text={"provenance": "kept"})))
+    assert decoded_text == {"provenance": "kept"}
+
+
+def test_our_srgb_profile_is_srgb_to_littlecms():
+    pixels = np.random.default_rng(0).integers(0, 256, (32, 32, 3), np.uint8)
+    ours = ImageCms.ImageCmsProfile(io.BytesIO(srgb_profile()))
+    converted = ImageCms.profileToProfile(Image.fromarray(pixels), ours, ImageCms.createProfile("sRGB"))
+    assert np.abs(np.asarray(converted).astype(int) - pixels).max() <= 1
 
 
 def test_jpeg_flattens_alpha_on_white(rgb):

@@ -1,8 +1,9 @@
-"""The one pipeline changed no pixel byte: every front end's outputs (the command line's batches in
-every format, photos and films; the app's one photo with its previews, many photos in a ZIP, a film)
-are bit-identical to those of the code before it (``testkit.equivalence``: the commit before, from
-git, run side by side on the same inputs and model), their provenance compared entry by entry apart
-from ``Input``, the input's identity that later code adds (``equivalence.content_digest``)."""
+"""The one pipeline changed no pixel: every front end's outputs (the command line's batches in every
+format, photos and films; the app's one photo with its previews, many photos in a ZIP, a film) hold
+exactly the pixels (a film: its coded media) and the provenance of those of the code before it
+(``testkit.equivalence``: the commit before, from git, run side by side on the same inputs and
+model). What later issues add without changing a pixel is left out of the comparison: the sRGB tag,
+and ``Input``, the input's identity in the provenance (``equivalence.content_digest``)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_every_front_end_wrote_the_same_files(outputs):
     assert sorted(new) == sorted(old)
 
 
-def test_every_output_is_bit_identical_to_the_code_before(outputs):
+def test_every_output_has_the_pixels_and_provenance_of_the_code_before(outputs):
     old, new = outputs
     changed = sorted(name for name in old if new.get(name) != old[name])
     assert not changed, f"{len(changed)} outputs differ from {LEGACY_COMMIT}'s: {changed[:10]}"
