@@ -52,6 +52,7 @@ def first_frame(path: Path) -> np.ndarray:
 def clips(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("films")
     seconds = config.PUBLIC_FILM_LIMITS.max_seconds
+    assert seconds is not None  # a public server's films are limited in duration
     long_frames = int(seconds) + 3  # one frame a second: just over the limit, cheap to make
     wide = (
         int(np.sqrt(config.PUBLIC_FILM_LIMITS.max_pixels * 16 / 9)) // 2 * 2 + 16

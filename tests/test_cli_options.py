@@ -85,6 +85,9 @@ CASES = {
         (), elsewhere="tests/test_archive_safety.py::test_a_users_file_at_an_outputs_name_is_never_overwritten"
     ),
     "--jobs": Case(("--jobs", "1"), changes_pixels=False),
+    "--hints": Case(
+        (), elsewhere="tests/test_hints_pipeline.py::test_cli_hints_file_reaches_the_photo_and_its_provenance"
+    ),
     "--no-stabilize": Case((), elsewhere="tests/test_video_cli.py::test_no_stabilize_gives_the_per_frame_film"),
     "--ray": Case((), elsewhere="tests/test_ray.py::test_ray_outputs_identical_to_local"),
     "--ray-actors": Case((), elsewhere="tests/test_ray.py::test_ray_outputs_identical_to_local"),
