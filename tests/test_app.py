@@ -28,7 +28,7 @@ from colorizer.preview import PREVIEW_SIDE, preview
 from colorizer.service import result_name
 from convert import sources
 from convert.pins import describe_release_dir
-from testkit.app_server import REPO_ROOT, app_command, app_env, free_port, running_app
+from testkit.app_server import REPO_ROOT, app_command, app_env, free_port
 from testkit.fixtures import colorfulness, shared_photos
 
 CORRUPT_MESSAGE = "not a recognised image format"  # colorizer.decode's wording for unknown bytes
@@ -364,14 +364,13 @@ def test_missing_model_offline_exits_2_with_one_line(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def server_work(tmp_path_factory):
-    return tmp_path_factory.mktemp("app_server")  # app.log, and the server's cache in gradio/
+def server_work(app_server):
+    return app_server.work  # app.log, and the server's cache in gradio/
 
 
 @pytest.fixture(scope="module")
-def server_url(synthetic_model, server_work):
-    with running_app(synthetic_model, server_work) as url:
-        yield url
+def server_url(app_server):
+    return app_server.url
 
 
 @pytest.fixture(scope="module")

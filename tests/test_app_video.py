@@ -19,7 +19,6 @@ from colorizer.options import ColorizeOptions
 from colorizer.provenance import KEY_MODEL, KEY_SETTINGS, read_provenance
 from colorizer.video_service import FilmLimits, film_result_name
 from colorkit.files import sha256_file
-from testkit.app_server import running_app
 from testkit.video_clips import read_film, write_clip
 
 
@@ -64,9 +63,8 @@ def clips(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def client(synthetic_model, tmp_path_factory):
-    with running_app(synthetic_model, tmp_path_factory.mktemp("film_server")) as url:
-        yield Client(url, verbose=False, download_files=str(tmp_path_factory.mktemp("film_downloads")))
+def client(app_server, tmp_path_factory):
+    return Client(app_server.url, verbose=False, download_files=str(tmp_path_factory.mktemp("film_downloads")))
 
 
 def test_default_limits_suit_a_public_page():

@@ -142,6 +142,16 @@ def test_tree_manifest_complete_and_correct(tree_run, model_hash):
     assert "2 files without an image suffix ignored" in result.stdout
 
 
+def test_docs_manifest_example_has_the_fields_of_a_row(tree_run):
+    """docs/cli.md's manifest row names every field a real row has, and its settings every setting."""
+    _, out, _, _ = tree_run
+    row = rows_of(out / "manifest.jsonl")[0]
+    section = (REPO_ROOT / "docs" / "cli.md").read_text().split("## The manifest")[1]
+    example = json.loads(section.split("```json")[1].split("```")[0])
+    assert sorted(example) == sorted(row), "docs/cli.md: the manifest row's fields"
+    assert sorted(example["settings"]) == sorted(row["settings"]), "docs/cli.md: the manifest row's settings"
+
+
 def test_tree_console_lists_outputs_and_errors(tree_run):
     tree, out, result, fifo = tree_run
     listed = result.stdout.splitlines()[:-1]
