@@ -14,7 +14,12 @@ from convert.eccv16 import convert_release
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CALIBRATION_DIR = Path(__file__).resolve().parent.parent / "examples"
+_PACKAGE = Path(__file__).resolve().parent
+# The photos --int8 calibrates on: the example photos, which an installed package carries as
+# convert/calibration/ (pyproject.toml) and a source checkout keeps in examples/.
+DEFAULT_CALIBRATION_DIR = (
+    _PACKAGE / "calibration" if (_PACKAGE / "calibration").is_dir() else _PACKAGE.parent / "examples"
+)
 
 
 def build_model_file(

@@ -8,22 +8,24 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from colorkit.cli import ORT_LOG_SEVERITY, HelpFormatter, configure_logging
+from colorkit.cli import ORT_LOG_SEVERITY, HelpFormatter, command_name, configure_logging
 from colorkit.contract import MODEL_ENV, default_cache_dir, default_model_path, int8_path
 from convert.build import DEFAULT_CALIBRATION_DIR, build_model_file
 from convert.errors import ConversionError
+from convert.pins import mismatch_warnings
 from convert.quantize import DEFAULT_MAX_MEAN_DAB, quantize_model
 
+# %(prog)s: the command as this process was started (colorkit.cli.command_name).
 EPILOG = """examples:
-  python -m convert
-      download the three release files (verified by SHA-256, cached) and write models/eccv16.onnx
-  python -m convert --prototxt colorization_deploy_v2.prototxt \\
+  %(prog)s
+      download the three release files (verified by SHA-256, cached) and write the model (--output)
+  %(prog)s --prototxt colorization_deploy_v2.prototxt \\
       --caffemodel colorization_release_v2.caffemodel --hull pts_in_hull.npy
-      convert local files, fully offline
-  python -m convert --mirror http://my-mirror/colorization --output /tmp/eccv16.onnx
+      convert local files, fully offline (a file that differs from the official one: a warning)
+  %(prog)s --mirror http://my-mirror/colorization --output /tmp/eccv16.onnx
       try your own mirror first, write elsewhere
-  python -m convert --int8
-      also write models/eccv16-int8.onnx, calibrated on examples/ and checked against fp32
+  %(prog)s --int8
+      also write eccv16-int8.onnx beside the model, calibrated on the example photos and checked against fp32
 
 exit status: 0 converted, 2 the inputs could not be fetched or converted (one line on stderr says why)
 """
@@ -31,7 +33,7 @@ exit status: 0 converted, 2 the inputs could not be fetched or converted (one li
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m convert", description=__doc__, epilog=EPILOG, formatter_class=HelpFormatter
+        prog=command_name("convert"), description=__doc__, epilog=EPILOG, formatter_class=HelpFormatter
     )
     parser.add_argument("--prototxt", type=Path, help="local deploy prototxt (else downloaded)")
     parser.add_argument("--caffemodel", type=Path, help="local caffemodel weights (else downloaded)")
@@ -77,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.verbose, quiet_root=True, package="convert")
     if not args.verbose:
         ort.set_default_logger_severity(ORT_LOG_SEVERITY)
+    local = {"prototxt": args.prototxt, "caffemodel": args.caffemodel, "hull": args.hull}
+    for line in mismatch_warnings({key: path for key, path in local.items() if path is not None}):
+        print(line, file=sys.stderr)
     try:
         output = build_model_file(
             args.output,
@@ -95,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConversionError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except OSError as error:  # the output cannot be written
-        print(f"error: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
+    except OSError as error:  # a file that cannot be read or written: named as the system names it
+        print(f"error: {error.filename or args.output}: {error.strerror or error}", file=sys.stderr)
         return 2
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from colorkit.files import sha256_file
-from convert.sources import RELEASE_FILES, PinnedFile, release_files_in
+from convert.sources import RELEASE_FILES, RELEASE_KEYWORDS, PinnedFile, release_files_in
 
 
 def pin_mismatch(path: Path, pinned: PinnedFile) -> str | None:
@@ -17,6 +17,18 @@ def pin_mismatch(path: Path, pinned: PinnedFile) -> str | None:
     if digest != pinned.sha256:
         return f"{path} has SHA-256 {digest[:16]}..., the official {pinned.name} has {pinned.sha256[:16]}..."
     return None
+
+
+def mismatch_warnings(files: dict[str, Path]) -> list[str]:
+    """A warning line for each release file in ``files`` (build_model_file's keywords: prototxt=,
+    caffemodel=, hull=) that differs from the official one; files that do not exist are left to the
+    converter's own error."""
+    lines = []
+    for key, path in files.items():
+        mismatch = pin_mismatch(path, RELEASE_KEYWORDS[key]) if path.is_file() else None
+        if mismatch:
+            lines.append(f"warning: {mismatch}; converting it anyway (a fine-tuned model?)")
+    return lines
 
 
 def describe_release_dir(directory: Path) -> tuple[dict[str, Path], list[str]]:
@@ -31,9 +43,4 @@ def describe_release_dir(directory: Path) -> tuple[dict[str, Path], list[str]]:
             f"{directory}: looked for {', '.join(file.name for file in RELEASE_FILES)}; "
             f"missing {', '.join(missing)} (downloaded instead)"
         )
-    for file in RELEASE_FILES:
-        if file.name in names:
-            mismatch = pin_mismatch(directory / file.name, file)
-            if mismatch:
-                lines.append(f"warning: {mismatch}; converting it anyway (a fine-tuned model?)")
-    return found, lines
+    return found, lines + mismatch_warnings(found)

@@ -44,6 +44,8 @@ HULL = PinnedFile(
 )
 
 RELEASE_FILES = (PROTOTXT, CAFFEMODEL, HULL)
+# The keywords that name each file for convert.build.build_model_file (and the converter's options).
+RELEASE_KEYWORDS = {"prototxt": PROTOTXT, "caffemodel": CAFFEMODEL, "hull": HULL}
 
 
 def release_files_in(directory: Path | None) -> dict[str, Path]:
@@ -51,5 +53,4 @@ def release_files_in(directory: Path | None) -> dict[str, Path]:
     for ``convert.build.build_model_file`` (prototxt=, caffemodel=, hull=); {} for None."""
     if directory is None:
         return {}
-    keys = {"prototxt": PROTOTXT, "caffemodel": CAFFEMODEL, "hull": HULL}
-    return {key: directory / file.name for key, file in keys.items() if (directory / file.name).is_file()}
+    return {key: directory / file.name for key, file in RELEASE_KEYWORDS.items() if (directory / file.name).is_file()}
