@@ -80,14 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         ort.set_default_logger_severity(ORT_LOG_SEVERITY)
     local = {"prototxt": args.prototxt, "caffemodel": args.caffemodel, "hull": args.hull}
-    for line in mismatch_warnings({key: path for key, path in local.items() if path is not None}):
-        print(line, file=sys.stderr)
     try:
         output = build_model_file(
             args.output,
-            prototxt=args.prototxt,
-            caffemodel=args.caffemodel,
-            hull=args.hull,
+            **local,
             cache_dir=args.cache_dir,
             mirrors=tuple(args.mirror),
             progress=not args.no_progress,
@@ -100,7 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConversionError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except OSError as error:  # a file that cannot be read or written: named as the system names it
-        print(f"error: {error.filename or args.output}: {error.strerror or error}", file=sys.stderr)
+    except OSError as error:  # the output cannot be written
+        print(f"error: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
         return 2
+    # Local files that are not the release's (a fine-tuned model?) are said once all went well, so
+    # that a refusal stays one line.
+    for line in mismatch_warnings({key: path for key, path in local.items() if path is not None}):
+        print(line, file=sys.stderr)
     return 0
