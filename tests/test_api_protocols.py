@@ -17,6 +17,8 @@ from PIL import Image
 from testkit.app_server import REPO_ROOT
 from testkit.hostile_corpus import scene
 
+pytestmark = pytest.mark.slow  # curl and MCP against the app's server: not in the quick subset
+
 CURL = shutil.which("curl")
 DEFAULTS = [224, "bilateral", False, "fp32"]  # render_size, upsample, keep_colour, precision: raw calls send all
 

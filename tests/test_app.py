@@ -31,6 +31,8 @@ from convert.pins import describe_release_dir
 from testkit.app_server import REPO_ROOT, app_command, app_env, free_port
 from testkit.fixtures import colorfulness, shared_photos
 
+pytestmark = pytest.mark.slow  # the app's server and subprocesses: not in the quick subset
+
 CORRUPT_MESSAGE = "not a recognised image format"  # colorizer.decode's wording for unknown bytes
 
 

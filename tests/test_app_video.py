@@ -21,6 +21,8 @@ from colorizer.video_service import FilmLimits, film_result_name
 from colorkit.files import sha256_file
 from testkit.video_clips import read_film, write_clip
 
+pytestmark = pytest.mark.slow  # films through the app's server: not in the quick subset
+
 
 def grey_frames(width: int, height: int, count: int) -> list[np.ndarray]:
     """``count`` uint8 height x width x 3 grey frames (R = G = B): a gradient with a disc moving right."""

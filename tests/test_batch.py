@@ -28,6 +28,8 @@ from colorizer.signals import Stopped, StopSignals
 from testkit.batch_tree import make_fifo, write_flat_folder, write_mixed_tree
 from testkit.fixtures import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # CLI subprocesses and signals: not in the quick subset
+
 # What each good input of write_mixed_tree must become under -o OUT -r (the naming rules of the docs).
 EXPECTED = {
     "photo one.jpg": "photo one_color.png",

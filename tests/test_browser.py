@@ -38,7 +38,10 @@ TIMEOUT_MS = 120_000  # page load and colorizing on two busy CPU cores
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 MAX_SLIDER_HEIGHT = 400  # px: the before/after view's height limit (app.CSS)
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Debian's chromium at {CHROMIUM}")
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Debian's chromium at {CHROMIUM}"),
+    pytest.mark.slow,  # Chromium against the app's server: not in the quick subset (docs/testing.md)
+]
 
 # Each layer of the before/after view: its box, the photo's drawn rectangle inside it (object-fit),
 # and the box of the nearest ancestor that clips (overflow hidden): what of the photo can be seen.

@@ -402,6 +402,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120)
     )
 
 
+@pytest.mark.slow  # a converter subprocess
 def test_cli_offline_conversion_writes_a_loadable_model(synthetic_release, tmp_path):
     output = tmp_path / "m.onnx"
 
@@ -430,6 +431,7 @@ def _official_files_match_pins(*paths: Path) -> bool:
     )
 
 
+@pytest.mark.slow  # a converter subprocess
 def test_cli_fetches_from_mirror_and_converts(server, synthetic_release, tmp_path):
     """The official prototxt and hull (when ../shared has them) served by a local mirror: verified
     against the real pins, cached, converted. The caffemodel is local (no synthetic one matches)."""
@@ -467,6 +469,7 @@ def cli_with_wrong_bytes(server, tmp_path):
     return result, output, cache, server
 
 
+@pytest.mark.slow  # a converter subprocess
 def test_cli_wrong_bytes_from_mirror_fail_cleanly(cli_with_wrong_bytes):
     result, output, cache, server = cli_with_wrong_bytes
 

@@ -27,6 +27,8 @@ from convert import sources
 from testkit.environments import make_venv
 from testkit.fixtures import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # a venv and pip install: not in the quick subset
+
 PACKAGES = ("colorizer", "colorkit", "convert")
 
 
