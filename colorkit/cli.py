@@ -1,4 +1,4 @@
-"""What every command-line tool here shares: the help formatter and the logging setup."""
+"""What every command-line tool here shares: the help formatter, the logging setup, the commands' names."""
 
 from __future__ import annotations
 

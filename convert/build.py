@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from filelock import FileLock
-
 from colorkit.contract import default_cache_dir, default_model_path
 from colorkit.files import atomic_writer, remove_stale_parts
 from convert import download, sources
 from convert.eccv16 import convert_release
+from convert.lock import lock_beside
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ def ensure_model(output: Path | None = None, **options) -> Path:
     if output.exists():
         return output
     output.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(f"{output}.lock"):
+    with lock_beside(output):
         remove_stale_parts(output)
         if output.exists():  # another process built it while we waited
             return output
