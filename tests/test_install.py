@@ -105,32 +105,35 @@ def test_console_commands_are_the_ones_help_texts_name(installed, tmp_path):
 
 
 def test_console_commands_run_from_another_folder(installed, tmp_path, synthetic_release):
+    """Installed, colorizer-convert writes the model, and with --int8 its int8 sibling calibrated on
+    the photos the package carries, into the user cache; colorize finds both there; all started
+    outside the checkout. (One conversion for both: it is the slow part.)"""
     bin_dir, env = installed
     for command in ("colorize", "colorizer-convert"):
         done = run([str(bin_dir / command), "--help"], tmp_path, env)
         assert done.returncode == 0 and "usage:" in done.stdout, done.stderr
-    # Installed, the converter writes the model into the user cache, where the colorizer looks for it;
-    # the random-weight caffemodel is not the release's, and the converter says so.
     done = run(
-        [
-            str(bin_dir / "colorizer-convert"),
-            *synthetic_release.convert_args(),
-        ],
+        [str(bin_dir / "colorizer-convert"), *synthetic_release.convert_args(), "--int8", "--int8-max-dab", "inf"],
         tmp_path,
         env,
     )
     assert done.returncode == 0, done.stderr
+    # The random-weight caffemodel is not the release's, and the converter says so.
     assert f"the official {sources.CAFFEMODEL.name} is" in done.stderr and "converting it anyway" in done.stderr, (
         done.stderr
     )
-    model = Path(env["COLORIZER_CACHE"]) / "models" / "eccv16.onnx"
-    assert model.is_file(), done.stdout
+    models = Path(env["COLORIZER_CACHE"]) / "models"
+    assert (models / "eccv16.onnx").is_file(), done.stdout
+    assert f"wrote {models / 'eccv16-int8.onnx'}" in done.stdout and (models / "eccv16-int8.onnx").is_file()
+    held_out = len(sorted(REPO_ROOT.glob("examples/*.jpg"))[2::3])  # every third example photo is held out
+    assert f"int8 vs fp32 on {held_out} held-out photos" in done.stdout, done.stdout
     photo = tmp_path / "old photo.png"
     cv2.imwrite(str(photo), np.tile(np.arange(64, dtype=np.uint8) * 4, (48, 1)))
-    done = run([str(bin_dir / "colorize"), photo.name], tmp_path, env)
-    assert done.returncode == 0, done.stderr
-    result = cv2.imread(str(tmp_path / "old photo_color.png"), cv2.IMREAD_UNCHANGED)
-    assert result is not None and result.shape == (48, 64, 3)
+    for options, written in (([], "old photo_color.png"), (["--int8", "-o", "int8"], "int8/old photo_color.png")):
+        done = run([str(bin_dir / "colorize"), photo.name, *options], tmp_path, env)
+        assert done.returncode == 0, done.stderr
+        result = cv2.imread(str(tmp_path / written), cv2.IMREAD_UNCHANGED)
+        assert result is not None and result.shape == (48, 64, 3), written
 
 
 def test_converter_help_names_the_installed_command_and_its_model(installed, tmp_path):
@@ -141,28 +144,6 @@ def test_converter_help_names_the_installed_command_and_its_model(installed, tmp
     assert text.startswith("usage: colorizer-convert "), done.stdout
     assert "python -m" not in text and not re.search(r"(?<![\w/])models/", text), done.stdout  # no checkout paths
     assert f"(default: {Path(env['COLORIZER_CACHE']) / 'models' / 'eccv16.onnx'})" in text, done.stdout
-
-
-def test_int8_works_from_another_folder(installed, tmp_path, synthetic_release):
-    """colorizer-convert --int8 calibrates on the photos the package carries, then colorize --int8
-    uses the int8 model, both started outside the checkout."""
-    bin_dir, env = installed
-    env = {**env, "COLORIZER_CACHE": str(tmp_path / "cache")}
-    done = run(
-        [str(bin_dir / "colorizer-convert"), *synthetic_release.convert_args(), "--int8", "--int8-max-dab", "inf"],
-        tmp_path,
-        env,
-    )
-    assert done.returncode == 0, done.stderr
-    int8 = tmp_path / "cache" / "models" / "eccv16-int8.onnx"
-    assert f"wrote {int8}" in done.stdout and int8.is_file(), done.stdout
-    held_out = len(sorted(REPO_ROOT.glob("examples/*.jpg"))[2::3])  # every third example photo is held out
-    assert f"int8 vs fp32 on {held_out} held-out photos" in done.stdout, done.stdout
-    photo = tmp_path / "old.png"
-    cv2.imwrite(str(photo), np.tile(np.arange(64, dtype=np.uint8) * 4, (48, 1)))
-    done = run([str(bin_dir / "colorize"), photo.name, "--int8", "-o", "out"], tmp_path, env)
-    assert done.returncode == 0, done.stderr
-    assert cv2.imread(str(tmp_path / "out" / "old_color.png")).shape == (48, 64, 3)
 
 
 def test_checkout_keeps_using_models_folder():
