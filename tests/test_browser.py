@@ -7,14 +7,13 @@ to refresh the docs' pictures (docs/testing.md). A plain test run leaves the che
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from testkit.app_server import REPO_ROOT
+from testkit.screenshots import screenshot_dir
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Offline and quiet: no sandbox (containers), no GPU, no background calls home, fresh state.
@@ -28,12 +27,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-REFRESH_DOCS_ENV = "COLORIZER_REFRESH_DOCS"
-SHOTS = (
-    REPO_ROOT / "docs"
-    if os.environ.get(REFRESH_DOCS_ENV, "").strip().lower() not in ("", "0", "false", "no")
-    else REPO_ROOT / "tests" / "out" / "screenshots"
-)
+SHOTS = screenshot_dir()  # tests/out/screenshots/, or docs/ with COLORIZER_REFRESH_DOCS=1
 TIMEOUT_MS = 120_000  # page load and colorizing on two busy CPU cores
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 MAX_SLIDER_HEIGHT = 400  # px: the before/after view's height limit (app.CSS)
