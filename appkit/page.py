@@ -16,15 +16,34 @@ once: the **Many photos** tab; a short film: the **Film** tab.
 THEME = gr.themes.Default(
     font=[gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)), "ui-sans-serif", "system-ui", "sans-serif"]
 )
-# The before/after layers: Gradio 6.31 lays the first image out in the flow (width 100%, max-height
-# 500 px) and the second absolutely over the 400 px panel, so photos that are not ~3:2 were offset and
-# cropped. Both now fill the panel and letterbox the same way: pixel-aligned, the whole photo shown.
+# The before/after view. Gradio 6.31 centres a letterboxed photo in a 400 px panel and lets the slider's
+# handle travel the whole panel, over the empty bands beside or above the photo. Here the slider's box
+# (.wrap) is the photo's own box: the first layer sits in the flow at its natural size, shrunk to fit
+# the column and 400 px of height; the second lies exactly over it; the panel's height follows, so the
+# handle's track is the photo and no band is left. (The first layer's size sets the box: both layers
+# are the same size, the result having the photo's size.) The films' labels (the limits) stop short of
+# the video's toolbar (up to three buttons, 71 px) instead of running under it on a phone.
 CSS = """
 #model-line { opacity: 0.75; font-size: 0.9em; }
-#before-after img { position: absolute; inset: 0; width: 100%; height: 100%; max-width: none;
-                    max-height: none; margin: 0; object-fit: contain; }
+#before-after { height: auto !important; }
+#before-after .slider-wrap.limit_height, #before-after .slider-wrap.limit_height .content {
+    display: block; height: auto; }
+#before-after .slider-wrap.limit_height .wrap { width: fit-content; max-width: 100%; height: auto; margin: 0 auto; }
+#before-after .slider-wrap.limit_height img { display: block; width: 100%; height: auto; max-width: none;
+    max-height: 400px !important; margin: 0; object-fit: fill; }
+#before-after .slider-wrap.limit_height img.fixed { position: absolute; inset: 0; height: 100%; }
+#film > label[data-testid="block-label"], #film-result > label[data-testid="block-label"] {
+    max-width: calc(100% - 84px); }
 """
 WORKING_JS = "() => 'Colorizing…'"
-# After a result on a narrow screen (one column), bring the before/after view into sight.
-SCROLL_JS = """() => { if (window.innerWidth < 768) {
-  document.getElementById('before-after')?.scrollIntoView({behavior: 'smooth', block: 'start'}); } }"""
+# After a result on a narrow screen (one column), bring the before/after view into sight, once its
+# layers and the result below have loaded (up to 10 s): the view takes its photo's height, and the
+# page only becomes long enough to scroll it to the top then.
+SCROLL_JS = """() => { if (window.innerWidth >= 768) return;
+  const deadline = Date.now() + 10000;
+  const scroll = () => {
+    const images = Array.from(document.querySelectorAll('#before-after img, #result img'));
+    if (Date.now() < deadline && (images.length < 3 || !images.every(img => img.complete && img.naturalWidth))) {
+      setTimeout(scroll, 100); return; }
+    document.getElementById('before-after')?.scrollIntoView({behavior: 'smooth', block: 'start'}); };
+  scroll(); }"""

@@ -1,9 +1,15 @@
-"""What every command-line tool here shares: the help formatter and the logging setup."""
+"""What every command-line tool here shares: the help formatter, the logging setup, the commands' names."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
+from pathlib import Path
+
+# The console scripts pyproject.toml's [project.scripts] installs, by the package each runs as
+# ``python -m <package>`` in a source checkout.
+COMMANDS = {"colorizer": "colorize", "convert": "colorizer-convert"}
 
 # onnxruntime's severity for the sessions we open: errors only. The optional temperature input
 # makes it warn, harmlessly, about every session.
@@ -30,3 +36,11 @@ def configure_logging(verbose: bool, *, quiet_root: bool = False, package: str |
     logging.basicConfig(level=root_level, format="%(levelname)s %(name)s: %(message)s")
     if package:
         logging.getLogger(package).setLevel(level)
+
+
+def command_name(package: str) -> str:
+    """How the user runs ``package``'s tool, said the way this process was started: ``colorize`` or
+    ``colorizer-convert`` under an installed console script, else ``python -m colorizer`` or
+    ``python -m convert`` (a source checkout). For help texts and hints that name a command."""
+    started_as = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else ""
+    return COMMANDS[package] if started_as in COMMANDS.values() else f"python -m {package}"

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import onnx
-from filelock import FileLock
 
 from colorkit.contract import (
     KIND_ECCV16,
@@ -24,10 +23,16 @@ from convert import download, sources
 from convert.eccv16 import convert_release
 from convert.errors import ConversionError
 from convert.guided import convert_guided, convert_guided_dist
+from convert.lock import lock_beside
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CALIBRATION_DIR = Path(__file__).resolve().parent.parent / "examples"
+_PACKAGE = Path(__file__).resolve().parent
+# The photos --int8 calibrates on: the example photos, which an installed package carries as
+# convert/calibration/ (pyproject.toml) and a source checkout keeps in examples/.
+DEFAULT_CALIBRATION_DIR = (
+    _PACKAGE / "calibration" if (_PACKAGE / "calibration").is_dir() else _PACKAGE.parent / "examples"
+)
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,7 @@ def ensure_model(output: Path | None = None, **options) -> Path:
     if output.exists():
         return output
     output.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(f"{output}.lock"):
+    with lock_beside(output):
         remove_stale_parts(output)
         if output.exists():  # another process built it while we waited
             return output

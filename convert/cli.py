@@ -10,7 +10,7 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from colorkit.cli import ORT_LOG_SEVERITY, HelpFormatter, configure_logging
+from colorkit.cli import ORT_LOG_SEVERITY, HelpFormatter, command_name, configure_logging
 from colorkit.contract import (
     GUIDED_MODEL_ENV,
     KIND_ECCV16,
@@ -26,25 +26,27 @@ from convert.build import DEFAULT_CALIBRATION_DIR, RELEASES, build_model_file
 from convert.caffe_io import read_prototxt
 from convert.errors import ConversionError
 from convert.guided import is_guided_dist_net, is_guided_net
+from convert.pins import mismatch_warnings
 from convert.quantize import DEFAULT_MAX_MEAN_DAB, GUIDED_INT8_REFUSAL, quantize_model
 
+# %(prog)s: the command as this process was started (colorkit.cli.command_name).
 EPILOG = """examples:
-  python -m convert
-      download the three release files (verified by SHA-256, cached) and write models/eccv16.onnx
-  python -m convert --prototxt colorization_deploy_v2.prototxt \\
+  %(prog)s
+      download the three release files (verified by SHA-256, cached) and write the model (--output)
+  %(prog)s --prototxt colorization_deploy_v2.prototxt \\
       --caffemodel colorization_release_v2.caffemodel --hull pts_in_hull.npy
-      convert local files, fully offline
-  python -m convert --mirror http://my-mirror/colorization --output /tmp/eccv16.onnx
+      convert local files, fully offline (a file that differs from the official one: a warning)
+  %(prog)s --mirror http://my-mirror/colorization --output /tmp/eccv16.onnx
       try your own mirror first, write elsewhere
-  python -m convert --int8
-      also write models/eccv16-int8.onnx, calibrated on examples/ and checked against fp32
-  python -m convert --guided
+  %(prog)s --int8
+      also write eccv16-int8.onnx beside the model, calibrated on the example photos and checked against fp32
+  %(prog)s --guided
       the user-guided model (hints): download deploy_nodist.prototxt (verified) and model.caffemodel
-      (no published checksum: its SHA-256 is logged), write models/guided.onnx
-  python -m convert --prototxt deploy_nodist.prototxt --caffemodel model.caffemodel --output guided.onnx
+      (no published checksum: its SHA-256 is logged), write guided.onnx beside the model
+  %(prog)s --prototxt deploy_nodist.prototxt --caffemodel model.caffemodel --output guided.onnx
       the user-guided model from local files (recognised by its prototxt; no --hull)
-  python -m convert --prototxt deploy_nopred.prototxt --caffemodel model.caffemodel --hull pts_in_hull.npy
-      its colour distribution over the 313 ab bins, models/guided-dist.onnx (suggested colours)
+  %(prog)s --prototxt deploy_nopred.prototxt --caffemodel model.caffemodel --hull pts_in_hull.npy
+      its colour distribution over the 313 ab bins, guided-dist.onnx (suggested colours)
 
 exit status: 0 converted, 2 the inputs could not be fetched or converted (one line on stderr says why)
 """
@@ -52,7 +54,7 @@ exit status: 0 converted, 2 the inputs could not be fetched or converted (one li
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m convert", description=__doc__, epilog=EPILOG, formatter_class=HelpFormatter
+        prog=command_name("convert"), description=__doc__, epilog=EPILOG, formatter_class=HelpFormatter
     )
     parser.add_argument("--prototxt", type=Path, help="local deploy prototxt (else downloaded)")
     parser.add_argument("--caffemodel", type=Path, help="local caffemodel weights (else downloaded)")
@@ -115,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.verbose, quiet_root=True, package="convert")
     if not args.verbose:
         ort.set_default_logger_severity(ORT_LOG_SEVERITY)
+    local = {"prototxt": args.prototxt, "caffemodel": args.caffemodel, "hull": args.hull}
     target = args.output
     try:
         kind = _model_kind(args)
@@ -128,9 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         output = build_model_file(
             target,
             kind=kind,
-            prototxt=args.prototxt,
-            caffemodel=args.caffemodel,
-            hull=args.hull,
+            **local,
             cache_dir=args.cache_dir,
             mirrors=tuple(args.mirror),
             progress=not args.no_progress,
@@ -146,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:  # the output cannot be written
         print(f"error: cannot write {target}: {error.strerror or error}", file=sys.stderr)
         return 2
+    # Local files that are not the release's (a fine-tuned model?) are said once all went well, so
+    # that a refusal stays one line.
+    for line in mismatch_warnings({key: path for key, path in local.items() if path is not None}, RELEASES[kind].files):
+        print(line, file=sys.stderr)
     return 0
 
 

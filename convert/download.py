@@ -10,11 +10,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from filelock import FileLock
 from tqdm import tqdm
 
 from colorkit.files import atomic_writer, remove_stale_parts, sha256_file
 from convert.errors import DownloadError
+from convert.lock import lock_beside
 from convert.sources import PinnedFile
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def fetch(
     """
     target = cache_dir / file.name
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with FileLock(f"{target}.lock"):
+    with lock_beside(target):
         remove_stale_parts(target)
         if target.exists():
             if _matches(target, file):

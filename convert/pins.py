@@ -22,6 +22,23 @@ def pin_mismatch(path: Path, pinned: PinnedFile) -> str | None:
     return None
 
 
+def mismatch_warnings(files: dict[str, Path], release: dict[str, PinnedFile] | None = None) -> list[str]:
+    """A line for each file in ``files`` (build_model_file's keywords: prototxt=, caffemodel=, hull=)
+    that differs from ``release``'s (default ECCV16's) pinned one, or has no pin to be checked
+    against; files that do not exist are left to the converter's own error."""
+    release = RELEASE if release is None else release
+    lines = []
+    for key, path in files.items():
+        pinned = release.get(key)
+        if pinned is None or not path.is_file():
+            continue
+        if not pinned.pinned:
+            lines.append(f"note: {path} has no published SHA-256 to check it against (SHA-256 {sha256_file(path)})")
+        elif mismatch := pin_mismatch(path, pinned):
+            lines.append(f"warning: {mismatch}; converting it anyway (a fine-tuned model?)")
+    return lines
+
+
 def describe_release_dir(
     directory: Path, release: dict[str, PinnedFile] | None = None
 ) -> tuple[dict[str, Path], list[str]]:
@@ -39,12 +56,4 @@ def describe_release_dir(
             f"{directory}: looked for {', '.join(file.name for file in files)}; "
             f"missing {', '.join(missing)} (downloaded instead)"
         )
-    for file in files:
-        if file.name not in names:
-            continue
-        path = directory / file.name
-        if not file.pinned:
-            lines.append(f"note: {path} has no published SHA-256 to check it against (SHA-256 {sha256_file(path)})")
-        elif mismatch := pin_mismatch(path, file):
-            lines.append(f"warning: {mismatch}; converting it anyway (a fine-tuned model?)")
-    return found, lines
+    return found, lines + mismatch_warnings(found, release)

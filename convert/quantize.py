@@ -72,6 +72,8 @@ def network_input(path: Path, contract: ModelContract) -> np.ndarray:
 
 def split_photos(directory: Path) -> tuple[list[Path], list[Path]]:
     """(calibration, held out): every third photo (sorted by name) is held out for the check."""
+    if not directory.is_dir():
+        raise ConversionError(f"{directory}: no such folder of calibration photos (name one with --calibration)")
     photos = sorted(path for path in directory.iterdir() if is_image_name(path))
     if len(photos) < 2:
         raise ConversionError(f"{directory}: need at least 2 photos for calibration and checking, found {len(photos)}")

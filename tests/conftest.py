@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from convert.eccv16 import convert_release  # noqa: E402
+from testkit.app_server import running_app  # noqa: E402
 from testkit.fixtures import (  # noqa: E402,F401
     NO_SHARED,
     SHARED_FIXTURES,
@@ -23,6 +26,7 @@ from testkit.fixtures import (  # noqa: E402,F401
     write_caffemodel,
 )
 from testkit.requirements import MARKER, SHARED, prefer, require  # noqa: E402
+from testkit.screenshots import refreshing_docs  # noqa: E402
 
 
 def pytest_configure(config):
@@ -31,6 +35,48 @@ def pytest_configure(config):
         f"{MARKER}(*requirements): testkit.requirements.Requirement the test "
         "needs; skipped with the reason when missing, a failure in CI",
     )
+
+
+_CHECKOUT_BEFORE = pytest.StashKey[set[str] | None]()  # git status when the session started
+
+
+def checkout_changes() -> set[str] | None:
+    """``git status`` of the checkout, one entry per changed or new file (ignored files left out);
+    None outside a git checkout."""
+    try:
+        done = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all"], cwd=REPO_ROOT, capture_output=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return set(done.stdout.decode(errors="replace").splitlines()) if done.returncode == 0 else None
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_CHECKOUT_BEFORE] = checkout_changes()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Tests write under tests/out/ (ignored) or temporary folders, never into the checkout: a run
+    that changed what ``git status`` shows fails, naming the files."""
+    before = session.config.stash.get(_CHECKOUT_BEFORE, None)
+    after = checkout_changes() if before is not None else None
+    if after is None:
+        return
+    changed = after - before
+    if refreshing_docs():  # COLORIZER_REFRESH_DOCS=1: the docs' screenshots are rewritten on purpose
+        changed = {line for line in changed if not (line[3:].startswith("docs/") and line.endswith(".png"))}
+    if not changed:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.ensure_newline()
+        reporter.write_line(
+            "the tests changed the checkout (tests write under tests/out/ or a temporary folder; "
+            "docs/testing.md): " + ", ".join(sorted(changed)),
+            red=True,
+        )
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest's own skip marks, so an empty parametrization fails in CI too
@@ -91,3 +137,19 @@ def guided_model(tmp_path_factory) -> Path:
     path = folder / "guided.onnx"
     path.write_bytes(convert_guided(GUIDED_PROTOTXT, caffemodel).SerializeToString())
     return path
+
+
+@dataclass(frozen=True)
+class AppServer:
+    url: str
+    work: Path  # app.log, and the server's Gradio cache in gradio/
+
+
+@pytest.fixture(scope="session")
+def app_server(synthetic_model, tmp_path_factory) -> Iterator[AppServer]:
+    """``python app.py`` on the synthetic model with its default settings, started once for every
+    module that uses it as its users do (the page, the API, MCP, films); a start takes ~10 s on two
+    cores. Modules that load it, time it, or start it differently start their own."""
+    work = tmp_path_factory.mktemp("app_server")
+    with running_app(synthetic_model, work) as url:
+        yield AppServer(url, work)

@@ -14,17 +14,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from testkit.app_server import running_app
+from testkit.app_server import REPO_ROOT
 from testkit.hostile_corpus import scene
+
+pytestmark = pytest.mark.slow  # curl and MCP against the app's server: not in the quick subset
 
 CURL = shutil.which("curl")
 DEFAULTS = [224, "bilateral", False, "fp32"]  # render_size, upsample, keep_colour, precision: raw calls send all
 
 
 @pytest.fixture(scope="module")
-def server_url(synthetic_model, tmp_path_factory):
-    with running_app(synthetic_model, tmp_path_factory.mktemp("protocols_server")) as url:
-        yield url
+def server_url(app_server):
+    return app_server.url
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +109,9 @@ def mcp_session(url: str, work):
 def test_mcp_lists_the_tool_colorize_with_described_inputs(server_url):
     pytest.importorskip("mcp")
     tools = mcp_session(server_url, lambda session: session.list_tools()).tools
-    assert sorted(tool.name for tool in tools) == ["colorize", "colorize_video", "colorize_with_hints"]  # docs/app.md
+    assert sorted(tool.name for tool in tools) == ["colorize", "colorize_video", "colorize_with_hints"]
+    said = (REPO_ROOT / "docs" / "app.md").read_text().split("## MCP")[1].split("\n## ")[0]
+    assert "three tools" in said and all(f"`{tool.name}`" in said for tool in tools), "docs/app.md: the MCP tools"
     schema = next(tool for tool in tools if tool.name == "colorize").inputSchema
     assert schema["required"] == ["image"]
     assert set(schema["properties"]) == {"image", "vibrancy", "render_size", "upsample", "keep_colour", "precision"}

@@ -30,8 +30,10 @@ from colorizer.preview import PREVIEW_SIDE, preview
 from colorizer.settings import Settings, temperature_for_vibrancy, vibrancy_for_temperature
 from convert import sources
 from convert.pins import describe_release_dir
-from testkit.app_server import REPO_ROOT, app_command, app_env, free_port, running_app
+from testkit.app_server import REPO_ROOT, app_command, app_env, free_port
 from testkit.fixtures import colorfulness, shared_photos
+
+pytestmark = pytest.mark.slow  # the app's server and subprocesses: not in the quick subset
 
 CORRUPT_MESSAGE = "not a recognised image format"  # colorizer.decode's wording for unknown bytes
 
@@ -369,14 +371,13 @@ def test_missing_model_offline_exits_2_with_one_line(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def server_work(tmp_path_factory):
-    return tmp_path_factory.mktemp("app_server")  # app.log, and the server's cache in gradio/
+def server_work(app_server):
+    return app_server.work  # app.log, and the server's cache in gradio/
 
 
 @pytest.fixture(scope="module")
-def server_url(synthetic_model, server_work):
-    with running_app(synthetic_model, server_work) as url:
-        yield url
+def server_url(app_server):
+    return app_server.url
 
 
 @pytest.fixture(scope="module")

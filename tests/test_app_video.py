@@ -20,8 +20,9 @@ from colorizer.provenance import KEY_MODEL, KEY_SETTINGS, read_provenance
 from colorizer.settings import Settings
 from colorizer.video import FilmLimits
 from colorkit.files import sha256_file
-from testkit.app_server import running_app
 from testkit.video_clips import read_film, write_clip
+
+pytestmark = pytest.mark.slow  # films through the app's server: not in the quick subset
 
 
 def grey_frames(width: int, height: int, count: int) -> list[np.ndarray]:
@@ -68,9 +69,8 @@ def clips(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def client(synthetic_model, tmp_path_factory):
-    with running_app(synthetic_model, tmp_path_factory.mktemp("film_server")) as url:
-        yield Client(url, verbose=False, download_files=str(tmp_path_factory.mktemp("film_downloads")))
+def client(app_server, tmp_path_factory):
+    return Client(app_server.url, verbose=False, download_files=str(tmp_path_factory.mktemp("film_downloads")))
 
 
 def test_default_limits_suit_a_public_page():

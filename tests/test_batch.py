@@ -29,6 +29,8 @@ from colorizer.signals import Stopped, StopSignals
 from testkit.batch_tree import make_fifo, write_flat_folder, write_mixed_tree
 from testkit.fixtures import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # CLI subprocesses and signals: not in the quick subset
+
 # What each good input of write_mixed_tree must become under -o OUT -r (the naming rules of the docs).
 EXPECTED = {
     "photo one.jpg": "photo one_color.png",
@@ -141,6 +143,16 @@ def test_tree_manifest_complete_and_correct(tree_run, model_hash):
         assert row["status"] == "skipped" and "FIFO" in row["error"]
     assert not any(str(tree.root / name) in by_input for name in tree.ignored)
     assert "2 files without an image suffix ignored" in result.stdout
+
+
+def test_docs_manifest_example_has_the_fields_of_a_row(tree_run):
+    """docs/cli.md's manifest row names every field a real row has, and its settings every setting."""
+    _, out, _, _ = tree_run
+    row = rows_of(out / "manifest.jsonl")[0]
+    section = (REPO_ROOT / "docs" / "cli.md").read_text().split("## The manifest")[1]
+    example = json.loads(section.split("```json")[1].split("```")[0])
+    assert sorted(example) == sorted(row), "docs/cli.md: the manifest row's fields"
+    assert sorted(example["settings"]) == sorted(row["settings"]), "docs/cli.md: the manifest row's settings"
 
 
 def test_tree_console_lists_outputs_and_errors(tree_run):

@@ -1,6 +1,9 @@
 """The app in a real headless Chromium at a desktop and a phone size: the before/after layers'
-geometry, a clean state between photos, examples in one click, the many-photos tab with a broken
-file, no console errors. Screenshots go to docs/ (looked at, and kept for the docs)."""
+geometry and the slider's handle, a clean state between photos, examples in one click, the
+many-photos tab with a broken file, the film tab, no console errors.
+
+Screenshots go to tests/out/screenshots/; ``COLORIZER_REFRESH_DOCS=1`` writes them to docs/ instead,
+to refresh the docs' pictures (docs/testing.md). A plain test run leaves the checkout as it was."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from testkit.app_server import REPO_ROOT, running_app
+from testkit.screenshots import screenshot_dir
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Offline and quiet: no sandbox (containers), no GPU, no background calls home, fresh state.
@@ -24,11 +27,15 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-DOCS = REPO_ROOT / "docs"
+SHOTS = screenshot_dir()  # tests/out/screenshots/, or docs/ with COLORIZER_REFRESH_DOCS=1
 TIMEOUT_MS = 120_000  # page load and colorizing on two busy CPU cores
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
+MAX_SLIDER_HEIGHT = 400  # px: the before/after view's height limit (app.CSS)
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Debian's chromium at {CHROMIUM}")
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Debian's chromium at {CHROMIUM}"),
+    pytest.mark.slow,  # Chromium against the app's server: not in the quick subset (docs/testing.md)
+]
 
 # Each layer of the before/after view: its box, the photo's drawn rectangle inside it (object-fit),
 # and the box of the nearest ancestor that clips (overflow hidden): what of the photo can be seen.
@@ -76,9 +83,8 @@ def photos(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def server_url(synthetic_model, tmp_path_factory):
-    with running_app(synthetic_model, tmp_path_factory.mktemp("browser_server")) as url:
-        yield url
+def server_url(app_server):
+    return app_server.url
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +135,8 @@ def wait_for_result(page, size: tuple[int, int]) -> None:
 
 
 def check_layer_geometry(page, size: tuple[int, int]) -> None:
+    """Both layers draw the whole photo in the same place, undistorted, as large as the panel allows
+    (up to its own size), and the panel is no taller than the photo: no empty bands."""
     layers = page.evaluate(LAYERS_JS)
     assert len(layers) == 2, layers
     before, after = layers
@@ -141,12 +149,66 @@ def check_layer_geometry(page, size: tuple[int, int]) -> None:
     assert cx - 0.5 <= x and x + width <= cx + cwidth + 0.5 and cy - 0.5 <= y and y + height <= cy + cheight + 0.5, (
         f"part of the photo is cut off: drawn {before['drawn']}, visible {before['clip']}"
     )
-    assert max(width / cwidth, height / cheight) > 0.99, "the photo does not use the panel"
+    panel_width, panel_height = page.evaluate(
+        "() => { const panel = document.querySelector('#before-after'); return [panel.clientWidth, panel.clientHeight]; }"
+    )
+    scale = min(panel_width / size[0], MAX_SLIDER_HEIGHT / size[1], 1)
+    assert [width, height] == pytest.approx([size[0] * scale, size[1] * scale], abs=1.5), (
+        f"the photo is drawn at {width:.1f}x{height:.1f}, not as large as the {panel_width}x{MAX_SLIDER_HEIGHT} "
+        f"panel allows ({size[0] * scale:.1f}x{size[1] * scale:.1f})"
+    )
+    assert panel_height == pytest.approx(height, abs=1.5), (
+        f"empty bands: a {panel_height} px panel, a {height} px photo"
+    )
+
+
+# The slider: the handle's line (its x), the photo's drawn box, and the share of the photo the "after"
+# layer shows (its clip-path's left inset, in % of the photo).
+SLIDER_JS = """() => { const handle = document.querySelector('#before-after [data-testid=slider]').getBoundingClientRect();
+  const layers = document.querySelectorAll('#before-after img'), photo = layers[0].getBoundingClientRect();
+  const inset = /inset\\([^)]*?([\\d.]+)%\\)/.exec(layers[1].style.clipPath);
+  return {handle: handle.x + handle.width / 2, photo: [photo.x, photo.y, photo.width, photo.height],
+          panel: document.querySelector('#before-after').getBoundingClientRect().toJSON(),
+          after_from: inset ? Number(inset[1]) : null}; }"""
+
+
+def drag_handle(page, to_x: float) -> dict:
+    """Drag the slider's handle to ``to_x`` (page pixels, left to right) and say where it ended."""
+    start = page.evaluate(SLIDER_JS)
+    x, y, width, height = start["photo"]
+    grab = min(max(start["handle"], x + 2), x + width - 2)  # the handle's part over the photo
+    page.mouse.move(grab, y + height / 2)
+    page.mouse.down()
+    page.mouse.move(to_x, y + height / 2, steps=5)
+    page.mouse.up()
+    return page.evaluate(SLIDER_JS)
+
+
+def check_handle_stays_on_the_photo(page) -> None:
+    """Wherever the handle is dragged, even over the panel's margins, it stays on the photo, and the
+    photo shows "after" from the handle on: the handle at 25% of the photo shows 25% "before"."""
+    page.locator("#before-after").scroll_into_view_if_needed()
+    panel = page.evaluate(SLIDER_JS)["panel"]
+    for share in (0.02, 0.25, 0.98):  # of the panel's width: beside the photo for a portrait on a desktop
+        end = drag_handle(page, panel["x"] + share * panel["width"])
+        x, _, width, _ = end["photo"]
+        assert x - 1 <= end["handle"] <= x + width + 1, (
+            f"dragged to {share:.0%} of the panel, the handle left the photo: {end}"
+        )
+        assert end["after_from"] == pytest.approx(100 * (end["handle"] - x) / width, abs=1), (
+            f"the handle at {end['handle']:.1f} does not split the photo where it stands: {end}"
+        )
+    x, _, width, _ = page.evaluate(SLIDER_JS)["photo"]
+    end = drag_handle(page, x + 0.25 * width)
+    assert end["after_from"] == pytest.approx(25, abs=1), f"the handle at 25% of the photo: {end}"
+    drag_handle(page, x + 0.5 * width)  # as the screenshot shows it
 
 
 def shot(page, name: str) -> None:
+    """The whole page as app_<name>.png in SHOTS."""
     page.evaluate("document.fonts.ready")
-    page.screenshot(path=str(DOCS / f"app_{name}_{page.viewport_name}.png"), full_page=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"app_{name}.png"), full_page=True)
 
 
 def test_before_after_layers_align_and_show_the_whole_photo(page, photos):
@@ -161,14 +223,13 @@ def test_before_after_layers_align_and_show_the_whole_photo(page, photos):
         assert any("Colorizing…" in text for text in seen), f"no message near the button at the click: {seen}"
         assert any("processing |" in text for text in seen), f"no progress near the button while working: {seen}"
         assert page.locator("#status").inner_text().startswith(f"Colorized {size[0]}×{size[1]} in ")
-        if page.viewport_name == "phone":  # one column: the result is brought into view
-            top = page.evaluate("document.querySelector('#before-after').getBoundingClientRect().top")
+        if page.viewport_name == "phone":  # one column: the result is scrolled into view, all of it
             page.wait_for_function(
-                "() => { const top = document.querySelector('#before-after')"
-                ".getBoundingClientRect().top; return top >= -1 && top < innerHeight / 2; }"
+                "() => { const view = document.querySelector('#before-after').getBoundingClientRect();"
+                " return view.top >= -1 && view.bottom <= innerHeight + 1; }"
             )
-            assert top is not None
-        shot(page, name)
+        check_handle_stays_on_the_photo(page)
+        shot(page, f"{name}_{page.viewport_name}")
 
 
 def test_new_upload_clears_the_old_result_and_error(page, photos):
@@ -185,14 +246,14 @@ def test_new_upload_clears_the_old_result_and_error(page, photos):
     upload(page, photos["portrait"])  # a new photo: the old result and slider go at once
     page.wait_for_function("() => document.querySelectorAll('#result img, #before-after img').length === 0")
     assert page.locator("#status").inner_text().strip() == ""
-    shot(page, "cleared")
+    shot(page, f"cleared_{page.viewport_name}")
 
 
 def test_example_colorizes_in_one_click(page):
     page.locator(".gallery img").nth(1).click()  # the second example (chelsea.jpg, 451x300); no Colorize click
     wait_for_result(page, (451, 300))
     check_layer_geometry(page, (451, 300))
-    shot(page, "example")
+    shot(page, f"example_{page.viewport_name}")
 
 
 def test_many_photos_tab_keeps_the_good_ones_and_lists_the_broken_one(page, photos):
@@ -210,7 +271,7 @@ def test_many_photos_tab_keeps_the_good_ones_and_lists_the_broken_one(page, phot
     link = page.locator("#many-zip a").first
     link.wait_for()
     assert "colorized_photos.zip" in (link.get_attribute("href") or "") + link.inner_text()
-    shot(page, "many")
+    shot(page, f"many_{page.viewport_name}")
 
 
 def test_settings_show_the_controls(browser, server_url):
@@ -225,8 +286,7 @@ def test_settings_show_the_controls(browser, server_url):
         page.get_by_text(label, exact=True).first.wait_for(state="visible", timeout=10_000)  # the accordion opens
     assert page.get_by_text("Higher is more colourful").first.is_visible()
     assert not page.get_by_text("Speed", exact=True).is_visible(), "no int8 model: the speed choice stays hidden"
-    page.evaluate("document.fonts.ready")
-    page.screenshot(path=str(DOCS / "app_controls.png"), full_page=True)
+    shot(page, "controls")
     assert not problems, "\n".join(problems)
     page.close()
 
@@ -277,7 +337,27 @@ def test_film_tab_colorizes_a_clip_that_plays(browser, server_url, tmp_path):
     assert isinstance(duration, (int, float)) and 0.9 <= duration <= 1.2, f"the result does not play: {duration}"
     source = page.locator("#film-result video").get_attribute("src") or ""
     assert source.endswith("reel_color.mp4"), source
-    page.evaluate("document.fonts.ready")
-    page.screenshot(path=str(DOCS / "app_video.png"), full_page=True)
+    shot(page, "video")
     page.close()
     assert not problems, "\n".join(problems)
+
+
+# The film input's label (it states the limits) and the toolbar the video gets once uploaded.
+FILM_LABEL_JS = """() => { const film = document.querySelector('#film'), label = film.querySelector('label[data-testid=block-label]');
+  const box = element => { const r = element.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; };
+  return {label: box(label), text: label.innerText, clipped: label.scrollWidth > label.clientWidth + 1,
+          toolbar: Array.from(film.querySelectorAll('.icon-button-wrapper button')).map(box)}; }"""
+
+
+def test_film_limits_stay_readable_beside_the_video_toolbar(page, tmp_path):
+    page.get_by_role("tab", name="Film").click()
+    page.locator("#film input[type=file]").set_input_files(str(grey_clip(tmp_path / "reel.mp4")))
+    page.locator("#film video").wait_for()
+    page.locator("#film .icon-button-wrapper button").first.wait_for()
+    seen = page.evaluate(FILM_LABEL_JS)
+    assert "3,600 frames" in seen["text"] and not seen["clipped"], seen
+    lx, ly, lw, lh = seen["label"]
+    for bx, by, bw, bh in seen["toolbar"]:
+        overlap = min(lx + lw, bx + bw) > max(lx, bx) and min(ly + lh, by + bh) > max(ly, by)
+        assert not overlap, f"the limits label runs under the video's toolbar: {seen}"
+    shot(page, f"film_{page.viewport_name}")

@@ -31,6 +31,8 @@ from convert.quantize import quantize_model
 from testkit.fixtures import REPO_ROOT
 from testkit.references import bilinear_resize
 
+pytestmark = pytest.mark.slow  # the CLI once per option: not in the quick subset
+
 HEIGHT, WIDTH = 96, 128
 OTHER_UPSAMPLE = next(method for method in METHODS if method != DEFAULT_METHOD)
 

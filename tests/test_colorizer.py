@@ -126,6 +126,7 @@ def test_colour_input_is_treated_as_its_lightness(colorizer):
     )
 
 
+@pytest.mark.slow
 def test_concurrent_calls_match_sequential(colorizer):
     images = [np.random.default_rng(seed).integers(0, 256, (50 + seed, 70), dtype=np.uint8) for seed in range(8)]
     sequential = [colorizer.colorize(image) for image in images]

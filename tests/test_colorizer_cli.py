@@ -21,6 +21,8 @@ from colorizer.encode import encode_image
 from testkit.batch_tree import texture, write_bgr
 from testkit.fixtures import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # CLI subprocesses: not in the quick subset
+
 
 def run_cli(*args: str, **options) -> subprocess.CompletedProcess:
     return subprocess.run(

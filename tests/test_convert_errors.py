@@ -464,6 +464,7 @@ def test_misspelt_param_on_supported_layer_is_not_silently_dropped(tmp_path):
 # --- the command line -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a converter subprocess
 @pytest.mark.parametrize("name", CLI_CASES)
 def test_cli_exits_2_with_one_line(broken, tmp_path, name):
     inputs, fragments = broken(name)
@@ -472,6 +473,7 @@ def test_cli_exits_2_with_one_line(broken, tmp_path, name):
     assert_one_line_error(run_convert(inputs, output), output, fragments)
 
 
+@pytest.mark.slow  # a converter subprocess
 def test_cli_unwritable_output_exits_2_with_one_line(synthetic_release, tmp_path):
     (tmp_path / "a_file").write_text("not a folder")
     output = tmp_path / "a_file" / "m.onnx"

@@ -30,6 +30,7 @@ from colorkit.files import PART_SUFFIX, atomic_writer
 from convert import sources
 from convert.download import fetch
 from convert.errors import DownloadError
+from convert.lock import lock_beside
 from convert.sources import PinnedFile
 from testkit.fixtures import (
     GUIDED_DIST_PROTOTXT,
@@ -288,6 +289,7 @@ def test_bad_bytes_from_the_only_source_leave_nothing(server, tmp_path, bad):
 
     assert not (tmp_path / NAME).exists()
     assert parts(tmp_path) == []
+    assert list(tmp_path.iterdir()) == [], "a failed download left files behind (a lock file?)"
 
 
 MISBEHAVING_SERVERS = [
@@ -370,6 +372,34 @@ def test_concurrent_fetches_download_once(server, tmp_path):
 
     assert results == [tmp_path / NAME] * 3
     assert server.requests == {f"/{NAME}": 1}
+    assert [path.name for path in tmp_path.iterdir()] == [NAME], "only the download is left, no lock file"
+
+
+def test_lock_beside_admits_one_holder_at_a_time_and_leaves_no_file(tmp_path):
+    """Holders delete the lock file as they release it; waiters that then hold a deleted file's lock
+    must start again, or two would overlap. A file left by a killed holder is taken over."""
+    target = tmp_path / "model.onnx"
+    Path(f"{target}.lock").write_bytes(b"")  # as a holder killed with SIGKILL leaves it
+    inside, overlaps, rounds = [0], [], 40
+
+    def hold() -> None:
+        for _ in range(rounds):
+            with lock_beside(target):
+                inside[0] += 1
+                if inside[0] != 1:
+                    overlaps.append(inside[0])
+                time.sleep(0.0005)
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=hold) for _ in range(4)]  # each lock_beside opens its own file
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert not any(thread.is_alive() for thread in threads)
+    assert overlaps == [], f"{len(overlaps)} times two holders at once"
+    assert list(tmp_path.iterdir()) == [], "the lock file is left behind"
 
 
 # --- 4. nothing reachable -----------------------------------------------------------------------
@@ -409,6 +439,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120)
     )
 
 
+@pytest.mark.slow  # a converter subprocess
 def test_cli_offline_conversion_writes_a_loadable_model(synthetic_release, tmp_path):
     output = tmp_path / "m.onnx"
 
@@ -437,6 +468,7 @@ def _official_files_match_pins(*paths: Path) -> bool:
     )
 
 
+@pytest.mark.slow  # a converter subprocess
 def test_cli_fetches_from_mirror_and_converts(server, synthetic_release, tmp_path):
     """The official prototxt and hull (when ../shared has them) served by a local mirror: verified
     against the real pins, cached, converted. The caffemodel is local (no synthetic one matches)."""
@@ -474,6 +506,7 @@ def cli_with_wrong_bytes(server, tmp_path):
     return result, output, cache, server
 
 
+@pytest.mark.slow  # a converter subprocess
 def test_cli_wrong_bytes_from_mirror_fail_cleanly(cli_with_wrong_bytes):
     result, output, cache, server = cli_with_wrong_bytes
 

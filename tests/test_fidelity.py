@@ -16,6 +16,8 @@ from convert.eccv16 import convert_release
 from testkit.fixtures import photo_like_lightness, write_caffemodel
 from testkit.requirements import OPENCV4_CAFFE, requires
 
+pytestmark = pytest.mark.slow  # the whole net against OpenCV 4: not in the quick subset
+
 MEAN_TOLERANCE, MAX_TOLERANCE = 0.01, 0.5  # ab units
 
 

@@ -30,6 +30,8 @@ from colorizer.provenance import (
 from testkit.batch_tree import texture
 from testkit.video_clips import film_frames, read_film, write_clip
 
+pytestmark = pytest.mark.slow  # films: not in the quick subset
+
 WIDTH, HEIGHT = 64, 48
 FILMS = {"pan.mp4": 3, "zoom.mkv": 2}  # input name: frames
 FILM_OUTPUTS = {"pan.mp4": "pan_color.mp4", "zoom.mkv": "zoom_color.mp4"}

@@ -9,9 +9,12 @@ import struct
 import zlib
 
 import numpy as np
+import pytest
 from PIL import features
 
 from testkit.fuzz import fix_png_crcs, mutate, run_fuzz, seed_files
+
+pytestmark = pytest.mark.slow  # fuzzing: not in the quick subset
 
 PER_SEED = 160  # x ~22 seed files = ~3,500 mutated files, ~20 s on a loaded 2-core machine
 ADDRESS_SPACE_MB = 3072  # the interpreter with OpenCV and Pillow maps ~0.5 GB before decoding anything

@@ -43,6 +43,8 @@ from testkit.hostile_corpus import FIRST_CORPUS, Colorize, HostileFile, Refuse, 
 from testkit.hostile_files import case_names, special_file_names
 from testkit.hostile_uploads import SECOND_CORPUS
 
+pytestmark = pytest.mark.slow  # a hostile corpus against a server: not in the quick subset
+
 CORPORA = [FIRST_CORPUS, SECOND_CORPUS]
 NAMES = [name for corpus in CORPORA for name in corpus.names()]
 MIN_IN_GAMUT = 0.2  # below this share of unclipped pixels the mean L error says little (e.g. 1-bit)

@@ -22,6 +22,8 @@ from testkit.hostile_bounds import file_seconds, rss_bytes
 from testkit.hostile_files import Decoded, cases
 from testkit.measured import run_measured
 
+pytestmark = pytest.mark.slow  # a hostile corpus through the CLI: not in the quick subset
+
 REPORT = REPO_ROOT / "tests" / "out" / "hostile_cli.md"
 BASE_RSS_BYTES = 1000 << 20  # interpreter, onnxruntime session, numba kernels, thread pools
 IN_FLIGHT = 2  # files colorized at once (--jobs 2): the run's peak holds the two largest

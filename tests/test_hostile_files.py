@@ -13,6 +13,8 @@ import pytest
 
 from testkit.hostile_files import Refused, case_names, cases, measure_many
 
+pytestmark = pytest.mark.slow  # a hostile corpus: not in the quick subset
+
 NAMES = case_names()
 
 

@@ -46,6 +46,8 @@ from testkit.hostile_films import FilmCase, Photo, Written, film_case_names, fil
 from testkit.measured import run_measured
 from testkit.video_clips import read_film, write_clip
 
+pytestmark = pytest.mark.slow  # hostile films: not in the quick subset
+
 NAMES = film_case_names()
 REPORT = REPO_ROOT / "tests" / "out" / "hostile_films.md"
 CLI_BASE_RSS_BYTES = 1000 << 20  # as tests/test_hostile_cli.py: interpreter, session, kernels, pools

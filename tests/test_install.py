@@ -1,25 +1,33 @@
 """``pip install .`` from a clean copy of the checkout gives the packages and console commands.
 
-The virtual environment sees this interpreter's site-packages (``--system-site-packages``) so the
-large runtime dependencies are not downloaded again; what is checked is our packaging: the packages
-land in the venv, the commands start from any folder, and an installed model lives in the user
-cache, not in a ``models/`` folder that an installed package does not have.
+The virtual environment sees the installed packages of the interpreter running the tests
+(testkit.environments: the system Python in CI, a user's venv at home) so the large runtime
+dependencies are not downloaded again; what is checked is our packaging: the packages land in the
+venv, the commands start from any folder and name themselves in their help, ``--int8`` finds its
+calibration photos, and an installed model lives in the user cache, not in a ``models/`` folder
+that an installed package does not have.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from colorkit.cli import COMMANDS
+from convert import sources
+from testkit.environments import make_venv
 from testkit.fixtures import REPO_ROOT
+
+pytestmark = pytest.mark.slow  # a venv and pip install: not in the quick subset
 
 PACKAGES = ("colorizer", "colorkit", "convert")
 
@@ -48,11 +56,19 @@ def installed(tmp_path_factory) -> tuple[Path, dict[str, str]]:
         if (REPO_ROOT / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO_ROOT / name, source / name)
-    venv.create(root / "venv", system_site_packages=True, with_pip=True)
-    bin_dir = root / "venv" / "bin"
+    bin_dir = make_venv(root / "venv")
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "COLORIZER_MODEL")}
     env["COLORIZER_CACHE"] = str(root / "cache")
-    done = run([str(bin_dir / "python"), "-m", "pip", "install", "-q", "--no-deps", str(source)], root, env)
+    # pip install . as two steps: the wheel built by this interpreter's pip (its build isolation must
+    # not see the packages the venv borrows, an old setuptools among them), then installed in the venv.
+    done = run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(root / "dist"), str(source)], root, env
+    )
+    assert done.returncode == 0, done.stderr
+    (wheel,) = (root / "dist").glob("*.whl")
+    done = run(
+        [str(bin_dir / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], root, env
+    )
     assert done.returncode == 0, done.stderr
     return bin_dir, env
 
@@ -74,29 +90,60 @@ def test_packages_are_installed_into_the_venv(installed, tmp_path):
     assert not any((bin_dir.parent / "lib").rglob("testkit")), "test support must not ship"
 
 
+def test_console_commands_are_the_ones_help_texts_name(installed, tmp_path):
+    """colorkit.cli.COMMANDS (the names help texts and hints use) are the console scripts installed."""
+    bin_dir, env = installed
+    listing = (
+        "import json; from importlib.metadata import distribution; "
+        "print(json.dumps({e.name: e.value for e in distribution('bw-colorizer').entry_points "
+        "if e.group == 'console_scripts'}))"
+    )
+    done = run([str(bin_dir / "python"), "-c", listing], tmp_path, env)
+    assert done.returncode == 0, done.stderr
+    scripts = json.loads(done.stdout)
+    assert {target.split(".")[0]: name for name, target in scripts.items()} == COMMANDS, scripts
+
+
 def test_console_commands_run_from_another_folder(installed, tmp_path, synthetic_release):
+    """Installed, colorizer-convert writes the model, and with --int8 its int8 sibling calibrated on
+    the photos the package carries, into the user cache; colorize finds both there; all started
+    outside the checkout. (One conversion for both: it is the slow part.)"""
     bin_dir, env = installed
     for command in ("colorize", "colorizer-convert"):
         done = run([str(bin_dir / command), "--help"], tmp_path, env)
         assert done.returncode == 0 and "usage:" in done.stdout, done.stderr
-    # Installed, the converter writes the model into the user cache, where the colorizer looks for it.
     done = run(
-        [
-            str(bin_dir / "colorizer-convert"),
-            *synthetic_release.convert_args(),
-        ],
+        [str(bin_dir / "colorizer-convert"), *synthetic_release.convert_args(), "--int8", "--int8-max-dab", "inf"],
         tmp_path,
         env,
     )
     assert done.returncode == 0, done.stderr
-    model = Path(env["COLORIZER_CACHE"]) / "models" / "eccv16.onnx"
-    assert model.is_file(), done.stdout
+    # The random-weight caffemodel is not the release's, and the converter says so.
+    assert f"the official {sources.CAFFEMODEL.name} is" in done.stderr and "converting it anyway" in done.stderr, (
+        done.stderr
+    )
+    models = Path(env["COLORIZER_CACHE"]) / "models"
+    assert (models / "eccv16.onnx").is_file(), done.stdout
+    assert f"wrote {models / 'eccv16-int8.onnx'}" in done.stdout and (models / "eccv16-int8.onnx").is_file()
+    held_out = len(sorted(REPO_ROOT.glob("examples/*.jpg"))[2::3])  # every third example photo is held out
+    assert f"int8 vs fp32 on {held_out} held-out photos" in done.stdout, done.stdout
     photo = tmp_path / "old photo.png"
     cv2.imwrite(str(photo), np.tile(np.arange(64, dtype=np.uint8) * 4, (48, 1)))
-    done = run([str(bin_dir / "colorize"), photo.name], tmp_path, env)
+    for options, written in (([], "old photo_color.png"), (["--int8", "-o", "int8"], "int8/old photo_color.png")):
+        done = run([str(bin_dir / "colorize"), photo.name, *options], tmp_path, env)
+        assert done.returncode == 0, done.stderr
+        result = cv2.imread(str(tmp_path / written), cv2.IMREAD_UNCHANGED)
+        assert result is not None and result.shape == (48, 64, 3), written
+
+
+def test_converter_help_names_the_installed_command_and_its_model(installed, tmp_path):
+    bin_dir, env = installed
+    done = run([str(bin_dir / "colorizer-convert"), "--help"], tmp_path, {**env, "COLUMNS": "1000"})  # unwrapped
     assert done.returncode == 0, done.stderr
-    result = cv2.imread(str(tmp_path / "old photo_color.png"), cv2.IMREAD_UNCHANGED)
-    assert result is not None and result.shape == (48, 64, 3)
+    text = " ".join(done.stdout.split())
+    assert text.startswith("usage: colorizer-convert "), done.stdout
+    assert "python -m" not in text and not re.search(r"(?<![\w/])models/", text), done.stdout  # no checkout paths
+    assert f"(default: {Path(env['COLORIZER_CACHE']) / 'models' / 'eccv16.onnx'})" in text, done.stdout
 
 
 def test_checkout_keeps_using_models_folder():

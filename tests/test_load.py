@@ -17,6 +17,8 @@ from appkit import config
 from testkit.app_server import running_app
 from testkit.load import broken_kinds, jpeg_kind, queue_full_burst, request_once, run_load, schedule
 
+pytestmark = pytest.mark.slow  # a server under load: not in the quick subset
+
 
 @pytest.fixture(scope="module")
 def server(synthetic_model, tmp_path_factory):

@@ -17,6 +17,8 @@ from colorkit.contract import int8_path
 from convert.quantize import QuantizationRefused, quantize_model
 from testkit.fixtures import REPO_ROOT, shared_photos
 
+pytestmark = pytest.mark.slow  # int8 calibration: not in the quick subset
+
 
 @pytest.fixture(scope="module")
 def calibration_dir(tmp_path_factory):

@@ -24,6 +24,8 @@ from testkit.batch_tree import texture, write_bgr, write_flat_folder, write_mixe
 from testkit.fixtures import REPO_ROOT
 from testkit.video_clips import read_film, write_clip
 
+pytestmark = pytest.mark.slow  # Ray: not in the quick subset
+
 ray = pytest.importorskip(
     "ray", reason="needs the optional extra ray[data] (pip install 'ray[data]'; .ci/run installs it)"
 )

@@ -11,6 +11,8 @@ import pytest
 from testkit.fixtures import REPO_ROOT
 from testkit.requirements import CI_ENV, WITHOUT_ENV, Requirement, in_ci, prefer, require
 
+pytestmark = pytest.mark.slow  # pytest in subprocesses: not in the quick subset
+
 ABSENT = Requirement("absent", lambda: False, "needs something this machine lacks")
 PRESENT = Requirement("present", lambda: True, "never missing")
 

@@ -43,6 +43,8 @@ from appkit.disk import LOCK_NAME
 from testkit.app_server import REPO_ROOT, START_TIMEOUT, app_env, free_port, running_app, server_process, stop
 from testkit.hostile_corpus import png_declaring, scene
 
+pytestmark = pytest.mark.slow  # servers of its own: not in the quick subset
+
 EXAMPLE = REPO_ROOT / "examples" / "chelsea.jpg"  # an image on the server, outside the upload dir
 DEFAULTS = [50, 224, "bilinear", False, "fp32"]  # the /colorize inputs after the image
 # The page's own (private) events take the model too, and the one-photo event its hints table.

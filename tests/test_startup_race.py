@@ -29,6 +29,8 @@ from convert import sources
 from testkit.app_server import REPO_ROOT, START_TIMEOUT, app_command, app_env, free_port
 from testkit.hostile_corpus import scene
 
+pytestmark = pytest.mark.slow  # app starts that race: not in the quick subset
+
 MISSING_LINE = "is missing: building it"  # app.main, before ensure_model
 WROTE_LINE = "INFO convert.build: wrote "  # convert.build.build_model_file, logged with -v
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))

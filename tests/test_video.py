@@ -44,6 +44,8 @@ from testkit.video_clips import (
     write_clip,
 )
 
+pytestmark = pytest.mark.slow  # films: not in the quick subset
+
 FPS = 25
 FRAMES = 6  # of the panning film
 CHROMA = 4.0  # ab units: a pixel with |ab| above this is coloured, not grey

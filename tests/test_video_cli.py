@@ -15,6 +15,8 @@ from colorizer.limits import DEFAULT_MAX_FILE_BYTES
 from colorizer.pipeline import colorize_video
 from testkit.video_clips import film_frames, read_film, write_clip
 
+pytestmark = pytest.mark.slow  # films through the CLI: not in the quick subset
+
 WIDTH, HEIGHT, FRAMES = 64, 48, 6
 
 

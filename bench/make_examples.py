@@ -1,7 +1,10 @@
 """Write the app's example photos: grey JPEGs made from scikit-image's bundled public-domain and CC0
 pictures (licences in LICENSES.md, taken from each ``skimage.data`` function's docstring).
 
-    python examples/make_examples.py      # needs scikit-image; rewrites examples/*.jpg
+    python -m bench.make_examples      # needs scikit-image; rewrites examples/*.jpg
+
+(Kept out of examples/ itself: that folder ships in the package as the int8 calibration photos,
+photos only.)
 
 Grey is the Lab lightness the colorizer itself reads, so the example shows exactly what the model
 sees. JPEG quality 92, longest side at most 800 px.
@@ -15,7 +18,7 @@ import cv2
 import numpy as np
 import skimage.data
 
-HERE = Path(__file__).resolve().parent
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 MAX_SIDE = 800
 JPEG_QUALITY = 92
 # output name -> skimage.data function (the licence of each is in LICENSES.md)
@@ -49,7 +52,7 @@ def main() -> None:
         encoded, data = cv2.imencode(".jpg", grey, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         if not encoded:
             raise RuntimeError(f"JPEG encoding failed for {name}")
-        (HERE / name).write_bytes(data.tobytes())
+        (EXAMPLES / name).write_bytes(data.tobytes())
         print(f"wrote {name}: {grey.shape[1]}x{grey.shape[0]}, {len(data) // 1024} KB")
 
 
