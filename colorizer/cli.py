@@ -30,7 +30,8 @@ from colorizer.run import BatchRun, RunSpec, Tally, skip_kind
 from colorizer.settings import Settings
 from colorizer.signals import Stopped, stopped_by
 from colorizer.upsample import DEFAULT_METHOD, METHODS
-from colorkit.cli import HelpFormatter, configure_logging
+from colorkit.cli import HelpFormatter, command_name, configure_logging
+from colorkit.contract import MODEL_ENV, default_model_path
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +39,18 @@ LIST_LIMIT = 20  # batches up to this size print each output path; larger ones a
 LOCAL_RAY = "local"  # --ray without an address: a Ray started for this run
 
 EPILOG = """examples:
-  python -m colorizer old.jpg                       writes old_color.png beside it
-  python -m colorizer scans/ -o colored/            every image in scans/ -> colored/, manifest colored/manifest.jsonl
-  python -m colorizer scans/ -o colored/ -r         ... and its subfolders, the tree mirrored under colored/
-  python -m colorizer scans/ -o colored/ -r --resume    after a crash or Ctrl-C: only what is missing
-  python -m colorizer a.jpg --format jpg --quality 92   JPEG; --format webp [--quality lossless] for WebP
-  python -m colorizer a.jpg --temperature 0.2       more vivid colour (default 0.38; 1.0 is muted)
-  python -m colorizer a.jpg --keep-color            keep the colour a toned or tinted photo already has
-  python -m colorizer a.jpg --model models/guided.onnx --hints a.json   colours where you want them
-  python -m colorizer clip.mp4 -o films/            films/clip_color.mp4: H.264, sound kept, colour steadied
-  python -m colorizer a.jpg --int8                  ~3x faster network on CPU (python -m convert --int8 first)
-  python -m colorizer scans/ -o colored/ -r --ray   the same on a local Ray; --ray=ray://head:10001 on a cluster
-  python -m colorizer s3://bucket/scans -o /shared/colored -r --ray=auto
+  %(prog)s old.jpg                       writes old_color.png beside it
+  %(prog)s scans/ -o colored/            every image in scans/ -> colored/, manifest colored/manifest.jsonl
+  %(prog)s scans/ -o colored/ -r         ... and its subfolders, the tree mirrored under colored/
+  %(prog)s scans/ -o colored/ -r --resume    after a crash or Ctrl-C: only what is missing
+  %(prog)s a.jpg --format jpg --quality 92   JPEG; --format webp [--quality lossless] for WebP
+  %(prog)s a.jpg --temperature 0.2       more vivid colour (default 0.38; 1.0 is muted)
+  %(prog)s a.jpg --keep-color            keep the colour a toned or tinted photo already has
+  %(prog)s a.jpg --model models/guided.onnx --hints a.json   colours where you want them
+  %(prog)s clip.mp4 -o films/            films/clip_color.mp4: H.264, sound kept, colour steadied
+  %(prog)s a.jpg --int8                  ~3x faster network on CPU ({convert} --int8 first)
+  %(prog)s scans/ -o colored/ -r --ray   the same on a local Ray; --ray=ray://head:10001 on a cluster
+  %(prog)s s3://bucket/scans -o /shared/colored -r --ray=auto
 
 exit status: 0 all written (or skipped), 1 some inputs failed (the others are still written),
   2 usage, model or output-folder error (nothing, or nothing more, written), 128+N stopped by signal N
@@ -58,7 +59,10 @@ exit status: 0 all written (or skipped), 1 some inputs failed (the others are st
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m colorizer", description=__doc__, epilog=EPILOG, formatter_class=HelpFormatter
+        prog=command_name("colorizer"),
+        description=__doc__,
+        epilog=EPILOG.format(convert=command_name("convert")),
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "inputs",
@@ -137,9 +141,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     model.add_argument(
         "--model",
         type=Path,
-        help="ONNX model (default: $COLORIZER_MODEL, else models/eccv16.onnx; with --int8 the -int8.onnx beside it)",
+        help=f"ONNX model (default: ${MODEL_ENV}, else {default_model_path()}; with --int8 the -int8.onnx beside it)",
     )
-    model.add_argument("--int8", action="store_true", help="use the int8 model (python -m convert --int8 makes it)")
+    model.add_argument(
+        "--int8", action="store_true", help=f"use the int8 model ({command_name('convert')} --int8 makes it)"
+    )
     model.add_argument("--device", default="auto", choices=["auto", *DEVICES], help="execution provider")
     model.add_argument("--threads", type=int, help="CPU threads for the network (default: all cores)")
     model.add_argument(

@@ -22,14 +22,13 @@ from colorizer.pixels import finish
 from colorizer.providers import choose_providers
 from colorizer.upsample import DEFAULT_METHOD
 from colorkit import contract
-from colorkit.cli import ORT_LOG_SEVERITY
+from colorkit.cli import ORT_LOG_SEVERITY, command_name
 from colorkit.contract import KIND_GUIDED, PRECISIONS, ContractError, ModelContract
 
 log = logging.getLogger(__name__)
 
 MIN_RENDER_SIZE, MAX_RENDER_SIZE = 224, 512
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 1.0
-_OFFLINE_HINT = "create it with: python -m convert (downloads the release) or python -m convert --help"
 
 
 def default_model_path(precision: str = "fp32") -> Path:
@@ -80,7 +79,12 @@ class Colorizer:
         self.precision = check_precision(precision)
         self.model_path = Path(model_path) if model_path is not None else default_model_path(precision)
         if not self.model_path.is_file():
-            hint = "create it with: python -m convert --int8" if precision == "int8" else _OFFLINE_HINT
+            convert = command_name("convert")
+            hint = (
+                f"create it with: {convert} --int8"
+                if precision == "int8"
+                else f"create it with: {convert} (downloads the release) or {convert} --help"
+            )
             raise ModelError(f"no model at {self.model_path}; {hint}")
         requested = providers or choose_providers(device)
         options = ort.SessionOptions()
@@ -239,7 +243,7 @@ class Colorizer:
 
     def _temperature_feed(self) -> str:
         if not self.contract.temperature_input:
-            raise ModelError(f"{self.model_path} has no temperature input; re-create it with python -m convert")
+            raise ModelError(f"{self.model_path} has no temperature input; re-create it with {command_name('convert')}")
         return self.contract.temperature_input
 
 
