@@ -137,7 +137,7 @@ def test_result_png_carries_its_provenance(handlers, synthetic_model, tmp_path):
 def test_page_handler_gives_the_previews_from_the_same_request(handlers, tmp_path):
     photo = grey_photo(tmp_path / "wide.png", 120, 40)
     result, (before, after), message = handlers.colorize_page(
-        {"path": str(photo), "orig_name": "wide.png"}, 50, 224, "bilateral", False, "fp32"
+        {"path": str(photo), "orig_name": "wide.png"}, 50, 224, "bilateral", False, "fp32", "eccv16"
     )
     assert Path(before).parent == Path(result).parent and after == result  # small: the result is its own preview
     before_pixels = np.array(Image.open(before))
@@ -148,7 +148,7 @@ def test_page_handler_gives_the_previews_from_the_same_request(handlers, tmp_pat
 
 def test_page_handler_big_photo_gets_a_small_after_preview(handlers, tmp_path):
     photo = grey_photo(tmp_path / "big.png", PREVIEW_SIDE + 200, 300)
-    result, (before, after), _ = handlers.colorize_page(str(photo), 50, 224, "bilinear", False, "fp32")
+    result, (before, after), _ = handlers.colorize_page(str(photo), 50, 224, "bilinear", False, "fp32", "eccv16")
     with Image.open(before) as first, Image.open(after) as second, Image.open(result) as full:
         assert first.size == second.size == (PREVIEW_SIDE, round(300 * PREVIEW_SIDE / (PREVIEW_SIDE + 200)))
         assert full.size == (PREVIEW_SIDE + 200, 300)
@@ -160,9 +160,9 @@ def test_colour_note_only_when_keep_colour_is_off(handlers, tmp_path):
     rgb[:, 40:] = (30, 60, 200)
     path = tmp_path / "colour.png"
     cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    *_, message = handlers.colorize_page(str(path), 50, 224, "bilinear", False, "fp32")
+    *_, message = handlers.colorize_page(str(path), 50, 224, "bilinear", False, "fp32", "eccv16")
     assert "colour" in message.split(" s. ", 1)[1].lower()
-    *_, kept = handlers.colorize_page(str(path), 50, 224, "bilinear", True, "fp32")
+    *_, kept = handlers.colorize_page(str(path), 50, 224, "bilinear", True, "fp32", "eccv16")
     assert " s. " not in kept and kept.endswith(" s."), "the hint must not repeat when the option is on"
 
 
@@ -254,7 +254,7 @@ def test_many_photos_keep_the_good_ones_and_list_the_failures(handlers, tmp_path
     broken.write_bytes(b"not an image")
     payloads = [{"path": str(path), "orig_name": path.name} for path in (good[0], broken, good[1], twin, case)]
     gallery, archive, report = handlers.colorize_many(
-        payloads, 50, 224, "bilinear", False, "fp32", progress=lambda *args, **kwargs: None
+        payloads, 50, 224, "bilinear", False, "fp32", "eccv16", progress=lambda *args, **kwargs: None
     )
     names = ["a_png_color.png", "b_jpg_color.png", "a_png_color-2.png", "B_JPG_color-2.png"]  # the CLI's rule
     assert [caption for _, caption in gallery] == names
@@ -272,7 +272,7 @@ def test_many_photos_all_broken_is_an_error(handlers, tmp_path):
     broken.write_bytes(b"")
     with pytest.raises(gr.Error, match="No photo could be colorized"):
         handlers.colorize_many(
-            [{"path": str(broken)}], 50, 224, "bilinear", False, "fp32", progress=lambda *args, **kwargs: None
+            [{"path": str(broken)}], 50, 224, "bilinear", False, "fp32", "eccv16", progress=lambda *args, **kwargs: None
         )
 
 
@@ -390,9 +390,11 @@ def photo(tmp_path_factory):
     return grey_photo(tmp_path_factory.mktemp("photos") / "old.jpg", 640, 480)
 
 
-def test_api_has_one_public_photo_endpoint_returning_one_image(client):
+def test_api_has_two_public_photo_endpoints_returning_one_image(client):
     api = client.view_api(print_info=False, return_format="dict")
-    assert set(api["named_endpoints"]) == {"/colorize", "/colorize_video"} and not api["unnamed_endpoints"]
+    assert set(api["named_endpoints"]) == {"/colorize", "/colorize_with_hints", "/colorize_video"}
+    assert not api["unnamed_endpoints"]
+    assert [output["component"] for output in api["named_endpoints"]["/colorize_with_hints"]["returns"]] == ["Image"]
     endpoint = api["named_endpoints"]["/colorize"]
     assert [parameter["parameter_has_default"] for parameter in endpoint["parameters"]] == [False] + [True] * 5
     assert [output["component"] for output in endpoint["returns"]] == ["Image"]
