@@ -1,0 +1,207 @@
+"""Adaptive keyframes: the network runs only where the colour carried along the motion no longer
+holds; between keyframes the colour is carried by the optical flow, from both ends.
+
+For each frame, in order (``KeyframeStabilizer.push``):
+
+1. its motion from the previous frame (``TemporalStabilizer.motion``: the shot, the flows both
+   ways, the trusted pixels);
+2. whether the colour carried from the last keyframe still holds: the keyframe's L is carried
+   along the same flows as its colour, and where it no longer matches this frame's L (both
+   blurred a little, to within the stabilizer's ``lightness_tolerance``) something new is in view
+   (uncovered background, an object coming in, a flow that lost its way). The forward-backward
+   check is not used here: it fails on flat areas too (DIS's aperture problem), where carrying
+   the colour is harmless, and chained over frames it would call most of a frame stale;
+3. whether it is a keyframe, and why: the first frame ("start"), a scene cut ("cut"), ``max_interval``
+   frames since the last keyframe ("interval"), more than ``max_stale`` of the frame where the
+   carried colour no longer holds ("occlusion"), or a full look-ahead buffer ("look-ahead");
+4. a keyframe gets the network's colour, blended (``TemporalStabilizer.update``) with the carried
+   colour where that holds; the frames since the last keyframe, held back until now, then get the
+   last keyframe's colour carried forward and this one's carried backward, blended by how near
+   each keyframe is and where each holds (what an object uncovers is seen by the later keyframe);
+5. any other frame gets the previous frame's colour carried forward, and waits.
+
+A film's last frames, and the last frames of a shot before a cut, have no later keyframe and keep
+the colour carried forward. ``bidirectional=False`` gives every frame out as soon as it arrives
+(no look-ahead) with the forward colour alone.
+
+The defaults were chosen by ``python -m bench.flicker_bench`` (docs/video.md has the table).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from colorizer.video.flow import resize_flow, warp
+from colorizer.video.stabilize import Motion, TemporalStabilizer
+
+log = logging.getLogger(__name__)
+
+REASONS = ("start", "cut", "interval", "occlusion", "look-ahead")
+UNTRUSTED_WEIGHT = np.float32(1e-3)  # where neither chain holds, the keyframes count by nearness alone
+AGREEMENT_BLUR = 1.5  # pixels of the flow grid: carried L is resampled at every frame, so a little softer
+
+
+@dataclass(frozen=True)
+class KeyframeSettings:
+    """max_interval: a keyframe at least every this many frames (1: the network on every frame).
+    max_stale: share (0..1) of a frame where the colour carried from the last keyframe no longer
+        holds (its L, carried along, does not match the frame's), above which the frame is a keyframe.
+    bidirectional: blend the colour carried forward from the last keyframe with the colour carried
+        back from the next (the frames between wait for it); False: forward only, no waiting.
+    lookahead_bytes: the most the frames waiting for the next keyframe may hold; a frame that would
+        pass it is a keyframe. At 640x360 a frame holds 2.8 MB; at 3840x2160, 100 MB.
+    """
+
+    max_interval: int = 8
+    max_stale: float = 0.1
+    bidirectional: bool = True
+    lookahead_bytes: int = 256 * 2**20
+
+    def __post_init__(self):
+        if self.max_interval < 1:
+            raise ValueError(f"max_interval {self.max_interval} must be at least 1")
+        if not 0.0 <= self.max_stale <= 1.0:
+            raise ValueError(f"max_stale {self.max_stale} must be in [0, 1]")
+
+
+@dataclass
+class _Waiting:
+    """A carried frame waiting for the next keyframe."""
+
+    plane: np.ndarray  # float32 H x W L
+    ab: np.ndarray  # float32 H x W x 2, carried forward from the last keyframe
+    fresh: np.ndarray  # float32 h x w, 1 where the colour carried forward holds, fading to 0
+    motion: Motion  # from the previous frame to this one
+    item: Any
+
+    @property
+    def nbytes(self) -> int:
+        return _frame_bytes(self.plane, self.motion)
+
+
+def _frame_bytes(plane: np.ndarray, motion: Motion) -> int:
+    """What a waiting frame holds: its L and ab at full size (12 bytes a pixel), its flows and
+    masks at the flow size (25 bytes a pixel)."""
+    return plane.nbytes * 3 + motion.small.size * 25
+
+
+class KeyframeStabilizer:
+    """Colours one film's frames, fed in order, running ``network`` on keyframes only. Not
+    thread-safe; one per film.
+
+    network: float32 H x W L -> float32 H x W x 2 ab (the network's, upsampled).
+
+    keyframes = KeyframeStabilizer(TemporalStabilizer(), network)
+    for plane, item in frames:                          # float32 H x W L, anything
+        for plane, ab, item in keyframes.push(plane, item):
+            ...                                         # in order, float32 H x W x 2 ab
+    for plane, ab, item in keyframes.flush():
+        ...
+    """
+
+    def __init__(
+        self,
+        stabilizer: TemporalStabilizer,
+        network: Callable[[np.ndarray], np.ndarray],
+        settings: KeyframeSettings = KeyframeSettings(),
+    ):
+        self.stabilizer, self.network, self.settings = stabilizer, network, settings
+        self.reasons: Counter[str] = Counter()  # keyframes by reason
+        self._waiting: list[_Waiting] = []
+        self._carried_l: np.ndarray | None = None  # float32 h x w (0..255): the keyframe's L, carried
+        self._since_keyframe = 0  # frames carried since the last keyframe
+
+    def push(self, plane: np.ndarray, item: Any = None) -> list[tuple[np.ndarray, np.ndarray, Any]]:
+        """float32 H x W L (0..100) and anything to hand back with it -> the frames now done, in
+        order: (L, float32 H x W x 2 ab, item). The plane is not modified."""
+        motion = self.stabilizer.motion(plane)
+        fresh = carried_l = None
+        if motion.shot == "continues":
+            assert motion.backward is not None and self._carried_l is not None  # "continues" says so
+            carried_l = warp(self._carried_l, motion.backward)
+            fresh = self._agreement(carried_l, motion.small)
+        reason = self._reason(motion, fresh, plane)
+        if reason is None:
+            assert fresh is not None  # only a continuing shot is carried
+            ab = self.stabilizer.carry(plane, motion)
+            assert ab is not None  # the shot continues
+            self._carried_l = carried_l
+            self._since_keyframe += 1
+            if not self.settings.bidirectional:
+                return [(plane, ab, item)]
+            self._waiting.append(_Waiting(plane, ab, fresh, motion, item))
+            return []
+        self.reasons[reason] += 1
+        log.debug("keyframe (%s) after %d carried frames", reason, self._since_keyframe)
+        if fresh is not None:  # the carried colour counts where it holds
+            motion = dataclasses.replace(motion, trusted=fresh)
+        ab = self.stabilizer.update(plane, self.network(plane), motion)
+        done = self._between(plane, ab, motion) if fresh is not None else self.flush()
+        done.append((plane, ab, item))
+        self._carried_l = motion.small.astype(np.float32)
+        self._since_keyframe = 0
+        return done
+
+    def flush(self) -> list[tuple[np.ndarray, np.ndarray, Any]]:
+        """The frames still waiting (a film's end, or a cut), with the colour carried forward alone."""
+        done = [(waiting.plane, waiting.ab, waiting.item) for waiting in self._waiting]
+        self._waiting = []
+        return done
+
+    def _reason(self, motion: Motion, fresh: np.ndarray | None, plane: np.ndarray) -> str | None:
+        """Why this frame is a keyframe, or None to carry the colour onto it."""
+        if motion.shot != "continues" or fresh is None:
+            return "start" if motion.shot == "afresh" else "cut"
+        if self._since_keyframe + 1 >= self.settings.max_interval:
+            return "interval"
+        if float((fresh < 1).mean()) > self.settings.max_stale:
+            return "occlusion"
+        if self.settings.bidirectional:
+            waiting = sum(frame.nbytes for frame in self._waiting)
+            if waiting + _frame_bytes(plane, motion) > self.settings.lookahead_bytes:
+                return "look-ahead"
+        return None
+
+    def _between(self, plane: np.ndarray, ab: np.ndarray, motion: Motion) -> list[tuple[np.ndarray, np.ndarray, Any]]:
+        """The waiting frames, done now that the keyframe (L ``plane``, colour ``ab``, reached by
+        ``motion``) has come: each the blend of its forward colour and the keyframe's carried back."""
+        height, width = plane.shape
+        count = len(self._waiting) + 1  # frames from the last keyframe to this one
+        later_ab, later_l, later_motion = ab, motion.small.astype(np.float32), motion
+        done = []
+        for index in range(len(self._waiting) - 1, -1, -1):
+            waiting = self._waiting[index]
+            forward = later_motion.forward  # from this frame to the later one, on this frame's grid
+            assert forward is not None  # a waiting frame's successor continues its shot
+            later_l = warp(later_l, forward)
+            fresh_back = self._agreement(later_l, waiting.motion.small)
+            carried = warp(later_ab, resize_flow(forward, (height, width)))
+            share_back = (index + 1) / count  # nearness of the later keyframe, 0..1
+            weight_forward = (1 - share_back) * (waiting.fresh + UNTRUSTED_WEIGHT)
+            weight_back = share_back * (fresh_back + UNTRUSTED_WEIGHT)
+            forward_part = weight_forward / (weight_forward + weight_back)
+            forward_part = cv2.resize(forward_part, (width, height), interpolation=cv2.INTER_LINEAR)  # cv2: (w, h)
+            blended = carried + forward_part[:, :, None] * (waiting.ab - carried)  # HxW -> HxWx1, over a and b
+            done.append((waiting.plane, blended, waiting.item))
+            later_ab, later_motion = carried, waiting.motion
+        self._waiting = []
+        return done[::-1]
+
+    def _agreement(self, carried_l: np.ndarray, small: np.ndarray) -> np.ndarray:
+        """float32 h x w (0..1) on the flow grid: 1 where a keyframe's L carried here (float32,
+        0..255) matches this frame's (uint8 ``small``) to within the lightness tolerance, both
+        blurred by AGREEMENT_BLUR; falling to 0 at twice the tolerance."""
+        tolerance = np.float32(self.stabilizer.settings.lightness_tolerance * 2.55)  # L units -> 0..255
+        difference = np.abs(
+            cv2.GaussianBlur(carried_l, (0, 0), AGREEMENT_BLUR)
+            - cv2.GaussianBlur(small.astype(np.float32), (0, 0), AGREEMENT_BLUR)
+        )
+        return np.clip(2 - difference / tolerance, 0, 1)
