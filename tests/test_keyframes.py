@@ -42,29 +42,30 @@ def panning(plane: np.ndarray, count: int, step: int) -> list[np.ndarray]:
 
 
 class Network:
-    """A stand-in network: ``colour(plane)`` for the frame pushed, remembering which frames it ran on."""
+    """A stand-in network: ``colour(plane)``, remembering which of ``planes`` it ran on (by identity)."""
 
-    def __init__(self, colour):
-        self.colour, self.frame = colour, 0
+    def __init__(self, colour, planes: list[np.ndarray]):
+        self.colour, self.planes = colour, planes
         self.ran_on: list[int] = []
         self.reasons: Counter[str] = Counter()  # the keyframes' reasons, once run
 
     def __call__(self, plane: np.ndarray) -> np.ndarray:
-        self.ran_on.append(self.frame)
+        self.ran_on.append(next(index for index, known in enumerate(self.planes) if known is plane))
         return self.colour(plane)
 
 
-def run(planes, network: Network, settings: KeyframeSettings | None = None) -> list[np.ndarray]:
-    """Every plane through a KeyframeStabilizer; the ab of every frame, in order."""
+def run(colour, planes: list[np.ndarray], settings: KeyframeSettings | None = None) -> tuple[list[np.ndarray], Network]:
+    """Every plane through a KeyframeStabilizer whose network gives ``colour(plane)``: the ab of
+    every frame, in order, and the network (which frames it ran on, the keyframes' reasons)."""
+    network = Network(colour, planes)
     keyframes = KeyframeStabilizer(TemporalStabilizer(), network, settings or KeyframeSettings())
     out = []
     for index, plane in enumerate(planes):
-        network.frame = index
         out.extend(keyframes.push(plane, index))
     out.extend(keyframes.flush())
     assert [item for _, _, item in out] == list(range(len(planes)))  # every frame, in order
     network.reasons = keyframes.reasons
-    return [ab for _, ab, _ in out]
+    return [ab for _, ab, _ in out], network
 
 
 def grey_rgb(plane: np.ndarray) -> np.ndarray:
@@ -81,18 +82,17 @@ def test_a_cut_always_gets_a_keyframe_and_no_colour_crosses_it():
     dark = panning(texture(2, HEIGHT, WIDTH + 40, 5, 45), 6, 2)  # shot 2: dark
     assert histogram_distance(flow_image(bright[-1], bright[-1].shape), flow_image(dark[0], dark[0].shape)) > 0.5
     red, blue = constant(40, 30), constant(10, -40)
-    network = Network(lambda plane: red if plane.mean() > 50 else blue)
-    out = run(bright + dark, network)
-    assert network.ran_on[:2] == [0, 6] and network.reasons["cut"] == 1  # the new shot's first frame
+    out, network = run(lambda plane: red if plane.mean() > 50 else blue, bright + dark)
+    assert network.reasons["cut"] == 1 and 6 in network.ran_on  # the new shot's first frame
+    assert network.ran_on == [0, 5, 6, 11] and network.reasons["shot end"] == 2  # and each shot's last
     for index, ab in enumerate(out):  # nothing of the other shot's colour, either way across the cut
         np.testing.assert_allclose(ab, red if index < 6 else blue, atol=1e-3, err_msg=f"frame {index}")
 
 
 @pytest.mark.parametrize("max_interval", [1, 4, 8])
 def test_a_long_still_shot_gets_a_keyframe_every_max_interval_frames(max_interval):
-    still = [texture(3)] * 25
-    network = Network(lambda plane: constant(20, 20))
-    run(still, network, KeyframeSettings(max_interval=max_interval))
+    still = [texture(3) for _ in range(25)]
+    _, network = run(lambda plane: constant(20, 20), still, KeyframeSettings(max_interval=max_interval))
     assert network.ran_on == list(range(0, 25, max_interval))
     assert network.reasons == Counter(start=1, interval=len(network.ran_on) - 1)
 
@@ -121,15 +121,14 @@ def test_an_uncovered_background_triggers_a_keyframe():
     never_stale = KeyframeSettings(max_interval=100, max_stale=1.0, bidirectional=False)
     stale = KeyframeSettings(max_interval=100, max_stale=0.05, bidirectional=False)
     outputs = {}
+    reasons = {}
     for name, settings in {"never": never_stale, "auto": stale}.items():
-        network = Network(lightness_colour)
-        outputs[name] = run(planes, network, settings)
-        outputs[name + " reasons"] = dict(network.reasons)
-    assert outputs["never reasons"] == {"start": 1}
-    assert outputs["auto reasons"]["occlusion"] >= 2, outputs["auto reasons"]
+        outputs[name], network = run(lightness_colour, planes, settings)
+        reasons[name] = dict(network.reasons)
+    assert reasons["never"] == {"start": 1}
+    assert reasons["auto"]["occlusion"] >= 2, reasons["auto"]
     # the control: the same background without the disc, still, is never stale
-    network = Network(lightness_colour)
-    run([texture(4, low=10, high=50)] * 12, network, stale)
+    _, network = run(lightness_colour, [texture(4, low=10, high=50) for _ in range(12)], stale)
     assert dict(network.reasons) == {"start": 1}
 
     def wrong(abs_) -> float:  # share of the uncovered background whose colour is more than 10 off
@@ -149,8 +148,9 @@ def test_the_later_keyframe_colours_what_was_uncovered():
     settings = KeyframeSettings(max_interval=8, max_stale=1.0)
     errors = {}
     for bidirectional in (False, True):
-        network = Network(lightness_colour)
-        out = run(planes + [planes[-1]], network, dataclasses.replace(settings, bidirectional=bidirectional))
+        out, network = run(
+            lightness_colour, planes + [planes[-1].copy()], dataclasses.replace(settings, bidirectional=bidirectional)
+        )
         assert network.ran_on == [0, 8]
         uncovered = masks[0] & ~masks[6]
         errors[bidirectional] = float(np.abs(out[6] - lightness_colour(planes[6])).max(axis=2)[uncovered].mean())
@@ -158,11 +158,12 @@ def test_the_later_keyframe_colours_what_was_uncovered():
 
 
 def test_the_look_ahead_is_bounded_by_its_bytes():
-    still = [texture(6)] * 10
-    network = Network(lambda plane: constant(20, 20))
+    still = [texture(6) for _ in range(10)]
     frame_bytes = HEIGHT * WIDTH * (12 + 25)  # L and ab at full size, flows and masks at the flow size
-    run(still, network, KeyframeSettings(max_interval=100, lookahead_bytes=3 * frame_bytes))
-    assert network.ran_on == [0, 4, 8] and network.reasons["look-ahead"] == 2
+    _, network = run(
+        lambda plane: constant(20, 20), still, KeyframeSettings(max_interval=100, lookahead_bytes=3 * frame_bytes)
+    )
+    assert network.ran_on == [0, 4, 8, 9] and network.reasons["look-ahead"] == 2  # 9: the film's end
 
 
 # --- network_every=1: exactly the per-frame stabilized pipeline -----------------------------------

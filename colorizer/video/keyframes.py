@@ -4,25 +4,28 @@ holds; between keyframes the colour is carried by the optical flow, from both en
 For each frame, in order (``KeyframeStabilizer.push``):
 
 1. its motion from the previous frame (``TemporalStabilizer.motion``: the shot, the flows both
-   ways, the trusted pixels);
-2. whether the colour carried from the last keyframe still holds: the keyframe's L is carried
-   along the same flows as its colour, and where it no longer matches this frame's L (both
-   blurred a little, to within the stabilizer's ``lightness_tolerance``) something new is in view
-   (uncovered background, an object coming in, a flow that lost its way). The forward-backward
-   check is not used here: it fails on flat areas too (DIS's aperture problem), where carrying
-   the colour is harmless, and chained over frames it would call most of a frame stale;
-3. whether it is a keyframe, and why: the first frame ("start"), a scene cut ("cut"), ``max_interval``
+   ways);
+2. the flow from it back to the last keyframe, chained frame by frame, and along it the
+   keyframe's colour and L, sampled once (colour carried frame by frame would be resampled, and
+   blurred, at every frame);
+3. whether the carried colour still holds: where the keyframe's L, carried here, no longer matches
+   this frame's L (both blurred a little, to within the stabilizer's ``lightness_tolerance``),
+   something new is in view (uncovered background, an object coming in, a flow that lost its
+   way). The forward-backward check is not used here: it fails on flat areas too (DIS's aperture
+   problem), where carrying the colour is harmless, and chained over frames it would call most of
+   a frame stale;
+4. whether it is a keyframe, and why: the first frame ("start"), a scene cut ("cut"), ``max_interval``
    frames since the last keyframe ("interval"), more than ``max_stale`` of the frame where the
-   carried colour no longer holds ("occlusion"), or a full look-ahead buffer ("look-ahead");
-4. a keyframe gets the network's colour, blended (``TemporalStabilizer.update``) with the carried
+   carried colour no longer holds ("occlusion"), or a full look-ahead buffer ("look-ahead"); and
+   the last frame of a shot that frames wait on ("shot end": before a cut, or the film's end);
+5. a keyframe gets the network's colour, blended (``TemporalStabilizer.update``) with the carried
    colour where that holds; the frames since the last keyframe, held back until now, then get the
    last keyframe's colour carried forward and this one's carried backward, blended by how near
    each keyframe is and where each holds (what an object uncovers is seen by the later keyframe);
-5. any other frame gets the previous frame's colour carried forward, and waits.
+6. any other frame gets the carried colour, and waits.
 
-A film's last frames, and the last frames of a shot before a cut, have no later keyframe and keep
-the colour carried forward. ``bidirectional=False`` gives every frame out as soon as it arrives
-(no look-ahead) with the forward colour alone.
+``bidirectional=False`` gives every frame out as soon as it arrives (no look-ahead) with the
+forward colour alone.
 
 The defaults were chosen by ``python -m bench.flicker_bench`` (docs/video.md has the table).
 """
@@ -40,11 +43,11 @@ import cv2
 import numpy as np
 
 from colorizer.video.flow import resize_flow, warp
-from colorizer.video.stabilize import Motion, TemporalStabilizer
+from colorizer.video.stabilize import Motion, TemporalStabilizer, blend_carried
 
 log = logging.getLogger(__name__)
 
-REASONS = ("start", "cut", "interval", "occlusion", "look-ahead")
+REASONS = ("start", "cut", "interval", "occlusion", "look-ahead", "shot end")
 UNTRUSTED_WEIGHT = np.float32(1e-3)  # where neither chain holds, the keyframes count by nearness alone
 AGREEMENT_BLUR = 1.5  # pixels of the flow grid: carried L is resampled at every frame, so a little softer
 
@@ -63,6 +66,7 @@ class KeyframeSettings:
     max_interval: int = 8
     max_stale: float = 0.1
     bidirectional: bool = True
+    key_shot_ends: bool = True
     lookahead_bytes: int = 256 * 2**20
 
     def __post_init__(self):
@@ -116,50 +120,65 @@ class KeyframeStabilizer:
         self.stabilizer, self.network, self.settings = stabilizer, network, settings
         self.reasons: Counter[str] = Counter()  # keyframes by reason
         self._waiting: list[_Waiting] = []
-        self._carried_l: np.ndarray | None = None  # float32 h x w (0..255): the keyframe's L, carried
+        self._key_ab: np.ndarray | None = None  # float32 H x W x 2, the last keyframe's colour
+        self._key_l: np.ndarray | None = None  # float32 h x w (0..255), its L at the flow size
+        self._to_key: np.ndarray | None = None  # float32 h x w x 2, flow from the last frame to it
         self._since_keyframe = 0  # frames carried since the last keyframe
 
     def push(self, plane: np.ndarray, item: Any = None) -> list[tuple[np.ndarray, np.ndarray, Any]]:
         """float32 H x W L (0..100) and anything to hand back with it -> the frames now done, in
         order: (L, float32 H x W x 2 ab, item). The plane is not modified."""
         motion = self.stabilizer.motion(plane)
-        fresh = carried_l = None
-        if motion.shot == "continues":
-            assert motion.backward is not None and self._carried_l is not None  # "continues" says so
-            carried_l = warp(self._carried_l, motion.backward)
-            fresh = self._agreement(carried_l, motion.small)
+        if motion.shot != "continues":
+            done = self.flush()
+            return done + [(plane, self._keyframe(plane, "start" if motion.shot == "afresh" else "cut", motion), item)]
+        assert motion.backward is not None and self._key_ab is not None and self._key_l is not None  # "continues"
+        # the flows chained back to the keyframe, which is then sampled once: colour carried frame
+        # by frame would be resampled (blurred) at every frame
+        to_key = motion.backward if self._to_key is None else motion.backward + warp(self._to_key, motion.backward)
+        fresh = self._agreement(warp(self._key_l, to_key), motion.small)
+        carried = warp(self._key_ab, resize_flow(to_key, plane.shape))
         reason = self._reason(motion, fresh, plane)
-        if reason is None:
-            assert fresh is not None  # only a continuing shot is carried
-            ab = self.stabilizer.carry(plane, motion)
-            assert ab is not None  # the shot continues
-            self._carried_l = carried_l
-            self._since_keyframe += 1
-            if not self.settings.bidirectional:
-                return [(plane, ab, item)]
-            self._waiting.append(_Waiting(plane, ab, fresh, motion, item))
-            return []
-        self.reasons[reason] += 1
-        log.debug("keyframe (%s) after %d carried frames", reason, self._since_keyframe)
-        if fresh is not None:  # the carried colour counts where it holds
+        if reason is not None:  # the carried colour counts where it holds
             motion = dataclasses.replace(motion, trusted=fresh)
-        ab = self.stabilizer.update(plane, self.network(plane), motion)
-        done = self._between(plane, ab, motion) if fresh is not None else self.flush()
-        done.append((plane, ab, item))
-        self._carried_l = motion.small.astype(np.float32)
-        self._since_keyframe = 0
-        return done
+            ab = self._keyframe(plane, reason, motion, carried)
+            return self._between(plane, ab, motion) + [(plane, ab, item)]
+        self.stabilizer.carry(plane, motion, carried)
+        self._to_key = to_key
+        self._since_keyframe += 1
+        if not self.settings.bidirectional:
+            return [(plane, carried, item)]
+        self._waiting.append(_Waiting(plane, carried, fresh, motion, item))
+        return []
 
     def flush(self) -> list[tuple[np.ndarray, np.ndarray, Any]]:
-        """The frames still waiting (a film's end, or a cut), with the colour carried forward alone."""
-        done = [(waiting.plane, waiting.ab, waiting.item) for waiting in self._waiting]
-        self._waiting = []
-        return done
+        """The frames still waiting, at a film's end (or a cut): with ``key_shot_ends`` the last of
+        them is a keyframe and the others are done as between any two; else the colour carried
+        forward alone."""
+        if not self._waiting:
+            return []
+        if not self.settings.key_shot_ends:
+            done = [(waiting.plane, waiting.ab, waiting.item) for waiting in self._waiting]
+            self._waiting = []
+            return done
+        last = self._waiting.pop()
+        self.reasons["shot end"] += 1
+        ab = blend_carried(self.network(last.plane), last.ab, last.fresh, self.stabilizer.settings.blend)
+        return self._between(last.plane, ab, last.motion) + [(last.plane, ab, last.item)]
 
-    def _reason(self, motion: Motion, fresh: np.ndarray | None, plane: np.ndarray) -> str | None:
-        """Why this frame is a keyframe, or None to carry the colour onto it."""
-        if motion.shot != "continues" or fresh is None:
-            return "start" if motion.shot == "afresh" else "cut"
+    def _keyframe(
+        self, plane: np.ndarray, reason: str, motion: Motion, carried: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The network's colour for this frame, stabilized; it becomes the keyframe colour is carried from."""
+        self.reasons[reason] += 1
+        log.debug("keyframe (%s) after %d carried frames", reason, self._since_keyframe)
+        ab = self.stabilizer.update(plane, self.network(plane), motion, carried)
+        self._key_ab, self._key_l, self._to_key = ab, motion.small.astype(np.float32), None
+        self._since_keyframe = 0
+        return ab
+
+    def _reason(self, motion: Motion, fresh: np.ndarray, plane: np.ndarray) -> str | None:
+        """Why this frame, within a shot, is a keyframe, or None to carry the colour onto it."""
         if self._since_keyframe + 1 >= self.settings.max_interval:
             return "interval"
         if float((fresh < 1).mean()) > self.settings.max_stale:
@@ -175,15 +194,17 @@ class KeyframeStabilizer:
         ``motion``) has come: each the blend of its forward colour and the keyframe's carried back."""
         height, width = plane.shape
         count = len(self._waiting) + 1  # frames from the last keyframe to this one
-        later_ab, later_l, later_motion = ab, motion.small.astype(np.float32), motion
+        later_l = motion.small.astype(np.float32)
+        to_later: np.ndarray | None = None  # flow from the frame at hand to the later keyframe
+        later_motion = motion
         done = []
         for index in range(len(self._waiting) - 1, -1, -1):
             waiting = self._waiting[index]
-            forward = later_motion.forward  # from this frame to the later one, on this frame's grid
+            forward = later_motion.forward  # from this frame to the next, on this frame's grid
             assert forward is not None  # a waiting frame's successor continues its shot
-            later_l = warp(later_l, forward)
-            fresh_back = self._agreement(later_l, waiting.motion.small)
-            carried = warp(later_ab, resize_flow(forward, (height, width)))
+            to_later = forward if to_later is None else forward + warp(to_later, forward)
+            fresh_back = self._agreement(warp(later_l, to_later), waiting.motion.small)
+            carried = warp(ab, resize_flow(to_later, (height, width)))
             share_back = (index + 1) / count  # nearness of the later keyframe, 0..1
             weight_forward = (1 - share_back) * (waiting.fresh + UNTRUSTED_WEIGHT)
             weight_back = share_back * (fresh_back + UNTRUSTED_WEIGHT)
@@ -191,7 +212,7 @@ class KeyframeStabilizer:
             forward_part = cv2.resize(forward_part, (width, height), interpolation=cv2.INTER_LINEAR)  # cv2: (w, h)
             blended = carried + forward_part[:, :, None] * (waiting.ab - carried)  # HxW -> HxWx1, over a and b
             done.append((waiting.plane, blended, waiting.item))
-            later_ab, later_motion = carried, waiting.motion
+            later_motion = waiting.motion
         self._waiting = []
         return done[::-1]
 

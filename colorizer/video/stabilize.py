@@ -123,22 +123,26 @@ class TemporalStabilizer:
         weight, backward, forward = self._trust(small, self._previous_small)
         return Motion(shot, small, weight, backward, forward)
 
-    def update(self, lightness_plane: np.ndarray, ab: np.ndarray, motion: Motion | None = None) -> np.ndarray:
+    def update(
+        self,
+        lightness_plane: np.ndarray,
+        ab: np.ndarray,
+        motion: Motion | None = None,
+        carried: np.ndarray | None = None,
+    ) -> np.ndarray:
         """float32 H x W L (0..100) + float32 H x W x 2 ab (the network's, upsampled) -> float32
         H x W x 2 stabilized ab. The inputs are not modified. motion: ``self.motion(lightness_plane)``
-        if the caller has it."""
+        if the caller has it. carried: the earlier colour on this frame, float32 H x W x 2, if the
+        caller carried it (default: the previous output, carried along ``motion``)."""
         height, width = lightness_plane.shape
         motion = motion or self.motion(lightness_plane)
         if motion.shot == "continues":
             assert motion.trusted is not None and motion.backward is not None  # "continues" says so
             assert self._previous_ab is not None
-            weight = motion.trusted
-            self.trusted_share = float(weight.mean())
-            weight = cv2.resize(
-                weight * np.float32(self.settings.blend), (width, height), interpolation=cv2.INTER_LINEAR
-            )  # cv2: (w, h); soft edges
-            carried = warp(self._previous_ab, resize_flow(motion.backward, (height, width)))
-            out = ab + weight[:, :, None] * (carried - ab)  # HxW -> HxWx1, broadcast over a and b
+            self.trusted_share = float(motion.trusted.mean())
+            if carried is None:
+                carried = warp(self._previous_ab, resize_flow(motion.backward, (height, width)))
+            out = blend_carried(ab, carried, motion.trusted, self.settings.blend)
         else:
             if motion.shot == "cut":
                 self.cuts += 1
@@ -148,18 +152,25 @@ class TemporalStabilizer:
         self._previous_small, self._previous_ab = motion.small, out
         return out
 
-    def carry(self, lightness_plane: np.ndarray, motion: Motion | None = None) -> np.ndarray | None:
+    def carry(
+        self, lightness_plane: np.ndarray, motion: Motion | None = None, carried: np.ndarray | None = None
+    ) -> np.ndarray | None:
         """For a frame the network skips: the previous output carried along the motion onto this
         frame (float32 H x W x 2), everywhere, trusted or not; None when there is no previous frame
         or this one starts a new shot, and then nothing is changed (call ``update`` with the
-        network's colour). motion: ``self.motion(lightness_plane)`` if the caller has it."""
+        network's colour). motion: ``self.motion(lightness_plane)`` if the caller has it. carried:
+        the colour the caller carried onto this frame otherwise, taken as it is."""
         motion = motion or self.motion(lightness_plane)
         if motion.shot != "continues":
             return None
         assert motion.trusted is not None and motion.backward is not None  # "continues" says so
         assert self._previous_ab is not None
         self.trusted_share = float(motion.trusted.mean())
-        out = warp(self._previous_ab, resize_flow(motion.backward, lightness_plane.shape))
+        out = (
+            carried
+            if carried is not None
+            else warp(self._previous_ab, resize_flow(motion.backward, lightness_plane.shape))
+        )
         self._previous_small, self._previous_ab = motion.small, out
         return out
 
@@ -193,6 +204,15 @@ class TemporalStabilizer:
             backward,
             forward,
         )
+
+
+def blend_carried(ab: np.ndarray, carried: np.ndarray, trusted: np.ndarray, blend: float) -> np.ndarray:
+    """float32 H x W x 2: ``ab`` (the network's) moved towards ``carried`` (the earlier colour,
+    float32 H x W x 2) by ``blend`` times ``trusted`` (float32 h x w, 0..1, on the flow grid,
+    brought up bilinearly: soft edges)."""
+    height, width = ab.shape[:2]
+    weight = cv2.resize(trusted * np.float32(blend), (width, height), interpolation=cv2.INTER_LINEAR)  # cv2: (w, h)
+    return ab + weight[:, :, None] * (carried - ab)  # HxW -> HxWx1, broadcast over a and b
 
 
 def trusted_where(
