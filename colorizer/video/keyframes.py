@@ -66,10 +66,10 @@ class KeyframeSettings:
         pass it is a keyframe. At 640x360 a frame holds 2.8 MB; at 3840x2160, 100 MB.
     """
 
-    # python -m bench.flicker_bench --tune-keyframes (docs/video.md): 8 to 16 gave the same flicker and
-    # accuracy on the bench's 16-frame shots; a stale share of 0.05 to 1.0 the same accuracy, more
-    # keyframes below 0.1; blend_per_frame kept the oracle's ab RMSE within 1 % of the per-frame
-    # output's (blend once: +4 to +7 %); key_shot_ends cost a network run a shot and saved 4 to 8 %.
+    # python -m bench.flicker_bench --tune-keyframes (docs/video.md), ratios to the network on every
+    # frame on the bench's 16-frame shots: max_interval 8, 12, 16 ran the network on 22, 22, 18 % of
+    # the frames for an oracle ab RMSE of 1.025, 1.026, 1.033; max_stale 0.05 to 1.0 moved it by
+    # +-0.5 %; forward only, blend once and no shot-end keyframes gave 1.156, 1.074 and 1.064.
     max_interval: int = 12
     max_stale: float = 0.1
     bidirectional: bool = True
@@ -136,7 +136,7 @@ class KeyframeStabilizer:
     def push(self, plane: np.ndarray, item: Any = None) -> list[tuple[np.ndarray, np.ndarray, Any]]:
         """float32 H x W L (0..100) and anything to hand back with it -> the frames now done, in
         order: (L, float32 H x W x 2 ab, item). The plane is not modified."""
-        motion = self.stabilizer.motion(plane)
+        motion = self.stabilizer.motion(plane, trust=False)  # whether the carried colour holds is decided here
         if motion.shot != "continues":
             done = self.flush()
             return done + [(plane, self._keyframe(plane, "start" if motion.shot == "afresh" else "cut", motion), item)]

@@ -111,17 +111,23 @@ class TemporalStabilizer:
         """Forget the previous frame: the next one starts a new shot."""
         self._previous_small = self._previous_ab = None
 
-    def motion(self, lightness_plane: np.ndarray) -> Motion:
+    def motion(self, lightness_plane: np.ndarray, *, trust: bool = True) -> Motion:
         """How this frame (float32 H x W L, 0..100) follows the previous one: its shot and, within
-        a shot, the flows both ways and where the previous colour may be carried. Changes nothing;
-        pass it to ``update`` or ``carry`` so the flows are computed once."""
+        a shot, the flows both ways and (``trust``) where the previous colour may be carried.
+        Changes nothing; pass it to ``update`` or ``carry`` so the flows are computed once. Without
+        ``trust``, ``update`` needs a Motion with ``trusted`` filled in, and ``carry`` the colour."""
         small = self._small(lightness_plane)
         shot = self._shot(small, lightness_plane.shape)
         if shot != "continues":
             return Motion(shot, small)
-        assert self._previous_small is not None  # "continues" says so
-        weight, backward, forward = self._trust(small, self._previous_small)
-        return Motion(shot, small, weight, backward, forward)
+        previous = self._previous_small
+        assert previous is not None  # "continues" says so
+        backward = self._flow(small, previous)  # t -> t-1
+        forward = self._flow(previous, small)  # t-1 -> t
+        if not trust:
+            return Motion(shot, small, None, backward, forward)
+        trusted = trusted_where(small, previous, backward, forward, self.settings.lightness_tolerance)
+        return Motion(shot, small, trusted, backward, forward)
 
     def update(
         self,
@@ -163,9 +169,10 @@ class TemporalStabilizer:
         motion = motion or self.motion(lightness_plane)
         if motion.shot != "continues":
             return None
-        assert motion.trusted is not None and motion.backward is not None  # "continues" says so
-        assert self._previous_ab is not None
-        self.trusted_share = float(motion.trusted.mean())
+        assert motion.backward is not None and self._previous_ab is not None  # "continues" says so
+        assert carried is not None or motion.trusted is not None  # a Motion without trust comes with the colour
+        if motion.trusted is not None:
+            self.trusted_share = float(motion.trusted.mean())
         out = (
             carried
             if carried is not None
@@ -192,18 +199,6 @@ class TemporalStabilizer:
         if self.settings.blend == 0.0:
             return "afresh"
         return "continues" if histogram_distance(small, previous) <= self.settings.cut_threshold else "cut"
-
-    def _trust(self, small: np.ndarray, previous_small: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(float32 h x w: 1 where frame t's pixel may take frame t-1's colour, else 0;
-        float32 h x w x 2: the flow from t to t-1; float32 h x w x 2: the flow from t-1 to t), on
-        the flow grid."""
-        backward = self._flow(small, previous_small)  # t -> t-1
-        forward = self._flow(previous_small, small)  # t-1 -> t
-        return (
-            trusted_where(small, previous_small, backward, forward, self.settings.lightness_tolerance),
-            backward,
-            forward,
-        )
 
 
 def blend_carried(ab: np.ndarray, carried: np.ndarray, trusted: np.ndarray, blend: float) -> np.ndarray:
