@@ -159,7 +159,7 @@ def test_the_later_keyframe_colours_what_was_uncovered():
 
 def test_the_look_ahead_is_bounded_by_its_bytes():
     still = [texture(6) for _ in range(10)]
-    frame_bytes = HEIGHT * WIDTH * (12 + 25)  # L and ab at full size, flows and masks at the flow size
+    frame_bytes = HEIGHT * WIDTH * (12 + 21)  # L and ab at full size; L, flows and trust at the flow size
     _, network = run(
         lambda plane: constant(20, 20), still, KeyframeSettings(max_interval=100, lookahead_bytes=3 * frame_bytes)
     )
@@ -174,13 +174,14 @@ def reference_stabilized(planes: list[np.ndarray], network) -> list[np.ndarray]:
     the network's ab; within a shot, out = ab + blend * trusted * (warp(previous out) - ab)."""
     settings = StabilizerSettings()
     estimator = FlowEstimator(settings.flow_preset)
-    previous_small = previous_out = None
+    previous_small: np.ndarray = np.empty(0)
+    previous_out: np.ndarray = np.empty(0)
     outputs = []
     for plane in planes:
         height, width = plane.shape
         small = flow_image(plane, flow_size(height, width, settings.flow_max_side))
         ab = network(plane)
-        if previous_small is None or histogram_distance(small, previous_small) > settings.cut_threshold:
+        if not previous_small.size or histogram_distance(small, previous_small) > settings.cut_threshold:
             out = np.array(ab, np.float32)
         else:
             backward, forward = estimator(small, previous_small), estimator(previous_small, small)

@@ -1,5 +1,5 @@
-"""Colorize films: frame by frame as photos are, with the colour stabilized along the motion and
-the sound kept.
+"""Colorize films as photos are, the network on keyframes only (where the picture really changes),
+the colour carried and stabilized along the motion between them, and the sound kept.
 
     from colorizer import Colorizer
     from colorizer.video import colorize_video, is_video
@@ -8,15 +8,16 @@ the sound kept.
         print(result.frames, result.seconds, [str(audio) for audio in result.audio])
 
 Modules: ``container`` (PyAV reading and writing), ``colorize`` (the frame pipeline), ``stabilize``
-(temporal stabilization), ``flow`` (optical flow and warping), ``flicker`` (the warping-error
-measure), ``limits`` (what a film may declare and hold) and ``preflight`` (MP4 sample tables,
-checked before FFmpeg opens a file). docs/video.md has the details and the measured figures;
+(temporal stabilization), ``keyframes`` (which frames get the network, and the colour between them),
+``flow`` (optical flow and warping), ``flicker`` (the warping-error measure), ``limits`` (what a film
+may declare and hold) and ``preflight`` (MP4 sample tables, checked before FFmpeg opens a file). docs/video.md has the details and the measured figures;
 docs/reliability.md the hostile films.
 """
 
 from colorizer.video.colorize import FrameColorizer, VideoResult, colorize_video
 from colorizer.video.container import DEFAULT_CRF, DEFAULT_MAX_FRAME_PIXELS, AudioOutcome, VideoInfo, is_video, probe
 from colorizer.video.flicker import warping_error
+from colorizer.video.keyframes import KeyframeSettings
 from colorizer.video.stabilize import StabilizerSettings, TemporalStabilizer
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "DEFAULT_MAX_FRAME_PIXELS",
     "AudioOutcome",
     "FrameColorizer",
+    "KeyframeSettings",
     "StabilizerSettings",
     "TemporalStabilizer",
     "VideoInfo",

@@ -57,7 +57,7 @@ class VideoResult:
     scene_cuts: cuts the stabilizer started afresh at. network_frames: frames the network ran on
     (fewer than ``frames`` with network_every "auto" or > 1). elapsed: wall-clock seconds.
     keyframes: with network_every "auto", the keyframes by reason ("start", "cut", "interval",
-    "occlusion", "look-ahead": colorizer.video.keyframes); empty otherwise.
+    "occlusion", "look-ahead", "shot end": colorizer.video.keyframes); empty otherwise.
     """
 
     path: Path
@@ -117,7 +117,7 @@ class FrameColorizer:
         self.network_every = 1 if network_every == AUTO else int(network_every)
         self.network_frames = 0  # frames the network was run on
         self._skipped = 0  # frames carried since the network last ran
-        self.keyframes = (
+        self.keyframe_stabilizer = (
             KeyframeStabilizer(stabilizer, self._network, keyframes or KeyframeSettings())
             if network_every == AUTO and stabilizer is not None
             else None
@@ -138,19 +138,21 @@ class FrameColorizer:
     def push(self, pixels: np.ndarray, item: Any = None) -> list[tuple[np.ndarray, Any]]:
         """uint8 or uint16 HxWx3 RGB (or HxW grey) and anything to hand back with it -> the frames
         now done, in order: (uint8 HxWx3 RGB, item). Call ``flush`` after the last frame."""
-        if self.keyframes is None:
+        if self.keyframe_stabilizer is None:
             return [(self(pixels), item)]
-        return [(lab_to_rgb8(plane, ab), item) for plane, ab, item in self.keyframes.push(lightness(pixels), item)]
+        return [
+            (lab_to_rgb8(plane, ab), item) for plane, ab, item in self.keyframe_stabilizer.push(lightness(pixels), item)
+        ]
 
     def flush(self) -> list[tuple[np.ndarray, Any]]:
         """The frames still held back for a keyframe that will not come (the film ended)."""
-        if self.keyframes is None:
+        if self.keyframe_stabilizer is None:
             return []
-        return [(lab_to_rgb8(plane, ab), item) for plane, ab, item in self.keyframes.flush()]
+        return [(lab_to_rgb8(plane, ab), item) for plane, ab, item in self.keyframe_stabilizer.flush()]
 
     def lab(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """uint8 or uint16 HxWx3 RGB (or HxW grey) -> (float32 H x W L, float32 H x W x 2 ab)."""
-        if self.keyframes is not None:
+        if self.keyframe_stabilizer is not None:
             raise ColorizerError('network_every "auto" holds frames back for a keyframe: use push and flush')
         plane = lightness(pixels)
         if self.stabilizer is not None and self._skipped + 1 < self.network_every:
@@ -290,7 +292,7 @@ def colorize_video(
         scene_cuts=stabilizer.cuts if stabilizer else 0,
         network_frames=frames.network_frames,
         elapsed=elapsed,
-        keyframes=dict(frames.keyframes.reasons) if frames.keyframes else {},
+        keyframes=dict(frames.keyframe_stabilizer.reasons) if frames.keyframe_stabilizer else {},
     )
     log.info(
         "%s: %d frames (the network on %d) in %.1f s (%.2f frames/s)",

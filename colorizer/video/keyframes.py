@@ -47,9 +47,8 @@ from colorizer.video.stabilize import Motion, TemporalStabilizer, blend_carried
 
 log = logging.getLogger(__name__)
 
-REASONS = ("start", "cut", "interval", "occlusion", "look-ahead", "shot end")
 UNTRUSTED_WEIGHT = np.float32(1e-3)  # where neither chain holds, the keyframes count by nearness alone
-AGREEMENT_BLUR = 1.5  # pixels of the flow grid: carried L is resampled at every frame, so a little softer
+AGREEMENT_BLUR = 1.5  # pixels of the flow grid: carried L is a bilinear sample, a little softer than the frame's
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ class KeyframeSettings:
         of the frames since the last keyframe, as if the network had run on each of them (the same
         memory, in frames, as with the network on every frame); False: ``blend`` once.
     lookahead_bytes: the most the frames waiting for the next keyframe may hold; a frame that would
-        pass it is a keyframe. At 640x360 a frame holds 2.8 MB; at 3840x2160, 100 MB.
+        pass it is a keyframe. At 640x360 a frame holds 7.6 MB; at 3840x2160, 104 MB.
     """
 
     # python -m bench.flicker_bench --tune-keyframes (docs/video.md), ratios to the network on every
@@ -100,9 +99,9 @@ class _Waiting:
 
 
 def _frame_bytes(plane: np.ndarray, motion: Motion) -> int:
-    """What a waiting frame holds: its L and ab at full size (12 bytes a pixel), its flows and
-    masks at the flow size (25 bytes a pixel)."""
-    return plane.nbytes * 3 + motion.small.size * 25
+    """What a waiting frame holds: its L and ab at full size (12 bytes a pixel), its L, flows both
+    ways and trust at the flow size (21 bytes a pixel)."""
+    return plane.nbytes * 3 + motion.small.size * 21
 
 
 class KeyframeStabilizer:
