@@ -53,7 +53,8 @@ AGREEMENT_BLUR = 1.5  # pixels of the flow grid: carried L is a bilinear sample,
 
 @dataclass(frozen=True)
 class KeyframeSettings:
-    """max_interval: a keyframe at least every this many frames (1: the network on every frame).
+    """max_interval: a keyframe at least every this many frames (1: the network on every frame, its
+        colour blended with the carried as keyframes' is; network_every=1 is the plain stabilizer).
     max_stale: share (0..1) of a frame where the colour carried from the last keyframe no longer
         holds (its L, carried along, does not match the frame's), above which the frame is a keyframe.
     bidirectional: blend the colour carried forward from the last keyframe with the colour carried
