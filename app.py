@@ -169,6 +169,12 @@ def build_demo(
                     stabilize = gr.Checkbox(
                         True, label="Steady colours", info="Carry each frame's colours along the motion to the next"
                     )
+                    network_every = gr.Radio(
+                        [("Keyframes only (fast)", "auto"), ("Every frame (slow)", "1")],
+                        value="auto",
+                        label="Network on",
+                        info="Keyframes: where the picture really changes; the colour is carried between",
+                    )
                     film_button = gr.Button("Colorize", variant="primary", elem_id="film-button")
                     film_status = gr.Markdown(elem_id="film-status")
                 with gr.Column():
@@ -219,7 +225,10 @@ def build_demo(
         # Films have their own lane (one at a time), so photos keep flowing while films run.
         film_page = {**private, **film_lane}
         film_button.click(
-            handlers.colorize_video_page, [film, *settings, stabilize], [film_result, film_status], **film_page
+            handlers.colorize_video_page,
+            [film, *settings, stabilize, network_every],
+            [film_result, film_status],
+            **film_page,
         )
         film_inputs = [film, vibrancy, render_size, upsample, precision, stabilize]
         film_api.click(

@@ -12,7 +12,7 @@ from appkit.uploads import original_name, request_folder, upload_path, user_erro
 from colorizer.colorizer import MIN_RENDER_SIZE
 from colorizer.errors import ColorizerError
 from colorizer.models import ModelSet, prepare
-from colorizer.settings import VIBRANCY_DEFAULT, Settings
+from colorizer.settings import AUTO, VIBRANCY_DEFAULT, Settings
 from colorizer.upsample import DEFAULT_METHOD
 from colorizer.video import FilmLimits
 from colorkit.contract import GUIDED_INPUT_SIZE, KIND_ECCV16, KIND_GUIDED
@@ -161,23 +161,30 @@ class Handlers:
         precision,
         model,
         stabilize,
+        network_every,
         progress=gr.Progress(),  # noqa: B008 (Gradio injects progress through this default)
     ):
         """The "Film" tab's Colorize button: the MP4 and a message (films take the classic model)."""
-        done = self._colorize_film(video, vibrancy, render_size, upsample, precision, stabilize, progress)
+        done = self._colorize_film(
+            video, vibrancy, render_size, upsample, precision, stabilize, progress, network_every
+        )
         film = done.film
         assert film is not None  # a film's result
         message = (
             f"Colorized {film.frames} frames ({film.width}×{film.height}, {film.seconds:.1f} s) in "
-            f"{film.elapsed:.1f} s, {film.frames_per_second:.1f} frames/s."
+            f"{film.elapsed:.1f} s, {film.frames_per_second:.1f} frames/s; the network ran on {film.network_frames} of them."
         )
         if not film.audio:
             message += " The film has no sound."
         return str(done.output), message
 
-    def _colorize_film(self, video, vibrancy, render_size, upsample, precision, stabilize, progress):
+    def _colorize_film(
+        self, video, vibrancy, render_size, upsample, precision, stabilize, progress, network_every=AUTO
+    ):
         with user_errors():
-            settings = Settings.from_request(vibrancy, render_size, upsample, False, precision, stabilize)
+            settings = Settings.from_request(
+                vibrancy, render_size, upsample, False, precision, stabilize, network_every=network_every
+            )
         source = upload_path(video, what="film")
 
         def report(done: int, total: int | None, rate: float) -> None:

@@ -1,5 +1,8 @@
 """Peak and current RSS, step by step, of one process that colorizes a 12 MP photo: with the freed
-heap returned after the session is created (``colorizer.heap``, today) and without (as before).
+heap returned after the session is created (``colorizer.heap``, today), without (as before), and
+with the heap returned and the model's weights stored as external data (a copy of the model whose
+initializers live in a sidecar file, ``onnx.save_model(save_as_external_data=True)``; the Colorizer
+unchanged: onnxruntime reads the sidecar beside the model).
 
     python -m bench.memory_bench [--model PATH] [--size 4000x3000]
 
@@ -15,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.common import peak_rss_mb
+from bench.common import WORK_DIR, peak_rss_mb
 
 STEPS = ("imported", "kernels loaded", "session created", "12 MP colorized")
 
@@ -62,16 +65,43 @@ def main() -> None:
         from bench.colorize_bench import model_path
 
         args.model = str(model_path())
+    models = {"keep": args.model, "trim": args.model, "external": str(external_copy(Path(args.model)))}
     results = {}
-    for variant in ("keep", "trim"):
-        command = [sys.executable, "-m", "bench.memory_bench", "--model", args.model, "--size", args.size]
-        done = subprocess.run([*command, "--worker", variant], capture_output=True, text=True, check=True)
+    for variant, model in models.items():
+        command = [sys.executable, "-m", "bench.memory_bench", "--model", model, "--size", args.size]
+        worker_variant = "keep" if variant == "keep" else "trim"
+        done = subprocess.run([*command, "--worker", worker_variant], capture_output=True, text=True, check=True)
         results[variant] = json.loads(done.stdout.strip().splitlines()[-1])
-    print("| step | RSS MB, heap kept | RSS MB, heap returned | peak MB, kept | peak MB, returned |")
-    print("|---|---:|---:|---:|---:|")
+    columns = ("heap kept", "heap returned", "returned + external weights")
+    print(
+        "| step | "
+        + " | ".join(f"RSS MB, {name}" for name in columns)
+        + " | "
+        + " | ".join(f"peak MB, {name}" for name in columns)
+        + " |"
+    )
+    print("|---|" + "---:|" * 2 * len(columns))
     for index, step in enumerate(STEPS):
-        keep, trim = results["keep"][index], results["trim"][index]
-        print(f"| {step} | {keep[1]:.0f} | {trim[1]:.0f} | {keep[2]:.0f} | {trim[2]:.0f} |")
+        rows = [results[variant][index] for variant in models]
+        print(
+            f"| {step} | "
+            + " | ".join(f"{row[1]:.0f}" for row in rows)
+            + " | "
+            + " | ".join(f"{row[2]:.0f}" for row in rows)
+            + " |"
+        )
+
+
+def external_copy(model: Path) -> Path:
+    """A copy of ``model`` in bench/out/external/ with its initializers in a sidecar file (written once)."""
+    import onnx
+
+    folder = WORK_DIR / "external"
+    path = folder / model.name
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        onnx.save_model(onnx.load(str(model)), str(path), save_as_external_data=True, location=f"{model.name}.data")
+    return path
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from colorizer.manifest import FAILED, MANIFEST_NAME, OK, SKIPPED, Row
 from colorizer.providers import DEVICES
 from colorizer.ray_job import RayOptions
 from colorizer.run import BatchRun, RunSpec, Tally, skip_kind
-from colorizer.settings import Settings
+from colorizer.settings import AUTO, Settings
 from colorizer.signals import Stopped, stopped_by
 from colorizer.upsample import DEFAULT_METHOD, METHODS
 from colorkit.cli import HelpFormatter, command_name, configure_logging
@@ -48,6 +48,7 @@ EPILOG = """examples:
   %(prog)s a.jpg --keep-color            keep the colour a toned or tinted photo already has
   %(prog)s a.jpg --model models/guided.onnx --hints a.json   colours where you want them
   %(prog)s clip.mp4 -o films/            films/clip_color.mp4: H.264, sound kept, colour steadied
+  %(prog)s clip.mp4 --network-every 1    the network on every frame (slower; default: keyframes only)
   %(prog)s a.jpg --int8                  ~3x faster network on CPU ({convert} --int8 first)
   %(prog)s scans/ -o colored/ -r --ray   the same on a local Ray; --ray=ray://head:10001 on a cluster
   %(prog)s s3://bucket/scans -o /shared/colored -r --ray=auto
@@ -132,6 +133,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         '"#2f6fd6"}] in photo pixels; a photo\'s own NAME.hints.json beside it takes precedence',
     )
     colour.add_argument(
+        "--network-every",
+        type=network_every_option,
+        default=AUTO,
+        metavar="N|auto",
+        help="films: run the network on keyframes only, where the picture really changes (auto), or on "
+        "one frame in N (1: every frame, the slowest)",
+    )
+    colour.add_argument(
         "--no-stabilize",
         dest="stabilize",
         action="store_false",
@@ -186,6 +195,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def network_every_option(text: str) -> int | str:
+    """--network-every's value: "auto", or a whole number (checked later, with --no-stabilize)."""
+    if text.lower() == AUTO:
+        return AUTO
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a whole number nor {AUTO}") from None
+
+
 def quality_option(text: str) -> int | str:
     """--quality's value: a whole number, or "lossless" (range and format are checked later)."""
     if text.lower() == LOSSLESS:
@@ -212,6 +231,7 @@ def check_args(args: argparse.Namespace) -> RunSpec:
         quality=args.quality,
         max_pixels=args.max_pixels,
         stabilize=args.stabilize,
+        network_every=args.network_every,
         hints=read_hints_file(args.hints) if args.hints else None,
     ).checked()
     for option in ("threads", "jobs", "ray_actors", "ray_threads"):

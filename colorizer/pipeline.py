@@ -230,6 +230,7 @@ def colorize_film(
             path,
             text=text,
             stabilize=settings.stabilize,
+            network_every=settings.network_every,
             temperature=settings.temperature,
             render_size=settings.render_size,
             upsample=settings.upsample,

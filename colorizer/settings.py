@@ -43,9 +43,10 @@ LEGACY_TEMPERATURE_MAX = 1.0  # 0 < value <= this: a version-1 temperature
 TEMPERATURE_DIGITS = 4  # a temperature is recorded rounded to this many decimals
 
 PHOTO, FILM = "photo", "film"  # the two kinds of input, and of output
+AUTO = "auto"  # network_every: on keyframes only, where the carried colour no longer holds (colorizer.video.keyframes)
 # Settings that decide only one kind of output: each kind's record leaves the other kind's out, so a
 # resumed run with another film setting does not redo the photos, nor another format the films.
-FILM_ONLY = frozenset({"stabilize"})
+FILM_ONLY = frozenset({"stabilize", "network_every"})
 PHOTO_ONLY = frozenset({"keep_color", "format", "quality", "max_pixels"})
 OUTPUT = ("format", "quality", "max_pixels")  # recorded only where the output format was chosen
 
@@ -63,6 +64,7 @@ class Settings:
         WebP). format None: PNG, not chosen by the user (the app), so not recorded either.
     max_pixels: photos with more pixels are refused before decoding.
     stabilize: films: steady the colour along the motion (False: each frame alone).
+    network_every: films: AUTO (the network on keyframes only) or N (on one frame in N; 1: every frame).
     hints: colour hints for the user-guided model (a list of {x, y, color[, size]}, or its JSON
         text), for every photo that has none of its own (``naming.hints_file``); checked against
         each photo's size when it is decoded (``colorizer.hints.parse_hints``).
@@ -77,6 +79,7 @@ class Settings:
     quality: int | str | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
     stabilize: bool = True
+    network_every: int | str = AUTO
     hints: object = None
 
     def checked(self) -> Settings:
@@ -90,6 +93,7 @@ class Settings:
         check_precision(self.precision)
         if self.max_pixels < 1:
             raise ColorizerError(f"max pixels must be positive, got {self.max_pixels}")
+        check_network_every(self.network_every, stabilize=self.stabilize)
         if self.hints is not None:
             parse_hints(self.hints, math.inf, math.inf)  # their form: where they fall is each photo's
         if self.format is None:
@@ -108,6 +112,7 @@ class Settings:
         stabilize: object = True,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         hints: object = None,
+        network_every: object = AUTO,
     ) -> Settings:
         """Values as a web form or JSON sends them (None: the default) -> checked settings;
         ColorizerError naming the first bad one. Strings are not numbers here, and only
@@ -125,6 +130,7 @@ class Settings:
             stabilize=_boolean("stabilize", stabilize, True),
             max_pixels=max_pixels,
             hints=hints or None,
+            network_every=AUTO if network_every in (None, "", AUTO) else _whole(network_every),  # type: ignore[arg-type]
         )
         return settings.checked()
 
@@ -158,6 +164,17 @@ class Settings:
         elif kind == FILM:
             values = _without(values, PHOTO_ONLY)
         return values
+
+
+def check_network_every(network_every: object, *, stabilize: bool) -> None:
+    """ColorizerError unless ``network_every`` is AUTO or a whole number of at least 1 (more than 1
+    only with stabilization, which carries the colour between)."""
+    if network_every == AUTO:
+        return
+    if isinstance(network_every, bool) or not isinstance(network_every, int) or network_every < 1:
+        raise ColorizerError(f'network_every {network_every!r} must be "auto" or a whole number of at least 1')
+    if network_every > 1 and not stabilize:
+        raise ColorizerError(f"network_every {network_every} must be 1, or more with stabilization")
 
 
 def temperature_for_vibrancy(vibrancy: float) -> float:
@@ -206,6 +223,15 @@ def _number(name: str, value: object) -> float:
     if not math.isfinite(value):
         raise ColorizerError(f"{name} must be a finite number, not {value}")
     return float(value)
+
+
+def _whole(value: object) -> object:
+    """A web form's whole number ("3", 3.0) as an int; anything else as it came, for the check to name."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return value
+    return int(number) if number.is_integer() and not isinstance(value, bool) else value
 
 
 def _boolean(name: str, value: object, default: bool) -> bool:

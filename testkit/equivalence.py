@@ -73,7 +73,12 @@ for source in inputs:
 settings = Settings.from_request(80, 256, "bicubic", True)
 colorize_many(colorizer, [(source.name, source) for source in inputs], out / "many", settings)
 colorize_upload_film(
-    colorizer, film, out / "film", Settings.from_request(30), original_name=film.name, limits=PUBLIC_FILM_LIMITS
+    colorizer,
+    film,
+    out / "film",
+    Settings.from_request(30, network_every=1),
+    original_name=film.name,
+    limits=PUBLIC_FILM_LIMITS,
 )
 """
 
@@ -85,7 +90,7 @@ model, out = spec["model"], Path(spec["out"])
 inputs, film = [Path(path) for path in spec["photos"]], Path(spec["film"])
 from colorizer.cli import main
 for name, options in spec["cli"]:
-    main([spec["folder"], "-o", str(out / name), "--model", model, *options])
+    main([spec["folder"], "-o", str(out / name), "--model", model, *options, *spec["cli_extra"]])
 exec(spec["app"])
 """
 
@@ -128,10 +133,15 @@ def legacy_tree(repo: Path, folder: Path) -> Path:
     return folder
 
 
-def run_version(tree: Path, inputs: dict, out: Path, model: Path, app: str) -> dict[str, str]:
+# What the current code is told so that it does what the code before did: the network on every frame
+# of a film (the films' keyframes came later, and change the pixels on purpose).
+CURRENT_CLI = ("--network-every", "1")
+
+
+def run_version(tree: Path, inputs: dict, out: Path, model: Path, app: str, cli_extra=()) -> dict[str, str]:
     """Run the command line's batches (CLI_RUNS) and the app's requests (``app``) of the code in
     ``tree`` on ``inputs``, in a process of its own; returns the digests of what it wrote."""
-    spec = {**inputs, "model": str(model), "out": str(out), "cli": CLI_RUNS, "app": app}
+    spec = {**inputs, "model": str(model), "out": str(out), "cli": CLI_RUNS, "app": app, "cli_extra": list(cli_extra)}
     environment = {**os.environ, "PYTHONPATH": str(tree), "COLORIZER_MODEL": str(model)}
     done = subprocess.run(
         [sys.executable, "-c", _DRIVER, json.dumps(spec)], cwd=tree, env=environment, capture_output=True, text=True
@@ -162,7 +172,8 @@ def content_digest(data: bytes) -> str:
     """SHA-256 of what an output holds, less what the code before could not have written: a photo's
     decoded pixels (exactly as stored: depth, channels) and its text entries (the provenance), a
     film's coded media (its ``mdat`` boxes) and its metadata, the ``Input`` entry (the input's
-    identity, recorded since round three of reliability) left out of both. Tags that change no pixel
+    identity, recorded since round three of reliability) left out of both, and ``network_every``
+    (a film's, since keyframes) when it is 1, as it was. Tags that change no pixel
     (the sRGB tag, since colour management) may differ. Anything else is hashed whole."""
     from colorizer.encode import read_text_stream
     from colorizer.mp4_boxes import boxes
@@ -182,6 +193,11 @@ def content_digest(data: bytes) -> str:
         text = read_text_stream(io.BytesIO(data))
         media = f"{pixels.dtype} {pixels.shape}".encode() + pixels.tobytes()
     text.pop(KEY_INPUT, None)
+    if "Settings" in text:  # later settings, at the values that do what the code before did
+        settings = json.loads(text["Settings"])
+        if settings.get("network_every") == 1:
+            del settings["network_every"]
+        text["Settings"] = json.dumps(settings, sort_keys=True)
     digest = hashlib.sha256(media)
     digest.update(json.dumps(text, sort_keys=True).encode())
     return digest.hexdigest()

@@ -15,7 +15,7 @@ page's; the command line takes a file that is not a film as a photo: ``Photo``).
 (testkit.hostile_bounds's film rule): every frame costs a network pass at the render size, however
 small, so the budget grows with frames and with decoded pixels, never with what a header claims.
 
-``measure_films`` runs each film through ``colorizer.video.colorize_video`` (library defaults) in one
+``measure_films`` runs each film through ``colorizer.colorize_video`` (library defaults) in one
 process of its own (``python -m testkit.hostile_films MODEL``: requests on stdin, JSON results on
 stdout), whose peak RSS is reset before each film and CPU time read after it.
 """

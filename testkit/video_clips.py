@@ -8,6 +8,9 @@ for sound; ``read_film`` reports what a file holds, through PyAV but not through
     frames = list(camera_frames(photo, 160, 96, 12, pan=(1.5, 0.5)))
     write_clip(tmp_path / "pan.mp4", [grey(f) for f in frames], audio="aac")
     film = read_film(tmp_path / "pan.mp4")
+
+``Shot`` describes one shot (a photo, a camera motion, an object crossing); ``shots_frames`` films
+several in a row, cut to one another, and says where the cuts are.
 """
 
 from __future__ import annotations
@@ -83,6 +86,57 @@ def with_object(
         moved = cv2.warpAffine(patch, matrix, (width, height), flags=cv2.INTER_LINEAR)  # cv2: (w, h)
         alpha = cv2.warpAffine(mask, matrix, (width, height), flags=cv2.INTER_LINEAR)[..., None]  # HxW -> HxWx1
         yield np.rint(frame * (1 - alpha) + moved * alpha).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One shot of a test film: the camera over ``photos[photo]`` for ``frames`` frames.
+
+    pan (x, y) output pixels a frame and zoom (magnification a frame), as ``camera_frames`` takes
+    them, given for a frame 640 wide (scaled to the film's width). object: the velocity (x, y,
+    pixels a frame at 640 wide) of an elliptical cut-out of ``photos[object_photo]`` (default: the
+    next photo), ``object_size`` of the frame's height, crossing the frame's middle at mid-shot.
+    """
+
+    photo: int
+    frames: int
+    pan: tuple[float, float] = (0.0, 0.0)
+    zoom: float = 1.0
+    object: tuple[float, float] | None = None
+    object_photo: int | None = None
+    object_size: float = 1 / 3
+
+
+def shot_frames(photos: list[np.ndarray], shot: Shot, width: int, height: int) -> list[np.ndarray]:
+    """The colour frames (uint8 height x width x 3 RGB) of one ``Shot`` over ``photos``."""
+    scale = width / 640  # motions are given at 640 wide
+    pan = (shot.pan[0] * scale, shot.pan[1] * scale)
+    frames = list(camera_frames(photos[shot.photo % len(photos)], width, height, shot.frames, pan=pan, zoom=shot.zoom))
+    if shot.object is None:
+        return frames
+    velocity = (shot.object[0] * scale, shot.object[1] * scale)
+    side = round(height * shot.object_size)
+    source = shot.object_photo if shot.object_photo is not None else shot.photo + 1
+    patch = next(camera_frames(photos[source % len(photos)], side, side, 1))
+    start = (
+        width / 2 - side / 2 - velocity[0] * shot.frames / 2,
+        height / 2 - side / 2 - velocity[1] * shot.frames / 2,
+    )
+    return list(with_object(frames, patch, start, velocity))
+
+
+def shots_frames(
+    photos: list[np.ndarray], shots: Iterable[Shot], width: int, height: int
+) -> tuple[list[np.ndarray], list[int]]:
+    """Shots one after another (uint8 height x width x 3 RGB colour frames), and the index of the
+    first frame of every shot after the first: where the cuts are."""
+    frames: list[np.ndarray] = []
+    cuts = []
+    for shot in shots:
+        if frames:
+            cuts.append(len(frames))
+        frames.extend(shot_frames(photos, shot, width, height))
+    return frames, cuts
 
 
 def lab(rgb: np.ndarray) -> np.ndarray:

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from testkit.equivalence import CURRENT_APP, LEGACY_APP, LEGACY_COMMIT, legacy_tree, run_version, write_inputs
+from testkit.equivalence import (
+    CURRENT_APP,
+    CURRENT_CLI,
+    LEGACY_APP,
+    LEGACY_COMMIT,
+    legacy_tree,
+    run_version,
+    write_inputs,
+)
 from testkit.requirements import in_ci
 from tests.conftest import REPO_ROOT
 
@@ -25,7 +33,7 @@ def outputs(tmp_path_factory, synthetic_model):
         pytest.skip(f"the code before the pipeline is not in this checkout's history: {error}")
     inputs = write_inputs(work / "in")
     old = run_version(tree, inputs, work / "old", synthetic_model, LEGACY_APP)
-    new = run_version(REPO_ROOT, inputs, work / "new", synthetic_model, CURRENT_APP)
+    new = run_version(REPO_ROOT, inputs, work / "new", synthetic_model, CURRENT_APP, CURRENT_CLI)
     return old, new
 
 

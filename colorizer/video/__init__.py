@@ -1,5 +1,5 @@
-"""Colorize films: frame by frame as photos are, with the colour stabilized along the motion and
-the sound kept.
+"""Colorize films as photos are, the network on keyframes only (where the picture really changes),
+the colour carried and stabilized along the motion between them, and the sound kept.
 
     from colorizer import Colorizer
     from colorizer.pipeline import colorize_video
@@ -9,9 +9,9 @@ the sound kept.
         print(result.frames, result.seconds, [str(audio) for audio in result.audio])
 
 Modules: ``container`` (PyAV reading and writing), ``colorize`` (the frame pipeline), ``stabilize``
-(temporal stabilization), ``flow`` (optical flow and warping), ``flicker`` (the warping-error
-measure), ``limits`` (what a film may declare and hold) and ``preflight`` (MP4 sample tables,
-checked before FFmpeg opens a file). docs/video.md has the details and the measured figures;
+(temporal stabilization), ``keyframes`` (which frames get the network, and the colour between them),
+``flow`` (optical flow and warping), ``flicker`` (the warping-error measure), ``limits`` (what a film
+may declare and hold) and ``preflight`` (MP4 sample tables, checked before FFmpeg opens a file). docs/video.md has the details and the measured figures;
 docs/reliability.md the hostile films.
 """
 
@@ -26,6 +26,7 @@ from colorizer.video.container import (
     probe,
 )
 from colorizer.video.flicker import warping_error
+from colorizer.video.keyframes import KeyframeSettings
 from colorizer.video.limits import FilmLimits
 from colorizer.video.stabilize import StabilizerSettings, TemporalStabilizer
 
@@ -35,6 +36,7 @@ __all__ = [
     "AudioOutcome",
     "FilmLimits",
     "FrameColorizer",
+    "KeyframeSettings",
     "StabilizerSettings",
     "TemporalStabilizer",
     "VideoInfo",

@@ -11,15 +11,16 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import av
 import numpy as np
 
 from colorizer.color import lab_to_rgb8, lightness
 from colorizer.errors import ColorizerError, VideoError, VideoTooLargeError
+from colorizer.settings import AUTO, check_network_every
 from colorizer.upsample import DEFAULT_METHOD, check_method, upsample_ab
 from colorizer.video.container import (
     DEFAULT_CRF,
@@ -36,6 +37,7 @@ from colorizer.video.container import (
     probe,
     video_stream,
 )
+from colorizer.video.keyframes import KeyframeSettings, KeyframeStabilizer
 from colorizer.video.limits import DEFAULT_MAX_FRAME_RATE, check_frame_count, check_frame_length
 from colorizer.video.stabilize import StabilizerSettings, TemporalStabilizer
 
@@ -53,7 +55,9 @@ class VideoResult:
     width, height: the encoded size (the input's, odd sides grown by one). rotation: degrees a
     player turns it (kept from the input). audio: one AudioOutcome per input audio stream.
     scene_cuts: cuts the stabilizer started afresh at. network_frames: frames the network ran on
-    (fewer than ``frames`` with network_every > 1). elapsed: wall-clock seconds.
+    (fewer than ``frames`` with network_every "auto" or > 1). elapsed: wall-clock seconds.
+    keyframes: with network_every "auto", the keyframes by reason ("start", "cut", "interval",
+    "occlusion", "look-ahead", "shot end": colorizer.video.keyframes); empty otherwise.
     """
 
     path: Path
@@ -67,6 +71,7 @@ class VideoResult:
     scene_cuts: int
     network_frames: int
     elapsed: float
+    keyframes: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def frames_per_second(self) -> float:
@@ -82,8 +87,14 @@ class FrameColorizer:
     rotation: degrees counter-clockwise a player turns the stored frames; the network is shown the
         frame upright, as a photo's EXIF orientation is applied before colorizing.
     stabilizer: a TemporalStabilizer, or None for the plain per-frame result.
-    network_every: with a stabilizer, run the network on one frame in this many and carry the
-        colour along the motion to the frames between (a new shot always gets the network).
+    network_every: with a stabilizer, "auto" (the default) runs the network on keyframes only, where
+        the colour carried along the motion no longer holds (``keyframes``: KeyframeSettings; frames
+        then come out of ``push`` in bursts, up to a keyframe); an int runs it on one frame in this
+        many and carries the colour forward to the frames between (1: every frame). A new shot
+        always gets the network. Without a stabilizer the network runs on every frame.
+
+    ``push`` and ``flush`` work in every mode; ``__call__`` and ``lab`` (one frame in, the same one
+    out) in all but "auto" with a stabilizer.
     """
 
     def __init__(
@@ -95,17 +106,22 @@ class FrameColorizer:
         temperature: float | None = None,
         render_size: int | None = None,
         upsample: str = DEFAULT_METHOD,
-        network_every: int = 1,
+        network_every: int | str = AUTO,
+        keyframes: KeyframeSettings | None = None,
     ):
-        if network_every < 1 or (network_every > 1 and stabilizer is None):
-            raise ColorizerError(f"network_every {network_every} must be 1, or more with stabilization")
+        check_network_every(network_every, stabilize=stabilizer is not None)
         self.colorizer = colorizer
         self.quarter_turns = rotation // 90 % 4 if rotation % 90 == 0 else 0
         self.stabilizer = stabilizer
         self.temperature, self.render_size, self.upsample = temperature, render_size, upsample
-        self.network_every = network_every
+        self.network_every = 1 if network_every == AUTO else int(network_every)
         self.network_frames = 0  # frames the network was run on
         self._skipped = 0  # frames carried since the network last ran
+        self.keyframe_stabilizer = (
+            KeyframeStabilizer(stabilizer, self._network, keyframes or KeyframeSettings())
+            if network_every == AUTO and stabilizer is not None
+            else None
+        )
 
     def network_ab(self, plane: np.ndarray) -> np.ndarray:
         """float32 H x W L (0..100, as stored) -> float32 H x W x 2: the network's ab, upsampled."""
@@ -115,8 +131,29 @@ class FrameColorizer:
             ab = np.ascontiguousarray(np.rot90(ab, -self.quarter_turns, axes=(1, 2)))
         return upsample_ab(ab, plane, self.upsample)
 
+    def _network(self, plane: np.ndarray) -> np.ndarray:
+        self.network_frames += 1
+        return self.network_ab(plane)
+
+    def push(self, pixels: np.ndarray, item: Any = None) -> list[tuple[np.ndarray, Any]]:
+        """uint8 or uint16 HxWx3 RGB (or HxW grey) and anything to hand back with it -> the frames
+        now done, in order: (uint8 HxWx3 RGB, item). Call ``flush`` after the last frame."""
+        if self.keyframe_stabilizer is None:
+            return [(self(pixels), item)]
+        return [
+            (lab_to_rgb8(plane, ab), item) for plane, ab, item in self.keyframe_stabilizer.push(lightness(pixels), item)
+        ]
+
+    def flush(self) -> list[tuple[np.ndarray, Any]]:
+        """The frames still held back for a keyframe that will not come (the film ended)."""
+        if self.keyframe_stabilizer is None:
+            return []
+        return [(lab_to_rgb8(plane, ab), item) for plane, ab, item in self.keyframe_stabilizer.flush()]
+
     def lab(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """uint8 or uint16 HxWx3 RGB (or HxW grey) -> (float32 H x W L, float32 H x W x 2 ab)."""
+        if self.keyframe_stabilizer is not None:
+            raise ColorizerError('network_every "auto" holds frames back for a keyframe: use push and flush')
         plane = lightness(pixels)
         if self.stabilizer is not None and self._skipped + 1 < self.network_every:
             carried = self.stabilizer.carry(plane)
@@ -147,7 +184,8 @@ def transcode(
     temperature: float | None = None,
     render_size: int | None = None,
     upsample: str = DEFAULT_METHOD,
-    network_every: int = 1,
+    network_every: int | str = AUTO,
+    keyframes: KeyframeSettings | None = None,
     progress: Progress | None = None,
     max_duration: float | None = None,
     max_pixels: int = DEFAULT_MAX_FRAME_PIXELS,
@@ -165,8 +203,12 @@ def transcode(
         plain per-frame result); stabilizer_settings overrides the measured defaults.
     crf: H.264 constant quality, 0 (lossless) .. 51; 18 is about visually lossless.
     temperature, render_size, upsample: as for ``Colorizer.colorize``.
-    network_every: run the network on one frame in this many (with stabilize) and carry the colour
-        along the motion between: faster, at the accuracy cost docs/video.md measures.
+    network_every: "auto" (the default, with stabilize): the network on keyframes only (a new shot,
+        where the colour carried along the motion no longer holds, and at least every
+        ``keyframes.max_interval`` frames), the colour carried from both ends between; an int: on
+        one frame in this many (1: every frame), the colour carried forward between. docs/video.md
+        measures the speed and accuracy of each. Without stabilize the network runs on every frame.
+    keyframes: overrides the measured KeyframeSettings of "auto".
     progress: called after each frame as progress(frames_done, frames_total or None, frames_per_second);
         an exception it raises (KeyboardInterrupt too) stops the work and leaves no output.
     max_duration: seconds; longer films are refused (VideoTooLargeError) before any work, or as soon
@@ -185,6 +227,7 @@ def transcode(
         raise ColorizerError(f"crf {crf} must be between 0 and 51")
     check_method(upsample)
     check_text(text or {})
+    check_network_every(network_every, stabilize=stabilize)
     name = src.name
     started = time.perf_counter()
     info = probe(
@@ -210,6 +253,7 @@ def transcode(
         render_size=render_size,
         upsample=upsample,
         network_every=network_every,
+        keyframes=keyframes,
     )
     try:
         with output() as file, open_input(src, max_pixels=max_pixels) as container:
@@ -251,8 +295,16 @@ def transcode(
         scene_cuts=stabilizer.cuts if stabilizer else 0,
         network_frames=frames.network_frames,
         elapsed=elapsed,
+        keyframes=dict(frames.keyframe_stabilizer.reasons) if frames.keyframe_stabilizer else {},
     )
-    log.info("%s: %d frames in %.1f s (%.2f frames/s)", output_name, result.frames, elapsed, result.frames_per_second)
+    log.info(
+        "%s: %d frames (the network on %d) in %.1f s (%.2f frames/s)",
+        output_name,
+        result.frames,
+        result.network_frames,
+        elapsed,
+        result.frames_per_second,
+    )
     return result
 
 
@@ -298,10 +350,19 @@ def _transcode(
             check_frame_size(frame.width, frame.height, max_pixels, name)
             check_frame_count(writer.frames + 1, max_frames, name)
             previous_pts = _check_lengths(frame, previous_pts, info, name)
-            writer.write_frame(frames(frame_pixels(frame, size)), frame.pts, frame.duration)
-            if progress is not None:
-                progress(writer.frames, info.frames, writer.frames / (time.perf_counter() - started))
+            _write(writer, frames.push(frame_pixels(frame, size), (frame.pts, frame.duration)), info, progress, started)
+    _write(writer, frames.flush(), info, progress, started)
     _check_complete(writer, info, content_end, name)
+
+
+def _write(
+    writer: FilmWriter, done: list[tuple[np.ndarray, Any]], info: VideoInfo, progress: Progress | None, started: float
+) -> None:
+    """Frames done (uint8 RGB, (time stamp, duration)) to the writer, each followed by ``progress``."""
+    for rgb, (pts, duration) in done:
+        writer.write_frame(rgb, pts, duration)
+        if progress is not None:
+            progress(writer.frames, info.frames, writer.frames / (time.perf_counter() - started))
 
 
 def _check_complete(writer: FilmWriter, info: VideoInfo, content_end: float, name: str) -> None:

@@ -72,6 +72,25 @@ def _histogram(image: np.ndarray) -> np.ndarray:
     return counts / max(float(counts.sum()), 1.0)
 
 
+@dataclass(frozen=True)
+class Motion:
+    """How a frame follows the previous one (``TemporalStabilizer.motion``).
+
+    shot: "continues" the previous frame's shot, follows a "cut", or starts "afresh" (the first
+        frame, a size change, or blend 0). small: uint8 h x w, the frame's L at the flow size.
+    Within a shot only (else None), on the flow grid: trusted, float32 h x w, 1 where this frame's
+    pixel may take the previous frame's colour; backward, float32 h x w x 2, the flow from this
+    frame to the previous; forward, float32 h x w x 2, the flow from the previous frame to this
+    one (on the previous frame's grid).
+    """
+
+    shot: str
+    small: np.ndarray
+    trusted: np.ndarray | None = None
+    backward: np.ndarray | None = None
+    forward: np.ndarray | None = None
+
+
 class TemporalStabilizer:
     """Stabilizes one shot sequence of frames, fed in order. Not thread-safe; one per video.
 
@@ -92,44 +111,74 @@ class TemporalStabilizer:
         """Forget the previous frame: the next one starts a new shot."""
         self._previous_small = self._previous_ab = None
 
-    def update(self, lightness_plane: np.ndarray, ab: np.ndarray) -> np.ndarray:
-        """float32 H x W L (0..100) + float32 H x W x 2 ab (the network's, upsampled) -> float32
-        H x W x 2 stabilized ab. The inputs are not modified."""
-        height, width = lightness_plane.shape
+    def motion(self, lightness_plane: np.ndarray, *, trust: bool = True) -> Motion:
+        """How this frame (float32 H x W L, 0..100) follows the previous one: its shot and, within
+        a shot, the flows both ways and (``trust``) where the previous colour may be carried.
+        Changes nothing; pass it to ``update`` or ``carry`` so the flows are computed once. Without
+        ``trust``, ``update`` needs a Motion with ``trusted`` filled in, and ``carry`` the colour."""
         small = self._small(lightness_plane)
-        shot = self._shot(small, ab.shape[:2])
-        if shot == "continues":
-            assert self._previous_small is not None and self._previous_ab is not None  # "continues" says so
-            weight, backward = self._trust(small, self._previous_small)
-            self.trusted_share = float(weight.mean())
-            weight = cv2.resize(
-                weight * np.float32(self.settings.blend), (width, height), interpolation=cv2.INTER_LINEAR
-            )  # cv2: (w, h); soft edges
-            carried = warp(self._previous_ab, resize_flow(backward, (height, width)))
-            out = ab + weight[:, :, None] * (carried - ab)  # HxW -> HxWx1, broadcast over a and b
+        shot = self._shot(small, lightness_plane.shape)
+        if shot != "continues":
+            return Motion(shot, small)
+        previous = self._previous_small
+        assert previous is not None  # "continues" says so
+        backward = self._flow(small, previous)  # t -> t-1
+        forward = self._flow(previous, small)  # t-1 -> t
+        if not trust:
+            return Motion(shot, small, None, backward, forward)
+        trusted = trusted_where(small, previous, backward, forward, self.settings.lightness_tolerance)
+        return Motion(shot, small, trusted, backward, forward)
+
+    def update(
+        self,
+        lightness_plane: np.ndarray,
+        ab: np.ndarray,
+        motion: Motion | None = None,
+        carried: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """float32 H x W L (0..100) + float32 H x W x 2 ab (the network's, upsampled) -> float32
+        H x W x 2 stabilized ab. The inputs are not modified. motion: ``self.motion(lightness_plane)``
+        if the caller has it. carried: the earlier colour on this frame, float32 H x W x 2, if the
+        caller carried it (default: the previous output, carried along ``motion``)."""
+        height, width = lightness_plane.shape
+        motion = motion or self.motion(lightness_plane)
+        if motion.shot == "continues":
+            assert motion.trusted is not None and motion.backward is not None  # "continues" says so
+            assert self._previous_ab is not None
+            self.trusted_share = float(motion.trusted.mean())
+            if carried is None:
+                carried = warp(self._previous_ab, resize_flow(motion.backward, (height, width)))
+            out = blend_carried(ab, carried, motion.trusted, self.settings.blend)
         else:
-            if shot == "cut":
+            if motion.shot == "cut":
                 self.cuts += 1
                 log.debug("scene cut: L histograms differ by more than %.2f", self.settings.cut_threshold)
             out = np.array(ab, np.float32)  # a copy: the caller may reuse its array
             self.trusted_share = 0.0
-        self._previous_small, self._previous_ab = small, out
+        self._previous_small, self._previous_ab = motion.small, out
         return out
 
-    def carry(self, lightness_plane: np.ndarray) -> np.ndarray | None:
+    def carry(
+        self, lightness_plane: np.ndarray, motion: Motion | None = None, carried: np.ndarray | None = None
+    ) -> np.ndarray | None:
         """For a frame the network skips: the previous output carried along the motion onto this
         frame (float32 H x W x 2), everywhere, trusted or not; None when there is no previous frame
         or this one starts a new shot, and then nothing is changed (call ``update`` with the
-        network's colour)."""
-        small = self._small(lightness_plane)
-        if self._shot(small, lightness_plane.shape) != "continues":
+        network's colour). motion: ``self.motion(lightness_plane)`` if the caller has it. carried:
+        the colour the caller carried onto this frame otherwise, taken as it is."""
+        motion = motion or self.motion(lightness_plane)
+        if motion.shot != "continues":
             return None
-        height, width = lightness_plane.shape
-        assert self._previous_small is not None and self._previous_ab is not None  # "continues" says so
-        weight, backward = self._trust(small, self._previous_small)
-        self.trusted_share = float(weight.mean())
-        out = warp(self._previous_ab, resize_flow(backward, (height, width)))
-        self._previous_small, self._previous_ab = small, out
+        assert motion.backward is not None and self._previous_ab is not None  # "continues" says so
+        assert carried is not None or motion.trusted is not None  # a Motion without trust comes with the colour
+        if motion.trusted is not None:
+            self.trusted_share = float(motion.trusted.mean())
+        out = (
+            carried
+            if carried is not None
+            else warp(self._previous_ab, resize_flow(motion.backward, lightness_plane.shape))
+        )
+        self._previous_small, self._previous_ab = motion.small, out
         return out
 
     def _small(self, lightness_plane: np.ndarray) -> np.ndarray:
@@ -151,13 +200,29 @@ class TemporalStabilizer:
             return "afresh"
         return "continues" if histogram_distance(small, previous) <= self.settings.cut_threshold else "cut"
 
-    def _trust(self, small: np.ndarray, previous_small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(float32 h x w: 1 where frame t's pixel may take frame t-1's colour, else 0;
-        float32 h x w x 2: the flow from t to t-1), on the flow grid."""
-        backward = self._flow(small, previous_small)  # t -> t-1
-        forward = self._flow(previous_small, small)  # t-1 -> t
-        trusted = consistent(backward, forward)
-        carried_l = warp(previous_small, backward).astype(np.int16)
-        tolerance = self.settings.lightness_tolerance * 2.55  # L units -> the flow image's 0..255
-        trusted &= np.abs(carried_l - small.astype(np.int16)) <= tolerance
-        return trusted.astype(np.float32), backward
+
+def blend_carried(ab: np.ndarray, carried: np.ndarray, trusted: np.ndarray, blend: float) -> np.ndarray:
+    """float32 H x W x 2: ``ab`` (the network's) moved towards ``carried`` (the earlier colour,
+    float32 H x W x 2) by ``blend`` times ``trusted`` (float32 h x w, 0..1, on the flow grid,
+    brought up bilinearly: soft edges)."""
+    height, width = ab.shape[:2]
+    weight = cv2.resize(trusted * np.float32(blend), (width, height), interpolation=cv2.INTER_LINEAR)  # cv2: (w, h)
+    return ab + weight[:, :, None] * (carried - ab)  # HxW -> HxWx1, broadcast over a and b
+
+
+def trusted_where(
+    small: np.ndarray, other: np.ndarray, to_other: np.ndarray, from_other: np.ndarray, lightness_tolerance: float
+) -> np.ndarray:
+    """float32 h x w on the grid of ``small``: 1 where its pixel may take the colour of frame
+    ``other`` carried along the flow, else 0.
+
+    small, other: uint8 h x w flow-size L of the two frames; to_other: float32 h x w x 2 flow from
+    ``small`` to ``other``; from_other: the flow back. Trusted: the two flows agree
+    (``flow.consistent``: occluded and uncovered pixels fail) and ``other``'s L, carried along the
+    flow, matches to within ``lightness_tolerance`` L units (a flow that found the wrong match fails).
+    """
+    trusted = consistent(to_other, from_other)
+    carried_l = warp(other, to_other).astype(np.int16)
+    tolerance = lightness_tolerance * 2.55  # L units -> the flow image's 0..255
+    trusted &= np.abs(carried_l - small.astype(np.int16)) <= tolerance
+    return trusted.astype(np.float32)
