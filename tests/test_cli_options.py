@@ -91,6 +91,7 @@ CASES = {
         (), elsewhere="tests/test_hints_pipeline.py::test_cli_hints_file_reaches_the_photo_and_its_provenance"
     ),
     "--no-stabilize": Case((), elsewhere="tests/test_video_cli.py::test_no_stabilize_gives_the_per_frame_film"),
+    "--network-every": Case((), elsewhere="tests/test_film_resume.py::test_resume_redoes_films_made_another_way"),
     "--ray": Case((), elsewhere="tests/test_ray.py::test_ray_outputs_identical_to_local"),
     "--ray-actors": Case((), elsewhere="tests/test_ray.py::test_ray_outputs_identical_to_local"),
     "--ray-threads": Case((), elsewhere="tests/test_ray.py::test_ray_outputs_identical_to_local"),

@@ -85,6 +85,7 @@ def test_films_carry_the_runs_provenance(first_run, synthetic_model):
         assert film[KEY_MODEL] == photo[KEY_MODEL] == model_hash, name
         film_settings, photo_settings = json.loads(film[KEY_SETTINGS]), json.loads(photo[KEY_SETTINGS])
         assert film_settings.pop("stabilize") is True and "stabilize" not in photo_settings  # each kind its own
+        assert film_settings.pop("network_every") == "auto" and "network_every" not in photo_settings
         for photo_only in ("keep_color", "format", "quality", "max_pixels"):
             assert photo_only not in film_settings and photo_only in photo_settings
         assert film_settings == {key: value for key, value in photo_settings.items() if key in film_settings}
@@ -141,7 +142,7 @@ def other_model(tmp_path_factory, synthetic_model) -> Path:
     return path
 
 
-@pytest.mark.parametrize("change", ["--no-stabilize", "--temperature 0.2", "another model"])
+@pytest.mark.parametrize("change", ["--no-stabilize", "--temperature 0.2", "--network-every 1", "another model"])
 def test_resume_redoes_films_made_another_way(first_run, synthetic_model, other_model, tmp_path, change):
     source, out = first_run
     out = copy_of(out, tmp_path)
@@ -155,11 +156,12 @@ def test_resume_redoes_films_made_another_way(first_run, synthetic_model, other_
         text = read_provenance(out / output)
         settings = json.loads(text[KEY_SETTINGS])  # the new run's
         assert settings["stabilize"] is (change != "--no-stabilize")
+        assert settings["network_every"] == (1 if change == "--network-every 1" else "auto")
         assert settings["temperature"] == (0.2 if change == "--temperature 0.2" else 0.38)
         assert text[KEY_MODEL] == hashlib.sha256(model.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("change", ["--no-stabilize", "--format jpg"])
+@pytest.mark.parametrize("change", ["--no-stabilize", "--network-every 1", "--format jpg"])
 def test_resume_redoes_only_the_kind_a_setting_is_for(first_run, synthetic_model, tmp_path, change):
     """A film-only setting does not redo the photos, nor a photo-only one the films."""
     source, out = first_run
@@ -168,7 +170,7 @@ def test_resume_redoes_only_the_kind_a_setting_is_for(first_run, synthetic_model
     photo = identity(out / PHOTO_OUTPUT)
     status, rows = run(source, out, synthetic_model, "--resume", *change.split())
     assert status == 0
-    if change == "--no-stabilize":
+    if change != "--format jpg":  # a film's own setting
         assert rows[PHOTO]["status"] == "skipped" and identity(out / PHOTO_OUTPUT) == photo
         assert {rows[name]["status"] for name in FILM_OUTPUTS} == {"ok"}
     else:
