@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tqdm import tqdm
@@ -101,7 +102,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     output.add_argument(
         "--quality",
-        type=quality_option,
+        type=whole_number_or(LOSSLESS),
         help=f"jpg/webp quality 1..100 (default: jpg {DEFAULT_JPEG_QUALITY}, webp {DEFAULT_WEBP_QUALITY}), "
         f"or {LOSSLESS} for webp",
     )
@@ -134,7 +135,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     colour.add_argument(
         "--network-every",
-        type=network_every_option,
+        type=whole_number_or(AUTO),
         default=AUTO,
         metavar="N|auto",
         help="films: run the network on keyframes only, where the picture really changes (auto), or on "
@@ -195,24 +196,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def network_every_option(text: str) -> int | str:
-    """--network-every's value: "auto", or a whole number (checked later, with --no-stabilize)."""
-    if text.lower() == AUTO:
-        return AUTO
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is neither a whole number nor {AUTO}") from None
+def whole_number_or(word: str) -> Callable[[str], int | str]:
+    """An option's type: ``word`` (any case: --quality's "lossless", --network-every's "auto") or a
+    whole number; its range is checked later, with the other options."""
 
+    def parse(text: str) -> int | str:
+        if text.lower() == word:
+            return word
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is neither a whole number nor {word}") from None
 
-def quality_option(text: str) -> int | str:
-    """--quality's value: a whole number, or "lossless" (range and format are checked later)."""
-    if text.lower() == LOSSLESS:
-        return LOSSLESS
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is neither a whole number nor {LOSSLESS}") from None
+    return parse
 
 
 class UsageError(ColorizerError):

@@ -49,7 +49,7 @@ class Prediction:
     network's annealed-mean ab for render size S, in the image's orientation.
     """
 
-    pixels: np.ndarray
+    pixels: np.ndarray | None
     alpha: np.ndarray | None
     plane: np.ndarray
     ab: np.ndarray
@@ -158,7 +158,7 @@ class Colorizer:
 
     def predict(
         self,
-        image: np.ndarray,
+        image: np.ndarray | None,
         *,
         temperature: float | None = None,
         render_size: int | None = None,
@@ -172,11 +172,16 @@ class Colorizer:
         quarter_turns: the network is shown the picture turned this many times 90 degrees counter-
             clockwise (a film frame stored sideways is seen upright); the colour comes back turned to
             the image's own orientation.
-        plane: the image's float32 HxW lightness when the caller has it already (else computed).
+        plane: the image's float32 HxW lightness when the caller has it already (else computed); a
+            film frame's is all the network needs (``image`` None: the prediction can be finished
+            only without keep_color, the film's way).
         hints: as for ``colorize`` (in the orientation the network sees).
         """
-        pixels, alpha = split_alpha(_check_image(image))
-        plane = lightness(pixels) if plane is None else plane
+        pixels, alpha = split_alpha(_check_image(image)) if image is not None else (None, None)
+        if plane is None:
+            if pixels is None:
+                raise ColorizerError("predict needs an image or its lightness plane")
+            plane = lightness(pixels)
         upright = np.ascontiguousarray(np.rot90(plane, quarter_turns)) if quarter_turns else plane
         checked = parse_hints(hints or [], upright.shape[1], upright.shape[0])
         ab = self.predict_ab(upright, temperature=temperature, render_size=render_size, hints=checked)
@@ -199,8 +204,10 @@ class Colorizer:
         adjust: a step on the full-resolution float32 HxWx2 ab before it becomes RGB (a film's
             stabilizer); None for a photo.
         """
+        if prediction.pixels is None and keep_color:
+            raise ColorizerError("keep_color needs the image's own pixels, not its lightness alone")
         return finish(
-            prediction.pixels,
+            prediction.pixels if prediction.pixels is not None else prediction.plane,
             prediction.alpha,
             prediction.plane,
             prediction.ab,

@@ -569,15 +569,15 @@ def measure_films(cases: list[FilmCase], model: Path, out_dir: Path, *, overtime
 
 
 class _Counting:
-    """A Colorizer that counts its network passes."""
+    """A Colorizer that counts its network passes (``predict``, the network's half of a colorize)."""
 
     def __init__(self, colorizer):
         self._colorizer = colorizer
         self.passes = 0
 
-    def predict_ab(self, *args, **kwargs):
+    def predict(self, *args, **kwargs):
         self.passes += 1
-        return self._colorizer.predict_ab(*args, **kwargs)
+        return self._colorizer.predict(*args, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self._colorizer, name)

@@ -153,3 +153,17 @@ def app_server(synthetic_model, tmp_path_factory) -> Iterator[AppServer]:
     work = tmp_path_factory.mktemp("app_server")
     with running_app(synthetic_model, work) as url:
         yield AppServer(url, work)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium through Playwright (tests/test_browser.py's launch options), one a
+    module (closed at its end: Playwright's sync API must not be running while other modules use
+    asyncio)."""
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -87,15 +87,6 @@ def server_url(app_server):
     return app_server.url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture(params=list(VIEWPORTS))
 def page(request, browser, server_url):
     """A fresh page at a viewport; fails the test on any console error or uncaught exception."""

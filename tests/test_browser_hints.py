@@ -14,7 +14,14 @@ import pytest
 from PIL import Image
 
 from testkit.app_server import REPO_ROOT, running_app
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, VIEWPORTS, grid_photo, upload, wait_for_result
+from tests.test_browser import (
+    CHROMIUM,
+    TIMEOUT_MS,
+    VIEWPORTS,
+    grid_photo,
+    upload,
+    wait_for_result,
+)
 
 SHOTS = REPO_ROOT / "tests" / "out" / "screenshots"
 SIZE = (480, 320)  # a non-square photo: width, height
@@ -39,15 +46,6 @@ def server_url(synthetic_model, guided_model, tmp_path_factory):
         synthetic_model, tmp_path_factory.mktemp("hints_browser"), "--guided-model", str(guided_model)
     ) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def fetched(page, url: str) -> np.ndarray:

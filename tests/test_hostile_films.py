@@ -161,7 +161,7 @@ def test_library_frame_limit_refuses_before_any_work(tmp_path):
     """FilmLimits.max_frames, the app's: the frames are counted from the packets before any work."""
 
     class NoNetwork:  # the refusal must come before the first frame reaches the network
-        def predict_ab(self, *args, **kwargs):
+        def predict(self, *args, **kwargs):
             raise AssertionError("the network was called")
 
     frames = [np.repeat(scene(64, 48)[..., None], 3, axis=2)] * 5

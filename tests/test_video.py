@@ -427,7 +427,7 @@ def test_missing_file_is_a_video_error(tmp_path, colorizer):
 )
 def test_limits_are_refused_before_any_work(tmp_path, small_films, limits, message):
     class NoNetwork:  # the refusal must come before the first frame reaches the network
-        def predict_ab(self, *args, **kwargs):
+        def predict(self, *args, **kwargs):
             raise AssertionError("the network was called")
 
     with pytest.raises(VideoTooLargeError, match=message):

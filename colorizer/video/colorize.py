@@ -124,12 +124,17 @@ class FrameColorizer:
         )
 
     def network_ab(self, plane: np.ndarray) -> np.ndarray:
-        """float32 H x W L (0..100, as stored) -> float32 H x W x 2: the network's ab, upsampled."""
-        upright = np.ascontiguousarray(np.rot90(plane, self.quarter_turns)) if self.quarter_turns else plane
-        ab = self.colorizer.predict_ab(upright, temperature=self.temperature, render_size=self.render_size)
-        if self.quarter_turns:  # 2 x s x s, turned back to the stored orientation
-            ab = np.ascontiguousarray(np.rot90(ab, -self.quarter_turns, axes=(1, 2)))
-        return upsample_ab(ab, plane, self.upsample)
+        """float32 H x W L (0..100, as stored) -> float32 H x W x 2: the network's ab (the first half
+        of ``Colorizer.colorize``, ``predict``, shown the frame upright), upsampled as ``finish``
+        does before the stabilizer takes it."""
+        prediction = self.colorizer.predict(
+            None,
+            plane=plane,
+            temperature=self.temperature,
+            render_size=self.render_size,
+            quarter_turns=self.quarter_turns,
+        )
+        return upsample_ab(prediction.ab, plane, self.upsample)
 
     def _network(self, plane: np.ndarray) -> np.ndarray:
         self.network_frames += 1
