@@ -54,6 +54,7 @@ DEFAULT_SETTINGS = {
     "quality": None,
     "max_pixels": 50_000_000,
     "stabilize": True,  # films only; recorded with every run
+    "network_every": "auto",  # films only too
     "precision": "fp32",
 }
 
@@ -400,7 +401,9 @@ def test_ok_row_and_provenance(tmp_path):
     row = row_for(EchoColorizer(), job, context())
     assert (row.status, row.width, row.height, row.output_bytes) == ("ok", 12, 10, job.output.stat().st_size)
     text = Image.open(job.output).text
-    photo_settings = {name: value for name, value in DEFAULT_SETTINGS.items() if name != "stabilize"}
+    photo_settings = {
+        name: value for name, value in DEFAULT_SETTINGS.items() if name not in ("stabilize", "network_every")
+    }
     assert text[KEY_MODEL] == "0" * 64 and json.loads(text[KEY_SETTINGS]) == photo_settings  # films' own left out
 
 
