@@ -76,8 +76,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "-o",
         "--output",
         type=Path,
-        help=f"ONNX model to write (default {default_model_path()}, ${MODEL_ENV} when set; "
-        f"with --guided {default_guided_model_path()}, ${GUIDED_MODEL_ENV} when set)",
+        help=f"ONNX model to write (default: {default_model_path()}); with --guided, "
+        f"{default_guided_model_path()}; ${MODEL_ENV} and ${GUIDED_MODEL_ENV} name others",
     )
     parser.add_argument(
         "--cache-dir", type=Path, default=default_cache_dir(), help="where downloads are kept ($COLORIZER_CACHE)"

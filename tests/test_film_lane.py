@@ -18,7 +18,7 @@ from testkit.app_server import running_app
 from testkit.fixtures import photo
 from testkit.video_clips import camera_frames, write_clip
 
-FILM_FRAMES = 600  # 24 s at 25 frames/s of 320x240: minutes of a worker on two cores
+FILM_FRAMES = 1500  # a minute at 25 frames/s of 320x240: tens of seconds of a worker even with keyframes
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +42,14 @@ def test_a_photo_keeps_flowing_while_two_long_films_run(client, tmp_path):
     alone = statistics.median(photo_seconds(client, source) for _ in range(3))
     films = [client.submit(handle_file(str(film)), api_name="/colorize_video") for _ in range(2)]
     deadline = time.monotonic() + 60
-    while not any(job.status().code.name == "PROCESSING" for job in films):  # a film is being colorized
+    working = {"PROCESSING", "PROGRESS", "ITERATING"}  # a film is being colorized (its frames/s reported)
+    while not any(job.status().code.name in working for job in films):
         assert time.monotonic() < deadline, "no film started"
         time.sleep(0.5)
-    busy = statistics.median(photo_seconds(client, source) for _ in range(3))
+    busy = max(photo_seconds(client, source) for _ in range(3))  # every photo, the first one too
     still_running = [not job.done() for job in films]
-    print(f"\nphoto alone {alone:.2f} s, while two films run {busy:.2f} s ({busy / alone:.1f}x)")
-    assert any(still_running), "the films ended before the photos were timed: make them longer"
+    print(f"\nphoto alone {alone:.2f} s (median of 3), while two films run {busy:.2f} s (the slowest of 3)")
     assert busy < max(4 * alone, alone + 5), f"a photo waited {busy:.1f} s beside films, {alone:.1f} s alone"
+    assert any(still_running), "the films ended before the photos were timed: make them longer"
     for job in films:  # abandoned, as a fire-and-forget client would
         job.cancel()
