@@ -18,6 +18,8 @@ from colorizer.provenance import KEY_SETTINGS
 from testkit.app_server import running_app
 from testkit.fixtures import photo
 
+pytestmark = pytest.mark.slow  # the app's server: not in the quick subset
+
 WIDTH, HEIGHT = 480, 320
 HINT = {"x": 400, "y": 60, "color": "#2f6fd6"}
 

@@ -23,6 +23,8 @@ from testkit.fixtures import REPO_ROOT
 from testkit.hostile_archive import NOT_UTF8_FILM, NOT_UTF8_PHOTO, hand_edited_rows, write_odd_names, write_user_file
 from testkit.video_clips import write_clip
 
+pytestmark = pytest.mark.slow  # the command line over a corpus, in subprocesses: not in the quick subset
+
 
 def colorize(*args: object) -> subprocess.CompletedProcess:
     return subprocess.run(

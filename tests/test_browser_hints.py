@@ -27,7 +27,10 @@ SHOTS = REPO_ROOT / "tests" / "out" / "screenshots"
 SIZE = (480, 320)  # a non-square photo: width, height
 TARGET = (400, 60)  # the photo pixel clicked: near a corner, so a wrong scale or offset misses it
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Debian's chromium at {CHROMIUM}")
+pytestmark = [
+    pytest.mark.slow,  # a server and a browser: not in the quick subset
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Debian's chromium at {CHROMIUM}"),
+]
 
 # Where the result's photo is drawn on the page (object-fit contain, as Gradio lays it out).
 DRAWN_JS = """() => { const img = document.querySelector('#result img'), box = img.getBoundingClientRect();

@@ -18,6 +18,8 @@ from testkit.app_server import running_app
 from testkit.fixtures import photo
 from testkit.video_clips import camera_frames, write_clip
 
+pytestmark = pytest.mark.slow  # a server and long films: not in the quick subset
+
 FILM_FRAMES = 1500  # a minute at 25 frames/s of 320x240: tens of seconds of a worker even with keyframes
 
 

@@ -27,7 +27,7 @@ from testkit.fixtures import (
 )
 from testkit.requirements import OPENCV4_CAFFE, SHARED, SHARED_GUIDED, requires
 
-pytestmark = requires(OPENCV4_CAFFE, SHARED_GUIDED)
+pytestmark = [requires(OPENCV4_CAFFE, SHARED_GUIDED), pytest.mark.slow]  # OpenCV's net layer by layer: not quick
 
 MEAN_TOLERANCE, MAX_TOLERANCE = 0.01, 0.1  # ab units, on pred_ab
 # Blobs compared one by one: each stage's BatchNorm output (the ReLUs before them run in place), the

@@ -21,6 +21,8 @@ from colorizer.provenance import KEY_SETTINGS, read_provenance
 from testkit.fixtures import photo
 from tests.conftest import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # command-line runs in subprocesses: not in the quick subset
+
 WIDTH, HEIGHT = 640, 480
 BLUE = "#2f6fd6"
 

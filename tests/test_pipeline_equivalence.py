@@ -21,6 +21,8 @@ from testkit.equivalence import (
 from testkit.requirements import in_ci
 from tests.conftest import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # every front end run twice, the code before from git: not in the quick subset
+
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory, synthetic_model):
