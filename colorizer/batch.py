@@ -29,7 +29,7 @@ from colorizer.errors import ColorizerError, OutputFolderError
 from colorizer.hints import hints_record, parse_hints
 from colorizer.manifest import FAILED, OK, Row
 from colorizer.naming import film_output
-from colorizer.pipeline import Failed, colorize_file, holds_local_film, photo_hints
+from colorizer.pipeline import Failed, colorize_file, holds_local_film, named, photo_hints
 from colorizer.plan import Decision, Done, Job
 from colorizer.provenance import (
     KEY_INPUT,
@@ -128,8 +128,7 @@ def row_for(
         return context.row(job, FAILED, error=f"{job.name}: {error}", seconds=_since(started))
     except ColorizerError as error:
         size = {"width": error.width, "height": error.height} if isinstance(error, Failed) else {}
-        message = str(error) if str(error).startswith(job.name) else f"{job.name}: {error}"
-        return context.row(job, FAILED, error=message, seconds=_since(started), **size)
+        return context.row(job, FAILED, error=named(str(error), job.name), seconds=_since(started), **size)
     row = context.row(
         job, OK, seconds=_since(started), width=result.width, height=result.height, output_bytes=result.output_bytes
     )

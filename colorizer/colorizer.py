@@ -23,7 +23,7 @@ from colorizer.providers import choose_providers
 from colorizer.upsample import DEFAULT_METHOD
 from colorkit import contract
 from colorkit.cli import ORT_LOG_SEVERITY, command_name
-from colorkit.contract import KIND_GUIDED, PRECISIONS, ContractError, ModelContract
+from colorkit.contract import KIND_GUIDED, ContractError, ModelContract
 
 log = logging.getLogger(__name__)
 
@@ -275,10 +275,12 @@ def check_temperature(temperature: float) -> float:
 
 
 def check_precision(precision: object) -> str:
-    """``precision`` if it is one of PRECISIONS ("fp32", "int8"), else ColorizerError."""
-    if precision not in PRECISIONS:
-        raise ColorizerError(f"unknown precision {precision!r}; choose {' or '.join(PRECISIONS)}")
-    return str(precision)
+    """``precision`` if it is one of PRECISIONS ("fp32", "int8") (``contract.check_precision``), else
+    ColorizerError."""
+    try:
+        return contract.check_precision(precision)
+    except ContractError as error:
+        raise ColorizerError(str(error)) from None
 
 
 def check_render_size(size: int, multiple: int = contract.INPUT_MULTIPLE) -> int:

@@ -71,7 +71,8 @@ class Result:
 
     kind: PHOTO or FILM. output: the file written (None: a photo asked for in memory, ``data``).
     width, height: a photo's displayed size; a film's encoded frame size. output_bytes: the file's size.
-    seconds: wall time. note: a photo that already has colour says so (``chroma.InputColor.note``).
+    seconds: wall time. note: with previews, a photo that already has colour says so
+    (``chroma.InputColor.note``).
     film: a film's ``VideoResult`` (frames, duration, sound), else None.
     previews: (before, after) uint8 RGB(A) copies of at most ``preview.PREVIEW_SIDE`` a side, when
         asked for. data: the encoded photo when no output path was given.
@@ -149,7 +150,7 @@ def colorize_photo(
     """Read, decode, colorize and encode the photo ``source`` (or its bytes ``data``) with
     ``settings``; write it to ``output`` (after removing temporaries a killed run left there), or keep
     the encoded bytes in ``Result.data`` when ``output`` is None. previews: also make the
-    before/after copies."""
+    before/after copies and the note on colour the photo already has."""
     started = time.perf_counter()
     name = name or Path(source).name
     pixels, identity = _read_photo(source, data, settings, name)
@@ -169,14 +170,16 @@ def colorize_photo(
     except (Failed, OutputFolderError):
         raise
     except ColorizerError as error:
-        raise Failed(_named(str(error), name), width, height) from None
+        raise Failed(named(str(error), name), width, height) from None
     except MemoryError:
         raise Failed(f"{name}: not enough memory for this image", width, height) from None
     except COLORIZE_SURPRISES as error:
         first_line = str(error).strip().splitlines()[0]
         raise Failed(f"{name}: colorizing failed ({type(error).__name__}: {first_line})", width, height) from None
-    note = analyze_input_color(split_alpha(pixels)[0]).note()
-    pair = (as_rgb(preview(pixels)), preview(rgb)) if previews else None
+    note, pair = None, None
+    if previews:  # what a person sees beside the result; a batch needs neither
+        note = analyze_input_color(split_alpha(pixels)[0]).note()
+        pair = as_rgb(preview(pixels)), preview(rgb)
     seconds = time.perf_counter() - started
     return Result(
         PHOTO, output, width, height, len(encoded), seconds, note, previews=pair, data=None if output else encoded
@@ -204,12 +207,12 @@ def colorize_film(
     (VideoError) before any work. progress: called after each frame as progress(frames_done,
     frames_total or None, frames_per_second). Raises VideoTooLargeError over ``limits``.
     """
-    from colorizer.video import FilmLimits, holds_film
+    from colorizer.video import FilmLimits
 
     started = time.perf_counter()
     name = name or source.name
     limits = limits or FilmLimits()
-    if not judged and not holds_film(source):
+    if not judged and not holds_local_film(source):
         raise VideoError(f"{name}: not a video file (send photos to the photo endpoint)")
     path = film_output(output)
 
@@ -240,7 +243,7 @@ def colorize_film(
             max_frames=limits.max_frames,
         )
     except ColorizerError as error:
-        raise type(error)(_named(str(error), name)) from None
+        raise type(error)(named(str(error), name)) from None
     except OSError as error:
         _output_error(error, path, name)
     seconds = time.perf_counter() - started
@@ -277,7 +280,7 @@ def _read_photo(source: Path | str, data: bytes | None, settings: Settings, name
             data = read_input_file(source, max_bytes=max_file_bytes(settings.max_pixels), name=name)
         return decode_image(data, max_pixels=settings.max_pixels, name=name), input_identity(data)
     except ColorizerError as error:
-        raise type(error)(_named(str(error), name)) from None
+        raise type(error)(named(str(error), name)) from None
     except OSError as error:
         raise ColorizerError(f"{name}: cannot read the file: {error.strerror or error}") from None
     except DECODER_SURPRISES as error:
@@ -303,7 +306,8 @@ def _output_error(error: OSError, path: Path, name: str):
     raise ColorizerError(f"{name}: cannot write {path.name}: {reason}") from None
 
 
-def _named(message: str, name: str) -> str:
+def named(message: str, name: str) -> str:
+    """``message`` starting with the input's ``name`` (as every per-file message does)."""
     return message if message.startswith(name) else f"{name}: {message}"
 
 

@@ -28,6 +28,7 @@ from colorizer.input_file import check_file_status
 from colorizer.limits import DEFAULT_MAX_FILE_BYTES
 from colorizer.manifest import FAILED, SKIPPED
 from colorizer.naming import OUTPUT_SUFFIX, fit, output_names
+from colorizer.pipeline import holds_local_film
 from colorizer.provenance import is_our_output
 from colorizer.settings import FILM
 from colorkit.files import is_media_name
@@ -289,7 +290,7 @@ class Planner:
         try:  # the reader's own checks, so a refusal here reads as it would there
             check_file_status(status, self._name(path), self.max_bytes)
         except ImageTooLargeError as error:
-            if not holds_film(path):  # films are read as a stream: a photo's size limit is not theirs
+            if not holds_local_film(path):  # films are read as a stream: a photo's size limit is not theirs
                 return Decision(str(path), FAILED, str(error))
             films.add(str(path))
         except ImageDecodeError as error:  # a special file
@@ -313,13 +314,6 @@ def _is_folder(entry: os.DirEntry) -> bool:
         return entry.is_dir()
     except OSError:
         return False
-
-
-def holds_film(path: Path) -> bool:
-    """Whether ``path`` holds a film (``colorizer.video.holds_film``; PyAV is loaded only here)."""
-    from colorizer.video import holds_film as judge
-
-    return judge(path)
 
 
 def _listing(folder: Path) -> list[str]:

@@ -180,11 +180,11 @@ def int8_path(fp32_path: Path) -> Path:
     return fp32_path.with_name(f"{fp32_path.stem}{INT8_TAG}{fp32_path.suffix}")
 
 
-def check_precision(precision: str) -> str:
+def check_precision(precision: object) -> str:
     """``precision`` if it is one of PRECISIONS; else ContractError naming the choices."""
     if precision not in PRECISIONS:
         raise ContractError(f"unknown precision {precision!r}; choose {' or '.join(PRECISIONS)}")
-    return precision
+    return str(precision)
 
 
 def model_for_precision(fp32_path: Path, precision: str = "fp32") -> Path:
