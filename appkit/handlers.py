@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from appkit.config import MAX_BATCH_FILES, PUBLIC_FILM_LIMITS
+from appkit.config import MAX_BATCH_FILES, PUBLIC_FILM_LIMITS, PUBLIC_MAX_PIXELS
 from appkit.disk import DiskBudget
 from appkit.requests import colorize_many, colorize_one, colorize_upload_film
 from appkit.uploads import original_name, request_folder, upload_path, user_errors
@@ -254,7 +254,9 @@ class Handlers:
 
 def _settings(vibrancy, render_size, upsample, keep_colour, precision, hints=None) -> Settings:
     with user_errors():
-        return Settings.from_request(vibrancy, render_size, upsample, keep_colour, precision, hints=hints or None)
+        return Settings.from_request(
+            vibrancy, render_size, upsample, keep_colour, precision, max_pixels=PUBLIC_MAX_PIXELS, hints=hints or None
+        )
 
 
 def hints_rows(table) -> list[list]:
