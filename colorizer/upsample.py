@@ -243,18 +243,10 @@ def bilateral_row(lightness_row, row, height, cells, range_scale, left, right, a
             weight_a,
             weight_b,
             range_scale,
-            cells[row_a, column_a, 0],
-            cells[row_a, column_a, 1],
-            cells[row_a, column_a, 2],
-            cells[row_a, column_b, 0],
-            cells[row_a, column_b, 1],
-            cells[row_a, column_b, 2],
-            cells[row_b, column_a, 0],
-            cells[row_b, column_a, 1],
-            cells[row_b, column_a, 2],
-            cells[row_b, column_b, 0],
-            cells[row_b, column_b, 1],
-            cells[row_b, column_b, 2],
+            _cell(cells, row_a, column_a),
+            _cell(cells, row_a, column_b),
+            _cell(cells, row_b, column_a),
+            _cell(cells, row_b, column_b),
             a_out,
             b_out,
         )
@@ -271,6 +263,12 @@ def grid_position(index, size, grid_size):
     numerator = (2 * index + 1) * grid_size - size  # g = numerator / (2 size)
     below = numerator // (2 * size)  # floor, also for negative numerators
     return below, (numerator - below * 2 * size) / (2 * size)
+
+
+@kernel
+def _cell(cells, row, column):
+    """Cell (row, column) of float32 h x w x 3 ``cells`` as three float32 scalars (L, a, b)."""
+    return cells[row, column, 0], cells[row, column, 1], cells[row, column, 2]
 
 
 @kernel(fastmath=False)
@@ -294,24 +292,19 @@ def _bilateral_run(
     weight_a,
     weight_b,
     range_scale,
-    l_aa,
-    a_aa,
-    b_aa,
-    l_ab,
-    a_ab,
-    b_ab,
-    l_ba,
-    a_ba,
-    b_ba,
-    l_bb,
-    a_bb,
-    b_bb,
+    cell_aa,
+    cell_ab,
+    cell_ba,
+    cell_bb,
     a_out,
     b_out,
 ):
-    """Columns start:stop, which all read the same four cells (L, a, b of cell row a or b, cell
-    column a or b, as scalars so that the loop vectorizes), into a_out/b_out from index start - left.
-    Column start's fraction towards cell column b is first_fraction, and grows by fraction_step."""
+    """Columns start:stop, which all read the same four cells (``_cell``: L, a, b of cell row a or b,
+    cell column a or b, as scalars so that the loop vectorizes), into a_out/b_out from index
+    start - left. Column start's fraction towards cell column b is first_fraction, and grows by
+    fraction_step."""
+    (l_aa, a_aa, b_aa), (l_ab, a_ab, b_ab) = cell_aa, cell_ab
+    (l_ba, a_ba, b_ba), (l_bb, a_bb, b_bb) = cell_ba, cell_bb
     lowest = F(-60 / math.log(2))  # exp(-60) > 0: a pixel unlike all four cells still gets their bilinear average
     for column in range(start, stop):
         fraction = first_fraction + F(column - start) * fraction_step
