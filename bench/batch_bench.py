@@ -78,19 +78,7 @@ def seed_worker(folder: Path, out: Path) -> dict:
 def cli_worker(folder: Path, out: Path, extra: list[str]) -> dict:
     """The CLI as a user runs it; its summary line gives the seconds from first file to last; cpu is
     the whole process's CPU seconds (start-up included: main() subtracts an empty run's)."""
-    command = [
-        sys.executable,
-        "-m",
-        "colorizer",
-        str(folder),
-        "-o",
-        str(out),
-        "--model",
-        str(model_path()),
-        "--device",
-        "cpu",
-        *extra,
-    ]
+    command = [sys.executable, "-m", "colorizer", *_cli_arguments(folder, out, extra)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -102,6 +90,11 @@ def cli_worker(folder: Path, out: Path, extra: list[str]) -> dict:
     return {"seconds": float(match.group(3)), "images": int(match.group(1)), "cpu": cpu}
 
 
+def _cli_arguments(folder: Path, out: Path, extra: list[str]) -> list[str]:
+    """The CLI's arguments for colorizing ``folder`` into ``out`` on the CPU with the bench's model."""
+    return [str(folder), "-o", str(out), "--model", str(model_path()), "--device", "cpu", *extra]
+
+
 def ray_worker(folder: Path, out: Path, actors: int, threads: int) -> dict:
     import ray
 
@@ -110,20 +103,7 @@ def ray_worker(folder: Path, out: Path, actors: int, threads: int) -> dict:
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
     started = time.perf_counter()
     status = cli.main(
-        [
-            str(folder),
-            "-o",
-            str(out),
-            "--model",
-            str(model_path()),
-            "--device",
-            "cpu",
-            "--ray",
-            "--ray-actors",
-            str(actors),
-            "--ray-threads",
-            str(threads),
-        ]
+        _cli_arguments(folder, out, ["--ray", "--ray-actors", str(actors), "--ray-threads", str(threads)])
     )
     seconds = time.perf_counter() - started
     ray.shutdown()
