@@ -100,39 +100,27 @@ class Failed(ColorizerError):
 
 
 def colorize_file(
-    colorizer,
-    source: Path | str,
-    output: Path,
-    settings: Settings,
-    *,
-    data: bytes | None = None,
-    name: str | None = None,
-    kind: str | None = None,
-    stop: threading.Event | None = None,
-    model_hash: str | None = None,
+    colorizer, source: Path | str, output: Path, settings: Settings, *, data: bytes | None = None, kind=None, **call
 ) -> Result:
     """Colorize the photo or film ``source`` into ``output`` (a photo's name; a film's result goes to
     ``film_output(output)``), judging which it is by content unless ``kind`` says (PHOTO, FILM).
 
     data: the file's bytes when the caller read them (Ray); bytes without a photo's signature are put
         in a temporary file named as the input, to be judged and read as a film.
-    name: the input in messages (default: the file's name). stop: see the module docstring.
-    model_hash: the SHA-256 of ``colorizer``'s model when the caller has it (a batch hashes it once),
-        else ``provenance.model_sha256`` hashes it (once per process).
+    call: ``name`` (the input in messages; default: the file's name), ``stop`` (see the module
+        docstring) and ``model_hash`` (the SHA-256 of ``colorizer``'s model when the caller has it, as
+        a batch hashes it once; else ``provenance.model_sha256`` hashes it, once per process), as
+        ``colorize_photo`` and ``colorize_film`` take them.
     """
-    name = name or Path(source).name
+    call["name"] = call.get("name") or Path(source).name
     if data is None:
         if kind == FILM or (kind is None and holds_local_film(source)):
-            return colorize_film(
-                colorizer, Path(source), output, settings, name=name, judged=True, stop=stop, model_hash=model_hash
-            )
+            return colorize_film(colorizer, Path(source), output, settings, judged=True, **call)
     elif image_kind(data[:32]) is None:  # perhaps a film an engine read whole
-        with _spooled(data, name) as path:
+        with _spooled(data, call["name"]) as path:
             if holds_local_film(path):
-                return colorize_film(
-                    colorizer, path, output, settings, name=name, judged=True, stop=stop, model_hash=model_hash
-                )
-    return colorize_photo(colorizer, source, output, settings, data=data, name=name, stop=stop, model_hash=model_hash)
+                return colorize_film(colorizer, path, output, settings, judged=True, **call)
+    return colorize_photo(colorizer, source, output, settings, data=data, **call)
 
 
 def colorize_photo(
