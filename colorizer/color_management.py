@@ -25,6 +25,11 @@ A profile that cannot be read, is larger than MAX_PROFILE_BYTES, or does not fit
 profile on a grey image) is logged as a warning and sRGB is assumed: never a failure. A transform
 is built once per profile (``_transform`` keeps the last few) and applied a strip of rows at a time,
 so memory stays at one strip beside the output.
+
+16-bit colour: Pillow's LittleCMS converts 8-bit colour only, so a matrix/TRC RGB profile (Adobe
+RGB, ProPhoto, Display P3, linear RGB; also those written for PNG chunks and nclx) is applied in
+float32 from its own tags as LittleCMS would (``icc_matrix``), keeping the 16 bits; a LUT-based RGB
+profile goes through LittleCMS at 8 bits, with a warning.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms
 
-from colorizer import icc_profiles
+from colorizer import icc_matrix, icc_profiles
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +123,7 @@ def managed_pixels(image: Image.Image, profile: Profile, name: str) -> np.ndarra
 def managed_array(pixels: np.ndarray, profile: Profile, name: str) -> np.ndarray:
     """uint16 HxW grey, HxWx3 RGB or HxWx4 RGBA (a 16-bit PNG or TIFF) with ``profile`` -> the same
     shape and dtype in sRGB (grey: the sRGB curve), or ``pixels`` itself when the profile is sRGB's
-    or does not fit. Grey is converted by LittleCMS in 16 bits; colour as ``float_transform`` says."""
+    or does not fit. Grey is converted by LittleCMS in 16 bits; colour as ``_managed_colour16`` says."""
     grey = pixels.ndim == 2
     base_mode = _base_mode("I;16" if grey else "RGB", profile, name)
     if base_mode is None:
@@ -135,19 +140,31 @@ def managed_array(pixels: np.ndarray, profile: Profile, name: str) -> np.ndarray
 
 
 def _managed_colour16(pixels: np.ndarray, profile: Profile, name: str) -> np.ndarray:
-    """16-bit colour: LittleCMS through Pillow transforms 8-bit colour only, so each pixel goes
-    through it at 8 bits and keeps its 16-bit detail as the ratio of its own levels (a warning)."""
+    """16-bit colour: a matrix/TRC RGB profile in float from its own tags (``icc_matrix``), a strip
+    of rows at a time; any other (LUT-based, CMYK-like) one through LittleCMS at 8 bits, which
+    loses the 16-bit detail (a warning says so). LittleCMS must accept the profile
+    either way, so a file is managed the same at 8 and 16 bits or not at all."""
     transform = _transform(profile.data, "RGB", name)
     if transform is None:
         return pixels
-    log.warning("%s: 16-bit colour managed through 8-bit LittleCMS transforms", name)
-    colour = pixels[..., :3]
     out = pixels.copy()
+    shaper = _matrix_shaper(profile.data)
+    if isinstance(shaper, icc_matrix.MatrixShaper):
+        for top, bottom in _strips(*pixels.shape[:2]):
+            out[top:bottom, :, :3] = shaper.to_srgb(pixels[top:bottom, :, :3])
+        return out
+    log.warning("%s: 16-bit colour managed through 8-bit LittleCMS transforms (its profile is %s)", name, shaper)
     for top, bottom in _strips(*pixels.shape[:2]):
-        eight = np.rint(colour[top:bottom] / 257.0).astype(np.uint8)
+        eight = np.rint(pixels[top:bottom, :, :3] / 257.0).astype(np.uint8)
         converted = np.asarray(ImageCms.applyTransform(Image.fromarray(eight, "RGB"), transform))
         out[top:bottom, :, :3] = converted.astype(np.uint16) * 257
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _matrix_shaper(data: bytes) -> icc_matrix.MatrixShaper | str:
+    """``icc_matrix.matrix_shaper``, kept for the last few profiles (a batch of scans shares one)."""
+    return icc_matrix.matrix_shaper(data)
 
 
 def _base_mode(mode: str, profile: Profile, name: str) -> str | None:
