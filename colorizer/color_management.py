@@ -44,11 +44,12 @@ import numpy as np
 from PIL import Image, ImageCms
 
 from colorizer import icc_matrix, icc_profiles
+from colorizer.limits import MAX_ICC_PROFILE_BYTES
 
 log = logging.getLogger(__name__)
 
 INTENT = ImageCms.Intent.PERCEPTUAL
-MAX_PROFILE_BYTES = 4 << 20  # a camera or press profile is 0.5 KB .. 2 MB
+MAX_PROFILE_BYTES = MAX_ICC_PROFILE_BYTES
 STRIP_PIXELS = 1 << 20  # pixels transformed at once
 # PNG gAMA holds 1/gamma x 100,000: 45,455 is 1/2.2, which writers use to mean sRGB.
 _SRGB_GAMMA, _SRGB_GAMMA_TOLERANCE = 1 / 2.2, 0.01
@@ -84,6 +85,9 @@ def input_profile(image: Image.Image, name: str) -> Profile | None:
     embedded = info.get("icc_profile")
     if isinstance(embedded, bytes) and embedded:
         return _checked(embedded, f"{image.format} embedded ICC profile", name)
+    if "icc_profile" in info and image.format in ("JPEG", "MPO"):  # Pillow's None: pieces that do not fit
+        log.warning("%s: its ICC profile's APP2 segments are misnumbered; sRGB assumed", name)
+        return None
     if image.format == "PNG" and "srgb" not in info and "gamma" in info:
         return _png_chunks_profile(image, name)
     nclx = info.get("nclx_profile")
@@ -205,7 +209,7 @@ def _space(data: bytes) -> str | None:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(data))
     except (OSError, ImageCms.PyCMSError, ValueError):
         return None
-    return str(profile.profile.xcolor_space).strip() or None
+    return str(profile.profile.xcolor_space).strip().upper() or None  # "Lab " -> "LAB"
 
 
 def _transform(data: bytes, mode: str, name: str) -> ImageCms.ImageCmsTransform | None:

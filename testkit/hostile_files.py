@@ -43,6 +43,7 @@ import numpy as np
 from PIL import Image
 
 from testkit.hostile_corpus import encode, png_declaring, scene
+from testkit.hostile_profiles import PROFILE_FILES, ProfileFile
 from testkit.measured import step_cost
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -165,8 +166,10 @@ def case_names(*, roles: tuple[str, ...] = ROLES) -> list[str]:
 
 def special_file_names() -> set[str]:
     """The image cases whose file is not a regular file of ordinary size (a FIFO, a folder, a device,
-    a 30 GB sparse file): a path handed to a reader, never a file a client could upload."""
-    return {spec.name for spec in _special_file_specs()}
+    a 30 GB sparse file, a 60 MB JPEG over the app's upload limit): a path handed to a reader, never
+    a file a client could upload."""
+    oversized = {item.name for item in PROFILE_FILES if not item.uploadable}
+    return {spec.name for spec in _special_file_specs()} | oversized
 
 
 def _specs() -> list[_Spec]:
@@ -451,7 +454,19 @@ def _image_specs() -> list[_Spec]:
             Decoded((2000, 3000, 3), "uint16"),
             "3000 x 2000 16-bit RGB PNG (decoded by OpenCV)",
         ),
+        # Hostile colour profiles in PNG, JPEG, TIFF and WebP (testkit.hostile_profiles).
+        *(_profile_spec(item) for item in PROFILE_FILES),
     ]
+
+
+def _profile_spec(item: ProfileFile) -> _Spec:
+    """A photo carrying a hostile profile: decoded as if untagged, or refused as too complex."""
+    expect: Decoded | Refused = (
+        _refused("ImageTooComplexError", item.name, item.refusal)
+        if item.refusal
+        else Decoded(item.shape, "uint16" if item.sixteen_bits else "uint8")
+    )
+    return _Spec(item.name, "image", expect, item.what, lambda folder: item.write(folder / item.name))
 
 
 def _special_file_specs() -> list[_Spec]:

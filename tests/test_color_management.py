@@ -113,7 +113,15 @@ CASES = [
     ("display-p3-png", lambda: Image.fromarray(colourful_pixels()), DISPLAY_P3, "PNG", {}),
     ("swop-cmyk-jpeg-split-app2", cmyk_image, "ghostscript/default_cmyk.icc", "JPEG", {"quality": 100}),
     ("v4-cmyk-tiff", cmyk_image, "ghostscript/ps_cmyk.icc", "TIFF", {}),
+    ("adobe-rgb-avif", lambda: Image.fromarray(colourful_pixels()), "ghostscript/a98.icc", "AVIF", {"quality": 100}),
+    ("prophoto-heif", lambda: Image.fromarray(tinted_pixels()), "ghostscript/rommrgb.icc", "HEIF", {"quality": -1}),
 ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def heif_plugin():
+    """Pillow writes and reads HEIF through pillow-heif's plugin (colorizer.decode registers it too)."""
+    pytest.importorskip("pillow_heif").register_heif_opener()
 
 
 @pytest.fixture(scope="module")
@@ -335,3 +343,36 @@ def test_sixteen_bit_colour_the_float_path_does_not_read_goes_through_littlecms_
     assert any("8-bit LittleCMS" in record.getMessage() for record in caplog.records)
     expected = littlecms_8bit(np.rint(pixels / 257).astype(np.uint8), icc)
     np.testing.assert_array_equal(decoded, expected.astype(np.uint16) * 257)
+
+
+# --- HEIF nclx: primaries and transfer as numbers (H.273) ---------------------------------------------
+
+BT2020 = ((0.708, 0.292), (0.170, 0.797), (0.131, 0.046))
+NCLX = {  # id: (H.273 colour primaries, transfer characteristics, the spec the formulas follow)
+    "display-p3": (12, 13, (P3, (0.3127, 0.3290), srgb_decoding)),
+    "bt2020-linear": (9, 8, (BT2020, (0.3127, 0.3290), lambda unit: unit)),
+}
+
+
+@pytest.mark.parametrize("case", list(NCLX))
+def test_heif_nclx_is_managed(colorizer, tmp_path, case):
+    """A HEIF whose nclx box says Display P3 (sRGB transfer) or BT.2020 primaries with linear light:
+    the output's L* is the formulas' (decode, primaries to XYZ, Bradford, sRGB) within 1.0."""
+    primaries, transfer, spec = NCLX[case]
+    data = saved(
+        Image.fromarray(colourful_pixels()),
+        "HEIF",
+        quality=-1,
+        color_primaries=primaries,
+        transfer_characteristics=transfer,
+        matrix_coefficients=1,
+        full_range_flag=1,
+    )
+    with Image.open(io.BytesIO(data)) as stored:
+        assert stored.info["nclx_profile"]["color_primaries"] == primaries
+        pixels = np.asarray(stored.convert("RGB"))
+    expected = lab_lightness(np.rint(float_reference(pixels * 257.0, spec) * 65535).astype(np.uint16))
+    assert np.abs(lab_lightness(pixels) - expected).mean() > IGNORED_MARGIN, "the nclx box barely matters"
+    actual, output = colorized_lightness(colorizer, data, tmp_path, "in.heic")
+    error = np.abs(actual - expected).mean()
+    assert error <= MEAN_L_TOLERANCE, f"mean L* {error:.2f} off the formulas (see {output})"
