@@ -11,7 +11,8 @@ What a file may say, first that applies:
 - a PNG sRGB chunk: sRGB;
 - a PNG gAMA chunk (with cHRM, or BT.709 primaries without): a matrix/TRC profile written for
   them (``icc_profiles``); a gamma within 1 % of 1/2.2 with sRGB's primaries is taken for sRGB;
-- a HEIF nclx box: its primaries and transfer, likewise;
+- a HEIF or AVIF nclx box: its primaries and transfer, likewise (an AVIF's read here from the file:
+  Pillow does not report it);
 - nothing: sRGB, as before.
 
 Where pixels go: colour to sRGB (LittleCMS's built-in profile), grey to grey with the sRGB curve
@@ -37,6 +38,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import struct
 from dataclasses import dataclass
 
 import cv2
@@ -45,6 +47,7 @@ from PIL import Image, ImageCms
 
 from colorizer import icc_matrix, icc_profiles
 from colorizer.limits import MAX_ICC_PROFILE_BYTES
+from colorizer.preflight import iso_box
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,20 @@ _NCLX_CURVES = {
     14: icc_profiles.srgb_curve,  # BT.2020 10-bit
     15: icc_profiles.srgb_curve,  # BT.2020 12-bit
 }
+# H.273 colour primaries -> (red, green, blue, white) chromaticities, for an AVIF's nclx box (a HEIF's
+# comes with them from libheif). 2 is "unspecified": sRGB assumed, as for any untagged file.
+_H273_PRIMARIES = {
+    1: ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.3290)),  # BT.709, sRGB
+    4: ((0.67, 0.33), (0.21, 0.71), (0.14, 0.08), (0.310, 0.316)),  # BT.470 M
+    5: ((0.64, 0.33), (0.29, 0.60), (0.15, 0.06), (0.3127, 0.3290)),  # BT.470 B/G, BT.601 625
+    6: ((0.630, 0.340), (0.310, 0.595), (0.155, 0.070), (0.3127, 0.3290)),  # BT.601 525
+    7: ((0.630, 0.340), (0.310, 0.595), (0.155, 0.070), (0.3127, 0.3290)),  # SMPTE 240M
+    8: ((0.681, 0.319), (0.243, 0.692), (0.145, 0.049), (0.310, 0.316)),  # generic film
+    9: ((0.708, 0.292), (0.170, 0.797), (0.131, 0.046), (0.3127, 0.3290)),  # BT.2020, BT.2100
+    11: ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060), (0.314, 0.351)),  # DCI-P3
+    12: ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060), (0.3127, 0.3290)),  # Display P3
+    22: ((0.630, 0.340), (0.295, 0.605), (0.155, 0.077), (0.3127, 0.3290)),  # EBU 3213
+}
 _SPACES = {"GRAY": ("L", "I;16"), "RGB": ("RGB",), "CMYK": ("CMYK",), "LAB": ("LAB",)}
 
 
@@ -78,9 +95,10 @@ class Profile:
     space: str
 
 
-def input_profile(image: Image.Image, name: str) -> Profile | None:
-    """What the opened ``image`` says about its colours, as a Profile; None for sRGB (said or
-    assumed), and for anything unreadable (a warning)."""
+def input_profile(image: Image.Image, name: str, data: bytes = b"") -> Profile | None:
+    """What the opened ``image`` (whose file is ``data``) says about its colours, as a Profile; None
+    for sRGB (said or assumed), and for anything unreadable (a warning). ``data`` is read only for
+    an AVIF's nclx box, which Pillow does not report."""
     info = image.info
     embedded = info.get("icc_profile")
     if isinstance(embedded, bytes) and embedded:
@@ -91,6 +109,8 @@ def input_profile(image: Image.Image, name: str) -> Profile | None:
     if image.format == "PNG" and "srgb" not in info and "gamma" in info:
         return _png_chunks_profile(image, name)
     nclx = info.get("nclx_profile")
+    if image.format == "AVIF" and nclx is None:
+        nclx = _avif_nclx(data, name)
     if isinstance(nclx, dict):
         return _nclx_profile(nclx, image.mode, name)
     return None
@@ -327,6 +347,32 @@ def _nclx_profile(nclx: dict, mode: str, name: str) -> Profile | None:
     if srgb and curve is icc_profiles.srgb_curve:
         return None
     return _synthesized(mode, primaries, white, curve, f"HEIF nclx (transfer {transfer})", name)
+
+
+def _avif_nclx(data: bytes, name: str) -> dict | None:
+    """An AVIF's nclx colour description ('meta/iprp/ipco/colr', ISO/IEC 23008-12) in pillow-heif's
+    form (the primaries as chromaticities), or None: absent, unspecified or sRGB's. Unknown primaries
+    are a warning (sRGB assumed)."""
+    box: tuple[int, int] | None = iso_box(data, 0, len(data), b"meta")
+    box = (box[0] + 4, box[1]) if box else None  # 'meta' is a full box: version and flags first
+    for kind in (b"iprp", b"ipco"):
+        box = iso_box(data, *box, kind) if box else None
+    colr = iso_box(data, *box, b"colr") if box else None
+    while box and colr and data[colr[0] : colr[0] + 4] != b"nclx":
+        colr = iso_box(data, colr[1], box[1], b"colr")
+    if colr is None or colr[0] + 10 > colr[1]:
+        return None
+    primaries, transfer = struct.unpack_from(">HH", data, colr[0] + 4)
+    if primaries in (1, 2) and transfer in (1, 2, 6, 13, 14, 15):
+        return None
+    if primaries not in _H273_PRIMARIES and primaries != 2:
+        log.warning("%s: AVIF colour primaries %d are not managed; sRGB assumed", name, primaries)
+        return None
+    red, green, blue, white = _H273_PRIMARIES.get(primaries, _H273_PRIMARIES[1])
+    description = {"transfer_characteristics": 13 if transfer == 2 else transfer}
+    for colour, (x, y) in (("red", red), ("green", green), ("blue", blue), ("white", white)):
+        description |= {f"color_primary_{colour}_x": x, f"color_primary_{colour}_y": y}
+    return description
 
 
 def _synthesized(mode: str, primaries, white, curve, source: str, name: str) -> Profile | None:

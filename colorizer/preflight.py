@@ -456,10 +456,10 @@ def check_avif(data: bytes, name: str, *, max_pixels: int, max_side: int) -> Non
     track's first sample, declares (the size the decoder allocates) must be within the size limits. Files that are not AVIF, or whose
     boxes cannot be walked, pass: the decoder refuses them itself."""
     starts = []
-    meta = _box(data, 0, len(data), b"meta")
+    meta = iso_box(data, 0, len(data), b"meta")
     if meta is not None:
         meta_start, meta_end = meta[0] + 4, meta[1]  # 'meta' is a full box: version and flags first
-        iloc, idat = _box(data, meta_start, meta_end, b"iloc"), _box(data, meta_start, meta_end, b"idat")
+        iloc, idat = iso_box(data, meta_start, meta_end, b"iloc"), iso_box(data, meta_start, meta_end, b"idat")
         if iloc is not None:
             starts += _item_extents(data, *iloc, idat_start=idat[0] if idat else None)
     starts += _first_samples(data)  # an animated AVIF is decoded from its tracks
@@ -472,18 +472,18 @@ def check_avif(data: bytes, name: str, *, max_pixels: int, max_side: int) -> Non
 def _first_samples(data: bytes) -> list[int]:
     """File offsets of the first sample of each track ('moov/trak/mdia/minf/stbl', first entry of
     'stco' or 'co64')."""
-    moov = _box(data, 0, len(data), b"moov")
+    moov = iso_box(data, 0, len(data), b"moov")
     offsets = []
     position, walked = (moov[0] if moov else len(data)), 0
     while moov and walked < _MAX_BOXES:
-        trak = _box(data, position, moov[1], b"trak")
+        trak = iso_box(data, position, moov[1], b"trak")
         if trak is None:
             break
         box: tuple[int, int] | None = trak
         for kind in (b"mdia", b"minf", b"stbl"):
-            box = _box(data, *box, kind) if box else None
+            box = iso_box(data, *box, kind) if box else None
         for kind, entry in ((b"stco", ">I"), (b"co64", ">Q")):
-            table = _box(data, *box, kind) if box else None
+            table = iso_box(data, *box, kind) if box else None
             # Full box (4 bytes), entry count (4), then the chunk offsets.
             if table and table[0] + 8 + struct.calcsize(entry) <= table[1]:
                 offsets.append(struct.unpack_from(entry, data, table[0] + 8)[0])
@@ -491,8 +491,9 @@ def _first_samples(data: bytes) -> list[int]:
     return offsets
 
 
-def _box(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
-    """(payload start, payload end) of the first box of ``kind`` among the boxes in data[start:end]."""
+def iso_box(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
+    """(payload start, payload end) of the first box of ``kind`` among the ISO-BMFF boxes in
+    data[start:end] (at most _MAX_BOXES walked; None when absent or the boxes do not fit)."""
     position, walked = start, 0
     while position + 8 <= end and walked < _MAX_BOXES:
         size, found = struct.unpack_from(">I4s", data, position)

@@ -354,25 +354,41 @@ NCLX = {  # id: (H.273 colour primaries, transfer characteristics, the spec the 
 }
 
 
+def avif_with_nclx(image: Image.Image, primaries: int, transfer: int) -> bytes:
+    """An AVIF whose nclx box says ``primaries`` and ``transfer``: Pillow's AVIF encoder writes BT.709
+    and sRGB's transfer, patched here (they are metadata: the decoded pixels are the same)."""
+    data = bytearray(saved(image, "AVIF", quality=100))
+    at = data.index(b"colrnclx") + 8
+    data[at : at + 4] = struct.pack(">HH", primaries, transfer)
+    return bytes(data)
+
+
+def heif_with_nclx(image: Image.Image, primaries: int, transfer: int) -> bytes:
+    options = {"color_primaries": primaries, "transfer_characteristics": transfer, "matrix_coefficients": 1}
+    return saved(image, "HEIF", quality=-1, full_range_flag=1, **options)
+
+
+@pytest.mark.parametrize("container", ["HEIF", "AVIF"])
 @pytest.mark.parametrize("case", list(NCLX))
-def test_heif_nclx_is_managed(colorizer, tmp_path, case):
-    """A HEIF whose nclx box says Display P3 (sRGB transfer) or BT.2020 primaries with linear light:
-    the output's L* is the formulas' (decode, primaries to XYZ, Bradford, sRGB) within 1.0."""
+def test_nclx_is_managed(colorizer, tmp_path, case, container):
+    """A HEIF or AVIF whose nclx box says Display P3 (sRGB transfer) or BT.2020 primaries with linear
+    light: the output's L* is the formulas' (decode, primaries to XYZ, Bradford, sRGB) within 1.0."""
     primaries, transfer, spec = NCLX[case]
-    data = saved(
-        Image.fromarray(colourful_pixels()),
-        "HEIF",
-        quality=-1,
-        color_primaries=primaries,
-        transfer_characteristics=transfer,
-        matrix_coefficients=1,
-        full_range_flag=1,
+    data = (heif_with_nclx if container == "HEIF" else avif_with_nclx)(
+        Image.fromarray(colourful_pixels()), primaries, transfer
     )
     with Image.open(io.BytesIO(data)) as stored:
-        assert stored.info["nclx_profile"]["color_primaries"] == primaries
         pixels = np.asarray(stored.convert("RGB"))
     expected = lab_lightness(np.rint(float_reference(pixels * 257.0, spec) * 65535).astype(np.uint16))
     assert np.abs(lab_lightness(pixels) - expected).mean() > IGNORED_MARGIN, "the nclx box barely matters"
-    actual, output = colorized_lightness(colorizer, data, tmp_path, "in.heic")
+    actual, output = colorized_lightness(colorizer, data, tmp_path, f"in.{container.lower()}")
     error = np.abs(actual - expected).mean()
     assert error <= MEAN_L_TOLERANCE, f"mean L* {error:.2f} off the formulas (see {output})"
+
+
+def test_avif_nclx_with_srgb_or_unspecified_primaries_decodes_as_untagged():
+    image = Image.fromarray(colourful_pixels())
+    untagged = decode_image(avif_with_nclx(image, 1, 13))
+    np.testing.assert_array_equal(decode_image(avif_with_nclx(image, 2, 2)), untagged)
+    with Image.open(io.BytesIO(avif_with_nclx(image, 1, 13))) as stored:
+        np.testing.assert_array_equal(untagged, np.asarray(stored.convert("RGB")))
