@@ -232,19 +232,18 @@ def _image_specs() -> list[_Spec]:
             "65,500 x 16 grey PNG: exactly at the side limit, accepted",
         ),
         # Decoder amplification: EXIF tags that all point at one block, copied once per tag.
-        spec(
-            "exif_amplified.png",
-            scene_with_exif,
-            ("PNG", *small, amplified_exif(1000, 1 << 20)),
-            _refused(too_complex, "exif_amplified.png", r"EXIF tags claim 1,048,576,000 bytes"),
-            "1 MB PNG whose eXIf has 1,000 tags pointing at one 1 MB block (1 GB of copies)",
-        ),
-        spec(
-            "exif_amplified.webp",
-            scene_with_exif,
-            ("WEBP", *small, amplified_exif(1000, 1 << 20)),
-            _refused(too_complex, "exif_amplified.webp", r"EXIF tags claim 1,048,576,000 bytes"),
-            "the same EXIF in a WebP",
+        *(
+            spec(
+                f"exif_amplified.{extension}",
+                scene_with_exif,
+                (container, *small, amplified_exif(1000, 1 << 20)),
+                _refused(too_complex, f"exif_amplified.{extension}", r"EXIF tags claim 1,048,576,000 bytes"),
+                what,
+            )
+            for extension, container, what in (
+                ("png", "PNG", "1 MB PNG whose eXIf has 1,000 tags pointing at one 1 MB block (1 GB of copies)"),
+                ("webp", "WEBP", "the same EXIF in a WebP"),
+            )
         ),
         spec(
             "exif_amplified.jpg",

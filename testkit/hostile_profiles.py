@@ -222,7 +222,7 @@ def write_sparse(path: Path, data: bytes, block: int = 4096) -> None:
 def _embedded(name: str, container: str, profile: str, *, sixteen_bits: bool = False) -> ProfileFile:
     build = PROFILES[profile]
     depth = "16-bit " if sixteen_bits else ""
-    summary = (build.__doc__ or profile).splitlines()[0]
+    summary = " ".join((build.__doc__ or profile).split()).split(". ")[0].rstrip(".")  # its first sentence
     return ProfileFile(
         name,
         lambda: carrying(container, build(), sixteen_bits=sixteen_bits),
