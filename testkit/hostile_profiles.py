@@ -195,6 +195,7 @@ class ProfileFile:
     refusal: str | None = None
     sixteen_bits: bool = False
     uploadable: bool = True  # False: larger than the app takes (appkit.config.MAX_FILE_BYTES)
+    profile: str = ""  # the key in PROFILES of the profile it carries ("": one made for it)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -228,6 +229,7 @@ def _embedded(name: str, container: str, profile: str, *, sixteen_bits: bool = F
         lambda: carrying(container, build(), sixteen_bits=sixteen_bits),
         f"{depth}{container} carrying a profile: {summary}",
         sixteen_bits=sixteen_bits,
+        profile=profile,
     )
 
 
