@@ -11,7 +11,8 @@ What a file may say, first that applies:
 - a PNG sRGB chunk: sRGB;
 - a PNG gAMA chunk (with cHRM, or BT.709 primaries without): a matrix/TRC profile written for
   them (``icc_profiles``); a gamma within 1 % of 1/2.2 with sRGB's primaries is taken for sRGB;
-- a HEIF nclx box: its primaries and transfer, likewise;
+- a HEIF or AVIF nclx box: its primaries and transfer, likewise (an AVIF's read here from the file:
+  Pillow does not report it);
 - nothing: sRGB, as before.
 
 Where pixels go: colour to sRGB (LittleCMS's built-in profile), grey to grey with the sRGB curve
@@ -25,6 +26,11 @@ A profile that cannot be read, is larger than MAX_PROFILE_BYTES, or does not fit
 profile on a grey image) is logged as a warning and sRGB is assumed: never a failure. A transform
 is built once per profile (``_transform`` keeps the last few) and applied a strip of rows at a time,
 so memory stays at one strip beside the output.
+
+16-bit colour: Pillow's LittleCMS converts 8-bit colour only, so a matrix/TRC RGB profile (Adobe
+RGB, ProPhoto, Display P3, linear RGB; also those written for PNG chunks and nclx) is applied in
+float32 from its own tags as LittleCMS would (``icc_matrix``), keeping the 16 bits; a LUT-based RGB
+profile goes through LittleCMS at 8 bits, with a warning.
 """
 
 from __future__ import annotations
@@ -32,18 +38,21 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import struct
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from PIL import Image, ImageCms
 
-from colorizer import icc_profiles
+from colorizer import icc_matrix, icc_profiles
+from colorizer.limits import MAX_ICC_PROFILE_BYTES
+from colorizer.preflight import iso_box
 
 log = logging.getLogger(__name__)
 
 INTENT = ImageCms.Intent.PERCEPTUAL
-MAX_PROFILE_BYTES = 4 << 20  # a camera or press profile is 0.5 KB .. 2 MB
+MAX_PROFILE_BYTES = MAX_ICC_PROFILE_BYTES
 STRIP_PIXELS = 1 << 20  # pixels transformed at once
 # PNG gAMA holds 1/gamma x 100,000: 45,455 is 1/2.2, which writers use to mean sRGB.
 _SRGB_GAMMA, _SRGB_GAMMA_TOLERANCE = 1 / 2.2, 0.01
@@ -57,6 +66,20 @@ _NCLX_CURVES = {
     13: icc_profiles.srgb_curve,
     14: icc_profiles.srgb_curve,  # BT.2020 10-bit
     15: icc_profiles.srgb_curve,  # BT.2020 12-bit
+}
+# H.273 colour primaries -> (red, green, blue, white) chromaticities, for an AVIF's nclx box (a HEIF's
+# comes with them from libheif). 2 is "unspecified": sRGB assumed, as for any untagged file.
+_H273_PRIMARIES = {
+    1: ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.3290)),  # BT.709, sRGB
+    4: ((0.67, 0.33), (0.21, 0.71), (0.14, 0.08), (0.310, 0.316)),  # BT.470 M
+    5: ((0.64, 0.33), (0.29, 0.60), (0.15, 0.06), (0.3127, 0.3290)),  # BT.470 B/G, BT.601 625
+    6: ((0.630, 0.340), (0.310, 0.595), (0.155, 0.070), (0.3127, 0.3290)),  # BT.601 525
+    7: ((0.630, 0.340), (0.310, 0.595), (0.155, 0.070), (0.3127, 0.3290)),  # SMPTE 240M
+    8: ((0.681, 0.319), (0.243, 0.692), (0.145, 0.049), (0.310, 0.316)),  # generic film
+    9: ((0.708, 0.292), (0.170, 0.797), (0.131, 0.046), (0.3127, 0.3290)),  # BT.2020, BT.2100
+    11: ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060), (0.314, 0.351)),  # DCI-P3
+    12: ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060), (0.3127, 0.3290)),  # Display P3
+    22: ((0.630, 0.340), (0.295, 0.605), (0.155, 0.077), (0.3127, 0.3290)),  # EBU 3213
 }
 _SPACES = {"GRAY": ("L", "I;16"), "RGB": ("RGB",), "CMYK": ("CMYK",), "LAB": ("LAB",)}
 
@@ -72,16 +95,22 @@ class Profile:
     space: str
 
 
-def input_profile(image: Image.Image, name: str) -> Profile | None:
-    """What the opened ``image`` says about its colours, as a Profile; None for sRGB (said or
-    assumed), and for anything unreadable (a warning)."""
+def input_profile(image: Image.Image, name: str, data: bytes = b"") -> Profile | None:
+    """What the opened ``image`` (whose file is ``data``) says about its colours, as a Profile; None
+    for sRGB (said or assumed), and for anything unreadable (a warning). ``data`` is read only for
+    an AVIF's nclx box, which Pillow does not report."""
     info = image.info
     embedded = info.get("icc_profile")
     if isinstance(embedded, bytes) and embedded:
         return _checked(embedded, f"{image.format} embedded ICC profile", name)
+    if "icc_profile" in info and image.format in ("JPEG", "MPO"):  # Pillow's None: pieces that do not fit
+        log.warning("%s: its ICC profile's APP2 segments are misnumbered; sRGB assumed", name)
+        return None
     if image.format == "PNG" and "srgb" not in info and "gamma" in info:
         return _png_chunks_profile(image, name)
     nclx = info.get("nclx_profile")
+    if image.format == "AVIF" and nclx is None:
+        nclx = _avif_nclx(data, name)
     if isinstance(nclx, dict):
         return _nclx_profile(nclx, image.mode, name)
     return None
@@ -118,7 +147,7 @@ def managed_pixels(image: Image.Image, profile: Profile, name: str) -> np.ndarra
 def managed_array(pixels: np.ndarray, profile: Profile, name: str) -> np.ndarray:
     """uint16 HxW grey, HxWx3 RGB or HxWx4 RGBA (a 16-bit PNG or TIFF) with ``profile`` -> the same
     shape and dtype in sRGB (grey: the sRGB curve), or ``pixels`` itself when the profile is sRGB's
-    or does not fit. Grey is converted by LittleCMS in 16 bits; colour as ``float_transform`` says."""
+    or does not fit. Grey is converted by LittleCMS in 16 bits; colour as ``_managed_colour16`` says."""
     grey = pixels.ndim == 2
     base_mode = _base_mode("I;16" if grey else "RGB", profile, name)
     if base_mode is None:
@@ -135,19 +164,31 @@ def managed_array(pixels: np.ndarray, profile: Profile, name: str) -> np.ndarray
 
 
 def _managed_colour16(pixels: np.ndarray, profile: Profile, name: str) -> np.ndarray:
-    """16-bit colour: LittleCMS through Pillow transforms 8-bit colour only, so each pixel goes
-    through it at 8 bits and keeps its 16-bit detail as the ratio of its own levels (a warning)."""
+    """16-bit colour: a matrix/TRC RGB profile in float from its own tags (``icc_matrix``), a strip
+    of rows at a time; any other (LUT-based, CMYK-like) one through LittleCMS at 8 bits, which
+    loses the 16-bit detail (a warning says so). LittleCMS must accept the profile
+    either way, so a file is managed the same at 8 and 16 bits or not at all."""
     transform = _transform(profile.data, "RGB", name)
     if transform is None:
         return pixels
-    log.warning("%s: 16-bit colour managed through 8-bit LittleCMS transforms", name)
-    colour = pixels[..., :3]
     out = pixels.copy()
+    shaper = _matrix_shaper(profile.data)
+    if isinstance(shaper, icc_matrix.MatrixShaper):
+        for top, bottom in _strips(*pixels.shape[:2]):
+            out[top:bottom, :, :3] = shaper.to_srgb(pixels[top:bottom, :, :3])
+        return out
+    log.warning("%s: 16-bit colour managed through 8-bit LittleCMS transforms (its profile is %s)", name, shaper)
     for top, bottom in _strips(*pixels.shape[:2]):
-        eight = np.rint(colour[top:bottom] / 257.0).astype(np.uint8)
+        eight = np.rint(pixels[top:bottom, :, :3] / 257.0).astype(np.uint8)
         converted = np.asarray(ImageCms.applyTransform(Image.fromarray(eight, "RGB"), transform))
         out[top:bottom, :, :3] = converted.astype(np.uint16) * 257
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _matrix_shaper(data: bytes) -> icc_matrix.MatrixShaper | str:
+    """``icc_matrix.matrix_shaper``, kept for the last few profiles (a batch of scans shares one)."""
+    return icc_matrix.matrix_shaper(data)
 
 
 def _base_mode(mode: str, profile: Profile, name: str) -> str | None:
@@ -188,7 +229,7 @@ def _space(data: bytes) -> str | None:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(data))
     except (OSError, ImageCms.PyCMSError, ValueError):
         return None
-    return str(profile.profile.xcolor_space).strip() or None
+    return str(profile.profile.xcolor_space).strip().upper() or None  # "Lab " -> "LAB"
 
 
 def _transform(data: bytes, mode: str, name: str) -> ImageCms.ImageCmsTransform | None:
@@ -306,6 +347,32 @@ def _nclx_profile(nclx: dict, mode: str, name: str) -> Profile | None:
     if srgb and curve is icc_profiles.srgb_curve:
         return None
     return _synthesized(mode, primaries, white, curve, f"HEIF nclx (transfer {transfer})", name)
+
+
+def _avif_nclx(data: bytes, name: str) -> dict | None:
+    """An AVIF's nclx colour description ('meta/iprp/ipco/colr', ISO/IEC 23008-12) in pillow-heif's
+    form (the primaries as chromaticities), or None: absent, unspecified or sRGB's. Unknown primaries
+    are a warning (sRGB assumed)."""
+    box: tuple[int, int] | None = iso_box(data, 0, len(data), b"meta")
+    box = (box[0] + 4, box[1]) if box else None  # 'meta' is a full box: version and flags first
+    for kind in (b"iprp", b"ipco"):
+        box = iso_box(data, *box, kind) if box else None
+    colr = iso_box(data, *box, b"colr") if box else None
+    while box and colr and data[colr[0] : colr[0] + 4] != b"nclx":
+        colr = iso_box(data, colr[1], box[1], b"colr")
+    if colr is None or colr[0] + 10 > colr[1]:
+        return None
+    primaries, transfer = struct.unpack_from(">HH", data, colr[0] + 4)
+    if primaries in (1, 2) and transfer in (1, 2, 6, 13, 14, 15):
+        return None
+    if primaries not in _H273_PRIMARIES and primaries != 2:
+        log.warning("%s: AVIF colour primaries %d are not managed; sRGB assumed", name, primaries)
+        return None
+    red, green, blue, white = _H273_PRIMARIES.get(primaries, _H273_PRIMARIES[1])
+    description = {"transfer_characteristics": 13 if transfer == 2 else transfer}
+    for colour, (x, y) in (("red", red), ("green", green), ("blue", blue), ("white", white)):
+        description |= {f"color_primary_{colour}_x": x, f"color_primary_{colour}_y": y}
+    return description
 
 
 def _synthesized(mode: str, primaries, white, curve, source: str, name: str) -> Profile | None:

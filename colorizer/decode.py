@@ -139,7 +139,7 @@ def decode_image(
         width, height = image.size
         check_dimensions(width, height, max_pixels=max_pixels, max_side=max_side, name=name)
         bits = _bits_per_sample(image, data, name)
-        profile = input_profile(image, name)
+        profile = input_profile(image, name, data)
         if bits > 8:
             pixels = _decode_with_opencv(data, image, name)
             if profile is not None:

@@ -14,6 +14,7 @@ the numbers; docs/reliability.md gives the reasons and the measured bounds.
   room for an uncompressed 16-bit RGBA TIFF at the pixel limit (8 bytes a pixel) and 64 MiB of
   metadata (EXIF, ICC, XMP, thumbnails); DEFAULT_MAX_FILE_BYTES is its value at DEFAULT_MAX_PIXELS
   (445.5 MiB). Films are not held to it: they are read as a stream, a frame at a time.
+- MAX_ICC_PROFILE_BYTES: an embedded colour profile.
 - MAX_JPEG_SCANS, MAX_JPEG_SEGMENTS, MAX_JPEG_FILL_BYTES, MAX_CHUNKS, MAX_GIF_BLOCKS, MAX_TIFF_TAGS,
   MAX_TIFF_VALUES, MAX_WEBP_FRAMES, MAX_RLE_BMP_PIXELS: structure counts whose cost a decoder pays per
   item whatever the pixel count (colorizer.preflight checks them).
@@ -47,6 +48,11 @@ MAX_JPEG_SEGMENTS = 2_000
 # Fill bytes (0xFF) or junk between marker segments before the first scan, which Pillow reads one
 # byte at a time in Python (a megabyte of them took seconds); encoders write none.
 MAX_JPEG_FILL_BYTES = 65_536
+# Bytes of an embedded ICC profile: a camera or press profile has 0.5 KB .. 2 MB. A larger one is not
+# applied (colorizer.color_management); a JPEG whose APP2 segments hold more is refused before Pillow
+# copies them twice (a 60 MB profile took 190 MB), as is a PNG iCCP chunk inflating past Pillow's
+# 1 MiB (PngImagePlugin.MAX_TEXT_CHUNK, past which Pillow refuses it with a message about text).
+MAX_ICC_PROFILE_BYTES = 4 << 20
 # PNG or WebP chunks (Pillow reads each PNG chunk in Python; encoders write IDAT in 8 KiB..1 MiB pieces).
 MAX_CHUNKS = 100_000
 # GIF extension sub-blocks before the first image (Pillow reads each one in Python).

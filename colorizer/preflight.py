@@ -5,11 +5,13 @@ about. Each check here walks the structure cheaply (a bounded number of steps, n
 what would cost out of proportion to the real pixels:
 
 - PNG: every chunk's length must fit in the file (OpenCV allocates what the first data chunk
-  claims: 4 GB for a 57-byte 16-bit PNG), at most MAX_CHUNKS chunks; an eXIf chunk as EXIF below.
+  claims: 4 GB for a 57-byte 16-bit PNG), at most MAX_CHUNKS chunks; an eXIf chunk as EXIF below;
+  an iCCP chunk's profile inflating to at most Pillow's 1 MiB (a zlib bomb).
 - JPEG: at most MAX_JPEG_SEGMENTS marker segments and MAX_JPEG_SCANS scans (libjpeg makes a pass
   over the whole image per scan: 20,000 empty scans took minutes), at most MAX_JPEG_FILL_BYTES of
   padding or junk before the first scan (Pillow reads those a byte at a time: 1 MB took seconds);
-  APP1 EXIF and APP2 MPF blocks as EXIF below (Pillow parses both while opening).
+  APP1 EXIF and APP2 MPF blocks as EXIF below (Pillow parses both while opening); at most
+  MAX_ICC_PROFILE_BYTES of ICC profile over APP2 segments.
 - TIFF: the directories Pillow and libtiff parse (the first one, and its EXIF, GPS and interop
   directories) as EXIF below, and no more strips or tiles than the image needs.
 - EXIF (a TIFF structure, also inside PNG, WebP, HEIF): Pillow copies each tag's data, so tags that
@@ -33,11 +35,15 @@ from __future__ import annotations
 
 import re
 import struct
+import zlib
+
+from PIL import PngImagePlugin
 
 from colorizer.errors import ImageDecodeError, ImageTooComplexError
 from colorizer.limits import (
     MAX_CHUNKS,
     MAX_GIF_BLOCKS,
+    MAX_ICC_PROFILE_BYTES,
     MAX_JPEG_FILL_BYTES,
     MAX_JPEG_SCANS,
     MAX_JPEG_SEGMENTS,
@@ -146,9 +152,24 @@ def check_png(data: bytes, name: str) -> None:
             )
         if kind == b"eXIf":
             check_exif(data[position + 8 : position + 8 + length], name)
+        elif kind == b"iCCP":
+            _check_iccp(data[position + 8 : position + 8 + length], name)
         if kind == b"IEND":
             return
         position += 12 + length
+
+
+def _check_iccp(payload: bytes, name: str) -> None:
+    """An iCCP chunk's profile inflates to at most Pillow's MAX_TEXT_CHUNK (1 MiB; past it Pillow
+    refuses the file with a message about text), inflating no more than that to know."""
+    limit = PngImagePlugin.MAX_TEXT_CHUNK
+    inflater = zlib.decompressobj()
+    try:
+        inflater.decompress(payload[payload.find(b"\0") + 2 :], limit)  # after the name, NUL, method
+    except zlib.error:
+        return  # not zlib: Pillow refuses or ignores it itself
+    if inflater.unconsumed_tail:
+        raise ImageTooComplexError(f"{name}: its ICC profile (PNG iCCP chunk) inflates to more than {limit:,} bytes")
 
 
 def _chunk_name(kind: bytes) -> str:
@@ -162,8 +183,9 @@ def check_jpeg(data: bytes, name: str) -> None:
     """At most MAX_JPEG_SEGMENTS marker segments and MAX_JPEG_SCANS scans up to the first EOI; APP1
     EXIF and APP2 MPF blocks checked as EXIF. Segments are skipped by their length fields (so bytes
     that look like markers inside one are not mistaken for markers), entropy-coded data and junk by
-    a regex search for the next marker (C speed, stuffed bytes and restart markers skipped)."""
-    position, segments, scans, skipped = 2, 0, 0, 0
+    a regex search for the next marker (C speed, stuffed bytes and restart markers skipped). At
+    most MAX_ICC_PROFILE_BYTES of ICC profile in APP2 segments (Pillow copies them all, twice)."""
+    position, segments, scans, skipped, icc = 2, 0, 0, 0, 0
     while True:
         # Like libjpeg (and Pillow), skip anything that is not a marker, so junk cannot hide scans.
         match = _JPEG_MARKER.search(data, position)
@@ -187,6 +209,9 @@ def check_jpeg(data: bytes, name: str) -> None:
             check_exif(payload, name)
         elif marker == 0xE2 and payload.startswith(b"MPF\x00"):
             check_exif(payload[4:], name)
+        elif marker == 0xE2 and payload.startswith(b"ICC_PROFILE\0"):
+            icc += len(payload) - 14
+            check_count(icc, MAX_ICC_PROFILE_BYTES, "bytes of ICC profile in JPEG APP2 segments", name)
         position += length
         if marker == 0xDA:  # SOS: skip the scan's entropy-coded data to the next marker
             scans += 1
@@ -431,10 +456,10 @@ def check_avif(data: bytes, name: str, *, max_pixels: int, max_side: int) -> Non
     track's first sample, declares (the size the decoder allocates) must be within the size limits. Files that are not AVIF, or whose
     boxes cannot be walked, pass: the decoder refuses them itself."""
     starts = []
-    meta = _box(data, 0, len(data), b"meta")
+    meta = iso_box(data, 0, len(data), b"meta")
     if meta is not None:
         meta_start, meta_end = meta[0] + 4, meta[1]  # 'meta' is a full box: version and flags first
-        iloc, idat = _box(data, meta_start, meta_end, b"iloc"), _box(data, meta_start, meta_end, b"idat")
+        iloc, idat = iso_box(data, meta_start, meta_end, b"iloc"), iso_box(data, meta_start, meta_end, b"idat")
         if iloc is not None:
             starts += _item_extents(data, *iloc, idat_start=idat[0] if idat else None)
     starts += _first_samples(data)  # an animated AVIF is decoded from its tracks
@@ -447,18 +472,18 @@ def check_avif(data: bytes, name: str, *, max_pixels: int, max_side: int) -> Non
 def _first_samples(data: bytes) -> list[int]:
     """File offsets of the first sample of each track ('moov/trak/mdia/minf/stbl', first entry of
     'stco' or 'co64')."""
-    moov = _box(data, 0, len(data), b"moov")
+    moov = iso_box(data, 0, len(data), b"moov")
     offsets = []
     position, walked = (moov[0] if moov else len(data)), 0
     while moov and walked < _MAX_BOXES:
-        trak = _box(data, position, moov[1], b"trak")
+        trak = iso_box(data, position, moov[1], b"trak")
         if trak is None:
             break
         box: tuple[int, int] | None = trak
         for kind in (b"mdia", b"minf", b"stbl"):
-            box = _box(data, *box, kind) if box else None
+            box = iso_box(data, *box, kind) if box else None
         for kind, entry in ((b"stco", ">I"), (b"co64", ">Q")):
-            table = _box(data, *box, kind) if box else None
+            table = iso_box(data, *box, kind) if box else None
             # Full box (4 bytes), entry count (4), then the chunk offsets.
             if table and table[0] + 8 + struct.calcsize(entry) <= table[1]:
                 offsets.append(struct.unpack_from(entry, data, table[0] + 8)[0])
@@ -466,8 +491,9 @@ def _first_samples(data: bytes) -> list[int]:
     return offsets
 
 
-def _box(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
-    """(payload start, payload end) of the first box of ``kind`` among the boxes in data[start:end]."""
+def iso_box(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
+    """(payload start, payload end) of the first box of ``kind`` among the ISO-BMFF boxes in
+    data[start:end] (at most _MAX_BOXES walked; None when absent or the boxes do not fit)."""
     position, walked = start, 0
     while position + 8 <= end and walked < _MAX_BOXES:
         size, found = struct.unpack_from(">I4s", data, position)

@@ -29,22 +29,29 @@ def shared_photos() -> list[Path]:
 def official_prototxt(work_dir: Path, use_shared: bool = True) -> Path:
     """The official deploy prototxt, or (absent, or not ``use_shared``) the project's own copy of the
     architecture written to work_dir."""
-    official = SHARED_FIXTURES / "colorization_deploy_v2.prototxt"
-    if use_shared and official.exists():
-        return official
-    path = work_dir / "colorization_deploy_v2.prototxt"
-    path.write_text(synthetic.eccv16_deploy_prototxt())
-    return path
+    return _shared_or_written(
+        "colorization_deploy_v2.prototxt",
+        work_dir,
+        use_shared,
+        lambda path: path.write_text(synthetic.eccv16_deploy_prototxt()),
+    )
 
 
 def official_hull(work_dir: Path, use_shared: bool = True) -> Path:
     """The official pts_in_hull.npy, or (absent, or not ``use_shared``) a synthetic hull of the same
     shape written to work_dir."""
-    official = SHARED_FIXTURES / "pts_in_hull.npy"
+    return _shared_or_written(
+        "pts_in_hull.npy", work_dir, use_shared, lambda path: np.save(path, synthetic.synthetic_hull())
+    )
+
+
+def _shared_or_written(name: str, work_dir: Path, use_shared: bool, write) -> Path:
+    """SHARED_FIXTURES/name when it exists and ``use_shared``; else work_dir/name, made by ``write(path)``."""
+    official = SHARED_FIXTURES / name
     if use_shared and official.exists():
         return official
-    path = work_dir / "pts_in_hull.npy"
-    np.save(path, synthetic.synthetic_hull())
+    path = work_dir / name
+    write(path)
     return path
 
 

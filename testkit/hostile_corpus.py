@@ -199,35 +199,50 @@ def hostile_corpus() -> list[HostileFile]:
 
     items = [
         # Decompression bombs: headers declare more pixels than appkit.config.PUBLIC_MAX_PIXELS; refused before decoding.
-        HostileFile(
-            "bomb.png",
-            png_declaring(30000, 30000),
-            refuse("bomb.png", rf"the image declares 900,000,000 pixels, {LIMIT}"),
-            "PNG header declaring 30000x30000 (900 MP) over 1 pixel of data",
-        ),
-        HostileFile(
-            "bomb.jpg",
-            jpeg_declaring(30000, 30000),
-            refuse("bomb.jpg", rf"the image declares 900,000,000 pixels, {LIMIT}"),
-            "JPEG SOF declaring 30000x30000",
-        ),
-        HostileFile(
-            "bomb.gif",
-            gif_declaring(65535, 65535),
-            refuse("bomb.gif", rf"the image declares 4,294,836,225 pixels, {LIMIT}"),
-            "GIF screen declaring 65535x65535 (4.3 GP)",
-        ),
-        HostileFile(
-            "over_limit.png",
-            png_declaring(10000, 10000),
-            refuse("over_limit.png", rf"10000x10000 is 100,000,000 pixels, {LIMIT}"),
-            "PNG declaring 10000x10000: Pillow only warns, the app's limit refuses",
-        ),
-        HostileFile(
-            "just_over.jpg",
-            jpeg_declaring(8000, 6251),
-            refuse("just_over.jpg", rf"8000x6251 is 50,008,000 pixels, {LIMIT}"),
-            "JPEG declaring 8000x6251, just over 50 MP",
+        *(
+            HostileFile(name, declaring(width, height), refuse(name, rf"{message}, {LIMIT}"), what)
+            for name, declaring, width, height, message, what in (
+                (
+                    "bomb.png",
+                    png_declaring,
+                    30000,
+                    30000,
+                    "the image declares 900,000,000 pixels",
+                    "PNG header declaring 30000x30000 (900 MP) over 1 pixel of data",
+                ),
+                (
+                    "bomb.jpg",
+                    jpeg_declaring,
+                    30000,
+                    30000,
+                    "the image declares 900,000,000 pixels",
+                    "JPEG SOF declaring 30000x30000",
+                ),
+                (
+                    "bomb.gif",
+                    gif_declaring,
+                    65535,
+                    65535,
+                    "the image declares 4,294,836,225 pixels",
+                    "GIF screen declaring 65535x65535 (4.3 GP)",
+                ),
+                (
+                    "over_limit.png",
+                    png_declaring,
+                    10000,
+                    10000,
+                    "10000x10000 is 100,000,000 pixels",
+                    "PNG declaring 10000x10000: Pillow only warns, the app's limit refuses",
+                ),
+                (
+                    "just_over.jpg",
+                    jpeg_declaring,
+                    8000,
+                    6251,
+                    "8000x6251 is 50,008,000 pixels",
+                    "JPEG declaring 8000x6251, just over 50 MP",
+                ),
+            )
         ),
         # Not images, or damaged ones.
         HostileFile("empty.png", b"", refuse("empty.png", "empty file$"), "zero bytes"),

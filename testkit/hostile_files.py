@@ -43,6 +43,7 @@ import numpy as np
 from PIL import Image
 
 from testkit.hostile_corpus import encode, png_declaring, scene
+from testkit.hostile_profiles import PROFILE_FILES, ProfileFile
 from testkit.measured import step_cost
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -165,8 +166,10 @@ def case_names(*, roles: tuple[str, ...] = ROLES) -> list[str]:
 
 def special_file_names() -> set[str]:
     """The image cases whose file is not a regular file of ordinary size (a FIFO, a folder, a device,
-    a 30 GB sparse file): a path handed to a reader, never a file a client could upload."""
-    return {spec.name for spec in _special_file_specs()}
+    a 30 GB sparse file, a 60 MB JPEG over the app's upload limit): a path handed to a reader, never
+    a file a client could upload."""
+    oversized = {item.name for item in PROFILE_FILES if not item.uploadable}
+    return {spec.name for spec in _special_file_specs()} | oversized
 
 
 def _specs() -> list[_Spec]:
@@ -229,19 +232,18 @@ def _image_specs() -> list[_Spec]:
             "65,500 x 16 grey PNG: exactly at the side limit, accepted",
         ),
         # Decoder amplification: EXIF tags that all point at one block, copied once per tag.
-        spec(
-            "exif_amplified.png",
-            scene_with_exif,
-            ("PNG", *small, amplified_exif(1000, 1 << 20)),
-            _refused(too_complex, "exif_amplified.png", r"EXIF tags claim 1,048,576,000 bytes"),
-            "1 MB PNG whose eXIf has 1,000 tags pointing at one 1 MB block (1 GB of copies)",
-        ),
-        spec(
-            "exif_amplified.webp",
-            scene_with_exif,
-            ("WEBP", *small, amplified_exif(1000, 1 << 20)),
-            _refused(too_complex, "exif_amplified.webp", r"EXIF tags claim 1,048,576,000 bytes"),
-            "the same EXIF in a WebP",
+        *(
+            spec(
+                f"exif_amplified.{extension}",
+                scene_with_exif,
+                (container, *small, amplified_exif(1000, 1 << 20)),
+                _refused(too_complex, f"exif_amplified.{extension}", r"EXIF tags claim 1,048,576,000 bytes"),
+                what,
+            )
+            for extension, container, what in (
+                ("png", "PNG", "1 MB PNG whose eXIf has 1,000 tags pointing at one 1 MB block (1 GB of copies)"),
+                ("webp", "WEBP", "the same EXIF in a WebP"),
+            )
         ),
         spec(
             "exif_amplified.jpg",
@@ -451,7 +453,19 @@ def _image_specs() -> list[_Spec]:
             Decoded((2000, 3000, 3), "uint16"),
             "3000 x 2000 16-bit RGB PNG (decoded by OpenCV)",
         ),
+        # Hostile colour profiles in PNG, JPEG, TIFF and WebP (testkit.hostile_profiles).
+        *(_profile_spec(item) for item in PROFILE_FILES),
     ]
+
+
+def _profile_spec(item: ProfileFile) -> _Spec:
+    """A photo carrying a hostile profile: decoded as if untagged, or refused as too complex."""
+    expect: Decoded | Refused = (
+        _refused("ImageTooComplexError", item.name, item.refusal)
+        if item.refusal
+        else Decoded(item.shape, "uint16" if item.sixteen_bits else "uint8")
+    )
+    return _Spec(item.name, "image", expect, item.what, lambda folder: item.write(folder / item.name))
 
 
 def _special_file_specs() -> list[_Spec]:

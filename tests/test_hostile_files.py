@@ -49,6 +49,10 @@ def test_corpus_covers_every_class_of_the_issue():
         "huge_header.npy",
         "nan_weights.caffemodel",
         "nan_hull.npy",  # converter
+        "icc_tag_count.png",
+        "icc_curve_2_31_16bit.tif",
+        "icc_app2_wrong_sequence.jpg",
+        "icc_iccp_bomb.png",  # hostile colour profiles (testkit.hostile_profiles)
     }
     assert required <= set(NAMES), sorted(required - set(NAMES))
 
