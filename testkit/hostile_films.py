@@ -731,7 +731,7 @@ def _measure_here(colorizer, source: Path, out_dir: Path) -> dict:
     from testkit.video_clips import read_film
 
     width = height = frames = rotation = 0
-    sound, warnings = "none", ()
+    sound, warnings = "none", ""  # the output's sound; the film's warnings, one a line
     counting = _Counting(colorizer)
     with step_cost() as cost:
         try:
@@ -744,7 +744,7 @@ def _measure_here(colorizer, source: Path, out_dir: Path) -> dict:
     if outcome == "written":
         film = read_film(result.path, audio=False)  # read back by PyAV, not by colorizer.video
         width, height, frames, rotation = film.width, film.height, film.frames, film.rotation
-        sound, warnings = output_sound(result.path), result.warnings
+        sound, warnings = output_sound(result.path), "\n".join(result.warnings)
     return {
         "outcome": outcome,
         "error": error,
@@ -761,7 +761,7 @@ def _measure_here(colorizer, source: Path, out_dir: Path) -> dict:
         else [],
         "network_passes": counting.passes,
         "sound": sound,
-        "warnings": list(warnings),
+        "warnings": warnings.splitlines(),
     }
 
 

@@ -21,6 +21,8 @@ from dataclasses import astuple, dataclass
 import av
 from av.video.reformatter import ColorRange, Colorspace
 
+from colorizer.errors import VideoError
+
 BT709 = 1  # AVCOL_PRI_BT709 = AVCOL_TRC_BT709 = AVCOL_SPC_BT709
 UNSPECIFIED = 2  # AVCOL_*_UNSPECIFIED
 LIMITED, FULL = ColorRange.MPEG.value, ColorRange.JPEG.value
@@ -38,6 +40,17 @@ _SWS_MATRICES = {
     6: Colorspace.SMPTE170M,
     7: Colorspace.SMPTE240M,
     9: Colorspace.BT2020,
+}
+
+# AVColorSpace values swscale cannot read, by name, for messages.
+_OTHER_MATRICES = {
+    3: "reserved",
+    8: "YCgCo",
+    10: "BT.2020 constant luminance",
+    11: "SMPTE 2085",
+    12: "chromaticity-derived",
+    13: "chromaticity-derived constant luminance",
+    14: "ICtCp",
 }
 
 
@@ -70,6 +83,16 @@ def read_tags(frame: av.VideoFrame) -> ColorTags:
     if not any(component.is_chroma for component in frame.format.components):
         return ColorTags(frame.color_primaries, frame.color_trc)
     return ColorTags(frame.color_primaries, frame.color_trc, frame.colorspace, frame.color_range)
+
+
+def check_readable(tags: ColorTags, name: str) -> None:
+    """VideoError for a matrix swscale cannot turn into RGB (YCgCo, BT.2020 constant luminance, ICtCp ...),
+    before any work: it would fail the first frame with FFmpeg's bare "Operation not supported"."""
+    if tags.matrix not in _SWS_MATRICES and tags.matrix not in _UNSAID["matrix"]:
+        raise VideoError(
+            f"{name}: its colour matrix ({_OTHER_MATRICES.get(tags.matrix, tags.matrix)}) is not one this colorizer "
+            "reads (BT.601, BT.709, BT.2020, SMPTE 240M, FCC)"
+        )
 
 
 def written(tags: ColorTags) -> tuple[ColorTags, str | None]:

@@ -44,7 +44,7 @@ import numpy as np
 
 from colorizer.errors import VideoError, VideoTooLargeError
 from colorizer.signatures import film_kind, image_kind
-from colorizer.video.color_tags import ColorTags, read_tags, written
+from colorizer.video.color_tags import ColorTags, check_readable, read_tags, written
 from colorizer.video.limits import (
     DEFAULT_MAX_FRAME_PIXELS,
     DEFAULT_MAX_FRAME_RATE,
@@ -216,6 +216,8 @@ def probe(
         span = span if span is not None else packets.count / float(rate or FALLBACK_RATE)
         SoundBudget(span).check_read(len(container.streams.audio), packets.sound, packets.sound_bytes, name)
         check_reaches(duration, packets.content_end, 1 / float(rate) if rate else 0.04, name)
+        color = read_tags(first)
+        check_readable(color, name)
         matrix = usable_display_matrix(display_matrix(first), name)
         frames = stream.frames or (round(duration * rate) if duration and rate else None)
         start = container.start_time / av.time_base if container.start_time is not None else 0.0
@@ -238,7 +240,7 @@ def probe(
             audio=tuple(codec_name(audio) for audio in container.streams.audio),
             packets=packets.count,
             span=span,
-            color=read_tags(first),
+            color=color,
         )
 
 
