@@ -21,6 +21,8 @@ from colorizer import Colorizer
 from colorizer.errors import VideoError
 from colorizer.pipeline import colorize_video
 
+pytestmark = pytest.mark.slow  # films' colour tags: films, not in the quick subset
+
 WIDTH, HEIGHT, BAND = 96, 48, 16
 LEVELS = (0.0, 0.1, 0.5, 0.9, 1.0)  # of the range: black, dark grey, mid-grey, light grey, white
 BT601 = {"color_primaries": 6, "color_trc": 6, "colorspace": 6, "color_range": 1}  # SMPTE 170M, limited

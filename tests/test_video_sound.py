@@ -23,6 +23,8 @@ from colorizer.video.limits import (
     SoundBudget,
 )
 
+pytestmark = pytest.mark.slow  # films' sound: films, not in the quick subset
+
 WIDTH, HEIGHT, FPS, FRAMES = 64, 48, 25, 10  # 0.4 s of pictures
 TONE = 0.3  # the tone's peak
 
