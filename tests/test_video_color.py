@@ -20,6 +20,7 @@ import pytest
 from colorizer import Colorizer
 from colorizer.errors import VideoError
 from colorizer.pipeline import colorize_video
+from colorizer.video.color_tags import ColorTags, read_tags, written
 
 pytestmark = pytest.mark.slow  # films' colour tags: films, not in the quick subset
 
@@ -112,3 +113,25 @@ def test_a_matrix_swscale_cannot_read_is_refused_in_one_line(tmp_path, colorizer
     with pytest.raises(VideoError, match=r"^ycgco\.mp4: its colour matrix \(YCgCo\) is not one this colorizer reads"):
         colorize_video(colorizer, source, tmp_path / "out" / "ycgco_color.mp4")
     assert not (tmp_path / "out").exists()
+
+
+def test_what_h264_cannot_hold_is_written_as_bt709_with_a_note():
+    """EBU 3213 primaries (22) have no H.264 code (libx264 drops them): BT.709's, said in the note;
+    the rest kept. Unsaid values are not noted."""
+    kept, note = written(ColorTags(primaries=22, transfer=6, matrix=6, range=2))
+    assert kept == ColorTags(1, 6, 6, 2)
+    assert note == (
+        "its colour primaries (primaries 22, transfer 6, matrix 6, full range) cannot be written in H.264; "
+        "BT.709's written instead"
+    )
+    assert written(ColorTags()) == (ColorTags(1, 1, 1, 1), None)
+
+
+def test_rgb_and_grey_frames_say_no_matrix_or_range():
+    """A PNG's RGB or grey frames (FFmpeg tags them full range, matrix RGB) are written as before."""
+    for pixel_format in ("rgb24", "gray"):
+        frame = av.VideoFrame(16, 16, pixel_format)
+        frame.color_range, frame.colorspace = 2, 0
+        tags = read_tags(frame)
+        assert (tags.matrix, tags.range) == (2, 0), pixel_format
+        assert written(tags) == (ColorTags(1, 1, 1, 1), None)

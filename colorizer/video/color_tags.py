@@ -9,9 +9,11 @@ stream leaves unsaid, FFmpeg assumes: the BT.601 matrix, and limited range (full
 Writing. The output says what the input says: its primaries and transfer as tags (the pixels are
 not converted between primaries or curves: the network sees the input's own RGB, and its colour is
 given back in it), its matrix and range as tags and in the encoding (RGB -> YUV with that matrix,
-black at 16 or at 0). What the input leaves unsaid, or says in a form H.264 or swscale cannot write
-(a GBR or YCgCo matrix, EBU 3213 primaries, ...), is written as BT.709 limited range, what every film
-was written as before, and tagged so: the output always says what it holds. docs/color.md, "Films".
+black at 16 or at 0). What the input leaves unsaid (an RGB or grey input says no matrix or range),
+or says in a form H.264 cannot hold (EBU 3213 primaries ...), is written as BT.709 limited range,
+what every film was written as before, and tagged so: the output always says what it holds. A
+matrix swscale cannot turn into RGB (YCgCo, ICtCp ...) is refused before any work
+(``check_readable``). docs/color.md, "Films".
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def _aac_opens(rate: int, layout: av.AudioLayout | str) -> bool:
 
 
 def describe(rate: int, layout: av.AudioLayout | str) -> str:
-    """ "48000 Hz stereo", "192000 Hz 16 channels" """
+    """A sound's rate and channels in messages: "48000 Hz stereo", "192000 Hz 16 channels"."""
     return f"{rate} Hz {av.AudioLayout(layout).name}"
 
 
