@@ -7,7 +7,8 @@ what the library, the command line and the app must do with each, and a resource
     for case, result in zip(corpus, results):
         assert result.matches(case.expect) and result.within(case.bound)
 
-``expect`` is ``Written`` (the MP4 written: encoded size, frames, rotation) or ``Refused`` (the
+``expect`` is ``Written`` (the MP4 written: encoded size, frames, rotation, and where said its sound
+and the warning it came with) or ``Refused`` (the
 exception class and a regex its one-line message must match, as testkit.hostile_files has it);
 ``app`` and ``cli`` say where a front end differs from the library (the app's limits are a public
 page's; the command line takes a file that is not a film as a photo: ``Photo``). ``frames`` and
@@ -62,6 +63,9 @@ GAP_SECONDS = 1_000_000  # between the third and fourth frame of the VFR film
 DECLARED_SECONDS = 1_000_000  # the Matroska duration of a 0.2 s film
 MP4_SAMPLES = 70_000_000  # a 1.6 KB MP4's sample table declares this many 100-byte samples
 FRAGMENT_SAMPLES = 50_000_000  # a movie fragment's 'trun' declares this many
+SOUND_PACKETS = 10_000  # one-byte sound packets beside two frames (the budget: 8,320)
+LONG_SOUND_SECONDS = 20  # of MP2 sound beside two frames (0.08 s)
+RESAMPLED = "aac 48000 Hz stereo"  # what sound AAC cannot hold becomes
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class Written:
     height: int
     frames: int
     rotation: int = 0
+    sound: str | None = None  # the output's sound ("aac 48000 Hz stereo", "none"); None: not checked
+    warning: str | None = None  # a regex one of the film's warnings matches; None: not checked
 
 
 @dataclass(frozen=True)
@@ -134,19 +140,36 @@ class FilmResult:
     cpu_seconds: float
     leftovers: tuple[str, ...]  # files in the film's output folder after a refusal
     network_passes: int  # frames the network ran on, refused or not
+    sound: str = "none"  # the output's sound (``output_sound``)
+    warnings: tuple[str, ...] = ()  # the film's warnings (VideoResult.warnings)
 
     def matches(self, expect: Written | Refused) -> bool:
         if isinstance(expect, Written):
-            return self.outcome == "written" and (self.width, self.height, self.frames, self.rotation) == (
-                expect.width,
-                expect.height,
-                expect.frames,
-                expect.rotation,
+            return (
+                self.outcome == "written"
+                and (self.width, self.height, self.frames, self.rotation)
+                == (expect.width, expect.height, expect.frames, expect.rotation)
+                and expect.sound in (None, self.sound)
+                and warned(expect, "\n".join(self.warnings))
             )
         return expect.matched_by(self.outcome, self.error, self.message)
 
     def within(self, bound: Bound) -> bool:
         return bound.admits(self.rss_bytes, self.cpu_seconds)
+
+
+def warned(expect: Written, text: str) -> bool:
+    """Whether ``text`` (the warnings, or a front end's stderr) has the warning ``expect`` says."""
+    return expect.warning is None or re.search(expect.warning, text) is not None
+
+
+def output_sound(path: Path) -> str:
+    """A film's first sound stream read back by PyAV: "aac 48000 Hz stereo", or "none"."""
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return "none"
+        context = container.streams.audio[0].codec_context
+        return f"{context.name} {context.sample_rate} Hz {context.layout.name}"
 
 
 # --- the corpus -------------------------------------------------------------------------------------------
@@ -334,6 +357,63 @@ def _specs() -> list[_Spec]:
             lambda scratch: _mp4(scratch, _frames(ACCEPTED_FRAMES), rotation=-90),
             Written(HEIGHT, WIDTH, ACCEPTED_FRAMES, rotation=270),
             "rotation -90 degrees (stored 48 x 64): kept, as 270",
+        ),
+        # Sound (issue #23, items 9 and 10) and frames of another size.
+        _Spec(
+            "sound_packets.mkv",
+            lambda scratch: _sound_packets(SOUND_PACKETS),
+            _refused(
+                too_large,
+                "sound_packets.mkv",
+                rf"the sound holds {SOUND_PACKETS:,} packets for 0\.08 s of pictures, {LIMIT} 8,320 \(4,000 a second",
+            ),
+            f"two frames and {SOUND_PACKETS:,} one-byte PCM packets (an 8 MB film of such packets took 92 CPU s)",
+        ),
+        _Spec(
+            "long_sound.avi",
+            lambda scratch: _long_sound(scratch, LONG_SOUND_SECONDS),
+            _refused(
+                too_large,
+                "long_sound.avi",
+                rf"sound stream 1 \(mp2\) lasts longer than the film's 0\.08 s of pictures by {LIMIT} 2 s$",
+            ),
+            f"two frames and {LONG_SOUND_SECONDS} s of MP2 sound (decoded and re-encoded: its cost grows with it)",
+            passes_before_refusal=ACCEPTED_FRAMES,  # the sound is refused as it is decoded, beside the frames
+        ),
+        _Spec(
+            "sound_192khz.mkv",
+            lambda scratch: _pcm_film(192_000, 2, "stereo"),
+            Written(
+                WIDTH,
+                HEIGHT,
+                ACCEPTED_FRAMES,
+                sound=RESAMPLED,
+                warning=r"sound stream 1 \(pcm_s16le\): AAC cannot hold 192000 Hz stereo; resampled to 48000 Hz stereo",
+            ),
+            '192 kHz PCM (failed the whole film: "FFmpeg failed (Invalid argument)")',
+        ),
+        _Spec(
+            "sound_16_channels.mkv",
+            lambda scratch: _pcm_film(48_000, 16, "hexadecagonal", seconds=0.04),
+            Written(
+                WIDTH,
+                HEIGHT,
+                ACCEPTED_FRAMES,
+                sound=RESAMPLED,
+                warning=r"AAC cannot hold 48000 Hz 16 channels; resampled to 48000 Hz stereo",
+            ),
+            "16-channel PCM (failed the whole film the same way)",
+        ),
+        _Spec(
+            "size_change.avi",
+            lambda scratch: _png_avi((WIDTH, HEIGHT), [_png(WIDTH, HEIGHT), _png(96, 72)]),
+            Written(
+                WIDTH,
+                HEIGHT,
+                ACCEPTED_FRAMES,
+                warning=r"the frames change size at 0\.04 s \(96x72 after 64x48\); those of another",
+            ),
+            "PNG-in-AVI whose frames grow from 64 x 48 to 96 x 72 (scaled without a word)",
         ),
     ]
     names = [spec.name for spec in specs]
@@ -528,6 +608,67 @@ def _no_frames(scratch: Path) -> bytes:
     return buffer.getvalue()
 
 
+def _video_stream(output: av.container.OutputContainer) -> av.video.stream.VideoStream:
+    video = output.add_stream("libx264", rate=25, options={"bf": "0"})
+    video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+    return video
+
+
+def _two_frames(output: av.container.OutputContainer, video: av.video.stream.VideoStream) -> None:
+    """ACCEPTED_FRAMES frames of the corpus scene, 25 a second, into ``video`` (``_video_stream``)."""
+    for index, pixels in enumerate(_frames(ACCEPTED_FRAMES)):
+        frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+        frame.pts, frame.time_base = index, Fraction(1, 25)
+        output.mux(video.encode(frame))
+    output.mux(video.encode(None))
+
+
+def _sound_packets(count: int) -> bytes:
+    """Matroska: two frames, and ``count`` one-byte 8-bit PCM packets spread over their 80 ms."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="matroska") as output:
+        video = _video_stream(output)
+        sound = output.add_stream("pcm_u8", rate=8000, layout="mono")
+        _two_frames(output, video)
+        for index in range(count):
+            packet = av.Packet(b"\x80")
+            packet.stream, packet.time_base = sound, Fraction(1, 1000)
+            packet.pts = packet.dts = index * 40 * ACCEPTED_FRAMES // count
+            output.mux(packet)
+    return buffer.getvalue()
+
+
+def _long_sound(scratch: Path, seconds: float) -> bytes:
+    """AVI (its streams keep their own durations; MP4 would call MP2 MP3, which is copied): two
+    frames and ``seconds`` of 8 kb/s MP2 tone."""
+    path = scratch / "long_sound.avi"
+    with av.open(str(path), "w", format="avi") as output:
+        video = _video_stream(output)
+        sound = output.add_stream("mp2", rate=16000, layout="mono")
+        sound.bit_rate = 8000
+        _two_frames(output, video)
+        for frame in _tone_frames(sound, seconds):
+            output.mux(sound.encode(frame))
+        output.mux(sound.encode(None))
+    return path.read_bytes()
+
+
+def _pcm_film(rate: int, channels: int, layout: str, seconds: float = 0.08) -> bytes:
+    """Matroska: two frames and ``seconds`` of a 16-bit PCM tone of ``rate`` and ``channels``."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="matroska") as output:
+        video = _video_stream(output)
+        sound = output.add_stream("pcm_s16le", rate=rate, layout=layout)
+        _two_frames(output, video)
+        count = round(seconds * rate)
+        wave = np.rint(0.3 * 32767 * np.sin(2 * np.pi * 440 * np.arange(count) / rate)).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(np.repeat(wave, channels)[None], format="s16", layout=layout)  # interleaved
+        frame.sample_rate, frame.pts, frame.time_base = rate, 0, Fraction(1, rate)
+        output.mux(sound.encode(frame))
+        output.mux(sound.encode(None))
+    return buffer.getvalue()
+
+
 def _audio_only(scratch: Path) -> bytes:
     buffer = io.BytesIO()
     with av.open(buffer, "w", format="mp4") as output:
@@ -561,9 +702,12 @@ def measure_films(cases: list[FilmCase], model: Path, out_dir: Path, *, overtime
         env={**os.environ, "OPENCV_LOG_LEVEL": "ERROR"},
     )
     lines = completed.stdout.strip().splitlines()
-    results = [FilmResult(**{**fields, "leftovers": tuple(fields["leftovers"])}) for fields in map(json.loads, lines)]
+    results = [
+        FilmResult(**{**fields, "leftovers": tuple(fields["leftovers"]), "warnings": tuple(fields["warnings"])})
+        for fields in map(json.loads, lines)
+    ]
     crashed = FilmResult(
-        "crashed", f"exit {completed.returncode}", completed.stderr[-2000:], 0, 0, 0, 0, 0, 0.0, 0.0, (), 0
+        "crashed", f"exit {completed.returncode}", completed.stderr[-2000:], 0, 0, 0, 0, 0, 0.0, 0.0, (), 0, "none"
     )
     return results + [crashed] * (len(cases) - len(results))
 
@@ -590,6 +734,7 @@ def _measure_here(colorizer, source: Path, out_dir: Path) -> dict:
     from testkit.video_clips import read_film
 
     width = height = frames = rotation = 0
+    sound, warnings = "none", ""  # the output's sound; the film's warnings, one a line
     counting = _Counting(colorizer)
     with step_cost() as cost:
         try:
@@ -602,6 +747,7 @@ def _measure_here(colorizer, source: Path, out_dir: Path) -> dict:
     if outcome == "written":
         film = read_film(result.path, audio=False)  # read back by PyAV, not by colorizer.video
         width, height, frames, rotation = film.width, film.height, film.frames, film.rotation
+        sound, warnings = output_sound(result.path), "\n".join(result.warnings)
     return {
         "outcome": outcome,
         "error": error,
@@ -617,6 +763,8 @@ def _measure_here(colorizer, source: Path, out_dir: Path) -> dict:
         if outcome != "written" and out_dir.exists()
         else [],
         "network_passes": counting.passes,
+        "sound": sound,
+        "warnings": warnings.splitlines(),
     }
 
 

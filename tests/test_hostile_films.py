@@ -42,7 +42,16 @@ from testkit.app_server import REPO_ROOT, peak_rss_mb, reset_peak_rss, running_a
 from testkit.hostile_bounds import rss_bytes
 from testkit.hostile_corpus import scene
 from testkit.hostile_files import Refused
-from testkit.hostile_films import FilmCase, Photo, Written, film_case_names, film_cases, measure_films
+from testkit.hostile_films import (
+    FilmCase,
+    Photo,
+    Written,
+    film_case_names,
+    film_cases,
+    measure_films,
+    output_sound,
+    warned,
+)
 from testkit.measured import run_measured
 from testkit.video_clips import read_film, write_clip
 
@@ -80,6 +89,11 @@ def test_corpus_covers_the_issue():
         "corrupt_middle.avi",  # damaged packets in the middle
         "sample_table_bomb.mp4",
         "fragment_bomb.mp4",  # index amplification
+        "sound_packets.mkv",
+        "long_sound.avi",  # sound out of proportion to the film (issue #23, item 9)
+        "sound_192khz.mkv",
+        "sound_16_channels.mkv",  # sound MP4 cannot take (item 10)
+        "size_change.avi",  # frames that change size
     }
     assert required <= set(NAMES), sorted(required - set(NAMES))
 
@@ -224,6 +238,8 @@ def test_cli_row_per_film(corpus, cli_run, name):
             expect.frames,
             expect.rotation,
         ), row
+        assert expect.sound in (None, output_sound(Path(row["output"]))), f"{name}: {output_sound(Path(row['output']))}"
+        assert warned(expect, measured.stderr), f"{name}: no warning {expect.warning!r} in {measured.stderr[-2000:]}"
     bound = case.bound_for("cli")
     MEASURED.setdefault(name, {})["cli"] = f"{row['status']}, {row['seconds']:.2f} s"
     assert row["seconds"] <= bound.seconds, f"{name}: {row['seconds']:.1f} s > {bound.seconds:.0f} s"
@@ -307,13 +323,15 @@ def test_app_film_endpoint_within_bounds_while_serving_others(
         assert "\n" not in message and "Traceback" not in message
     else:
         assert isinstance(expect, Written)
-        film = read_film(Path(client.predict(handle_file(str(case.path)), api_name="/colorize_video")), audio=False)
+        output = Path(client.predict(handle_file(str(case.path)), api_name="/colorize_video"))
+        film = read_film(output, audio=False)
         assert (film.width, film.height, film.frames, film.rotation) == (
             expect.width,
             expect.height,
             expect.frames,
             expect.rotation,
         ), film
+        assert expect.sound in (None, output_sound(output)), f"{name}: {output_sound(output)}"
     finished = time.perf_counter()
     bound = case.bound_for("app")
     meanwhile.join(timeout=bound.seconds)

@@ -11,7 +11,9 @@ the colour carried and stabilized along the motion between them, and the sound k
 Modules: ``container`` (PyAV reading and writing), ``colorize`` (the frame pipeline), ``stabilize``
 (temporal stabilization), ``keyframes`` (which frames get the network, and the colour between them),
 ``flow`` (optical flow and warping), ``flicker`` (the warping-error measure), ``limits`` (what a film
-may declare and hold) and ``preflight`` (MP4 sample tables, checked before FFmpeg opens a file). docs/video.md has the details and the measured figures;
+may declare and hold, its sound included), ``sound`` (the sound copied or re-encoded),
+``color_tags`` (the colour tags read and written) and ``preflight`` (MP4 sample tables, checked
+before FFmpeg opens a file). docs/video.md has the details and the measured figures;
 docs/reliability.md the hostile films.
 """
 
@@ -19,7 +21,6 @@ from colorizer.video.colorize import FrameColorizer, VideoResult, transcode
 from colorizer.video.container import (
     DEFAULT_CRF,
     DEFAULT_MAX_FRAME_PIXELS,
-    AudioOutcome,
     VideoInfo,
     holds_film,
     is_video,
@@ -28,6 +29,7 @@ from colorizer.video.container import (
 from colorizer.video.flicker import warping_error
 from colorizer.video.keyframes import KeyframeSettings
 from colorizer.video.limits import FilmLimits
+from colorizer.video.sound import AudioOutcome
 from colorizer.video.stabilize import StabilizerSettings, TemporalStabilizer
 
 __all__ = [

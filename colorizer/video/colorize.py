@@ -25,7 +25,6 @@ from colorizer.upsample import DEFAULT_METHOD, check_method, upsample_ab
 from colorizer.video.container import (
     DEFAULT_CRF,
     DEFAULT_MAX_FRAME_PIXELS,
-    AudioOutcome,
     FilmWriter,
     VideoInfo,
     check_frame_size,
@@ -39,6 +38,7 @@ from colorizer.video.container import (
 )
 from colorizer.video.keyframes import KeyframeSettings, KeyframeStabilizer
 from colorizer.video.limits import DEFAULT_MAX_FRAME_RATE, check_frame_count, check_frame_length
+from colorizer.video.sound import AudioOutcome
 from colorizer.video.stabilize import StabilizerSettings, TemporalStabilizer
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,9 @@ class VideoResult:
     (fewer than ``frames`` with network_every "auto" or > 1). elapsed: wall-clock seconds.
     keyframes: with network_every "auto", the keyframes by reason ("start", "cut", "interval",
     "occlusion", "look-ahead", "shot end": colorizer.video.keyframes); empty otherwise.
+    warnings: what was changed on the way (sound resampled or left out, frames of another size
+    scaled, colour tags H.264 cannot hold, ...), one line each starting with the input's name; each
+    was logged as a warning too.
     """
 
     path: Path
@@ -72,6 +75,7 @@ class VideoResult:
     network_frames: int
     elapsed: float
     keyframes: Mapping[str, int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     @property
     def frames_per_second(self) -> float:
@@ -265,7 +269,7 @@ def transcode(
             video = video_stream(container, name)
             video.thread_type = "AUTO"
             audio = list(container.streams.audio)
-            writer = FilmWriter(file, info, audio, crf=crf, name=output_name, text=text)
+            writer = FilmWriter(file, info, audio, crf=crf, name=name, text=text)
             try:
                 _transcode(
                     container,
@@ -301,6 +305,7 @@ def transcode(
         network_frames=frames.network_frames,
         elapsed=elapsed,
         keyframes=dict(frames.keyframe_stabilizer.reasons) if frames.keyframe_stabilizer else {},
+        warnings=tuple(writer.warnings),
     )
     log.info(
         "%s: %d frames (the network on %d) in %.1f s (%.2f frames/s)",
@@ -342,6 +347,7 @@ def _transcode(
     written frame by frame; then the check that the film was complete. The limits probe checked
     from the header and the packets are checked again on the frames themselves."""
     size = (info.height, info.width)
+    resized = False  # a frame of another size was met (and scaled to the first frame's)
     content_end = 0.0  # the latest end of any packet read, seconds from the start
     previous_pts: int | None = None
     for packet in container.demux(video, *audio):
@@ -355,6 +361,12 @@ def _transcode(
             check_frame_size(frame.width, frame.height, max_pixels, name)
             check_frame_count(writer.frames + 1, max_frames, name)
             previous_pts = _check_lengths(frame, previous_pts, info, name)
+            if (frame.height, frame.width) != size and not resized:
+                resized = True
+                writer.warn(
+                    f"the frames change size{_when(frame, info.start_time)} ({frame.width}x{frame.height} after "
+                    f"{info.width}x{info.height}); those of another size are scaled to {info.width}x{info.height}"
+                )
             _write(writer, frames.push(frame_pixels(frame, size), (frame.pts, frame.duration)), info, progress, started)
     _write(writer, frames.flush(), info, progress, started)
     _check_complete(writer, info, content_end, name)
@@ -386,11 +398,8 @@ def _check_complete(writer: FilmWriter, info: VideoInfo, content_end: float, nam
     for declared, reached in ((info.video_duration, decoded), (info.duration, content_end)):
         check_reaches(declared, reached, frame, name)
     if info.declared_frames and writer.frames < info.declared_frames:
-        log.warning(
-            "%s: %d of the %d frames declared decoded (damaged data, or an edit list)",
-            name,
-            writer.frames,
-            info.declared_frames,
+        writer.warn(
+            f"{writer.frames} of the {info.declared_frames} frames declared decoded (damaged data, or an edit list)"
         )
 
 
@@ -405,6 +414,13 @@ def _check_lengths(frame: av.VideoFrame, previous_pts: int | None, info: VideoIn
     if frame.duration:
         check_frame_length(frame.duration, float(frame.pts * info.time_base) - info.start_time, info.time_base, name)
     return frame.pts
+
+
+def _when(frame: av.VideoFrame, start: float) -> str:
+    """ " at 1.23 s" (seconds from the film's start), or "" for a frame without a time stamp."""
+    if frame.pts is None or frame.time_base is None:
+        return ""
+    return f" at {float(frame.pts * frame.time_base) - start:.2f} s"
 
 
 def _check_time(frame: av.VideoFrame, start: float, max_duration: float | None, name: str) -> None:

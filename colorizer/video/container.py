@@ -8,17 +8,19 @@ a photo (JPEG, PNG, GIF, BMP, TIFF, WebP, HEIF/AVIF) is named as one in the erro
 opens it, an MP4's sample tables are checked against the file's size (``preflight``); FFmpeg's
 decoders are given the frame pixel limit, so a frame whose own header (a PNG or JPEG frame, an H.264
 sequence header) claims more is refused before it is allocated, whatever the container said.
-``probe`` then reads every packet once without decoding, to count the frames and check their rate
-(``limits``) before any frame is colorized.
+``probe`` then reads every packet once without decoding, to count the frames and check their rate,
+and to count the sound's packets and bytes against the film's length (``limits``), before any frame
+is colorized.
 
-Writing. H.264 (libx264, ``PRESET``, constant quality ``crf``) in 4:2:0 at BT.709 limited range, no
+Writing. H.264 (libx264, ``PRESET``, constant quality ``crf``) in 4:2:0 with the input's colour tags
+(``color_tags``: its primaries, transfer, matrix and range; BT.709 limited range where it says none), no
 B-frames (with them MP4 sample durations follow the decode order and a variable-frame-rate film's
 last frames could fall outside the track's duration), ``+faststart`` so browsers can start playing
 before the end arrives. Each frame keeps its input time stamp, so the frame rate, variable frame
 rates and the duration are kept. 4:2:0 needs even sizes: an odd last row or column is repeated
 (``even_size``), nothing is cropped. The input's display matrix (rotation, mirroring) and sample
-aspect ratio are copied. Audio streams are copied packet for packet when MP4 takes their codec
-(``COPYABLE_AUDIO``), else decoded and re-encoded to AAC. Text entries given (the provenance)
+aspect ratio are copied. Audio streams are copied packet for packet or re-encoded to AAC (``sound``).
+Text entries given (the provenance)
 become MP4 metadata under their own names (``movflags=use_metadata_tags``: ``moov/udta/meta`` keys,
 which PyAV's ``container.metadata`` and ``colorizer.mp4_boxes`` read back).
 """
@@ -42,23 +44,34 @@ import numpy as np
 
 from colorizer.errors import VideoError, VideoTooLargeError
 from colorizer.signatures import film_kind, image_kind
+from colorizer.video.color_tags import ColorTags, check_readable, read_tags, written
 from colorizer.video.limits import (
     DEFAULT_MAX_FRAME_PIXELS,
     DEFAULT_MAX_FRAME_RATE,
+    SoundBudget,
     check_frame_count,
     check_frame_rate,
     check_frame_sides,
     usable_display_matrix,
 )
 from colorizer.video.preflight import check_mp4_sample_tables
+from colorizer.video.sound import (
+    AAC_BITRATE_PER_CHANNEL,
+    MAX_AAC_BITRATE,
+    AudioOutcome,
+    SoundTrack,
+    aac_target,
+    audio_is_copyable,
+    codec_name,
+    describe,
+    encoder_layout,
+    mp4_takes,
+)
 
 log = logging.getLogger(__name__)
 
 # FFmpeg demuxer names (one per container family; "mov" covers MP4, MOV, M4V and 3GP).
 VIDEO_DEMUXERS = ("mov", "matroska", "avi", "flv", "mpegts", "mpeg", "ogg", "asf", "mxf", "dv")
-COPYABLE_AUDIO = ("aac", "mp3", "ac3", "eac3", "alac", "opus", "flac")  # and MP4 must accept it (FFmpeg says)
-AAC_BITRATE_PER_CHANNEL = 96_000  # bits/s of re-encoded audio: 192 kb/s for stereo
-MAX_AAC_BITRATE = 512_000
 DEFAULT_CRF = 18  # libx264 constant quality: 0 lossless .. 51 worst; 18 is about visually lossless
 PRESET = "medium"
 FALLBACK_RATE = Fraction(25)  # for streams that declare no frame rate
@@ -84,7 +97,9 @@ class VideoInfo:
     duration, None if it declares none. frames: the frame count declared, else estimated from the
     duration, None if unknown; declared_frames: the count the stream declares, None if none.
     audio: the audio streams' codecs. packets: the video packets in the file (one frame each),
-    counted before any frame is colorized.
+    counted before any frame is colorized. span: the seconds they span (their time stamps' first
+    start to last end; where they carry none, their count at the frame rate): the film's own length,
+    which its sound is held to (``limits.SoundBudget``). color: the first frame's colour tags.
     """
 
     container: str
@@ -104,6 +119,8 @@ class VideoInfo:
     sample_aspect_ratio: Fraction | None
     audio: tuple[str, ...]
     packets: int = 0
+    span: float = 0.0
+    color: ColorTags = ColorTags()
 
 
 @contextlib.contextmanager
@@ -195,7 +212,12 @@ def probe(
         check_frame_count(packets.count, max_frames, name)
         check_frame_rate(packets.count, packets.seconds(stream.time_base), max_frame_rate, name)
         rate = stream.average_rate or stream.guessed_rate
+        span = packets.seconds(stream.time_base)
+        span = span if span is not None else packets.count / float(rate or FALLBACK_RATE)
+        SoundBudget(span).check_read(len(container.streams.audio), packets.sound, packets.sound_bytes, name)
         check_reaches(duration, packets.content_end, 1 / float(rate) if rate else 0.04, name)
+        color = read_tags(first)
+        check_readable(color, name)
         matrix = usable_display_matrix(display_matrix(first), name)
         frames = stream.frames or (round(duration * rate) if duration and rate else None)
         start = container.start_time / av.time_base if container.start_time is not None else 0.0
@@ -217,15 +239,20 @@ def probe(
             sample_aspect_ratio=Fraction(context.sample_aspect_ratio) if context.sample_aspect_ratio else None,
             audio=tuple(codec_name(audio) for audio in container.streams.audio),
             packets=packets.count,
+            span=span,
+            color=color,
         )
 
 
 @dataclass
 class _Packets:
     """The packets read: the video packets' count and the span of their time stamps (stream time
-    base), and the latest end of any packet, sound included (seconds, as ``_transcode`` counts it)."""
+    base), the audio packets' count and bytes, and the latest end of any packet, sound included
+    (seconds, as ``_transcode`` counts it)."""
 
     count: int = 0
+    sound: int = 0
+    sound_bytes: int = 0
     first: int | None = None  # the earliest video time stamp
     end: int | None = None  # the latest video time stamp plus its packet's duration
     content_end: float = 0.0
@@ -235,6 +262,8 @@ class _Packets:
         if stop is not None and packet.time_base:
             self.content_end = max(self.content_end, float(stop * packet.time_base) - start)
         if packet.stream.type != "video":
+            self.sound += 1
+            self.sound_bytes += packet.size
             return
         self.count += 1
         if packet.pts is not None and stop is not None:
@@ -297,23 +326,6 @@ def holds_film(path: Path | str) -> bool:
         return False
 
 
-# FFmpeg's default layout for a count of channels (av_channel_layout_default), for streams whose
-# channels are only counted ("1 channels", as PCM in Matroska): the AAC encoder refuses those.
-_DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "4.0", 5: "5.0(side)", 6: "5.1(side)", 7: "6.1", 8: "7.1"}
-
-
-def encoder_layout(layout: av.AudioLayout) -> av.AudioLayout | str:
-    """``layout``, or the default one for its channel count when its channels have no positions."""
-    if all(channel.name != "NONE" for channel in layout.channels):
-        return layout
-    return _DEFAULT_LAYOUTS.get(len(layout.channels), layout)
-
-
-def codec_name(stream: av.stream.Stream) -> str:
-    """The codec's own name ("mp3"), not its decoder's ("mp3float"); "unknown" without a decoder."""
-    return stream.codec_context.codec.canonical_name if stream.codec_context else "unknown"
-
-
 def check_frame_size(width: int, height: int, max_pixels: int, name: str) -> None:
     if width * height > max_pixels:
         raise VideoTooLargeError(
@@ -359,26 +371,13 @@ def even_size(height: int, width: int) -> tuple[int, int]:
     return height + height % 2, width + width % 2
 
 
-def audio_is_copyable(codec: str, supported: set[str]) -> bool:
-    return codec in COPYABLE_AUDIO and codec in supported
-
-
-@dataclass(frozen=True)
-class AudioOutcome:
-    """What became of one audio stream: copied packet for packet, re-encoded to AAC, or dropped."""
-
-    codec: str
-    action: str  # "copied", "re-encoded to aac" or "dropped"
-
-    def __str__(self) -> str:
-        return f"{self.codec} {self.action}"
-
-
 class FilmWriter:
     """Writes the colorized film to ``file`` (an open binary file) as H.264 MP4 with the input's
     audio. Call ``write_frame`` for each frame, ``write_audio`` for each audio packet in file order,
     then ``close``; on failure ``abort`` (the caller removes the file). text: entries (name -> value,
-    no NUL characters) written as the file's metadata, or None for none."""
+    no NUL characters) written as the file's metadata, or None for none. name: the input, in
+    messages. warnings: what was changed on the way (logged too), one line each, starting with
+    ``name``. The sound decoded is held to ``SoundBudget(info.span)``."""
 
     def __init__(
         self,
@@ -391,6 +390,7 @@ class FilmWriter:
         text: Mapping[str, str] | None = None,
     ):
         self.name = name
+        self.warnings: list[str] = []
         movflags = "+faststart+use_metadata_tags" if text else "+faststart"  # custom names need mdta keys
         self._output = av.open(file, "w", format="mp4", container_options={"movflags": movflags})
         self._output.metadata.update(text or {})
@@ -398,11 +398,12 @@ class FilmWriter:
         try:
             self._video = self._add_video(info, crf)
             supported = self._output.supported_codecs
-            self._audio: dict[int, tuple[av.stream.Stream, bool]] = {}
+            self._audio: dict[int, SoundTrack] = {}
             self.audio_outcomes = tuple(self._add_audio(stream, supported) for stream in audio_streams)
         except BaseException:
             self.abort()
             raise
+        self._sound_budget = SoundBudget(info.span)
         self._start = max(info.start_time, 0.0)  # seconds taken off every time stamp, audio's too
         self._last_pts: int | None = None
         self._step = max(1, round(1 / ((info.frame_rate or FALLBACK_RATE) * info.time_base)))
@@ -418,8 +419,11 @@ class FilmWriter:
         stream.pix_fmt = "yuv420p"
         stream.time_base = stream.codec_context.time_base = info.time_base
         context = stream.codec_context
-        context.colorspace = context.color_primaries = context.color_trc = av.video.reformatter.Colorspace.ITU709.value
-        context.color_range = av.video.reformatter.ColorRange.MPEG.value
+        self._tags, lost = written(info.color)
+        if lost:
+            self.warn(lost)
+        context.color_primaries, context.color_trc = self._tags.primaries, self._tags.transfer
+        context.colorspace, context.color_range = self._tags.matrix, self._tags.range
         if info.sample_aspect_ratio:
             context.sample_aspect_ratio = info.sample_aspect_ratio
         if info.display_matrix:
@@ -428,19 +432,33 @@ class FilmWriter:
 
     def _add_audio(self, source: av.audio.stream.AudioStream, supported: set[str]) -> AudioOutcome:
         codec = codec_name(source)
-        if audio_is_copyable(codec, supported):
-            stream = self._output.add_stream_from_template(source)
-            self._audio[source.index] = (stream, True)
+        label = f"sound stream {source.index} ({codec})"
+        if audio_is_copyable(codec, supported) and mp4_takes(source):
+            self._audio[source.index] = SoundTrack(self._output.add_stream_from_template(source), True, label)
             return AudioOutcome(codec, "copied")
-        if source.codec_context is None or not source.codec_context.sample_rate:
-            log.warning("%s: audio stream %d (%s) cannot be decoded; left out", self.name, source.index, codec)
-            return AudioOutcome(codec, "dropped")
         context = source.codec_context
-        stream = self._output.add_stream("aac", rate=context.sample_rate, layout=encoder_layout(context.layout))
-        stream.bit_rate = min(AAC_BITRATE_PER_CHANNEL * context.channels, MAX_AAC_BITRATE)
-        stream.time_base = Fraction(1, context.sample_rate)
-        self._audio[source.index] = (stream, False)
-        return AudioOutcome(codec, "re-encoded to aac")
+        if context is None or not context.sample_rate:
+            self.warn(f"{label} cannot be decoded; left out")
+            return AudioOutcome(codec, "dropped")
+        layout = encoder_layout(context.layout)
+        rate, target = aac_target(context.sample_rate, layout)
+        stream = self._output.add_stream("aac", rate=rate, layout=target)
+        stream.bit_rate = min(AAC_BITRATE_PER_CHANNEL * stream.codec_context.channels, MAX_AAC_BITRATE)
+        stream.time_base = Fraction(1, rate)
+        self._audio[source.index] = SoundTrack(stream, False, label)
+        change = ""
+        if (rate, av.AudioLayout(target).name) != (context.sample_rate, av.AudioLayout(layout).name):
+            change = f"{describe(context.sample_rate, layout)} -> {describe(rate, target)}"
+            self.warn(
+                f"{label}: AAC cannot hold {describe(context.sample_rate, layout)}; resampled to {describe(rate, target)}"
+            )
+        return AudioOutcome(codec, "re-encoded to aac", change)
+
+    def warn(self, message: str) -> None:
+        """A warning about the film: logged, and kept in ``warnings``."""
+        line = f"{self.name}: {message}"
+        log.warning("%s", line)
+        self.warnings.append(line)
 
     def write_frame(self, rgb: np.ndarray, pts: int | None, duration: int | None) -> None:
         """uint8 HxWx3 RGB (the stored size; padded here to even) with its input time stamp and
@@ -450,7 +468,10 @@ class FilmWriter:
         if pad_rows or pad_columns:  # repeat the last row / column; 4:2:0 needs even sizes
             rgb = np.pad(rgb, ((0, pad_rows), (0, pad_columns), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
-            format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG", interpolation=SWS_FLAGS
+            format="yuv420p",
+            dst_colorspace=self._tags.sws_matrix,
+            dst_color_range=self._tags.range,
+            interpolation=SWS_FLAGS,
         )
         pts = self._next_pts(pts)
         frame.pts, frame.time_base = pts, self._time_base
@@ -468,31 +489,38 @@ class FilmWriter:
         else:
             pts -= round(self._start / self._time_base)
         if self._last_pts is not None and pts <= self._last_pts:
-            log.warning("%s: frame time stamp %d not after %d; moved", self.name, pts, self._last_pts)
+            self.warn(f"frame time stamp {pts} not after {self._last_pts}; moved")
             pts = self._last_pts + 1
         self._last_pts = pts
         return pts
 
     def write_audio(self, packet: av.Packet) -> None:
-        """One packet of an input audio stream, in file order (empty packets flush the decoder)."""
-        if packet.stream.index not in self._audio:
+        """One packet of an input audio stream, in file order (empty packets flush the decoder).
+        VideoTooLargeError once the sound decoded is over the film's ``SoundBudget``; VideoError
+        naming the stream when FFmpeg cannot write it."""
+        track = self._audio.get(packet.stream.index)
+        if track is None:
             return
-        stream, copy = self._audio[packet.stream.index]
-        shift = round(self._start / packet.time_base) if packet.time_base else 0
-        if copy:
-            if packet.dts is None or not packet.size:
+        try:
+            if track.copy:
+                self._copy(packet, track)
                 return
-            packet.pts = packet.pts - shift if packet.pts is not None else None
-            packet.dts -= shift
-            packet.stream = stream
-            self._output.mux(packet)
+            for frame in decode_packet(packet, self.name):
+                track.count(frame)
+                decoded = sum(track.samples for track in self._audio.values())
+                self._sound_budget.check_decoded(decoded, track.seconds, track.label, self.name)
+                self._mux(track.encode(frame, self._start))
+        except av.error.FFmpegError as error:
+            raise VideoError(f"{self.name}: {track.label} cannot be written ({ffmpeg_reason(error)})") from None
+
+    def _copy(self, packet: av.Packet, track: SoundTrack) -> None:
+        if packet.dts is None or not packet.size:
             return
-        for frame in decode_packet(packet, self.name):
-            if frame.pts is not None:
-                rate = stream.codec_context.sample_rate
-                frame.pts = round((frame.pts - shift) * frame.time_base * rate)
-                frame.time_base = Fraction(1, rate)
-            self._mux(stream.encode(frame))
+        shift = round(self._start / packet.time_base) if packet.time_base else 0
+        packet.pts = packet.pts - shift if packet.pts is not None else None
+        packet.dts -= shift
+        packet.stream = track.stream
+        self._output.mux(packet)
 
     def _mux(self, packets: list[av.Packet]) -> None:
         for packet in packets:
@@ -501,9 +529,12 @@ class FilmWriter:
     def close(self) -> None:
         """Flush the encoders and finish the MP4."""
         self._mux(self._video.encode(None))
-        for stream, copy in self._audio.values():
-            if not copy:
-                self._mux(stream.encode(None))
+        for track in self._audio.values():
+            if not track.copy:
+                try:
+                    self._mux(track.flush())
+                except av.error.FFmpegError as error:
+                    raise VideoError(f"{self.name}: {track.label} cannot be written ({ffmpeg_reason(error)})") from None
         self._closed = True
         self._output.close()
 

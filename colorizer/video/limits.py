@@ -1,12 +1,18 @@
 """What a film may declare and hold: the sides of its frames, how many frames come a second, how long
-one frame may last, and which display matrices are kept. Each check raises VideoError (or
-VideoTooLargeError for a limit) with a one-line message naming the file.
+one frame may last, which display matrices are kept, and how much sound it may carry. Each check
+raises VideoError (or VideoTooLargeError for a limit) with a one-line message naming the file.
 
 Every frame costs one pass of the network at the render size, however few pixels it has, so a film's
 cost grows with its frames as much as with their pixels: the frame rate is bounded here for every
 caller, the duration and the number of frames by the caller (``FilmLimits``; the app's are
 ``appkit.config.PUBLIC_FILM_LIMITS``).
 docs/reliability.md lists what each limit was measured against.
+
+Sound costs in proportion to its packets (each is read, and decoded and re-encoded unless copied), its
+bytes and its decoded samples, none of which the pictures bound: a 2 s film of 8 MB of tiny sound
+packets took 92 CPU s. ``SoundBudget`` allows each of them in proportion to the film's own length
+(the span of its video packets' time stamps, plus ``SOUND_SLACK_SECONDS``), at rates far above any
+real film's sound, so that only crafted or damaged sound is refused.
 """
 
 from __future__ import annotations
@@ -33,11 +39,21 @@ DEFAULT_MAX_FRAME_RATE = 240.0
 # silently shortens a longer one to a single tick.
 MP4_MAX_SAMPLE_TICKS = 2**31 - 1
 MP4_MIN_TIMESCALE = 10_000
+# Sound, per second of the film's pictures plus SOUND_SLACK_SECONDS, all audio streams together. Real
+# sound is far under each rate: AAC has 47 packets a second at 48 kHz, FFmpeg reads PCM in MOV in
+# packets of at most 1,024 samples (188 a second at 192 kHz), and 16 channels of 32-bit 192 kHz PCM
+# are 12 MB and 3.1 million samples a second.
+MAX_SOUND_STREAMS = 32  # each re-encoded stream holds an encoder; films carry 1 to ~16
+MAX_SOUND_PACKETS_PER_SECOND = 4_000
+MAX_SOUND_BYTES_PER_SECOND = 16 << 20
+MAX_SOUND_SAMPLES_PER_SECOND = 8_000_000  # decoded samples (of every channel) of the sound re-encoded
+SOUND_SLACK_SECONDS = 2.0  # a sound may start before the pictures or end after them
 # A display matrix (FFmpeg's 3x3, 9 int32: a b u / c d v / x y w; a..d in 16.16 fixed point, w 2.30)
 # is kept when it turns (any angle), mirrors and moves the picture, nothing else.
 _UNIT = 1 << 16
 _W_ONE = 1 << 30
 MATRIX_SCALE_TOLERANCE = 0.01
+LIMIT = "more than the limit of"
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,45 @@ class FilmLimits:
                     f"film limits must be positive, not {self.max_seconds} s, {self.max_pixels} pixels "
                     f"and {self.max_frames} frames"
                 )
+
+
+@dataclass(frozen=True)
+class SoundBudget:
+    """What the sound of a film whose pictures last ``film_seconds`` may hold, all its audio streams
+    together: ``seconds`` (the film's and SOUND_SLACK_SECONDS) at the MAX_SOUND_* rates. Each check
+    raises VideoTooLargeError naming the film and its sound."""
+
+    film_seconds: float
+
+    @property
+    def seconds(self) -> float:
+        return max(self.film_seconds, 0.0) + SOUND_SLACK_SECONDS
+
+    def check_read(self, streams: int, packets: int, size: int, name: str) -> None:
+        """The audio streams, their packets and bytes, counted before any frame is colorized."""
+        if streams > MAX_SOUND_STREAMS:
+            raise VideoTooLargeError(f"{name}: {streams} sound streams, {LIMIT} {MAX_SOUND_STREAMS}")
+        self._check(packets, MAX_SOUND_PACKETS_PER_SECOND, "packets", name)
+        self._check(size, MAX_SOUND_BYTES_PER_SECOND, "bytes", name)
+
+    def check_decoded(self, samples: int, stream_seconds: float, stream: str, name: str) -> None:
+        """``samples``: the samples (of every channel) decoded so far, all streams together;
+        ``stream_seconds``: how long the sound of ``stream`` (a label, "sound stream 1 (mp2)") decoded
+        so far lasts, at most ``seconds``."""
+        self._check(samples, MAX_SOUND_SAMPLES_PER_SECOND, "decoded samples", name)
+        if stream_seconds > self.seconds:
+            raise VideoTooLargeError(
+                f"{name}: {stream} lasts longer than the film's {self.film_seconds:.2f} s of pictures by "
+                f"{LIMIT} {SOUND_SLACK_SECONDS:g} s"
+            )
+
+    def _check(self, count: int, rate: int, what: str, name: str) -> None:
+        limit = math.floor(rate * self.seconds)
+        if count > limit:
+            raise VideoTooLargeError(
+                f"{name}: the sound holds {count:,} {what} for {self.film_seconds:.2f} s of pictures, {LIMIT} "
+                f"{limit:,} ({rate:,} a second, {SOUND_SLACK_SECONDS:g} s more than the pictures)"
+            )
 
 
 def check_frame_sides(width: int, height: int, name: str) -> None:
