@@ -185,10 +185,9 @@ class Handlers:
     def _colorize_film(
         self, video, vibrancy, render_size, upsample, precision, stabilize, progress, network_every=AUTO
     ):
-        with user_errors():
-            settings = Settings.from_request(
-                vibrancy, render_size, upsample, False, precision, stabilize, network_every=network_every
-            )
+        settings = _settings(
+            vibrancy, render_size, upsample, False, precision, stabilize=stabilize, network_every=network_every
+        )
         source = upload_path(video, what="film")
 
         def report(done: int, total: int | None, rate: float) -> None:
@@ -322,10 +321,19 @@ class Handlers:
             self.disk.sweep_soon()
 
 
-def _settings(vibrancy, render_size, upsample, keep_colour, precision, hints=None) -> Settings:
+def _settings(vibrancy, render_size, upsample, keep_colour, precision, hints=None, **film) -> Settings:
+    """Every colorize event's settings, checked, with the public server's pixel limit; ``film``:
+    stabilize and network_every."""
     with user_errors():
         return Settings.from_request(
-            vibrancy, render_size, upsample, keep_colour, precision, max_pixels=PUBLIC_MAX_PIXELS, hints=hints or None
+            vibrancy,
+            render_size,
+            upsample,
+            keep_colour,
+            precision,
+            max_pixels=PUBLIC_MAX_PIXELS,
+            hints=hints or None,
+            **film,
         )
 
 

@@ -111,17 +111,17 @@ class ColourSuggester:
     onnxruntime session shared by all callers.
 
     model_path: ``guided-dist.onnx`` (default: beside the default user-guided model,
-    ``colorkit.contract.default_guided_dist_model_path``). providers, device, threads: as for
-    ``Colorizer``. ModelError for a missing file or a model of another kind.
+    ``colorkit.contract.default_guided_dist_model_path``). threads, providers, device: as for
+    ``Colorizer`` (``open_session``). ModelError for a missing file or a model of another kind.
     """
 
     def __init__(
         self,
         model_path: Path | str | None = None,
         *,
+        threads: int | None = None,
         providers: list[str] | None = None,
         device: str = "auto",
-        threads: int | None = None,
     ):
         self.model_path = Path(model_path) if model_path is not None else default_guided_dist_model_path()
         if not self.model_path.is_file():
