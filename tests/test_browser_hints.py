@@ -157,6 +157,7 @@ def test_a_click_on_the_colorized_photo_puts_a_hint_at_that_pixel(browser, serve
 
     # The marker: a dot of the hint's colour centred on the clicked pixel's centre.
     page.locator(".hint-marker").first.wait_for()
+    x, y = on_page(page, TARGET)  # where the pixel is now (a phone's page may have scrolled since)
     centre_x, centre_y, count = marker_centre(page, (x, y), HINT_COLOUR)
     assert count >= 40 and abs(centre_x - x) <= 1 and abs(centre_y - y) <= 1, (
         f"marker pixels centred at ({centre_x:.1f}, {centre_y:.1f}) ({count} of them), the click at ({x:.1f}, {y:.1f})"
@@ -177,7 +178,10 @@ def test_a_click_on_the_colorized_photo_puts_a_hint_at_that_pixel(browser, serve
     swatch.click()
     page.wait_for_function(f"() => ({ROWS_JS})()[0][2] === {chosen!r}")
     wait_for_new_result(page, src)
-    page.wait_for_function("() => document.querySelectorAll('.hint-marker').length === 1")
+    page.wait_for_function(
+        "painted => Array.from(document.querySelectorAll('.hint-marker')).map(m => m.style.background).join() === painted",
+        arg=painted,
+    )
     assert marker_centre(page, on_page(page, TARGET), colour)[2] >= 40, "the marker did not take the chosen colour"
 
     # Deleting the point: no marker, and the photo as it was without hints.
