@@ -1,7 +1,7 @@
 """The docs' before/after picture of a colour hint (docs/app.md): a real photo colorized by the
 user-guided model without hints and with one hint, and where the colour changed between the two.
 
-Run by hand:  python -m bench.hints_picture [--output docs/hints_before_after.png]
+Run by hand:  python -m bench.hints_picture [--output docs/hints_before_after.jpg]
 
 The release's weights cannot be fetched here, so the model has random weights of the real
 architecture (bench.hints_bench's): its colours are meaningless, and the picture says so. What it
@@ -21,7 +21,7 @@ from testkit.fixtures import REPO_ROOT, SHARED_FIXTURES
 
 PHOTO = SHARED_FIXTURES / "photos" / "coco_000000000785.jpg"  # a skier on snow, 640 x 425
 HINT = {"x": 410, "y": 170, "color": "#d62f2f"}  # red, on the skier's jacket
-PANEL_WIDTH = 480
+PANEL_WIDTH = 400
 CAPTION = (
     "Made with RANDOM weights of the real user-guided architecture (the release's weights cannot be "
     "downloaded here): the colours mean nothing; the picture shows where one hint's colour goes."
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     from colorizer import Colorizer
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output", default=str(REPO_ROOT / "docs" / "hints_before_after.png"))
+    parser.add_argument("--output", default=str(REPO_ROOT / "docs" / "hints_before_after.jpg"))
     args = parser.parse_args(argv)
     grey = cv2.imread(str(PHOTO), cv2.IMREAD_GRAYSCALE)
     if grey is None:
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
             labelled(np.repeat(grey[..., None], 3, axis=2), "The photo (grey)"),
             labelled(before, "No hints"),
             labelled(marked(after, HINT["x"] + 0.5, HINT["y"] + 0.5, colour), f"One hint, {HINT['color']}"),
-            labelled(change_map(before, after), "Where the colour changed (white: 20+ ab)"),
+            labelled(change_map(before, after), "Colour change (white: 20+ ab)"),
         ]
     )
     caption = np.full((56, panels.shape[1], 3), 255, np.uint8)
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     for line, text in enumerate((words[0] + ":", words[1])):
         cv2.putText(caption, text, (8, 22 + 24 * line), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 160), 1, cv2.LINE_AA)
     picture = np.vstack([panels, caption])
-    cv2.imwrite(args.output, cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(args.output, cv2.cvtColor(picture, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
     print(f"wrote {args.output} ({picture.shape[1]}x{picture.shape[0]})")
 
 
