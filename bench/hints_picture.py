@@ -17,10 +17,11 @@ import cv2
 import numpy as np
 
 from bench.hints_bench import guided_model_path
+from colorizer.hints import Hint
 from testkit.fixtures import REPO_ROOT, SHARED_FIXTURES
 
 PHOTO = SHARED_FIXTURES / "photos" / "coco_000000000785.jpg"  # a skier on snow, 640 x 425
-HINT = {"x": 410, "y": 170, "color": "#d62f2f"}  # red, on the skier's jacket
+HINT = Hint(410, 170, "#d62f2f")  # red, on the skier's jacket
 PANEL_WIDTH = 400
 CAPTION = (
     "Made with RANDOM weights of the real user-guided architecture (the release's weights cannot be "
@@ -69,12 +70,11 @@ def main(argv: list[str] | None = None) -> None:
     colorizer = Colorizer(guided_model_path())
     before = colorizer.colorize(grey)
     after = colorizer.colorize(grey, hints=[HINT])
-    colour = tuple(int(HINT["color"][index : index + 2], 16) for index in (1, 3, 5))
     panels = np.hstack(
         [
             labelled(np.repeat(grey[..., None], 3, axis=2), "The photo (grey)"),
             labelled(before, "No hints"),
-            labelled(marked(after, HINT["x"] + 0.5, HINT["y"] + 0.5, colour), f"One hint, {HINT['color']}"),
+            labelled(marked(after, HINT.x + 0.5, HINT.y + 0.5, HINT.rgb()), f"One hint, {HINT.color}"),
             labelled(change_map(before, after), "Colour change (white: 20+ ab)"),
         ]
     )
