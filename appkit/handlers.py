@@ -235,9 +235,11 @@ class Handlers:
         return rows, len(rows) - 1
 
     @staticmethod
-    def choose_row(event: gr.SelectData) -> int:
-        """A click on a cell of the hints table: its row is the chosen point."""
-        return event.index[0]
+    def choose_row(table, event: gr.SelectData) -> int | None:
+        """A click on a cell of the hints table: its row is the chosen point, counted as
+        ``hints_rows`` counts (blank rows left out; a blank row chooses none)."""
+        rows, row = _table_rows(table), event.index[0]
+        return len(hints_rows(rows[:row])) if hints_rows(rows[row : row + 1]) else None
 
     def suggest(self, image, table, chosen):
         """The suggested colours at the chosen point, given the other points (``colorizer.suggest``):
@@ -340,14 +342,18 @@ def _settings(vibrancy, render_size, upsample, keep_colour, precision, hints=Non
 def hints_rows(table) -> list[list]:
     """The hints table's rows as Gradio hands them over (a DataFrame, its payload {"data": rows},
     or rows), blank rows left out."""
+    return [list(row) for row in _table_rows(table) if any(cell not in (None, "") and cell == cell for cell in row)]
+
+
+def _table_rows(table) -> list:
+    """Every row of the hints table as Gradio hands it over (NaN or None in a blank cell)."""
     if table is None:
         return []
     if isinstance(table, dict):
-        table = table.get("data") or []
-    elif hasattr(table, "to_numpy"):  # a pandas DataFrame
-        table = table.to_numpy().tolist()
-    rows = table
-    return [list(row) for row in rows if any(cell not in (None, "") and cell == cell for cell in row)]  # NaN: blank
+        return table.get("data") or []
+    if hasattr(table, "to_numpy"):  # a pandas DataFrame
+        return table.to_numpy().tolist()
+    return list(table)
 
 
 def hints_from_table(table) -> list[dict] | str | None:

@@ -95,7 +95,7 @@ def wire_hint_tools(
         edited.then(handlers.colorize_page, inputs, outputs, **options)
     tools.hints.input(handlers.colorize_page, inputs, outputs, **options)
     # The suggestions follow the chosen point: a new one, or a row clicked in the table; none after a deletion.
-    for chosen in (added, tools.hints.select(handlers.choose_row, None, tools.chosen, **quick)):
+    for chosen in (added, tools.hints.select(handlers.choose_row, tools.hints, tools.chosen, **quick)):
         chosen.then(*suggest, **options).then(None, js=SWATCHES_JS)
     for emptied in (tools.delete.click, tools.clear.click):
         emptied(Handlers.no_suggestions, None, suggestions, **quick)

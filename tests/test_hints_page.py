@@ -1,7 +1,7 @@
 """The hints mode's table edits (appkit.handlers), as the page's events call them with the table
 Gradio hands over: a click adds a point and chooses it, the picker or a suggestion recolours the
-chosen point only, Delete point removes the chosen one (else the last), and a stale choice (a row
-the user removed in the table) changes nothing it should not."""
+chosen point only, Delete point removes the chosen one (else the last), a row clicked in the table is
+chosen as the handlers count rows (blank ones left out), and a stale choice changes nothing else."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ def test_a_click_adds_a_point_of_the_pickers_colour_and_chooses_it():
     rows, chosen = Handlers.add_hint(TABLE, "#abcdef", SimpleNamespace(index=(399, 60)))
     assert chosen == 2 and rows[2] == [399, 60, "#abcdef", None]
     assert hints_from_table(rows)[2] == {"x": 399.0, "y": 60.0, "color": "#abcdef"}
+
+
+def test_a_row_clicked_in_the_table_is_chosen_as_the_handlers_count_rows():
+    table = pd.DataFrame([[10, 20, "#112233", None], [None, None, None, None], [30, 40, "#445566", 12]])
+    assert [Handlers.choose_row(table, SimpleNamespace(index=(row, 1))) for row in range(3)] == [0, None, 1]
+    assert Handlers.recolour_hint(table, 1, "#ff0000")[1] == [30, 40, "#ff0000", 12]
 
 
 def test_the_picker_and_a_suggestion_recolour_the_chosen_point_only():
