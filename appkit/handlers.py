@@ -3,6 +3,8 @@ the API's and the MCP tools' descriptions; the work is ``appkit.requests``' (the
 
 from __future__ import annotations
 
+import logging
+
 import gradio as gr
 
 from appkit.config import MAX_BATCH_FILES, PUBLIC_FILM_LIMITS, PUBLIC_MAX_PIXELS
@@ -19,6 +21,8 @@ from colorizer.suggest import ColourSuggester
 from colorizer.upsample import DEFAULT_METHOD
 from colorizer.video import FilmLimits
 from colorkit.contract import GUIDED_INPUT_SIZE, KIND_ECCV16, KIND_GUIDED
+
+log = logging.getLogger(__name__)
 
 
 class Handlers:
@@ -294,9 +298,10 @@ class Handlers:
         try:
             return prepare_suggester(self.models, build=True)
         except ColorizerError as error:
+            log.warning("no suggested colours: %s", error)
             self._suggest_error = (
-                f"No suggested colours: {error}. Choose the point's colour with the picker "
-                "(or build the model: python -m convert --guided-dist)."
+                f"No suggested colours ({str(error).split(';')[0]}): choose the point's colour with the picker. "
+                "They need the distribution model: python -m convert --guided-dist."
             )
             return None
 
