@@ -185,13 +185,10 @@ def build_demo(
         model.change(lambda chosen: gr.update(visible=chosen == KIND_GUIDED), model, tools.group, **clear)
         button.click(None, None, status, js=WORKING_JS)
         private = {"preprocess": False, "api_visibility": "private", **limits}
+        photo_inputs = [source, *settings, tools.hints]
         for trigger in (button.click, examples.load_input_event.then):  # the button, and a click on an example
-            trigger(handlers.colorize_page, [source, *settings, tools.hints], page_outputs, **private).success(
-                None, js=SCROLL_JS
-            )
-        wire_hint_tools(
-            tools, handlers, source, result, ([source, *settings, tools.hints], page_outputs, private), clear
-        )
+            trigger(handlers.colorize_page, photo_inputs, page_outputs, **private).success(None, js=SCROLL_JS)
+        wire_hint_tools(tools, handlers, source, result, (photo_inputs, page_outputs, private), clear)
         files.change(handlers.clear, None, [gallery, archive, many_status], **clear)
         many_button.click(None, None, many_status, js=WORKING_JS)
         many_button.click(handlers.colorize_many, [files, *settings], [gallery, archive, many_status], **private)
