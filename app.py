@@ -23,6 +23,7 @@ from appkit import config
 from appkit.disk import DiskBudget, claim_folder
 from appkit.guards import only_regular_files_recorded
 from appkit.handlers import Handlers
+from appkit.hint_tools import hint_tools, wire_hint_tools
 from appkit.limits import BodyLimit
 from appkit.memory import limit_malloc_arenas
 from appkit.options import film_limits_of, parse_args
@@ -131,18 +132,7 @@ def build_demo(
                         buttons=["download", "fullscreen"],
                         elem_id="result",
                     )
-                    with gr.Group(visible=False, elem_id="hint-tools") as hint_tools:  # the user-guided model's
-                        with gr.Row():
-                            hint_colour = gr.ColorPicker("#2f6fd6", label="Hint colour", elem_id="hint-colour")
-                            clear_hints = gr.Button("Clear hints", elem_id="clear-hints")
-                        hints = gr.Dataframe(
-                            headers=["x", "y", "color", "size"],
-                            datatype=["number", "number", "str", "number"],
-                            column_count=(4, "fixed"),
-                            interactive=True,
-                            label="Hints: click the colorized photo to add one; edit a row to move it, clear to start again",
-                            elem_id="hints",
-                        )
+                    tools = hint_tools()  # the user-guided model's: points, their colours, suggestions
                     hints_json = gr.Textbox("", visible=False)  # the API's hints: JSON text
             with gr.Tab("Many photos"), gr.Row(equal_height=False):
                 with gr.Column():
@@ -191,21 +181,14 @@ def build_demo(
         # Every event that colorizes shares one concurrency limit (CONCURRENCY_ID), whoever calls it.
         page_outputs = [result, slider, status]
         clear = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
-        source.change(handlers.clear, None, page_outputs, **clear).then(lambda: None, None, hints, **clear)
-        model.change(lambda chosen: gr.update(visible=chosen == KIND_GUIDED), model, hint_tools, **clear)
+        source.change(handlers.clear, None, page_outputs, **clear)
+        model.change(lambda chosen: gr.update(visible=chosen == KIND_GUIDED), model, tools.group, **clear)
         button.click(None, None, status, js=WORKING_JS)
         private = {"preprocess": False, "api_visibility": "private", **limits}
+        photo_inputs = [source, *settings, tools.hints]
         for trigger in (button.click, examples.load_input_event.then):  # the button, and a click on an example
-            trigger(handlers.colorize_page, [source, *settings, hints], page_outputs, **private).success(
-                None, js=SCROLL_JS
-            )
-        # Hints: a click on the result adds one; each change colorizes again with all of them.
-        for edited in (
-            result.select(handlers.add_hint, [hints, hint_colour], hints, **clear),
-            clear_hints.click(lambda: None, None, hints, **clear),
-        ):
-            edited.then(handlers.colorize_page, [source, *settings, hints], page_outputs, **private)
-        hints.input(handlers.colorize_page, [source, *settings, hints], page_outputs, **private)
+            trigger(handlers.colorize_page, photo_inputs, page_outputs, **private).success(None, js=SCROLL_JS)
+        wire_hint_tools(tools, handlers, source, result, (photo_inputs, page_outputs, private), clear)
         files.change(handlers.clear, None, [gallery, archive, many_status], **clear)
         many_button.click(None, None, many_status, js=WORKING_JS)
         many_button.click(handlers.colorize_many, [files, *settings], [gallery, archive, many_status], **private)

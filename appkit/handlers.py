@@ -3,19 +3,26 @@ the API's and the MCP tools' descriptions; the work is ``appkit.requests``' (the
 
 from __future__ import annotations
 
+import logging
+
 import gradio as gr
 
 from appkit.config import MAX_BATCH_FILES, PUBLIC_FILM_LIMITS, PUBLIC_MAX_PIXELS
 from appkit.disk import DiskBudget
 from appkit.requests import colorize_many, colorize_one, colorize_upload_film
 from appkit.uploads import original_name, request_folder, upload_path, user_errors
+from colorizer.color import lightness, split_alpha
 from colorizer.colorizer import MIN_RENDER_SIZE
+from colorizer.decode import read_image
 from colorizer.errors import ColorizerError
-from colorizer.models import ModelSet, prepare
+from colorizer.models import ModelSet, prepare, prepare_suggester
 from colorizer.settings import AUTO, VIBRANCY_DEFAULT, Settings
+from colorizer.suggest import ColourSuggester
 from colorizer.upsample import DEFAULT_METHOD
 from colorizer.video import FilmLimits
 from colorkit.contract import GUIDED_INPUT_SIZE, KIND_ECCV16, KIND_GUIDED
+
+log = logging.getLogger(__name__)
 
 
 class Handlers:
@@ -25,6 +32,7 @@ class Handlers:
         self.models = models
         self.disk = disk
         self.film_limits = film_limits
+        self._suggest_error = ""  # why there are no suggested colours, once building their model failed
 
     def colorize(
         self,
@@ -181,10 +189,9 @@ class Handlers:
     def _colorize_film(
         self, video, vibrancy, render_size, upsample, precision, stabilize, progress, network_every=AUTO
     ):
-        with user_errors():
-            settings = Settings.from_request(
-                vibrancy, render_size, upsample, False, precision, stabilize, network_every=network_every
-            )
+        settings = _settings(
+            vibrancy, render_size, upsample, False, precision, stabilize=stabilize, network_every=network_every
+        )
         source = upload_path(video, what="film")
 
         def report(done: int, total: int | None, rate: float) -> None:
@@ -223,11 +230,80 @@ class Handlers:
             line = f"Model not loaded: {error}"
         return line, gr.update(visible=self.models.path("int8").is_file())
 
-    def add_hint(self, table, colour: str, event: gr.SelectData):
+    @staticmethod
+    def add_hint(table, colour: str, event: gr.SelectData):
         """A click on the colorized photo: a hint of ``colour`` at the pixel clicked (x, y in the
-        photo's own pixels, as Gradio reports them), added to the hints table."""
+        photo's own pixels, as Gradio reports them), added to the hints table and chosen."""
         x, y = event.index
-        return [*hints_rows(table), [int(x), int(y), colour, None]]
+        rows = [*hints_rows(table), [int(x), int(y), colour, None]]
+        return rows, len(rows) - 1
+
+    @staticmethod
+    def choose_row(table, event: gr.SelectData) -> int | None:
+        """A click on a cell of the hints table: its row is the chosen point, counted as
+        ``hints_rows`` counts (blank rows left out; a blank row chooses none)."""
+        rows, row = _table_rows(table), event.index[0]
+        return len(hints_rows(rows[:row])) if hints_rows(rows[row : row + 1]) else None
+
+    def suggest(self, image, table, chosen):
+        """The suggested colours at the chosen point, given the other points (``colorizer.suggest``):
+        the choices (each #rrggbb, labelled with its share) and a note (empty, or why there are
+        none). Without the distribution model (built on first use, like the user-guided one) the
+        page keeps working with the free picker, and the note says so."""
+        rows = hints_rows(table)
+        if chosen is None or not 0 <= chosen < len(rows) or image is None:
+            return self.no_suggestions()
+        point = hints_from_table([rows[chosen]])[0]
+        others = hints_from_table(rows[:chosen] + rows[chosen + 1 :])
+        with user_errors():
+            suggester = self._suggester()
+            if suggester is None:
+                return gr.update(choices=[], value=None, visible=False), self._suggest_error
+            pixels = read_image(upload_path(image), max_pixels=PUBLIC_MAX_PIXELS)
+            found = suggester.suggest(lightness(split_alpha(pixels)[0]), point["x"], point["y"], hints=others)
+        choices = [(f"{share:.0%}", colour) for colour, share in zip(found.colours(), found.share)]
+        return gr.update(choices=choices, value=None, visible=True), ""
+
+    @staticmethod
+    def no_suggestions():
+        """No chosen point: no suggested colours, no note."""
+        return gr.update(choices=[], value=None, visible=False), ""
+
+    @staticmethod
+    def choose_suggestion(table, chosen, colour: str):
+        """A suggested colour chosen: the chosen point takes it, and so does the picker."""
+        return Handlers.recolour_hint(table, chosen, colour), colour
+
+    @staticmethod
+    def recolour_hint(table, chosen, colour: str):
+        """The picker's colour given to the chosen point (the table as it was without one)."""
+        rows = hints_rows(table)
+        if chosen is not None and 0 <= chosen < len(rows):
+            rows[chosen][2] = colour
+        return rows
+
+    @staticmethod
+    def delete_hint(table, chosen):
+        """*Delete point*: the chosen point (else the last one) leaves the table; none is chosen."""
+        rows = hints_rows(table)
+        if rows:
+            del rows[chosen if chosen is not None and 0 <= chosen < len(rows) else -1]
+        return rows, None
+
+    def _suggester(self) -> ColourSuggester | None:
+        """The suggested colours' model, built on first use when missing; None (and the reason in
+        ``_suggest_error``) when it cannot be: tried once, again only once its file exists."""
+        if self._suggest_error and not self.models.suggester_path().exists():
+            return None
+        try:
+            return prepare_suggester(self.models, build=True)
+        except ColorizerError as error:
+            log.warning("no suggested colours: %s", error)
+            self._suggest_error = (
+                f"No suggested colours ({str(error).split(';')[0]}): choose the point's colour with the picker. "
+                "They need the distribution model: python -m convert --guided-dist."
+            )
+            return None
 
     def _colorize_one(self, image, vibrancy, render_size, upsample, keep_colour, precision, model, hints, previews):
         settings = _settings(vibrancy, render_size, upsample, keep_colour, precision, hints)
@@ -252,24 +328,37 @@ class Handlers:
             self.disk.sweep_soon()
 
 
-def _settings(vibrancy, render_size, upsample, keep_colour, precision, hints=None) -> Settings:
+def _settings(vibrancy, render_size, upsample, keep_colour, precision, hints=None, **film) -> Settings:
+    """Every colorize event's settings, checked, with the public server's pixel limit; ``film``:
+    stabilize and network_every."""
     with user_errors():
         return Settings.from_request(
-            vibrancy, render_size, upsample, keep_colour, precision, max_pixels=PUBLIC_MAX_PIXELS, hints=hints or None
+            vibrancy,
+            render_size,
+            upsample,
+            keep_colour,
+            precision,
+            max_pixels=PUBLIC_MAX_PIXELS,
+            hints=hints or None,
+            **film,
         )
 
 
 def hints_rows(table) -> list[list]:
     """The hints table's rows as Gradio hands them over (a DataFrame, its payload {"data": rows},
     or rows), blank rows left out."""
+    return [list(row) for row in _table_rows(table) if any(cell not in (None, "") and cell == cell for cell in row)]
+
+
+def _table_rows(table) -> list:
+    """Every row of the hints table as Gradio hands it over (NaN or None in a blank cell)."""
     if table is None:
         return []
     if isinstance(table, dict):
-        table = table.get("data") or []
-    elif hasattr(table, "to_numpy"):  # a pandas DataFrame
-        table = table.to_numpy().tolist()
-    rows = table
-    return [list(row) for row in rows if any(cell not in (None, "") and cell == cell for cell in row)]  # NaN: blank
+        return table.get("data") or []
+    if hasattr(table, "to_numpy"):  # a pandas DataFrame
+        return table.to_numpy().tolist()
+    return list(table)
 
 
 def hints_from_table(table) -> list[dict] | str | None:

@@ -47,3 +47,53 @@ SCROLL_JS = """() => { if (window.innerWidth >= 768) return;
       setTimeout(scroll, 100); return; }
     document.getElementById('before-after')?.scrollIntoView({behavior: 'smooth', block: 'start'}); };
   scroll(); }"""
+# The hints' points drawn on the colorized photo: a dot of the point's colour in a white ring with a
+# dark edge (seen on any colour), centred on the pixel's centre, where the photo is drawn in its box
+# (object-fit contain). The dots ignore the pointer, so a click on one still reaches the photo. They
+# are drawn again when the table changes, the photo (re)loads, or the page's layout changes.
+MARKERS_JS = """(table) => {
+  const rows = Array.isArray(table) ? table : (table && table.data) || [];
+  window.hintPoints = rows.map(row => ({x: Number(row[0]), y: Number(row[1]), colour: String(row[2] || '')}))
+    .filter(point => Number.isFinite(point.x) && Number.isFinite(point.y) && /^#[0-9a-f]{6}$/i.test(point.colour));
+  if (!window.drawHintPoints) {
+    window.drawHintPoints = () => {
+      document.querySelectorAll('.hint-marker').forEach(marker => marker.remove());
+      const img = document.querySelector('#result img');
+      if (!img || !img.naturalWidth) return;
+      const frame = img.parentElement, box = img.getBoundingClientRect(), outer = frame.getBoundingClientRect();
+      if (getComputedStyle(frame).position === 'static') frame.style.position = 'relative';
+      const scale = Math.min(box.width / img.naturalWidth, box.height / img.naturalHeight);
+      const left = box.left - outer.left - frame.clientLeft + (box.width - img.naturalWidth * scale) / 2;
+      const top = box.top - outer.top - frame.clientTop + (box.height - img.naturalHeight * scale) / 2;
+      for (const point of window.hintPoints) {
+        const marker = document.createElement('div');
+        marker.className = 'hint-marker';
+        marker.style.cssText = `position:absolute; box-sizing:border-box; width:14px; height:14px; margin:-7px 0 0 -7px;
+          border-radius:50%; border:2px solid #fff; box-shadow:0 0 0 1px #000; pointer-events:none; z-index:5;
+          background:${point.colour}; left:${left + (point.x + 0.5) * scale}px; top:${top + (point.y + 0.5) * scale}px`;
+        frame.appendChild(marker);
+      }
+    };
+    document.addEventListener('load', event => event.target.closest?.('#result') && window.drawHintPoints(), true);
+    new ResizeObserver(() => window.drawHintPoints()).observe(document.body);
+  }
+  window.drawHintPoints();
+}"""
+# The suggested colours are radio choices whose values are #rrggbb: each is shown in its colour (its
+# text, the share, in black or white, whichever reads on it), now and whenever the choices change.
+SWATCHES_JS = """() => {
+  const paint = () => document.querySelectorAll('#suggested label').forEach(label => {
+    const colour = label.querySelector('input')?.value;
+    if (!/^#[0-9a-f]{6}$/i.test(colour || '')) return;
+    const [r, g, b] = [1, 3, 5].map(i => parseInt(colour.slice(i, i + 2), 16));
+    label.style.background = colour;
+    label.style.color = 0.299 * r + 0.587 * g + 0.114 * b > 140 ? '#000' : '#fff';
+  });
+  const radio = document.getElementById('suggested');
+  if (radio && !radio.dataset.painted) {
+    radio.dataset.painted = '1';
+    new MutationObserver(paint).observe(radio, {childList: true, subtree: true});
+  }
+  paint();
+  setTimeout(paint, 100);  // in case the new choices are drawn after this runs
+}"""

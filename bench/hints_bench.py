@@ -1,12 +1,13 @@
 """Benchmark: a hinted colorize with the user-guided model against ECCV16's automatic one, same photo,
-same size, side by side in one run (interleaved, so load on the machine falls on both alike).
+same size, side by side in one run (interleaved, so load on the machine falls on all alike); and
+what the page's suggested colours at a point cost (colorizer.suggest, the distribution network).
 
 Run by hand:  python -m bench.hints_bench [--runs 9] [--size 640x480] [--hints 5]
 
 Random weights of the real architectures (the release weights cannot be fetched here; the cost of a
 network does not depend on its weights). Rows: ECCV16 at its trained 224, the user-guided model at
-its trained 256 without hints and with ``--hints`` hints; the hints' own cost (parsing and drawing
-them) is the difference of the last two.
+its trained 256 without hints and with ``--hints`` hints (the hints' own cost, parsing and drawing
+them, is the difference of those two); the suggested colours at one point given those hints.
 """
 
 from __future__ import annotations
@@ -34,8 +35,24 @@ def guided_model_path():
     return path
 
 
+def guided_dist_model_path():
+    """The user-guided network's distribution version (guided-dist.onnx) from the shared prototxt,
+    random weights (built once)."""
+    from convert.guided import convert_guided_dist
+    from testkit.fixtures import GUIDED_DIST_PROTOTXT, official_hull, write_guided_release_caffemodel
+
+    path = WORK_DIR / "bench_guided-dist.onnx"
+    if not path.exists():
+        caffemodel = write_guided_release_caffemodel(WORK_DIR / "bench_guided_release.caffemodel", seed=3)
+        hull = official_hull(WORK_DIR)
+        path.write_bytes(convert_guided_dist(GUIDED_DIST_PROTOTXT, caffemodel, hull).SerializeToString())
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     from colorizer import Colorizer
+    from colorizer.color import lightness
+    from colorizer.suggest import ColourSuggester
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=9)
@@ -51,10 +68,14 @@ def main(argv: list[str] | None = None) -> None:
         for _ in range(args.hints)
     ]
     eccv16, guided = Colorizer(model_path()), Colorizer(guided_model_path())
+    suggester = ColourSuggester(guided_dist_model_path())
     rows = {
         "ECCV16, automatic (224)": lambda: eccv16.colorize(grey),
         "user-guided, no hints (256)": lambda: guided.colorize(grey),
         f"user-guided, {args.hints} hints (256)": lambda: guided.colorize(grey, hints=hints),
+        f"suggested colours, {args.hints} hints": lambda: suggester.suggest(
+            lightness(grey), width / 2, height / 2, hints
+        ),
     }
     times: dict[str, list[float]] = {name: [] for name in rows}
     for call in rows.values():

@@ -86,28 +86,8 @@ class Colorizer:
                 else f"create it with: {convert} (downloads the release) or {convert} --help"
             )
             raise ModelError(f"no model at {self.model_path}; {hint}")
-        requested = providers or choose_providers(device)
-        options = ort.SessionOptions()
-        options.log_severity_level = ORT_LOG_SEVERITY
-        if threads:
-            options.intra_op_num_threads = threads
-        try:
-            self._session = ort.InferenceSession(str(self.model_path), options, providers=requested)
-        except (
-            ort.capi.onnxruntime_pybind11_state.Fail,
-            ort.capi.onnxruntime_pybind11_state.InvalidProtobuf,
-            ort.capi.onnxruntime_pybind11_state.InvalidGraph,
-        ) as error:
-            raise ModelError(f"{self.model_path}: not a loadable ONNX model ({str(error).splitlines()[0]})") from None
-        except ValueError as error:  # unknown provider names
-            raise ProviderError(str(error).splitlines()[0]) from None
+        self._session = open_session(self.model_path, providers=providers, device=device, threads=threads)
         self.providers = self._session.get_providers()
-        missing = [name for name in requested if name not in self.providers]
-        if missing and (providers or device != "auto"):
-            raise ProviderError(
-                f"{', '.join(missing)} could not be started (see onnxruntime's log); "
-                f"running on {', '.join(self.providers)} instead was not requested"
-            )
         self.metadata = self._session.get_modelmeta().custom_metadata_map
         try:
             self.contract = ModelContract.from_metadata(self.metadata)
@@ -252,6 +232,38 @@ class Colorizer:
         if not self.contract.temperature_input:
             raise ModelError(f"{self.model_path} has no temperature input; re-create it with {command_name('convert')}")
         return self.contract.temperature_input
+
+
+def open_session(
+    model_path: Path, *, providers: list[str] | None = None, device: str = "auto", threads: int | None = None
+) -> ort.InferenceSession:
+    """An onnxruntime session for an existing model file: ``providers`` (most preferred first), else
+    those ``device`` names (``providers.choose_providers``); ``threads`` intra-op threads for the
+    CPU (None: one per core). ModelError for a file that is not a loadable ONNX model,
+    ProviderError for providers that are unknown, or named and not started."""
+    requested = providers or choose_providers(device)
+    options = ort.SessionOptions()
+    options.log_severity_level = ORT_LOG_SEVERITY
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        session = ort.InferenceSession(str(model_path), options, providers=requested)
+    except (
+        ort.capi.onnxruntime_pybind11_state.Fail,
+        ort.capi.onnxruntime_pybind11_state.InvalidProtobuf,
+        ort.capi.onnxruntime_pybind11_state.InvalidGraph,
+    ) as error:
+        raise ModelError(f"{model_path}: not a loadable ONNX model ({str(error).splitlines()[0]})") from None
+    except ValueError as error:  # unknown provider names
+        raise ProviderError(str(error).splitlines()[0]) from None
+    active = session.get_providers()
+    missing = [name for name in requested if name not in active]
+    if missing and (providers or device != "auto"):
+        raise ProviderError(
+            f"{', '.join(missing)} could not be started (see onnxruntime's log); "
+            f"running on {', '.join(active)} instead was not requested"
+        )
+    return session
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:

@@ -176,7 +176,17 @@ def hint_radius(hint: Hint, width: int, height: int, grid: tuple[int, int]) -> i
 def snapped_ab(rgb: tuple[int, int, int], lightness: float) -> tuple[float, float]:
     """The (a, b) of an 8-bit sRGB colour moved to ``lightness`` (0..100) and into the sRGB gamut:
     the release's ``snap_ab``, then its 8-bit rounding, then Lab again."""
-    lab = _lab(np.array(rgb, np.float64) / 255)
+    _, a, b = _lab(np.array(rgb, np.float64) / 255)
+    _, a, b = _lab(np.array(snapped_rgb(lightness, a, b), np.float64) / 255)
+    return float(a), float(b)
+
+
+def snapped_rgb(lightness: float, a: float, b: float) -> tuple[int, int, int]:
+    """The 8-bit sRGB colour of CIE Lab (``lightness``, a, b) brought into the sRGB gamut at that
+    lightness as the release's ``snap_ab`` does (up to SNAP_ROUNDS round trips Lab -> RGB clipped
+    to 0..1 -> Lab, the lightness put back each time, until one moves less than SNAP_TOLERANCE),
+    rounded to 8 bits."""
+    lab = np.array([lightness, a, b], np.float64)
     for _ in range(SNAP_ROUNDS):
         lab[0] = lightness
         moved = _lab(np.clip(_rgb(lab), 0.0, 1.0))
@@ -184,9 +194,8 @@ def snapped_ab(rgb: tuple[int, int, int], lightness: float) -> tuple[float, floa
         lab = moved
         if done:
             break
-    in_gamut = np.round(np.clip(_rgb(lab), 0.0, 1.0) * 255) / 255
-    _, a, b = _lab(in_gamut)
-    return float(a), float(b)
+    red, green, blue = (int(value) for value in np.round(np.clip(_rgb(lab), 0.0, 1.0) * 255))
+    return red, green, blue
 
 
 def hint_planes(hints: Sequence[Hint], width: int, height: int, lightness: np.ndarray) -> np.ndarray:

@@ -1,6 +1,7 @@
-"""The models one program serves: the classic ECCV16 model (fp32, and its int8 sibling) and the
-user-guided one, each loaded once, on first use; and ``prepare``, the one way a program readies a
-model (the app and the command line alike)."""
+"""The models one program serves: the classic ECCV16 model (fp32, and its int8 sibling), the
+user-guided one and its colour distribution (suggested colours), each loaded once, on first use;
+and ``prepare`` / ``prepare_suggester``, the one way a program readies a model (the app and the
+command line alike)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,23 @@ from colorizer.colorizer import Colorizer, default_model_path
 from colorizer.errors import ColorizerError, ModelError
 from colorizer.pixels import load_kernels
 from colorizer.provenance import model_sha256
-from colorkit.contract import KIND_ECCV16, KIND_GUIDED, ContractError, default_guided_model_path, model_for_precision
+from colorizer.suggest import ColourSuggester
+from colorkit.contract import (
+    GUIDED_DIST_MODEL_NAME,
+    KIND_ECCV16,
+    KIND_GUIDED,
+    KIND_GUIDED_DIST,
+    ContractError,
+    default_guided_model_path,
+    model_for_precision,
+)
 
 MODELS = (KIND_ECCV16, KIND_GUIDED)  # what a program may serve: classic (automatic), user-guided (hints)
 
 
 class ModelSet:
-    """Colorizers for one fp32 ECCV16 model file, its int8 sibling, and a user-guided model.
+    """Colorizers for one fp32 ECCV16 model file, its int8 sibling, and a user-guided model; the
+    suggested colours of that model's distribution version (``guided-dist.onnx`` beside it).
 
     model_path: the fp32 model (None: ``default_model_path()``, i.e. $COLORIZER_MODEL or models/).
     guided_path: the user-guided model (None: ``default_guided_model_path()``).
@@ -43,6 +54,7 @@ class ModelSet:
         self.providers = providers
         self._lock = threading.Lock()
         self._colorizers: dict[tuple[str, str], Colorizer] = {}
+        self._suggester: ColourSuggester | None = None
 
     def path(self, precision: str = "fp32", model: str = KIND_ECCV16) -> Path:
         """The file of a model (MODELS) and precision: the fp32 file, or the ``-int8.onnx`` beside it;
@@ -67,6 +79,20 @@ class ModelSet:
                     path, precision=precision, threads=self.threads, device=self.device, providers=self.providers
                 )
             return self._colorizers[model, precision]
+
+    def suggester_path(self) -> Path:
+        """The user-guided model's distribution version: ``guided-dist.onnx`` beside it."""
+        return self.path(model=KIND_GUIDED).with_name(GUIDED_DIST_MODEL_NAME)
+
+    def suggester(self) -> ColourSuggester:
+        """The suggested colours (``colorizer.suggest``), loaded on first use; ModelError while
+        ``suggester_path()`` is missing."""
+        with self._lock:
+            if self._suggester is None:
+                self._suggester = ColourSuggester(
+                    self.suggester_path(), threads=self.threads, device=self.device, providers=self.providers
+                )
+            return self._suggester
 
     def sha256(self, precision: str = "fp32", model: str = KIND_ECCV16) -> str:
         """Hex SHA-256 of a model's file (hashed once, ``provenance.model_sha256``)."""
@@ -99,6 +125,21 @@ def prepare(
     return colorizer
 
 
+def prepare_suggester(
+    models: ModelSet,
+    *,
+    build: bool = False,
+    release_dir: Path | None = None,
+    say: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> ColourSuggester:
+    """Ready ``models``' suggested colours as ``prepare`` readies a model: build ``guided-dist.onnx``
+    first if it is missing and ``build`` is set, then load it. ModelError when it cannot be."""
+    path = models.suggester_path()
+    if build and not path.exists():
+        _build(path, KIND_GUIDED_DIST, release_dir, say)
+    return models.suggester()
+
+
 def _build(path: Path, model: str, release_dir: Path | None, say: Callable[[str], None]) -> None:
     from convert.build import RELEASES, ensure_model  # the converter is needed only to build a model
     from convert.errors import ConversionError, DownloadError
@@ -109,7 +150,7 @@ def _build(path: Path, model: str, release_dir: Path | None, say: Callable[[str]
         found, lines = describe_release_dir(release_dir, RELEASES[model].files)
         for line in lines:
             say(line)
-    flag = "" if model == KIND_ECCV16 else " --guided"
+    flag = {KIND_ECCV16: "", KIND_GUIDED: " --guided", KIND_GUIDED_DIST: " --guided-dist"}[model]
     say(f"{path} is missing: building it from the {model} release, as python -m convert{flag} --output {path} would")
     try:
         ensure_model(path, kind=model, **found)
