@@ -1,4 +1,4 @@
-"""A film whose client goes away stops being colorized (reliability round three, item 5): Gradio
+"""A film or a batch of photos whose client goes away stops being colorized (reliability round three, item 5): Gradio
 never stops a running function, and an abandoned film kept a core busy to its last frame. Two ways
 a client goes, on a real server: its connection to the queue's event stream closes (a closed page,
 a client that died), or it cancels (gradio_client's ``Job.cancel``). What is asserted is that the
@@ -7,6 +7,7 @@ then a photo is served."""
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,12 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
+from appkit.abandon import ClientGone
+from appkit.config import MAX_BATCH_FILES
+from appkit.requests import ZIP_NAME, colorize_many
+from colorizer.colorizer import Colorizer
+from colorizer.errors import Interrupted
+from colorizer.settings import Settings
 from testkit.app_server import running_app, server_process
 from testkit.fixtures import photo
 from testkit.queue_client import join, messages, upload
@@ -37,6 +44,7 @@ GONE = "its client has gone; its work stops"  # appkit.abandon's log line
 class Server:
     url: str
     log: Path
+    cache: Path  # GRADIO_TEMP_DIR: uploads and results
     process: psutil.Process
 
 
@@ -44,7 +52,7 @@ class Server:
 def server(synthetic_model, tmp_path_factory):
     work = tmp_path_factory.mktemp("abandon_server")
     with running_app(synthetic_model, work, "--verbose") as url:
-        yield Server(url, work / "app.log", server_process(url))
+        yield Server(url, work / "app.log", work / "gradio", server_process(url))
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +117,35 @@ def test_a_cancelled_film_stops(server, client, film, tmp_path):
         time.sleep(0.2)
     job.cancel()
     assert_work_stops_then_photos_flow(server, client, tmp_path, log_before)
+
+
+def test_a_photo_batch_whose_connection_closes_stops_before_its_next_photo(server, tmp_path):
+    log_before = len(server.log.read_text(errors="replace"))
+    photos = []
+    for index in range(MAX_BATCH_FILES):
+        photos.append((tmp_path / f"{index}.png", f"scan {index}.png"))
+        Image.fromarray(photo(640, 480)).save(photos[-1][0])
+    with httpx.Client(base_url=server.url, trust_env=False, timeout=60) as http:
+        joined = join(http, "colorize_many", [upload(http, photos), 50, 224, "bilinear", False, "fp32", "eccv16"])
+        with messages(http, joined) as stream:  # hang up once the first photo is being colorized
+            next(m for m in stream if m.get("msg") == "progress")
+    deadline = time.monotonic() + SETTLE_WITHIN
+    while GONE not in server.log.read_text(errors="replace")[log_before:]:
+        assert time.monotonic() < deadline, "the batch went on without its client"
+        time.sleep(0.5)
+    assert not list(server.cache.rglob(ZIP_NAME)), "the batch was finished"
+
+
+def test_a_stopped_batch_writes_no_zip(synthetic_model, tmp_path):
+    stop = threading.Event()
+    sources = []
+    for index in range(3):
+        sources.append((f"{index}.png", tmp_path / f"{index}.png"))
+        Image.fromarray(photo(64, 48)).save(sources[-1][1])
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(Interrupted):
+        colorize_many(
+            Colorizer(synthetic_model), sources, out, Settings(), progress=lambda index, name: stop.set(), stop=stop
+        )
+    assert not (out / ZIP_NAME).exists() and ClientGone().is_set() is False  # outside an event: never set
