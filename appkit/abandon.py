@@ -8,6 +8,10 @@ leaves the queue's active jobs, and its place in the concurrency lane goes to th
 while the thread running the function goes on. A film abandoned either way kept colorizing to its
 last frame, beside the request that took its place.
 
+What is read of Gradio is its own (6.31): the event's id and Blocks in ``LocalContext`` (copied into
+the worker thread, as ``gr.Progress`` reads them), the queue's ``active_jobs`` and each event's
+``alive``; tests/test_abandoned_requests.py fails if they change.
+
     stop = ClientGone()                  # inside an event's function (its worker thread)
     colorize_film(..., stop=stop)        # Interrupted within a frame of the client going
 """
