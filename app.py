@@ -248,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     page: gr.Blocks | None = None
     disk = DiskBudget(
         upload_folder,
-        max_bytes=config.MAX_KEPT_BYTES,
+        max_files=args.max_kept_files,
+        max_bytes=args.max_kept_mb * 2**20,
         max_age=config.MAX_KEPT_SECONDS,
         keep=lambda: example_files(page) if page is not None else (),
     )

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 
+from appkit.film_budget import ServerFilmLimits
 from colorizer.limits import DEFAULT_MAX_PIXELS
-from colorizer.video.limits import FilmLimits
 
 PUBLIC_MAX_PIXELS = DEFAULT_MAX_PIXELS  # larger uploads are refused before decoding (ImageTooLargeError)
 MAX_FILE_MB = 25
@@ -22,7 +22,14 @@ MAX_BATCH_FILES = 20  # photos per "Many photos" request
 # 720p at 25 frames/s already keeps one of its two workers busy for several minutes. Each frame costs
 # a network pass however small it is: a minute at 60 frames/s (without a frame limit a minute of
 # 2-pixel frames at 1,000 frames/s, a few hundred KB, would be 60,000 passes, hours of a worker).
-PUBLIC_FILM_LIMITS = FilmLimits(max_seconds=60.0, max_pixels=1280 * 720, max_frames=3600)
+# Each pixel of each frame costs too (decoding, optical flow, upsampling, encoding): with steady
+# colours a 1280x720 frame took 123 ms of CPU, a 320x240 one 49 ms; without, 451 and 318 ms
+# (docs/reliability.md, round three). The frames times the pixels of one frame are held to a minute
+# of 1280x720 at 30 frames/s, half of 3,600 such frames (a minute at 60 frames/s fits up to 640x720).
+PUBLIC_MAX_FILM_TOTAL_PIXELS = 1800 * 1280 * 720
+PUBLIC_FILM_LIMITS = ServerFilmLimits(
+    max_seconds=60.0, max_pixels=1280 * 720, max_frames=3600, max_total_pixels=PUBLIC_MAX_FILM_TOTAL_PIXELS
+)
 CONCURRENCY = 2  # photo requests colorized at once, page, API, MCP and batch together; the others wait
 CONCURRENCY_ID = "colorize"
 # Films run in a lane of their own, one at a time: a film takes minutes of a worker, and two of them
@@ -32,7 +39,8 @@ FILM_CONCURRENCY_ID = "film"
 SESSION_THREADS = max(1, (os.cpu_count() or 1) // CONCURRENCY)
 QUEUE_SIZE = 32  # requests waiting beyond that are refused with "queue is full"
 DELETE_CACHE = (600, 3600)  # every 10 minutes, Gradio deletes its uploads and results older than an hour
-MAX_KEPT_BYTES = 2 * 2**30  # uploads and results kept on disk in all; the oldest go first
+MAX_KEPT_BYTES = 2 * 2**30  # disk taken (blocks) by the uploads and results kept in all; the oldest go first
+MAX_KEPT_FILES = 10_000  # and files (each takes an inode and a block, however small)
 MAX_KEPT_SECONDS = sum(DELETE_CACHE)  # and for at most as long as Gradio keeps its own files
 # The mcp package refuses a body over its own limit (4 MiB) with a bare 413; ours refuses it first,
 # saying what to do instead. A data: URL carries at most ~3 MB of photo (base64 in JSON).

@@ -7,6 +7,7 @@ import logging
 
 import gradio as gr
 
+from appkit.abandon import ClientGone
 from appkit.config import MAX_BATCH_FILES, PUBLIC_FILM_LIMITS, PUBLIC_MAX_PIXELS
 from appkit.disk import DiskBudget
 from appkit.requests import colorize_many, colorize_one, colorize_upload_film
@@ -119,13 +120,15 @@ class Handlers:
                 sources.append((original_name(item), upload_path(item)))
             except gr.Error as refused:
                 sources.append((original_name(item), refused.message))
-        batch = colorize_many(
-            colorizer,
-            sources,
-            request_folder(),
-            settings,
-            progress=lambda index, name: progress(index / len(files), desc=name),
-        )
+        with user_errors():  # stopped for a client that has gone
+            batch = colorize_many(
+                colorizer,
+                sources,
+                request_folder(),
+                settings,
+                progress=lambda index, name: progress(index / len(files), desc=name),
+                stop=ClientGone(),
+            )
         self._sweep()
         failures = "\n".join(f"- {failure}" for failure in batch.failures)
         if not batch.previews:
@@ -206,6 +209,7 @@ class Handlers:
                 original_name=original_name(video),
                 limits=self.film_limits,
                 progress=report,
+                stop=ClientGone(),
             )
         self._sweep()
         return done

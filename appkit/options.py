@@ -1,5 +1,5 @@
 """The app's command line (``python app.py --help``): where to serve, which model, and the public
-film limits a server may change."""
+film limits and disk budget a server may change."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from appkit import config
-from colorizer.video import FilmLimits
+from appkit.film_budget import ServerFilmLimits
 from colorkit.cli import HelpFormatter
 
 EPILOG = """examples:
@@ -64,10 +64,42 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=film.max_frames,
         help="films of more frames are refused before any work (each frame costs a network pass)",
     )
+    parser.add_argument(
+        "--max-film-total-pixels",
+        type=int,
+        default=film.max_total_pixels,
+        help="films whose frames times the pixels of one frame are more are refused before any work "
+        "(each pixel of each frame costs decoding, flow, upsampling and encoding)",
+    )
+    parser.add_argument(
+        "--max-kept-mb",
+        type=positive_int,
+        default=config.MAX_KEPT_BYTES // 2**20,
+        help="disk the uploads and results may take in all (MiB, counted in blocks); the oldest go first",
+    )
+    parser.add_argument(
+        "--max-kept-files",
+        type=positive_int,
+        default=config.MAX_KEPT_FILES,
+        help="uploads and results kept in all; the oldest go first",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
     return parser.parse_args(argv)
 
 
-def film_limits_of(args: argparse.Namespace) -> FilmLimits:
+def film_limits_of(args: argparse.Namespace) -> ServerFilmLimits:
     """The film limits the command line asks for; ColorizerError for one that is not positive."""
-    return FilmLimits(args.max_film_seconds, args.max_film_pixels, args.max_film_frames)
+    return ServerFilmLimits(
+        args.max_film_seconds, args.max_film_pixels, args.max_film_frames, args.max_film_total_pixels
+    )
+
+
+def positive_int(text: str) -> int:
+    """A command-line value that must be a whole number above 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0")
+    return value

@@ -7,6 +7,7 @@ before/after previews written beside a result, many photos gathered into one ZIP
 
 from __future__ import annotations
 
+import threading
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,8 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from appkit.film_budget import within_budget
 from colorizer.colorizer import Colorizer
-from colorizer.errors import ColorizerError
+from colorizer.errors import ColorizerError, Interrupted
 from colorizer.naming import output_names, result_name, upload_name
 from colorizer.pipeline import Progress, Result, colorize_film, colorize_photo
 from colorizer.preview import PREVIEW_SIDE
@@ -83,22 +85,25 @@ def colorize_many(
     settings: Settings,
     *,
     progress: Callable[[int, str], None] = lambda index, name: None,
+    stop: threading.Event | None = None,
 ) -> Batch:
     """Colorize each (original name, file) into one ZIP of ``<stem>_color.png``, named as the command
     line names a folder's outputs (``naming.output_names``), one photo in memory at a time. A source
     given as a string instead of a path is a reason it was refused already; it is listed with the
     failures, as is each file the colorizer refuses; the others are kept. The ZIP is written
-    atomically."""
+    atomically. ``stop`` set: Interrupted before the next photo, and no ZIP."""
     batch = Batch(out_dir / ZIP_NAME)
     names = output_names([upload_name(name) for name, _ in sources], ".png")
     with atomic_writer(batch.archive) as stream, zipfile.ZipFile(stream, "w", zipfile.ZIP_STORED) as archive:
         for index, ((name, source), png_name) in enumerate(zip(sources, names)):  # PNGs are compressed already
+            if stop is not None and stop.is_set():
+                raise Interrupted(name)
             progress(index, name)
             if isinstance(source, str):
                 batch.failures.append(source)
                 continue
             try:
-                done = colorize_photo(colorizer, source, None, settings, previews=True)
+                done = colorize_photo(colorizer, source, None, settings, previews=True, stop=stop)
             except ColorizerError as error:
                 batch.failures.append(str(error))
                 continue
@@ -119,9 +124,12 @@ def colorize_upload_film(
     original_name: str | None,
     limits: FilmLimits,
     progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> Result:
     """Colorize the uploaded film ``source`` into ``out_dir/<original stem>_color.mp4`` within the
-    server's ``limits``; a photo or anything but a film is refused (VideoError) before any work."""
+    server's ``limits`` (a ``ServerFilmLimits``' budget of frames x pixels too,
+    ``film_budget.within_budget``); a photo or anything but a film is refused (VideoError) before
+    any work. ``stop`` set: Interrupted within a frame, and nothing written."""
     name = original_name or source.name
     return colorize_film(
         colorizer,
@@ -129,8 +137,9 @@ def colorize_upload_film(
         out_dir / result_name(name),
         settings,
         name=name,
-        limits=limits,
+        limits=within_budget(source, name, limits),
         progress=progress,
+        stop=stop,
     )
 
 

@@ -13,7 +13,7 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from appkit.config import MAX_FILE_BYTES, MAX_FILE_SIZE
-from colorizer.errors import ColorizerError
+from colorizer.errors import ColorizerError, Interrupted
 
 RUN_FOLDER = "colorizer"  # results and previews, one subfolder per request, inside Gradio's upload folder
 
@@ -62,8 +62,12 @@ def upload_path(value: str | Path | dict | None, what: str = "photo") -> Path:
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the colorizer's refusals into gr.Error carrying the library's one-line message."""
+    """Turn the colorizer's refusals into gr.Error carrying the library's one-line message, and work
+    stopped for a client that has gone (``abandon.ClientGone``) into one that says so (nobody reads
+    it; no traceback in the server's log)."""
     try:
         yield
     except ColorizerError as error:
         raise gr.Error(str(error), print_exception=False) from None
+    except Interrupted:
+        raise gr.Error("Stopped: the request was cancelled.", print_exception=False) from None

@@ -5,8 +5,9 @@
     film_output(Path("out/clip_color.png"))   # out/clip_color.mp4
 
 An output is ``<stem>_color.<format>`` (a film's ``<stem>_color.mp4``, whatever it came in). Names
-of one folder (or one ZIP) are pairwise distinct even case-insensitively (macOS and Windows fold
-case): when two inputs would get the same name (``scan.jpg`` and ``scan.png``), or the name is that
+of one folder (or one ZIP) are pairwise distinct even case-insensitively and whatever the Unicode
+normalisation (macOS and Windows fold case; macOS takes ``Ä`` as one character or as ``A`` and a
+combining diaeresis alike: ``folded``): when two inputs would get the same name (``scan.jpg`` and ``scan.png``), or the name is that
 of a file that stays in the folder, the source suffix is kept (``scan_jpg_color.png``), then a
 counter (``-2``). Each output also claims its film name, so a film's result can never take another
 file's name. Every name fits NAME_MAX_BYTES of UTF-8, the stem cut at a character boundary.
@@ -15,6 +16,7 @@ file's name. Every name fits NAME_MAX_BYTES of UTF-8, the stem cut at a characte
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
@@ -35,15 +37,15 @@ def output_names(names: Sequence[str], suffix: str, reserved: Collection[str] = 
     plain = [fit(source.stem, f"{OUTPUT_SUFFIX}{suffix}") for source in sources]
     counts: dict[str, int] = {}
     for name in plain:
-        counts[name.casefold()] = counts.get(name.casefold(), 0) + 1
-    taken = {name.casefold() for name in reserved}
+        counts[folded(name)] = counts.get(folded(name), 0) + 1
+    taken = {folded(name) for name in reserved}
 
     def claims(name: str) -> set[str]:
-        return {name.casefold(), (name[: -len(suffix)] + FILM_OUTPUT_SUFFIX).casefold()}
+        return {folded(name), folded(name[: -len(suffix)] + FILM_OUTPUT_SUFFIX)}
 
     result = []
     for source, name in zip(sources, plain):
-        if (counts[name.casefold()] > 1 or claims(name) & taken) and source.suffix:
+        if (counts[folded(name)] > 1 or claims(name) & taken) and source.suffix:
             name = fit(source.stem, f"_{source.suffix[1:]}{OUTPUT_SUFFIX}{suffix}")
         number, candidate = 1, name
         while claims(candidate) & taken:
@@ -52,6 +54,12 @@ def output_names(names: Sequence[str], suffix: str, reserved: Collection[str] = 
         taken |= claims(candidate)
         result.append(candidate)
     return result
+
+
+def folded(name: str) -> str:
+    """``name`` as a file system that ignores case and Unicode normalisation compares it (Unicode's
+    canonical caseless match: NFD, case folded, NFD again)."""
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", name).casefold())
 
 
 def result_name(original_name: str | None, suffix: str = ".png") -> str:

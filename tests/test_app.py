@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import subprocess
+import unicodedata
 import urllib.error
 import urllib.request
 import zipfile
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import cv2
 import gradio as gr
+import httpx
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
@@ -32,6 +34,7 @@ from convert import sources
 from convert.pins import describe_release_dir
 from testkit.app_server import REPO_ROOT, app_command, app_env, free_port
 from testkit.fixtures import colorfulness, shared_photos
+from testkit.queue_client import call, upload
 
 pytestmark = pytest.mark.slow  # the app's server and subprocesses: not in the quick subset
 
@@ -488,3 +491,25 @@ def test_server_monitoring_is_off(server_url, route):
     with pytest.raises(urllib.error.HTTPError) as refused:
         opener.open(f"{server_url}{route}", timeout=30)
     assert refused.value.code == 403
+
+
+def test_many_photos_zip_names_differ_on_every_file_system(server_url, tmp_path):
+    """Round three, item 16, through the page's own queue API: names that differ only in case or in
+    Unicode normalisation (macOS takes "Ä" and "A" + a combining diaeresis as one name) get ZIP
+    members that differ there too, and every photo is in the ZIP."""
+    names = ["A.png", "a.png", "\u00c4.png", "A\u0308.png", "Photo.PNG", "photo.png"]
+    files = [(grey_photo(tmp_path / f"{index}.png", 64, 48), name) for index, name in enumerate(names)]
+    with httpx.Client(base_url=server_url, trust_env=False, timeout=120) as http:
+        payloads = upload(http, files)
+        success, output = call(http, "colorize_many", [payloads, 50, 224, "bilinear", False, "fp32", "eccv16"])
+        assert success, output
+        gallery, archive, report = output
+        assert report == f"Colorized {len(names)} of {len(names)} photos."
+        zipped = http.get(archive["url"])
+        zipped.raise_for_status()
+    with zipfile.ZipFile(io.BytesIO(zipped.content)) as opened:
+        members = opened.namelist()
+    assert len(members) == len(names), members
+    as_macos_compares = {unicodedata.normalize("NFD", member).casefold() for member in members}
+    assert len(as_macos_compares) == len(names), members
+    assert sorted(item["caption"] for item in gallery) == sorted(members)

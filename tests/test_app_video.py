@@ -14,6 +14,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from appkit import config, options
+from appkit.film_budget import ServerFilmLimits
 from colorizer.errors import ColorizerError
 from colorizer.naming import result_name
 from colorizer.provenance import KEY_MODEL, KEY_SETTINGS, read_provenance
@@ -83,7 +84,7 @@ def test_default_limits_suit_a_public_page():
 
 def test_film_limits_come_from_the_command_line():
     args = options.parse_args(["--max-film-seconds", "5", "--max-film-pixels", "1000", "--max-film-frames", "7"])
-    assert options.film_limits_of(args) == FilmLimits(5, 1000, 7)
+    assert options.film_limits_of(args) == ServerFilmLimits(5, 1000, 7, config.PUBLIC_MAX_FILM_TOTAL_PIXELS)
     with pytest.raises(ColorizerError, match="must be positive"):
         options.film_limits_of(options.parse_args(["--max-film-frames", "0"]))
 
