@@ -5,6 +5,7 @@ refused with one line; the server still serves photos afterwards."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import cv2
@@ -21,6 +22,7 @@ from colorizer.provenance import KEY_MODEL, KEY_SETTINGS, read_provenance
 from colorizer.settings import Settings
 from colorizer.video import FilmLimits
 from colorkit.files import sha256_file
+from testkit.hostile_films import Written
 from testkit.video_clips import read_film, write_clip
 
 pytestmark = pytest.mark.slow  # films through the app's server: not in the quick subset
@@ -166,3 +168,23 @@ def test_server_still_serves_photos_after_refused_films(client, clips):
     with open(result, "rb") as stream:
         assert stream.read(8) == b"\x89PNG\r\n\x1a\n"
     assert cv2.imread(result).shape[:2] == (64, 96)
+
+
+def test_the_film_tabs_message_names_what_was_changed_on_the_way(synthetic_model, tmp_path, monkeypatch):
+    """A film whose frames change size is written, and the Film tab's message says so (the warning
+    the library keeps in VideoResult.warnings), as the command line prints it on stderr."""
+    from appkit.handlers import Handlers
+    from colorizer.models import ModelSet
+    from testkit.hostile_films import film_cases
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # the handlers read uploads only from here
+    case = next(case for case in film_cases(tmp_path / "films") if case.name == "size_change.avi")
+    expect = case.expect_for("app")
+    assert isinstance(expect, Written) and expect.warning
+    handlers = Handlers(ModelSet(synthetic_model))
+    output, message = handlers.colorize_video_page(
+        str(case.path), 50, 224, "bilinear", False, "fp32", "classic", True, 1, progress=lambda *a, **k: None
+    )
+    assert Path(output).is_file()
+    assert re.search(r"Note: " + expect.warning, message), message
+    assert "size_change_color.mp4:" not in message, "the note names no temporary file"
