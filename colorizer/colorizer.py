@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from colorizer.color import lightness, split_alpha
+from colorizer.color import depth_dtype, lightness, split_alpha
 from colorizer.errors import ColorizerError, ModelError, ProviderError
 from colorizer.guided import check_hints_supported, predict_guided
 from colorizer.heap import release_free_heap
@@ -155,6 +155,7 @@ class Colorizer:
             an output file takes).
         Returns uint8 (depth 16: uint16) HxWx3 RGB, or HxWx4 RGBA with the input's alpha when it had one.
         """
+        depth_dtype(depth)  # a bad depth is refused before the network runs
         prediction = self.predict(image, temperature=temperature, render_size=render_size, hints=hints)
         if keep_colour is not None:
             keep_color = keep_colour

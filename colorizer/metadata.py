@@ -48,9 +48,9 @@ _OURS = re.compile(
     + rb'">.*?</rdf:Description>',
     re.S,
 )
-# What Pillow's EXIF parser and writer raise on data they cannot take, and the preflight's refusal of
-# a block that would cost out of proportion.
-_EXIF_FAULTS = PILLOW_DATA_ERRORS + PILLOW_PARSER_FAULTS + (ColorizerError,)
+# What Pillow's parsers (EXIF, TIFF tags) and EXIF writer raise on data they cannot take, and the
+# preflight's refusal of a block that would cost out of proportion.
+_FAULTS = PILLOW_DATA_ERRORS + PILLOW_PARSER_FAULTS + (ColorizerError,)
 _LEGACY_ITEM = '<rdf:li xml:lang="x-default">'  # the provenance's place in WebP XMP before metadata was kept
 _PROVENANCE = re.compile(r"<colorizer:Provenance>(.*?)</colorizer:Provenance>", re.S)
 
@@ -80,42 +80,44 @@ NO_METADATA = Metadata()
 def read_metadata(image: Image.Image, size: tuple[int, int], name: str) -> Metadata:
     """The EXIF, XMP and IPTC of the opened ``image`` (its file already checked by
     ``colorizer.preflight``), changed as the module docstring says for an output of ``size``
-    (width, height, as displayed). Reads only what Pillow read when opening the file."""
-    return Metadata(_exif(image, size, name), _xmp(image, name), _iptc(image, name))
+    (width, height, as displayed). Reads only what Pillow read when opening the file; a block that
+    cannot be read is left out with a warning."""
+    blocks: list[bytes | None] = []
+    for kind, reader in (("EXIF", _exif), ("XMP", _xmp), ("IPTC", _iptc)):
+        try:
+            blocks.append(reader(image, size, name))
+        except _FAULTS as error:  # metadata never fails a photo
+            log.warning("%s: %s not carried: it cannot be read (%s: %s)", name, kind, type(error).__name__, error)
+            blocks.append(None)
+    return Metadata(*blocks)
 
 
 def _exif(image: Image.Image, size: tuple[int, int], name: str) -> bytes | None:
-    try:
-        if image.format == "TIFF":  # the TIFF's own first directory is its EXIF
-            source = image.getexif()
-        else:
-            raw = _raw_exif(image)
-            if raw is None:
-                return None
-            if not _fits(name, "EXIF", raw):
-                return None
-            check_exif(raw, name)
-            source = Image.Exif()
-            source.load(raw)
-        kept = Image.Exif()
-        for tag, value in source.items():
-            if tag not in STRUCTURE | {EXIF_IFD, GPS_IFD}:
-                kept[tag] = value
-        for pointer in (EXIF_IFD, GPS_IFD):
-            directory = {
-                tag: value for tag, value in source.get_ifd(pointer).items() if tag not in (_MAKER_NOTE, _INTEROP_IFD)
-            }
-            if pointer == EXIF_IFD:
-                directory.update({tag: value for tag, value in zip((_PIXEL_X, _PIXEL_Y), size) if tag in directory})
-            if directory:
-                kept.get_ifd(pointer).update(directory)
-        if not kept and not kept.get_ifd(EXIF_IFD) and not kept.get_ifd(GPS_IFD):
+    if image.format == "TIFF":  # the TIFF's own first directory is its EXIF
+        source = image.getexif()
+    else:
+        raw = _raw_exif(image)
+        if raw is None or not _fits(name, "EXIF", raw):
             return None
-        kept[ORIENTATION] = 1
-        block = kept.tobytes()[len(EXIF_HEADER) :]
-    except _EXIF_FAULTS as error:  # metadata never fails a photo: the EXIF is dropped, with a warning
-        log.warning("%s: EXIF not carried: it cannot be read (%s: %s)", name, type(error).__name__, error)
+        check_exif(raw, name)
+        source = Image.Exif()
+        source.load(raw)
+    kept = Image.Exif()
+    for tag, value in source.items():
+        if tag not in STRUCTURE | {EXIF_IFD, GPS_IFD}:
+            kept[tag] = value
+    for pointer in (EXIF_IFD, GPS_IFD):
+        directory = {
+            tag: value for tag, value in source.get_ifd(pointer).items() if tag not in (_MAKER_NOTE, _INTEROP_IFD)
+        }
+        if pointer == EXIF_IFD:
+            directory.update({tag: value for tag, value in zip((_PIXEL_X, _PIXEL_Y), size) if tag in directory})
+        if directory:
+            kept.get_ifd(pointer).update(directory)
+    if not kept and not kept.get_ifd(EXIF_IFD) and not kept.get_ifd(GPS_IFD):
         return None
+    kept[ORIENTATION] = 1
+    block = kept.tobytes()[len(EXIF_HEADER) :]
     return block if _fits(name, "EXIF", block) else None
 
 
@@ -131,7 +133,7 @@ def _raw_exif(image: Image.Image) -> bytes | None:
     return raw[len(EXIF_HEADER) :] if raw.startswith(EXIF_HEADER) else raw
 
 
-def _xmp(image: Image.Image, name: str) -> bytes | None:
+def _xmp(image: Image.Image, size: tuple[int, int], name: str) -> bytes | None:
     packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
     if isinstance(packet, str):
         packet = packet.encode("utf-8")
@@ -150,7 +152,7 @@ def _upright(match: re.Match) -> bytes:
     return match.group(3) + b"1" + match.group(4)
 
 
-def _iptc(image: Image.Image, name: str) -> bytes | None:
+def _iptc(image: Image.Image, size: tuple[int, int], name: str) -> bytes | None:
     records: object = None
     if image.format == "JPEG":  # Photoshop's APP13 resources: IPTC is resource 0x0404
         resources = image.info.get("photoshop")

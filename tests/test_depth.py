@@ -6,6 +6,7 @@ line and the app alike; ``--depth 8|16`` chooses; JPEG and WebP are 8-bit and re
 from __future__ import annotations
 
 import json
+import sys
 
 import cv2
 import numpy as np
@@ -18,9 +19,13 @@ from colorizer import Colorizer, ColorizerError, cli
 from colorizer.encode import output_depth
 from colorizer.provenance import KEY_SETTINGS, read_provenance
 from colorizer.settings import Settings
+from testkit.fixtures import REPO_ROOT
+from testkit.hostile_bounds import RSS_BYTES_PER_PIXEL, rss_bytes
+from testkit.measured import run_measured
 
 HEIGHT, WIDTH = 96, 640
 MAX_MEAN_DELTA_L = 0.3  # the issue's bound on the mean |L*out - L*in|
+CLI_BASE_RSS_BYTES = 1000 << 20  # interpreter, onnxruntime session, numba kernels (as tests/test_hostile_cli.py)
 
 
 def grey_ramp() -> np.ndarray:
@@ -178,3 +183,25 @@ def test_the_apps_download_keeps_the_inputs_depth(inputs, colorizer, tmp_path):
     assert cv2.imread(str(done.before), cv2.IMREAD_UNCHANGED).dtype == np.uint8
     eight = colorize_one(colorizer, inputs["folder"] / "grey8.png", tmp_path / "8", Settings.from_request())
     assert read_output(eight.result).dtype == np.uint8
+
+
+@pytest.mark.slow  # two CLI runs on megapixel scans
+def test_memory_of_a_16_bit_tiff_grows_with_its_pixels_alone(synthetic_model, tmp_path):
+    """A 16-bit scan into a 16-bit TIFF: the command's peak memory grows, from a 2 MP scan to an 8 MP
+    one, by at most RSS_BYTES_PER_PIXEL a pixel more (the bound every photo has; measured 12.1 B
+    here: uint16 grey in, float32 lightness, uint16 RGB out, the deflated strips and the file), and
+    stays within the bound the hostile tests give a photo of its size."""
+    peaks = {}
+    for width, height in ((1600, 1250), (3200, 2500)):
+        source = tmp_path / f"scan_{width}.tif"
+        coarse = np.random.default_rng(width).uniform(0, 65535, (height // 50, width // 50)).astype(np.float32)
+        tifffile.imwrite(source, cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC).astype(np.uint16))
+        command = [sys.executable, "-m", "colorizer", str(source), "--model", str(synthetic_model), "--format", "tiff"]
+        done = run_measured([*command, "-o", str(tmp_path / "out"), "--jobs", "1"], cwd=REPO_ROOT)
+        assert done.status == 0, done.stderr
+        assert tifffile.imread(tmp_path / "out" / f"scan_{width}_color.tiff").dtype == np.uint16
+        peaks[width * height] = done.peak_mb * 2**20
+        assert peaks[width * height] <= rss_bytes(width * height, base_bytes=CLI_BASE_RSS_BYTES)
+    (small, small_peak), (large, large_peak) = sorted(peaks.items())
+    per_pixel = (large_peak - small_peak) / (large - small)
+    assert per_pixel <= RSS_BYTES_PER_PIXEL, f"{per_pixel:.1f} bytes a pixel more for a larger 16-bit scan"
