@@ -9,6 +9,8 @@ allocated (here).
 Output contract: HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA; grey+alpha becomes RGBA), dtype uint8, or
 uint16 only when the file really stores 16 bits per sample; channel order RGB, C-contiguous, EXIF
 orientation applied (so H and W are the displayed ones). Palettes are always expanded to colours.
+``decode_photo`` also returns the file's EXIF, XMP and IPTC as an output will carry them
+(``colorizer.metadata``), read from the same opened file.
 
 How, and why:
 - Pillow identifies the format and reads the header (size, bit depth, EXIF) without decoding pixels,

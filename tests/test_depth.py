@@ -16,7 +16,7 @@ from skimage.color import rgb2lab
 
 from appkit.requests import colorize_one
 from colorizer import Colorizer, ColorizerError, cli
-from colorizer.encode import output_depth
+from colorizer.encode import encode_image, output_depth
 from colorizer.provenance import KEY_SETTINGS, read_provenance
 from colorizer.settings import Settings
 from testkit.fixtures import REPO_ROOT
@@ -114,6 +114,17 @@ def test_a_bad_depth_is_refused_before_anything_runs(colorizer):
         with pytest.raises(ColorizerError, match="8 bits a sample"):
             Settings(format=format, depth=16).checked()
     assert Settings(format="tif", depth=16).checked().depth == 16
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_a_16_bit_png_is_written_and_read_back_exactly(channels):
+    pixels = np.random.default_rng(channels).integers(0, 65536, (23, 37, channels), dtype=np.uint16)
+    data = encode_image(pixels, "png", text={"Software": "test"})
+    back = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    order = cv2.COLOR_BGRA2RGBA if channels == 4 else cv2.COLOR_BGR2RGB  # OpenCV reads BGR(A)
+    np.testing.assert_array_equal(cv2.cvtColor(back, order), pixels)
+    with pytest.raises(ColorizerError, match="JPG takes uint8"):
+        encode_image(pixels[..., :3], "jpg")
 
 
 @pytest.mark.parametrize(

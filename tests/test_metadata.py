@@ -213,6 +213,18 @@ def test_provenance_and_the_users_xmp_share_one_packet():
     assert xmp_with_text(None, b"<x/>") == b"<x/>"
 
 
+def test_webp_provenance_written_before_metadata_was_kept_is_still_read():
+    """WebP outputs made before held the provenance in dc:description: --resume must still know them."""
+    legacy = (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:description><rdf:Alt><rdf:li xml:lang="x-default">'
+        "Software: colorizer &lt;old&gt;\nModel SHA-256: 00</rdf:li></rdf:Alt></dc:description></rdf:Description>"
+        '</rdf:RDF></x:xmpmeta><?xpacket end="r"?>'
+    ).encode()
+    assert xmp_text(legacy) == {"Software": "colorizer <old>", KEY_MODEL: "00"}
+
+
 @pytest.mark.parametrize("source", ["png", "webp", "tif"])
 def test_a_block_over_the_cap_is_not_carried(tmp_path, caplog, source):
     """An XMP larger than MAX_BLOCK_BYTES (a hostile file's 60 MB, here 1 MB) is left out with a warning;
