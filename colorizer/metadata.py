@@ -16,8 +16,8 @@ What is kept, and how it changes (docs/color.md lists it for users):
   (an input that was itself an output) taken out.
 - IPTC (IIM): the records as they are.
 Each block is at most MAX_BLOCK_BYTES (what one JPEG segment holds, so every format can carry what
-any can); a larger one is not carried, with a warning, and costs no copy. Unreadable metadata is a
-warning too, never a failed photo.
+any can); a larger one is not carried, with a warning, and costs no copy beyond the one Pillow made
+while opening the file. Unreadable metadata is a warning too, never a failed photo.
 """
 
 from __future__ import annotations
@@ -135,11 +135,12 @@ def _raw_exif(image: Image.Image) -> bytes | None:
 
 def _xmp(image: Image.Image, size: tuple[int, int], name: str) -> bytes | None:
     packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
+    # Sized before anything copies it (a str has at most as many characters as its UTF-8 bytes).
+    if not isinstance(packet, (bytes, str)) or not _fits(name, "XMP", packet):
+        return None
     if isinstance(packet, str):
         packet = packet.encode("utf-8")
-    if not isinstance(packet, bytes) or not packet.strip():
-        return None
-    if not _fits(name, "XMP", packet):
+    if not packet.strip() or not _fits(name, "XMP", packet):
         return None
     packet = _OURS.sub(b"", packet)  # an earlier output's provenance: the new one replaces it
     return _ORIENTATION_XMP.sub(lambda match: _upright(match), packet)
@@ -173,7 +174,7 @@ def _iptc(image: Image.Image, size: tuple[int, int], name: str) -> bytes | None:
     return records if _fits(name, "IPTC", records) else None
 
 
-def _fits(name: str, kind: str, block: bytes) -> bool:
+def _fits(name: str, kind: str, block: bytes | str) -> bool:
     """Whether ``block`` is at most MAX_BLOCK_BYTES; else False, with a warning."""
     if len(block) <= MAX_BLOCK_BYTES:
         return True
