@@ -1,5 +1,5 @@
 """Colorize black-and-white photos and films: files, or whole folder trees, into <name>_color.png (or
-.jpg, .webp); films (recognised by their content) into <name>_color.mp4 with their sound.
+.jpg, .webp, .tiff); films (recognised by their content) into <name>_color.mp4 with their sound.
 
 With -o the input tree is mirrored there and a manifest (one JSON line per input: status, error,
 seconds, size, settings, model SHA-256) is kept beside it; --resume makes a rerun do only what is
@@ -19,7 +19,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from colorizer.colorizer import MAX_RENDER_SIZE, MAX_TEMPERATURE, MIN_RENDER_SIZE, MIN_TEMPERATURE
-from colorizer.encode import DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY, FORMATS, LOSSLESS
+from colorizer.encode import ALIASES, DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY, FORMATS, LOSSLESS
 from colorizer.errors import ColorizerError, OutputFolderError
 from colorizer.hints import read_hints_file
 from colorizer.limits import DEFAULT_MAX_PIXELS
@@ -45,6 +45,8 @@ EPILOG = """examples:
   %(prog)s scans/ -o colored/ -r         ... and its subfolders, the tree mirrored under colored/
   %(prog)s scans/ -o colored/ -r --resume    after a crash or Ctrl-C: only what is missing
   %(prog)s a.jpg --format jpg --quality 92   JPEG; --format webp [--quality lossless] for WebP
+  %(prog)s scan16.tif --format tiff      a 16-bit TIFF (deflate) from a 16-bit scan; --depth 8 for 8 bits
+  %(prog)s a.jpg --strip-metadata        no EXIF, XMP or IPTC of the input in the output
   %(prog)s a.jpg --temperature 0.2       more vivid colour (default 0.38; 1.0 is muted)
   %(prog)s a.jpg --keep-color            keep the colour a toned or tinted photo already has
   %(prog)s a.jpg --model models/guided.onnx --hints a.json   colours where you want them
@@ -96,9 +98,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     output.add_argument(
         "--format",
         default="png",
-        choices=[*FORMATS, "jpeg"],
+        choices=[*FORMATS, *ALIASES],
         type=str.lower,
-        help="png is lossless; jpg and webp are smaller",
+        help="png and tiff (deflate) are lossless and hold 16 bits; jpg and webp are smaller",
+    )
+    output.add_argument(
+        "--depth",
+        type=int,
+        choices=[8, 16],
+        help="bits per sample of png and tiff outputs (default: as the input: 16 for a 16-bit PNG or "
+        "TIFF, else 8; jpg and webp are 8)",
+    )
+    output.add_argument(
+        "--strip-metadata",
+        action="store_true",
+        help="write none of the input's EXIF, XMP and IPTC (default: carried, orientation set upright); "
+        "the provenance and the sRGB tag are always written",
     )
     output.add_argument(
         "--quality",
@@ -225,6 +240,8 @@ def check_args(args: argparse.Namespace) -> RunSpec:
         precision="int8" if args.int8 else "fp32",
         format=args.format,
         quality=args.quality,
+        depth=args.depth,
+        strip_metadata=args.strip_metadata,
         max_pixels=args.max_pixels,
         stabilize=args.stabilize,
         network_every=args.network_every,

@@ -1,8 +1,9 @@
 """Colour-space conversions between the user's pixels and CIE Lab, a tile at a time on every core.
 
 The Lab is OpenCV's float Lab: L in 0..100, a and b roughly -128..127, from sRGB in 0..1 (D65).
-The lightness is OpenCV's own conversion (grey uint8/uint16 through a table of it); Lab -> 8-bit
-RGB is a numba kernel with the sRGB curve as a table (``srgb_table``). Both run over tiles of at
+The lightness is OpenCV's own conversion (grey uint8/uint16 through a table of it); Lab -> 8- or
+16-bit RGB is a numba kernel with the sRGB curve as a table of the output's depth (``srgb_table``):
+16 bits come from the float Lab directly, never through an 8-bit step. Both run over tiles of at
 most ``tiles.TILE_PIXELS`` pixels on every core, so a conversion holds only its output whole, plus a
 few tile-sized buffers, whatever the image's shape. The float OpenCV path these replace is kept as
 the reference in ``testkit/pixels_reference.py``; tests/test_pixels.py holds them within one 8-bit
@@ -16,6 +17,7 @@ import functools
 import cv2
 import numpy as np
 
+from colorizer.errors import ColorizerError
 from colorizer.jit import F, kernel
 from colorizer.tiles import Tile, for_each_tile
 
@@ -78,12 +80,29 @@ def grey_lightness_table(dtype: type) -> np.ndarray:
     return table
 
 
+DEPTHS = (8, 16)  # the bits per sample of a result
+_DTYPES = {8: np.uint8, 16: np.uint16}
+
+
+def depth_dtype(depth: int) -> type:
+    """np.uint8 for depth 8, np.uint16 for 16; ColorizerError for any other depth."""
+    if isinstance(depth, bool) or depth not in _DTYPES:
+        raise ColorizerError(f"depth {depth!r} must be 8 or 16 bits")
+    return _DTYPES[depth]
+
+
 def lab_to_rgb8(lightness_plane: np.ndarray, ab: np.ndarray) -> np.ndarray:
     """float32 HxW L (0..100) + float32 HxWx2 ab -> uint8 HxWx3 RGB, out-of-gamut colours clipped."""
+    return lab_to_rgb(lightness_plane, ab, 8)
+
+
+def lab_to_rgb(lightness_plane: np.ndarray, ab: np.ndarray, depth: int) -> np.ndarray:
+    """float32 HxW L (0..100) + float32 HxWx2 ab -> uint8 (depth 8) or uint16 (depth 16) HxWx3 RGB,
+    out-of-gamut colours clipped."""
     plane = np.ascontiguousarray(lightness_plane, dtype=np.float32)
     ab = np.ascontiguousarray(ab, dtype=np.float32)
     height, width = plane.shape
-    out = np.empty((height, width, 3), np.uint8)
+    out: np.ndarray = np.empty((height, width, 3), depth_dtype(depth))
     for_each_tile(lambda tile: lab_to_rgb8_tile(plane, ab, out, *tile), height, width)
     return out
 
@@ -92,8 +111,8 @@ def lab_to_rgb8_tile(
     plane: np.ndarray, ab: np.ndarray, out: np.ndarray, top: int, bottom: int, left: int, right: int
 ) -> None:
     """Rows top:bottom, columns left:right of float32 HxW L and HxWx2 ab into channels 0..2 of the
-    uint8 HxWxC ``out`` (a fourth channel, alpha, is left alone)."""
-    _lab_to_rgb8_tile(plane, ab, out, srgb_table(), top, bottom, left, right)
+    uint8 or uint16 HxWxC ``out`` (a fourth channel, alpha, is left alone)."""
+    _lab_to_rgb8_tile(plane, ab, out, srgb_table(out.dtype.itemsize * 8), top, bottom, left, right)
 
 
 @kernel
@@ -108,25 +127,32 @@ def _lab_to_rgb8_tile(plane, ab, out, table, top, bottom, left, right):
         lab_row_to_rgb8(plane[row, left:right], a, b, indices, table, out[row, left:right])
 
 
-SRGB_TABLE_STEPS = 65535  # the table's entries: 64 KiB, in the L2 cache; 1 value in 1,000 lands a level off
+SRGB_TABLE_STEPS = 65535  # the 8-bit table's entries: 64 KiB, in the L2 cache; 1 value in 1,000 lands a level off
+# The 16-bit table's: 2 MiB; one step is at most 0.045 of a 16-bit level, so a value is the exact
+# curve rounded once, or (rarely, where the exact value lies within 0.045 of a half) its neighbour.
+SRGB_TABLE_STEPS_16 = 1 << 20
 
 
 @functools.cache
-def srgb_table() -> np.ndarray:
-    """uint8 table of the sRGB level of linear light v = (i / SRGB_TABLE_STEPS) ** 2, rounded; read
-    at i = round(sqrt(v) * SRGB_TABLE_STEPS). The square root spends the entries where the curve is
-    steep: one step is at most 0.006 of a level (0.002 in the linear segment near black)."""
-    linear = (np.arange(SRGB_TABLE_STEPS + 1) / SRGB_TABLE_STEPS) ** 2
+def srgb_table(depth: int = 8) -> np.ndarray:
+    """uint8 (depth 8) or uint16 (depth 16) table of the sRGB level of linear light
+    v = (i / steps) ** 2, rounded, steps SRGB_TABLE_STEPS (8) or SRGB_TABLE_STEPS_16 (16); read at
+    i = round(sqrt(v) * steps). The square root spends the entries where the curve is steep: one
+    step is at most 0.006 of an 8-bit level (0.002 in the linear segment near black)."""
+    dtype = depth_dtype(depth)
+    steps = SRGB_TABLE_STEPS if depth == 8 else SRGB_TABLE_STEPS_16
+    linear = (np.arange(steps + 1) / steps) ** 2
     curve = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
-    table = np.rint(curve * 255).astype(np.uint8)
+    table = np.rint(curve * np.iinfo(dtype).max).astype(dtype)
     table.flags.writeable = False
     return table
 
 
 @kernel
 def lab_row_to_rgb8(lightness_row, a, b, indices, table, out_row):
-    """One row: float32 L, a, b (n each) -> channels 0..2 of the uint8 n x C ``out_row``, sRGB
-    clipped to 0..255. ``indices`` is int32 3 x n scratch; ``table`` is ``srgb_table()``.
+    """One row: float32 L, a, b (n each) -> channels 0..2 of the uint8 (or uint16) n x C ``out_row``,
+    sRGB clipped to 0..255 (0..65535). ``indices`` is int32 3 x n scratch; ``table`` is
+    ``srgb_table(depth)`` of the output's depth.
 
     OpenCV's Lab -> XYZ (with its linear segment below L 8 and f 6/29) and XYZ -> linear RGB, in a
     loop that vectorizes; then the sRGB curve from the table (OpenCV interpolates the curve from
@@ -155,12 +181,20 @@ def lab_row_to_rgb8(lightness_row, a, b, indices, table, out_row):
 
 def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
     """HxW alpha in uint8 (returned as is), uint16 or float 0..1 -> uint8 HxW, a tile at a time."""
-    if alpha.dtype == np.uint8:
+    return alpha_to_depth(alpha, 8)
+
+
+def alpha_to_depth(alpha: np.ndarray, depth: int) -> np.ndarray:
+    """HxW alpha in uint8, uint16 or float 0..1 -> uint8 (depth 8) or uint16 (depth 16) HxW, a tile at
+    a time; returned as is when it has that depth already."""
+    dtype = depth_dtype(depth)
+    if alpha.dtype == dtype:
         return alpha
-    out = np.empty(alpha.shape, np.uint8)
+    out: np.ndarray = np.empty(alpha.shape, dtype)
+    top = np.float32(np.iinfo(dtype).max)
 
     def work(tile: Tile) -> None:
-        out[tile.rows, tile.columns] = np.rint(to_unit_float(alpha[tile.rows, tile.columns]) * 255)
+        out[tile.rows, tile.columns] = np.rint(to_unit_float(alpha[tile.rows, tile.columns]) * top)
 
     for_each_tile(work, *alpha.shape)
     return out

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from colorizer.color import lightness, split_alpha
+from colorizer.color import depth_dtype, lightness, split_alpha
 from colorizer.errors import ColorizerError, ModelError, ProviderError
 from colorizer.guided import check_hints_supported, predict_guided
 from colorizer.heap import release_free_heap
@@ -113,6 +113,7 @@ class Colorizer:
         keep_color: bool = False,
         keep_colour: bool | None = None,
         hints: str | Sequence | None = None,
+        depth: int = 8,
     ) -> np.ndarray:
         """Colorize a photo at full resolution: ``finish(predict(image))``.
 
@@ -129,12 +130,16 @@ class Colorizer:
             list of ``{"x": 560, "y": 120, "color": "#2f6fd6"}`` (optionally "size") in the image's
             pixel coordinates (x right, y down), or its JSON text; HintError for a bad one, or for
             hints given to ECCV16. None or []: automatic colorization.
-        Returns uint8 HxWx3 RGB, or HxWx4 RGBA with the input's alpha when it had one.
+        depth: the result's bits per sample, 8 or 16 (16: the colour is converted from the float Lab
+            and rounded once, so a 16-bit input keeps its levels; ``encode.output_depth`` says which
+            an output file takes).
+        Returns uint8 (depth 16: uint16) HxWx3 RGB, or HxWx4 RGBA with the input's alpha when it had one.
         """
+        depth_dtype(depth)  # a bad depth is refused before the network runs
         prediction = self.predict(image, temperature=temperature, render_size=render_size, hints=hints)
         if keep_colour is not None:
             keep_color = keep_colour
-        return self.finish(prediction, upsample=upsample, keep_color=keep_color)
+        return self.finish(prediction, upsample=upsample, keep_color=keep_color, depth=depth)
 
     def predict(
         self,
@@ -176,11 +181,12 @@ class Colorizer:
         upsample: str = DEFAULT_METHOD,
         keep_color: bool = False,
         adjust: Callable[[np.ndarray], np.ndarray] | None = None,
+        depth: int = 8,
     ) -> np.ndarray:
         """The second half of ``colorize``: the prediction's colour at full resolution, joined to the
-        image's own lightness -> uint8 HxWx3 RGB (HxWx4 RGBA with the input's alpha).
+        image's own lightness -> uint8 (depth 16: uint16) HxWx3 RGB (HxWx4 RGBA with the input's alpha).
 
-        upsample, keep_color: as for ``colorize``.
+        upsample, keep_color, depth: as for ``colorize``.
         adjust: a step on the full-resolution float32 HxWx2 ab before it becomes RGB (a film's
             stabilizer); None for a photo.
         """
@@ -194,6 +200,7 @@ class Colorizer:
             method=upsample,
             keep_color=keep_color,
             adjust=adjust,
+            depth=depth,
         )
 
     def predict_ab(

@@ -9,6 +9,8 @@ allocated (here).
 Output contract: HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA; grey+alpha becomes RGBA), dtype uint8, or
 uint16 only when the file really stores 16 bits per sample; channel order RGB, C-contiguous, EXIF
 orientation applied (so H and W are the displayed ones). Palettes are always expanded to colours.
+``decode_photo`` also returns the file's EXIF, XMP and IPTC as an output will carry them
+(``colorizer.metadata``), read from the same opened file.
 
 How, and why:
 - Pillow identifies the format and reads the header (size, bit depth, EXIF) without decoding pixels,
@@ -51,7 +53,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from colorizer.color_management import Profile, input_profile, managed_array, managed_pixels
-from colorizer.errors import ImageDecodeError, ImageTooLargeError
+from colorizer.errors import PILLOW_DATA_ERRORS, PILLOW_PARSER_FAULTS, ImageDecodeError, ImageTooLargeError
 from colorizer.input_file import read_input_file
 from colorizer.limits import (
     DEFAULT_MAX_FILE_BYTES,
@@ -61,6 +63,7 @@ from colorizer.limits import (
     check_limits,
     max_file_bytes,
 )
+from colorizer.metadata import NO_METADATA, Metadata, read_metadata
 from colorizer.preflight import check_exif, check_structure
 from colorizer.signatures import image_kind, looks_like_heic
 
@@ -73,6 +76,7 @@ __all__ = [
     "SUPPORTED_FORMATS",
     "apply_orientation",
     "decode_image",
+    "decode_photo",
     "read_image",
 ]
 
@@ -100,21 +104,34 @@ _ORIENTATIONS: dict[int, tuple[bool, bool, bool]] = {
 # that a bug of ours still surfaces as itself.
 # - Pillow's documented errors for bad data (UnidentifiedImageError and DecompressionBombError are
 #   handled before these):
-_PILLOW_DATA_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
+_PILLOW_DATA_ERRORS = PILLOW_DATA_ERRORS
 # - pillow-heif (libheif) and Pillow's AVIF plugin (libavif) report every failure of the C library,
 #   bad data included, as RuntimeError ("Failed to decode image: Missing or empty image item"):
 _CODEC_ERRORS = (RuntimeError,)
 # - Pillow's pure-Python parsers tripping over fields no check here anticipates (a TIFF field of an
 #   unexpected type -> TypeError, an offset past 2**63 -> OverflowError, ...). Last resort: the checks
 #   in colorizer.preflight refuse the cases known; any other is logged with its type and refused.
-_PARSER_FAULTS = (TypeError, OverflowError, IndexError, KeyError, ZeroDivisionError)
+_PARSER_FAULTS = PILLOW_PARSER_FAULTS
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 
 
 def decode_image(
     data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE, name: str = "image"
 ) -> np.ndarray:
-    """Encoded image bytes -> pixels as displayed.
+    """Encoded image bytes -> pixels as displayed: ``decode_photo``'s pixels, its metadata unread."""
+    return decode_photo(data, max_pixels=max_pixels, max_side=max_side, name=name, metadata=False)[0]
+
+
+def decode_photo(
+    data: bytes,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_side: int = DEFAULT_MAX_SIDE,
+    name: str = "image",
+    metadata: bool = True,
+) -> tuple[np.ndarray, Metadata]:
+    """Encoded image bytes -> (pixels as displayed, the file's EXIF, XMP and IPTC ready to carry
+    into an output, ``colorizer.metadata.read_metadata``; NO_METADATA when ``metadata`` is False).
 
     Returns uint8 or uint16 (16-bit PNG/TIFF only), C-contiguous: HxW grey, HxWx3 RGB or HxWx4 RGBA,
     channel order RGB(A), EXIF orientation applied; animated or multi-page files give their first
@@ -149,6 +166,8 @@ def decode_image(
         # HEIF may decode to another size than its header declared (pillow-heif takes the decoder's).
         check_dimensions(pixels.shape[1], pixels.shape[0], max_pixels=max_pixels, max_side=max_side, name=name)
         orientation = _exif_orientation(image, name)  # after decoding: see the module docstring
+        displayed = apply_orientation(pixels, orientation)
+        carried = read_metadata(image, (displayed.shape[1], displayed.shape[0]), name) if metadata else NO_METADATA
         log.debug(
             "%s: %s %s %dx%d, %d bits, orientation %d -> %s %s",
             name,
@@ -161,7 +180,7 @@ def decode_image(
             pixels.shape,
             pixels.dtype,
         )
-    return np.ascontiguousarray(apply_orientation(pixels, orientation))
+    return np.ascontiguousarray(displayed), carried
 
 
 def read_image(

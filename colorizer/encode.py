@@ -1,9 +1,16 @@
-"""Colorized pixels -> the bytes of an image file (PNG, JPEG or WebP), tagged sRGB (a PNG sRGB chunk;
-the ICC profile ``icc_profiles.srgb_profile`` in JPEG APP2 and in WebP), carrying text entries (the
-provenance the colorizer records): PNG tEXt/iTXt chunks, a JPEG comment, WebP XMP; ``read_text``
-reads them back from a file's first bytes (``read_text_stream`` from an open file, MP4 films
-included). ``colorizer.pipeline`` writes the bytes; ``provenance.looks_complete`` tells whether a
-written file is whole.
+"""Colorized pixels -> the bytes of an image file (PNG, JPEG, WebP or TIFF), tagged sRGB (a PNG sRGB
+chunk; the ICC profile ``icc_profiles.srgb_profile`` in JPEG APP2, WebP and TIFF), carrying text
+entries (the provenance the colorizer records): PNG tEXt/iTXt chunks, a JPEG comment, WebP and TIFF
+XMP (colorizer:Provenance, ``metadata.xmp_with_text``); ``read_text`` reads them back from a file's
+first bytes (``read_text_stream`` from an open file, MP4 films included). ``colorizer.pipeline``
+writes the bytes; ``provenance.looks_complete`` tells whether a written file is whole.
+
+The input's metadata (``metadata.Metadata``) goes where each format keeps it: PNG eXIf, iTXt
+"XML:com.adobe.xmp" and zTXt "Raw profile type iptc" (ImageMagick's and exiftool's form); JPEG APP1
+Exif, APP1 XMP and APP13 Photoshop IPTC; WebP EXIF and XMP chunks (WebP has no place for IPTC); TIFF
+its own tags, EXIF and GPS sub-directories, XMP (700) and IPTC (33723).
+
+Depth: PNG and TIFF take 8 or 16 bits a sample, JPEG and WebP 8 (``check_depth``, ``output_depth``).
 
 Choices, measured with ``python -m bench.encode_bench`` (CPU seconds of one encoding thread, 12 MP):
 - PNG keeps OpenCV's own default (zlib level 1 with the RLE strategy): the fastest lossless setting
@@ -13,6 +20,8 @@ Choices, measured with ``python -m bench.encode_bench`` (CPU seconds of one enco
   by Pillow, which exposes libwebp's effort: lossless at the least effort (method 0) takes 1.1 CPU s
   at 12 MP for a file 15 % smaller than the PNG, where OpenCV's fixed lossless effort took 17 s;
   lossy keeps libwebp's default effort (method 4).
+- TIFF: deflate with the horizontal predictor (``colorizer.tiff``, which says why it is written
+  there); lossless, so it takes no quality either.
 """
 
 from __future__ import annotations
@@ -27,16 +36,29 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from colorizer import tiff
 from colorizer.errors import ColorizerError, ImageEncodeError
 from colorizer.icc_profiles import srgb_profile
+from colorizer.metadata import (
+    EXIF_HEADER,
+    NO_METADATA,
+    Metadata,
+    parse_text_lines,
+    raw_profile,
+    text_lines,
+    xmp_text,
+    xmp_with_text,
+)
 from colorizer.mp4_boxes import read_mp4_text
 
-FORMATS = ("png", "jpg", "webp")
+FORMATS = ("png", "jpg", "webp", "tiff")
 DEFAULT_FORMAT = "png"
-_ALIASES = {"jpeg": "jpg"}
+ALIASES = {"jpeg": "jpg", "tif": "tiff"}
 # The longest side each encoder writes: libpng's default user limit (PNG_USER_WIDTH_MAX / HEIGHT),
-# JPEG's 16-bit header fields, WebP's 14-bit ones.
-MAX_SIDE = {"png": 1_000_000, "jpg": 65_535, "webp": 16_383}
+# JPEG's 16-bit header fields, WebP's 14-bit ones, TIFF's 32-bit ones.
+MAX_SIDE = {"png": 1_000_000, "jpg": 65_535, "webp": 16_383, "tiff": tiff.MAX_SIDE}
+DEPTHS = {"png": (8, 16), "jpg": (8,), "webp": (8,), "tiff": (8, 16)}  # bits per sample each format writes
+LOSSLESS_FORMATS = ("png", "tiff")  # they take no quality
 DEFAULT_JPEG_QUALITY = 95
 DEFAULT_WEBP_QUALITY = 90
 LOSSLESS = "lossless"  # a WebP "quality"
@@ -44,31 +66,33 @@ MIN_QUALITY, MAX_QUALITY = 1, 100
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _IHDR_END = len(PNG_SIGNATURE) + 8 + 13 + 4  # signature, IHDR length+type, 13 data bytes, CRC
-_XMP_ITEM = '<rdf:li xml:lang="x-default">'
+PNG_XMP_KEYWORD = b"XML:com.adobe.xmp"  # the iTXt chunk that holds XMP (Adobe's XMP specification, part 3)
+TIFF_SIGNATURES = (b"II*\0", b"MM\0*")  # classic TIFF, either byte order
+MAX_XMP_READ = 1 << 20  # a TIFF's XMP read for its provenance at most (ours adds ~1 KB to at most 64,000)
 PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 _ICC_PIECE = 65_519  # a JPEG APP2 segment's room for profile bytes (65,535 - 2 - 14)
 
 
 def check_format(format: str) -> str:
     """``format`` (case-insensitive; "jpeg" means "jpg") as one of FORMATS, else ColorizerError."""
-    name = _ALIASES.get(str(format).lower(), str(format).lower())
+    name = ALIASES.get(str(format).lower(), str(format).lower())
     if name not in FORMATS:
         raise ColorizerError(f"unknown output format {format!r}; choose {', '.join(FORMATS)}")
     return name
 
 
 def check_quality(format: str, quality: int | str | None) -> int | str | None:
-    """The quality to encode with: None for PNG (lossless, refuses a quality); ``quality`` 1..100
-    for JPEG (default DEFAULT_JPEG_QUALITY) and WebP (default DEFAULT_WEBP_QUALITY), or LOSSLESS for
-    WebP; else ColorizerError."""
+    """The quality to encode with: None for PNG and TIFF (lossless, they refuse a quality);
+    ``quality`` 1..100 for JPEG (default DEFAULT_JPEG_QUALITY) and WebP (default DEFAULT_WEBP_QUALITY),
+    or LOSSLESS for WebP; else ColorizerError."""
     format = check_format(format)
     if quality is None:
         return {"jpg": DEFAULT_JPEG_QUALITY, "webp": DEFAULT_WEBP_QUALITY}.get(format)
-    if format == "png":
-        raise ColorizerError("PNG is lossless and takes no quality; --quality applies to jpg and webp")
+    if format in LOSSLESS_FORMATS:
+        raise ColorizerError(f"{format.upper()} is lossless and takes no quality; --quality applies to jpg and webp")
     if quality == LOSSLESS:
         if format != "webp":
-            raise ColorizerError(f"{format.upper()} has no lossless mode; choose png or webp")
+            raise ColorizerError(f"{format.upper()} has no lossless mode; choose png, tiff or webp")
         return LOSSLESS
     if (
         isinstance(quality, bool)
@@ -80,6 +104,29 @@ def check_quality(format: str, quality: int | str | None) -> int | str | None:
             f"{' (or lossless)' if format == 'webp' else ''}"
         )
     return int(quality)
+
+
+def check_depth(format: str, depth: int | None) -> int | None:
+    """``depth`` (bits per sample; None: as the input, ``output_depth``) if ``format`` writes it,
+    else ColorizerError: 8 or 16 for PNG and TIFF, 8 for JPEG and WebP."""
+    format = check_format(format)
+    if depth is None:
+        return None
+    if isinstance(depth, bool) or depth not in (8, 16):
+        raise ColorizerError(f"depth {depth!r} must be 8 or 16 bits a sample")
+    if depth not in DEPTHS[format]:
+        raise ColorizerError(f"{format.upper()} holds 8 bits a sample; --depth 16 needs png or tiff")
+    return int(depth)
+
+
+def output_depth(format: str, depth: int | None, input_dtype: np.dtype | type) -> int:
+    """The bits per sample of an output in ``format`` of an input decoded as ``input_dtype``:
+    ``depth`` when given (``check_depth``), else as the input: 16 for a 16-bit input where the
+    format holds 16 bits (PNG, TIFF), else 8."""
+    chosen = check_depth(format, depth)
+    if chosen is not None:
+        return chosen
+    return 16 if np.dtype(input_dtype) == np.uint16 and 16 in DEPTHS[check_format(format)] else 8
 
 
 def check_size(format: str, height: int, width: int, name: str = "image") -> None:
@@ -99,22 +146,32 @@ def encode_image(
     format: str = DEFAULT_FORMAT,
     quality: int | str | None = None,
     text: Mapping[str, str] | None = None,
+    metadata: Metadata = NO_METADATA,
 ) -> bytes:
-    """uint8 HxW grey, HxWx3 RGB or HxWx4 RGBA -> the bytes of a PNG, JPEG or WebP file.
+    """uint8 HxW grey, HxWx3 RGB or HxWx4 RGBA (uint16 too for PNG and TIFF, which then hold 16 bits
+    a sample) -> the bytes of a PNG, JPEG, WebP or TIFF file.
 
     quality: see check_quality. JPEG flattens an alpha channel on white.
     text: entries (keyword -> one-line value) to carry, e.g. ``provenance``: PNG text chunks after
-        IHDR; for JPEG a comment (COM) and for WebP an XMP description, "keyword: value" per line.
+        IHDR; for JPEG a comment (COM), for WebP and TIFF XMP (colorizer:Provenance), "keyword:
+        value" per line.
+    metadata: the input's EXIF, XMP and IPTC, placed as the module docstring says.
     """
     format = check_format(format)
     quality = check_quality(format, quality)
-    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
-        raise ColorizerError(f"expected uint8 HxW, HxWx3 or HxWx4 pixels, got {image.dtype} {image.shape}")
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
+        raise ColorizerError(f"expected HxW, HxWx3 or HxWx4 pixels, got {image.shape}")
+    if image.dtype not in (np.uint8, np.uint16) or (image.dtype == np.uint16 and 16 not in DEPTHS[format]):
+        raise ColorizerError(
+            f"{format.upper()} takes uint8{' or uint16' if 16 in DEPTHS[format] else ''} pixels, got {image.dtype}"
+        )
     check_size(format, *image.shape[:2])
     if format == "jpg" and image.ndim == 3 and image.shape[2] == 4:
         image = flatten_on_white(image)
     if format == "webp":
-        return _encode_webp(image, quality or DEFAULT_WEBP_QUALITY, text)
+        return _encode_webp(image, quality or DEFAULT_WEBP_QUALITY, text, metadata)
+    if format == "tiff":
+        return _encode_tiff(image, text, metadata)
     if image.ndim == 3:
         order = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR  # OpenCV writes BGR(A)
         image = cv2.cvtColor(image, order)
@@ -123,15 +180,15 @@ def encode_image(
     encoded, buffer = cv2.imencode(f".{format}", image, params)
     if not encoded:
         raise ImageEncodeError(f"{format.upper()} encoding failed")
-    data = buffer.tobytes()
-    if format == "png":
-        data = png_with_srgb(data)
-        return png_with_text(data, text) if text else data
-    data = jpeg_with_icc(data, srgb_profile())
-    return jpeg_with_comment(data, text_lines(text)) if text else data
+    if format == "png":  # every chunk added in one copy of the encoder's buffer (a 16-bit PNG is large)
+        chunks = png_metadata_chunks(metadata) + png_text_chunks(text or {}) + png_chunk(b"sRGB", b"\0")
+        return png_with_chunks(buffer.data, chunks)
+    data = jpeg_with_icc(buffer.tobytes(), srgb_profile())
+    data = jpeg_with_comment(data, text_lines(text)) if text else data
+    return jpeg_with_segments(data, jpeg_metadata_segments(metadata))
 
 
-def _encode_webp(image: np.ndarray, quality: int | str, text: Mapping[str, str] | None) -> bytes:
+def _encode_webp(image: np.ndarray, quality: int | str, text: Mapping[str, str] | None, metadata: Metadata) -> bytes:
     """uint8 HxW, HxWx3 RGB or HxWx4 RGBA -> WebP bytes through Pillow (see the module docstring)."""
     options: dict[str, object] = (
         {"lossless": True, "method": 0, "quality": 0, "exact": True}  # exact: keep RGB under alpha 0
@@ -139,14 +196,31 @@ def _encode_webp(image: np.ndarray, quality: int | str, text: Mapping[str, str] 
         else {"quality": quality}
     )
     options["icc_profile"] = srgb_profile()
-    if text:
-        options["xmp"] = xmp_packet(text).encode("utf-8")
+    xmp = xmp_with_text(text, metadata.xmp)
+    if xmp:
+        options["xmp"] = xmp
+    if metadata.exif:
+        options["exif"] = metadata.exif
     stream = io.BytesIO()
     try:
         Image.fromarray(image).save(stream, "WEBP", **options)
     except (OSError, ValueError) as error:
         raise ImageEncodeError(f"WebP encoding failed: {error}") from None
     return stream.getvalue()
+
+
+def _encode_tiff(image: np.ndarray, text: Mapping[str, str] | None, metadata: Metadata) -> bytes:
+    """uint8/uint16 HxW, HxWx3 RGB or HxWx4 RGBA -> TIFF bytes (``colorizer.tiff``; grey is written
+    as RGB, as the colorizer's results always are)."""
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    tags = {tiff.ICC: srgb_profile()}
+    xmp = xmp_with_text(text, metadata.xmp)
+    if xmp:
+        tags[tiff.XMP] = xmp
+    if metadata.iptc:
+        tags[tiff.IPTC] = metadata.iptc
+    return tiff.tiff_bytes(image, tags, metadata.exif_directory())
 
 
 def encode_png(image: np.ndarray, text: Mapping[str, str] | None = None) -> bytes:
@@ -188,31 +262,18 @@ def text_chunk(keyword: str, value: str) -> bytes:
 
 def png_with_srgb(png: bytes) -> bytes:
     """PNG bytes -> the same image tagged sRGB: an sRGB chunk (perceptual intent) after IHDR."""
-    if not png.startswith(PNG_SIGNATURE) or png[12:16] != b"IHDR":
-        raise ValueError("not a PNG that starts with its IHDR chunk")
-    return png[:_IHDR_END] + png_chunk(b"sRGB", b"\0") + png[_IHDR_END:]
+    return png_with_chunks(png, png_chunk(b"sRGB", b"\0"))
 
 
 def png_with_text(png: bytes, text: Mapping[str, str]) -> bytes:
     """PNG bytes -> the same image with a text chunk per ``text`` entry inserted after IHDR (so a
     reader finds them without reading the pixels). The pixel data is not touched."""
-    if not png.startswith(PNG_SIGNATURE) or png[12:16] != b"IHDR":
-        raise ValueError("not a PNG that starts with its IHDR chunk")
-    chunks = b"".join(text_chunk(key, value) for key, value in text.items())
-    return png[:_IHDR_END] + chunks + png[_IHDR_END:]
+    return png_with_chunks(png, png_text_chunks(text))
 
 
-def text_lines(text: Mapping[str, str]) -> str:
-    """Entries -> "keyword: value" lines (the form of the JPEG comment and the WebP description)."""
-    for key, value in text.items():
-        if ":" in key or "\n" in key or "\n" in value:
-            raise ValueError(f"text entry {key!r} must be one line with no ':' in its keyword")
-    return "\n".join(f"{key}: {value}" for key, value in text.items())
-
-
-def parse_text_lines(block: str) -> dict[str, str]:
-    """The inverse of ``text_lines`` (lines without ": " are ignored)."""
-    return dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+def png_text_chunks(text: Mapping[str, str]) -> bytes:
+    """A text chunk (``text_chunk``) per entry of ``text``."""
+    return b"".join(text_chunk(key, value) for key, value in text.items())
 
 
 def jpeg_with_comment(jpeg: bytes, comment: str) -> bytes:
@@ -227,6 +288,64 @@ def jpeg_with_comment(jpeg: bytes, comment: str) -> bytes:
     if jpeg[2:4] == b"\xff\xe0":  # APP0 (JFIF): its length counts its own two bytes
         position += 2 + struct.unpack(">H", jpeg[4:6])[0]
     return jpeg[:position] + b"\xff\xfe" + struct.pack(">H", len(body) + 2) + body + jpeg[position:]
+
+
+def png_with_chunks(png: bytes | memoryview, chunks: bytes) -> bytes:
+    """PNG bytes -> the same PNG with ``chunks`` (whole chunks) right after IHDR (before any image
+    data, as eXIf must be), made in one copy."""
+    view = memoryview(png).cast("B")
+    if bytes(view[:8]) != PNG_SIGNATURE or bytes(view[12:16]) != b"IHDR":
+        raise ValueError("not a PNG that starts with its IHDR chunk")
+    return b"".join([view[:_IHDR_END], chunks, view[_IHDR_END:]])
+
+
+def png_metadata_chunks(metadata: Metadata) -> bytes:
+    """``metadata`` as PNG chunks: eXIf (the TIFF structure), iTXt "XML:com.adobe.xmp" (the XMP
+    packet, uncompressed, as Adobe's XMP specification asks), zTXt "Raw profile type iptc"."""
+    chunks = []
+    if metadata.exif:
+        chunks.append(png_chunk(b"eXIf", metadata.exif))
+    if metadata.xmp:
+        chunks.append(png_chunk(b"iTXt", PNG_XMP_KEYWORD + b"\0\0\0\0\0" + metadata.xmp))
+    if metadata.iptc:
+        profile = raw_profile("iptc", metadata.iptc).encode("latin-1")
+        chunks.append(png_chunk(b"zTXt", b"Raw profile type iptc\0\0" + zlib.compress(profile)))
+    return b"".join(chunks)
+
+
+def jpeg_metadata_segments(metadata: Metadata) -> bytes:
+    """``metadata`` as JPEG segments: APP1 Exif, APP1 XMP, APP13 Photoshop IPTC (resource 0x0404).
+    Each block is at most ``metadata.MAX_BLOCK_BYTES``, so each fits one segment."""
+    segments = []
+    if metadata.exif:
+        segments.append(jpeg_segment(0xE1, EXIF_HEADER + metadata.exif))
+    if metadata.xmp:
+        segments.append(jpeg_segment(0xE1, b"http://ns.adobe.com/xap/1.0/\0" + metadata.xmp))
+    if metadata.iptc:
+        # An image resource: "8BIM", its id, an empty (even-padded) name, the size, the data padded even.
+        resource = b"8BIM" + struct.pack(">H", 0x0404) + b"\0\0" + struct.pack(">I", len(metadata.iptc))
+        resource += metadata.iptc + b"\0" * (len(metadata.iptc) & 1)
+        segments.append(jpeg_segment(0xED, b"Photoshop 3.0\0" + resource))
+    return b"".join(segments)
+
+
+def jpeg_segment(marker: int, body: bytes) -> bytes:
+    """One JPEG marker segment: 0xFF, ``marker``, the length (counting its own two bytes), ``body``."""
+    if len(body) > 0xFFFF - 2:
+        raise ValueError(f"a JPEG segment holds at most 65533 bytes, not {len(body)}")
+    return bytes([0xFF, marker]) + struct.pack(">H", len(body) + 2) + body
+
+
+def jpeg_with_segments(jpeg: bytes, segments: bytes) -> bytes:
+    """JPEG bytes -> the same image with ``segments`` after SOI and the JFIF APP0 segment."""
+    if not segments:
+        return jpeg
+    if not jpeg.startswith(b"\xff\xd8"):
+        raise ValueError("not a JPEG")
+    position = 2
+    if jpeg[2:4] == b"\xff\xe0":  # APP0 (JFIF): its length counts its own two bytes
+        position += 2 + struct.unpack(">H", jpeg[4:6])[0]
+    return jpeg[:position] + segments + jpeg[position:]
 
 
 def jpeg_with_icc(jpeg: bytes, profile: bytes) -> bytes:
@@ -247,38 +366,30 @@ def jpeg_with_icc(jpeg: bytes, profile: bytes) -> bytes:
     return jpeg[:position] + segments + jpeg[position:]
 
 
-def xmp_packet(text: Mapping[str, str]) -> str:
-    """An XMP packet whose dc:description holds ``text_lines(text)``."""
-    from xml.sax.saxutils import escape
-
-    return (
-        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
-        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-        '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:description><rdf:Alt>'
-        f"{_XMP_ITEM}{escape(text_lines(text))}</rdf:li>"
-        '</rdf:Alt></dc:description></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="r"?>'
-    )
-
-
 def read_text(head: bytes) -> dict[str, str]:
-    """The text entries ``encode_image`` wrote into a PNG, JPEG or WebP file whose first bytes are
-    ``head`` ({} when there are none or it is none of these). Never raises on bad data."""
+    """The text entries ``encode_image`` wrote into a PNG, JPEG, WebP or TIFF file whose first bytes
+    are ``head`` ({} when there are none or it is none of these). Never raises on bad data."""
     if head.startswith(PNG_SIGNATURE):
         return read_png_text(head)
     if head.startswith(b"\xff\xd8"):
         return parse_text_lines(_jpeg_comment(head))
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return parse_text_lines(_webp_xmp_description(head))
+        return xmp_text(_webp_xmp(head))
+    if head[:4] in TIFF_SIGNATURES:
+        return _tiff_text(io.BytesIO(head))
     return {}
 
 
 def read_text_stream(stream: BinaryIO, head_bytes: int = 64 * 1024) -> dict[str, str]:
     """``read_text`` of a seekable binary file: its first ``head_bytes``; for WebP, whose XMP
-    chunk follows the image data, each chunk header in turn (seeking over the data); for an MP4
+    chunk follows the image data, each chunk header in turn (seeking over the data); for a TIFF its
+    first directory and the XMP it points to (``colorizer.tiff``); for an MP4
     (``ftyp`` first), its ``moov`` metadata found by box headers (``mp4_boxes.read_mp4_text``)."""
     head = stream.read(head_bytes)
     if head[4:8] == b"ftyp":
         return read_mp4_text(stream)
+    if head[:4] in TIFF_SIGNATURES:
+        return _tiff_text(stream)
     if not (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
         return read_text(head)
     offset = 12
@@ -307,25 +418,30 @@ def _jpeg_comment(head: bytes) -> str:
     return ""
 
 
-def _webp_xmp_description(head: bytes) -> str:
-    """The dc:description text of a WebP file's XMP chunk, or ""."""
-    from xml.sax.saxutils import unescape
-
+def _webp_xmp(head: bytes) -> bytes:
+    """A WebP file's XMP chunk, or b""."""
     offset = 12
     while offset + 8 <= len(head):
         fourcc, size = head[offset : offset + 4], struct.unpack("<I", head[offset + 4 : offset + 8])[0]
         if fourcc == b"XMP ":
-            packet = head[offset + 8 : offset + 8 + size].decode("utf-8", "replace")
-            start = packet.find(_XMP_ITEM)
-            end = packet.find("</rdf:li>", start)
-            return unescape(packet[start + len(_XMP_ITEM) : end]) if 0 <= start < end else ""
+            return head[offset + 8 : offset + 8 + size]
         offset += 8 + size + (size & 1)  # chunks are padded to an even size
-    return ""
+    return b""
+
+
+def _tiff_text(stream: BinaryIO) -> dict[str, str]:
+    """The provenance in the XMP of the TIFF in ``stream`` ({} when none)."""
+    try:
+        directory = tiff.first_directory(stream)
+        packet = tiff.tag_bytes(stream, directory, tiff.XMP, MAX_XMP_READ) if directory else b""
+    except (OSError, struct.error):
+        return {}
+    return xmp_text(packet)
 
 
 def read_png_text(head: bytes) -> dict[str, str]:
     """The tEXt/iTXt (uncompressed) entries of the PNG whose first bytes are ``head``, read up to the
-    first IDAT chunk; {} for anything that is not a PNG. Never raises on bad data."""
+    first IDAT chunk, less the XMP packet (iTXt "XML:com.adobe.xmp"); {} for anything that is not a PNG. Never raises on bad data."""
     if not head.startswith(PNG_SIGNATURE):
         return {}
     entries: dict[str, str] = {}
@@ -340,7 +456,7 @@ def read_png_text(head: bytes) -> dict[str, str]:
             entries[key.decode("latin-1")] = value.decode("latin-1")
         elif kind == b"iTXt" and data.count(b"\0") >= 4:
             key, rest = data.split(b"\0", 1)
-            if rest[:1] == b"\0":  # uncompressed
+            if rest[:1] == b"\0" and key != PNG_XMP_KEYWORD:  # uncompressed; XMP is metadata, not an entry
                 _language, _translated, value = rest[2:].split(b"\0", 2)
                 entries[key.decode("latin-1")] = value.decode("utf-8", "replace")
         offset += 12 + length

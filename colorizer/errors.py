@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import struct
+
+# What Pillow raises for bad data (its documented errors), and what its pure-Python parsers raise on
+# fields no check anticipates (a TIFF field of an unexpected type -> TypeError, ...). Caught only
+# around calls into Pillow (colorizer.decode, colorizer.metadata), never around our own code.
+PILLOW_DATA_ERRORS: tuple[type[Exception], ...] = (OSError, SyntaxError, ValueError, EOFError, struct.error)
+PILLOW_PARSER_FAULTS: tuple[type[Exception], ...] = (TypeError, OverflowError, IndexError, KeyError, ZeroDivisionError)
+
 
 class ColorizerError(Exception):
     """Base class for everything the colorizer refuses or cannot do."""

@@ -35,12 +35,13 @@ import onnxruntime
 
 from colorizer.chroma import analyze_input_color
 from colorizer.color import split_alpha
-from colorizer.decode import decode_image
-from colorizer.encode import check_size, encode_image
+from colorizer.decode import decode_photo
+from colorizer.encode import DEFAULT_FORMAT, check_size, encode_image, output_depth
 from colorizer.errors import ColorizerError, Interrupted, OutputFolderError, VideoError
 from colorizer.hints import parse_hints, read_hints_file
 from colorizer.input_file import read_input_file
 from colorizer.limits import max_file_bytes
+from colorizer.metadata import Metadata
 from colorizer.naming import film_output, hints_file
 from colorizer.preview import as_rgb, preview
 from colorizer.provenance import file_identity, input_identity, model_sha256, provenance_text
@@ -141,18 +142,21 @@ def colorize_photo(
     before/after copies and the note on colour the photo already has."""
     started = time.perf_counter()
     name = name or Path(source).name
-    pixels, identity = _read_photo(source, data, settings, name)
+    pixels, identity, metadata = _read_photo(source, data, settings, name)
     height, width = pixels.shape[:2]
-    format = settings.format or "png"
+    format = settings.format or DEFAULT_FORMAT
     try:
         hints = parse_hints(photo_hints(source, settings) or [], width, height)
         check_size(format, height, width, name)
-        rgb = colorizer.colorize(pixels, **settings.colorize_keywords(), **({"hints": hints} if hints else {}))
+        depth = output_depth(format, settings.depth, pixels.dtype)
+        rgb = colorizer.colorize(
+            pixels, **settings.colorize_keywords(), depth=depth, **({"hints": hints} if hints else {})
+        )
         if stop is not None and stop.is_set():
             raise Interrupted(str(source))
         described = settings.describe(PHOTO, colorizer, hints)
         text = provenance_text(model_hash or model_sha256(colorizer.model_path), described, identity)
-        encoded = encode_image(rgb, format, settings.quality, text)
+        encoded = encode_image(rgb, format, settings.quality, text, metadata)
         if output is not None:
             _write(output, encoded, name)
     except (Failed, OutputFolderError):
@@ -259,14 +263,20 @@ def colorize_video(colorizer, src: Path | str, dst: Path | str, *, text=None, **
     return replace(result, path=dst)
 
 
-def _read_photo(source: Path | str, data: bytes | None, settings: Settings, name: str) -> tuple[np.ndarray, dict]:
+def _read_photo(
+    source: Path | str, data: bytes | None, settings: Settings, name: str
+) -> tuple[np.ndarray, dict, Metadata]:
     """The photo's pixels, decoded from ``data`` or from the file (read with the size limit its
-    pixel limit implies), and the input's identity (``provenance.input_identity``); ColorizerError
-    naming the input for anything unreadable."""
+    pixel limit implies), the input's identity (``provenance.input_identity``) and its metadata to
+    carry (none with ``settings.strip_metadata``); ColorizerError naming the input for anything
+    unreadable."""
     try:
         if data is None:
             data = read_input_file(source, max_bytes=max_file_bytes(settings.max_pixels), name=name)
-        return decode_image(data, max_pixels=settings.max_pixels, name=name), input_identity(data)
+        pixels, metadata = decode_photo(
+            data, max_pixels=settings.max_pixels, name=name, metadata=not settings.strip_metadata
+        )
+        return pixels, input_identity(data), metadata
     except ColorizerError as error:
         raise type(error)(named(str(error), name)) from None
     except OSError as error:

@@ -24,7 +24,8 @@ from typing import BinaryIO
 
 import onnxruntime
 
-from colorizer.encode import PNG_IEND, PNG_SIGNATURE, png_with_text, read_text_stream
+from colorizer import tiff
+from colorizer.encode import PNG_IEND, PNG_SIGNATURE, TIFF_SIGNATURES, png_with_text, read_text_stream
 from colorizer.errors import ColorizerError
 from colorizer.mp4_boxes import BoxError, boxes
 from colorkit.files import sha256_file
@@ -118,7 +119,7 @@ def add_png_text(png: bytes, text: Mapping[str, str]) -> bytes:
 
 
 def read_provenance(path: Path) -> dict[str, str]:
-    """The provenance entries of the PNG, JPEG, WebP or MP4 file at ``path`` ({} when it has none or
+    """The provenance entries of the PNG, JPEG, WebP, TIFF or MP4 file at ``path`` ({} when it has none or
     cannot be read). Reads only the file's first bytes (and WebP's chunk headers, or an MP4's box
     headers and its small metadata boxes); opens only regular files (a FIFO would block)."""
     try:
@@ -148,10 +149,11 @@ def _is_regular(descriptor: int) -> bool:
 
 
 def looks_complete(path: Path) -> bool:
-    """Whether ``path`` is a whole PNG, JPEG, WebP or MP4 file, one rule per format: PNG ends with
-    IEND, JPEG with EOI, WebP's RIFF size matches the file, and an MP4's top-level boxes (``ftyp``
-    first, ``moov`` and ``mdat`` among them) cover the file exactly. Cheap: reads 16 bytes at each
-    end, and for an MP4 each top-level box header. A file written by ``write_image`` or
+    """Whether ``path`` is a whole PNG, JPEG, WebP, TIFF or MP4 file, one rule per format: PNG ends
+    with IEND, JPEG with EOI, WebP's RIFF size matches the file, a TIFF's last strip ends where the
+    file does (``tiff.looks_whole``), and an MP4's top-level boxes (``ftyp`` first, ``moov`` and
+    ``mdat`` among them) cover the file exactly. Cheap: reads 16 bytes at each end, for a TIFF its
+    first directory and strip table, and for an MP4 each top-level box header. A file written by ``write_image`` or
     ``colorize_video`` always is (it appears only by rename); this catches files cut short by other
     tools."""
     try:
@@ -160,6 +162,8 @@ def looks_complete(path: Path) -> bool:
             size = stream.seek(0, 2)
             if head[4:8] == b"ftyp":
                 return _mp4_complete(stream, size)
+            if head[:4] in TIFF_SIGNATURES:
+                return tiff.looks_whole(stream, size)
             stream.seek(max(0, size - 16))
             tail = stream.read()
     except OSError:

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
 from colorizer.colorizer import MIN_RENDER_SIZE, check_precision, check_render_size, check_temperature
-from colorizer.encode import check_format, check_quality
+from colorizer.encode import DEFAULT_FORMAT, check_depth, check_format, check_quality
 from colorizer.errors import ColorizerError
 from colorizer.hints import Hint, hints_record, parse_hints
 from colorizer.limits import DEFAULT_MAX_PIXELS
@@ -47,8 +47,10 @@ AUTO = "auto"  # network_every: on keyframes only, where the carried colour no l
 # Settings that decide only one kind of output: each kind's record leaves the other kind's out, so a
 # resumed run with another film setting does not redo the photos, nor another format the films.
 FILM_ONLY = frozenset({"stabilize", "network_every"})
-PHOTO_ONLY = frozenset({"keep_color", "format", "quality", "max_pixels"})
+PHOTO_ONLY = frozenset({"keep_color", "format", "quality", "max_pixels", "depth", "strip_metadata"})
 OUTPUT = ("format", "quality", "max_pixels")  # recorded only where the output format was chosen
+# Recorded only at these values' others (what an output was made with before they existed).
+UNLESS = {"depth": None, "strip_metadata": False}
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,12 @@ class Settings:
     upsample: how the colour reaches full resolution (``colorizer.upsample.METHODS``).
     keep_color: photos that already have colour keep it where it is strong.
     precision: "fp32", or "int8" for the quantized model.
-    format, quality: a photo's output file ("png", "jpg", "webp"; quality 1..100 or "lossless" for
-        WebP). format None: PNG, not chosen by the user (the app), so not recorded either.
+    format, quality: a photo's output file ("png", "jpg", "webp", "tiff"; quality 1..100 or
+        "lossless" for WebP). format None: PNG, not chosen by the user (the app), so not recorded either.
+    depth: a photo's bits per sample, 8 or 16 (PNG and TIFF only); None: as the input
+        (``encode.output_depth``: 16 for a 16-bit PNG or TIFF input written as PNG or TIFF, else 8).
+    strip_metadata: write none of the input's EXIF, XMP and IPTC into a photo (only the provenance
+        and the sRGB tag); False: carry them (``colorizer.metadata``).
     max_pixels: photos with more pixels are refused before decoding.
     stabilize: films: steady the colour along the motion (False: each frame alone).
     network_every: films: AUTO (the network on keyframes only) or N (on one frame in N; 1: every frame).
@@ -78,6 +84,8 @@ class Settings:
     format: str | None = None
     quality: int | str | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
+    depth: int | None = None
+    strip_metadata: bool = False
     stabilize: bool = True
     network_every: int | str = AUTO
     hints: object = None
@@ -96,10 +104,15 @@ class Settings:
         check_network_every(self.network_every, stabilize=self.stabilize)
         if self.hints is not None:
             parse_hints(self.hints, math.inf, math.inf)  # their form: where they fall is each photo's
+        if not isinstance(self.strip_metadata, bool):
+            raise ColorizerError(f"strip_metadata must be true or false, not {self.strip_metadata!r}")
         if self.format is None:
+            check_depth(DEFAULT_FORMAT, self.depth)
             return self
         format = check_format(self.format)
-        return replace(self, format=format, quality=check_quality(format, self.quality))
+        return replace(
+            self, format=format, quality=check_quality(format, self.quality), depth=check_depth(format, self.depth)
+        )
 
     @classmethod
     def from_request(
@@ -146,8 +159,9 @@ class Settings:
     def describe(self, kind: str | None, colorizer, hints: Sequence[Hint] = ()) -> dict[str, object]:
         """What an output of ``kind`` (PHOTO, FILM; None: every setting, as a manifest row records
         them) made by ``colorizer`` records of these settings: the model's defaults filled in, the
-        output format's settings where one was chosen, the photo's own ``hints`` where it has some,
-        plain JSON types. Equal settings give equal records: the provenance of every output and the
+        output format's settings where one was chosen, depth and strip_metadata where they are not
+        their defaults (UNLESS: records made before they existed stay equal), the photo's own
+        ``hints`` where it has some, plain JSON types. Equal settings give equal records: the provenance of every output and the
         comparison of ``--resume``."""
         values = asdict(self)
         del values["hints"]  # the run's; a photo records those it was colorized with
@@ -159,6 +173,7 @@ class Settings:
         values["precision"] = colorizer.precision
         if self.format is None:
             values = _without(values, frozenset(OUTPUT))
+        values = {name: value for name, value in values.items() if name not in UNLESS or value != UNLESS[name]}
         if kind == PHOTO:
             values = _without(values, FILM_ONLY)
         elif kind == FILM:

@@ -62,6 +62,7 @@ colorize_film(models, film, out / "film", ColorizeOptions.from_request(30), orig
 """
 
 CURRENT_APP = """
+from dataclasses import replace
 from appkit.config import PUBLIC_FILM_LIMITS
 from appkit.requests import colorize_many, colorize_one, colorize_upload_film
 from colorizer.models import ModelSet
@@ -69,8 +70,9 @@ from colorizer.settings import Settings
 
 colorizer = ModelSet(model).get()
 for source in inputs:
-    colorize_one(colorizer, source, out / "app" / source.name, Settings.from_request(), original_name=source.name)
-settings = Settings.from_request(80, 256, "bicubic", True)
+    settings = replace(Settings.from_request(), depth=8)  # 8 bits, as before (see CURRENT_CLI)
+    colorize_one(colorizer, source, out / "app" / source.name, settings, original_name=source.name)
+settings = replace(Settings.from_request(80, 256, "bicubic", True), depth=8)
 colorize_many(colorizer, [(source.name, source) for source in inputs], out / "many", settings)
 colorize_upload_film(
     colorizer,
@@ -134,8 +136,10 @@ def legacy_tree(repo: Path, folder: Path) -> Path:
 
 
 # What the current code is told so that it does what the code before did: the network on every frame
-# of a film (the films' keyframes came later, and change the pixels on purpose).
-CURRENT_CLI = ("--network-every", "1")
+# of a film (the films' keyframes came later, and change the pixels on purpose), and 8-bit results
+# (a 16-bit input, deep.png, gives a 16-bit PNG since archive-grade photos, on purpose too:
+# tests/test_depth.py proves that output; every other input's is 8-bit either way).
+CURRENT_CLI = ("--network-every", "1", "--depth", "8")
 
 
 def run_version(tree: Path, inputs: dict, out: Path, model: Path, app: str, cli_extra=()) -> dict[str, str]:
@@ -173,7 +177,8 @@ def content_digest(data: bytes) -> str:
     decoded pixels (exactly as stored: depth, channels) and its text entries (the provenance), a
     film's coded media (its ``mdat`` boxes) and its metadata, the ``Input`` entry (the input's
     identity, recorded since round three of reliability) left out of both, and ``network_every``
-    (a film's, since keyframes) when it is 1, as it was. Tags that change no pixel
+    (a film's, since keyframes) when it is 1 and ``depth`` (since archive-grade photos) when it is
+    8, as they were. Tags that change no pixel
     (the sRGB tag, since colour management) may differ. Anything else is hashed whole."""
     from colorizer.encode import read_text_stream
     from colorizer.mp4_boxes import boxes
@@ -197,6 +202,8 @@ def content_digest(data: bytes) -> str:
         settings = json.loads(text["Settings"])
         if settings.get("network_every") == 1:
             del settings["network_every"]
+        if settings.get("depth") == 8:
+            del settings["depth"]
         text["Settings"] = json.dumps(settings, sort_keys=True)
     digest = hashlib.sha256(media)
     digest.update(json.dumps(text, sort_keys=True).encode())

@@ -12,7 +12,7 @@ from tests.conftest import REPO_ROOT
 
 PACKAGES = ("colorizer", "appkit", "colorkit", "convert")
 # What reads an input file's content, and what writes an output file, in the library.
-INPUT_READERS = {"read_input_file", "decode_image", "read_image", "open_input", "transcode"}
+INPUT_READERS = {"read_input_file", "decode_image", "decode_photo", "read_image", "open_input", "transcode"}
 OUTPUT_WRITERS = {"atomic_writer", "write_atomically"}  # (video.transcode writes into a stream it is given)
 
 

@@ -13,12 +13,14 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
 from colorizer import Colorizer, read_image
 from colorizer.batch import Context, row_for
+from colorizer.encode import output_depth
 from colorizer.errors import OutputFolderError
 from colorizer.local_job import run_local
 from colorizer.manifest import Manifest, ManifestLockedError, Row, read_rows
@@ -114,9 +116,11 @@ def test_tree_outputs_mirror_the_inputs(tree_run, reference):
     assert written == sorted([*EXPECTED.values(), "manifest.jsonl"])
     for source, output in EXPECTED.items():
         with Image.open(out / output) as image:
-            pixels = np.asarray(image)
             assert image.text[KEY_COMMENT] == "colorized: colours are predicted, not original"
-        np.testing.assert_array_equal(pixels, reference(tree.root / source), err_msg=source)
+        pixels = cv2.imread(str(out / output), cv2.IMREAD_UNCHANGED)  # as stored: 16 bits for a 16-bit input
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGBA if pixels.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+        depth = output_depth("png", None, read_image(tree.root / source).dtype)
+        np.testing.assert_array_equal(pixels, reference(tree.root / source, depth=depth), err_msg=source)
     assert "Traceback" not in result.stderr
 
 
@@ -346,7 +350,7 @@ def test_decoder_surprises_are_failed_rows(tmp_path, monkeypatch, surprise):
     def decode(*args, **kwargs):
         raise surprise
 
-    monkeypatch.setattr("colorizer.pipeline.decode_image", decode)
+    monkeypatch.setattr("colorizer.pipeline.decode_photo", decode)
     job = Job(str(tmp_path / "a.png"), tmp_path / "a_color.png", "a.png")
     row = row_for(EchoColorizer(), job, context(), data=b"whatever")
     assert row.status == "failed" and row.error.startswith("a.png: the decoder failed")

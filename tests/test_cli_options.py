@@ -80,6 +80,8 @@ CASES = {
     "--quality": Case(
         ("--format", "jpg", "--quality", "60"), encode={"format": "jpg", "quality": 60}, changes_pixels=False
     ),
+    "--depth": Case(("--depth", "16"), colorize={"depth": 16}),
+    "--strip-metadata": Case((), elsewhere="tests/test_metadata.py::test_strip_metadata_leaves_only_the_provenance"),
     "--recursive": Case(("--recursive",), changes_pixels=False),
     "--resume": Case(("--resume", "--output-dir", "{out}"), changes_pixels=False),
     "--manifest": Case(("--manifest", "{out}/runs.jsonl"), changes_pixels=False),
