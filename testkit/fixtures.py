@@ -110,11 +110,11 @@ def photo_like_lightness(height: int, width: int, seed: int = 0) -> np.ndarray:
 
 
 def photo(width: int, height: int) -> np.ndarray:
-    """A real photo (grey-converted, resized to width x height) as uint8 HxW; random texture if
-    ../shared is absent."""
+    """A real photo (grey-converted, resized to width x height) as uint8 HxW; a photo-like random
+    lightness (``photo_like_lightness``) if ../shared is absent."""
     photos = sorted((SHARED_FIXTURES / "photos").glob("*.jpg"))
     if photos:
         grey = cv2.cvtColor(cv2.imread(str(photos[0])), cv2.COLOR_BGR2GRAY)
     else:
-        grey = np.random.default_rng(0).integers(0, 256, (480, 640), dtype=np.uint8)
+        grey = (photo_like_lightness(480, 640) * 2.55).round().astype(np.uint8)  # smooth shapes, every tone
     return cv2.resize(grey, (width, height), interpolation=cv2.INTER_CUBIC)  # cv2: (width, height)

@@ -47,10 +47,10 @@ def tinted_pixels() -> np.ndarray:
 
 
 def colourful_pixels() -> np.ndarray:
-    """A saturated RGB photo: hue across the width, the photo's grey as value."""
+    """A saturated RGB photo: hue across the width, the photo's grey (raised to 128..255) as value."""
     grey = grey_pixels()
     hue = np.broadcast_to(np.linspace(0, 179, grey.shape[1], dtype=np.float32), grey.shape).astype(np.uint8)
-    hsv = np.dstack([hue, np.full_like(grey, 255), np.maximum(grey, 40)])
+    hsv = np.dstack([hue, np.full_like(grey, 255), 128 + grey // 2])
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
 
 
