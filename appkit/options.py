@@ -49,28 +49,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
     film = config.PUBLIC_FILM_LIMITS
-    parser.add_argument(
-        "--max-film-seconds", type=float, default=film.max_seconds, help="longer films are refused before any work"
-    )
-    parser.add_argument(
-        "--max-film-pixels",
-        type=int,
-        default=film.max_pixels,
-        help="films whose frames have more pixels (width x height) are refused before any work",
-    )
-    parser.add_argument(
-        "--max-film-frames",
-        type=int,
-        default=film.max_frames,
-        help="films of more frames are refused before any work (each frame costs a network pass)",
-    )
-    parser.add_argument(
-        "--max-film-total-pixels",
-        type=int,
-        default=film.max_total_pixels,
-        help="films whose frames times the pixels of one frame are more are refused before any work "
-        "(each pixel of each frame costs decoding, flow, upsampling and encoding)",
-    )
+    for flag, kind, field, refused in (
+        ("--max-film-seconds", float, "max_seconds", "longer films"),
+        ("--max-film-pixels", int, "max_pixels", "films whose frames have more pixels (width x height)"),
+        ("--max-film-frames", int, "max_frames", "films of more frames (each frame costs a network pass)"),
+        (
+            "--max-film-total-pixels",
+            int,
+            "max_total_pixels",
+            "films whose frames times the pixels of one frame are more (each pixel of each frame costs "
+            "decoding, flow, upsampling and encoding)",
+        ),
+    ):
+        parser.add_argument(
+            flag, type=kind, default=getattr(film, field), help=f"{refused} are refused before any work"
+        )
     parser.add_argument(
         "--max-kept-mb",
         type=positive_int,

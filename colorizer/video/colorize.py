@@ -37,7 +37,7 @@ from colorizer.video.container import (
     video_stream,
 )
 from colorizer.video.keyframes import KeyframeSettings, KeyframeStabilizer
-from colorizer.video.limits import DEFAULT_MAX_FRAME_RATE, check_frame_count, check_frame_length
+from colorizer.video.limits import DEFAULT_MAX_FRAME_RATE, FilmLimits, check_frame_count, check_frame_length
 from colorizer.video.sound import AudioOutcome
 from colorizer.video.stabilize import StabilizerSettings, TemporalStabilizer
 
@@ -271,20 +271,8 @@ def transcode(
             audio = list(container.streams.audio)
             writer = FilmWriter(file, info, audio, crf=crf, name=name, text=text)
             try:
-                _transcode(
-                    container,
-                    video,
-                    audio,
-                    writer,
-                    frames,
-                    info,
-                    name=name,
-                    max_duration=max_duration,
-                    max_pixels=max_pixels,
-                    max_frames=max_frames,
-                    progress=progress,
-                    started=started,
-                )
+                limits = FilmLimits(max_duration, max_pixels, max_frames)
+                _transcode(container, video, audio, writer, frames, info, limits, name, progress, started)
                 writer.close()
             except BaseException:
                 writer.abort()
@@ -335,16 +323,13 @@ def _transcode(
     writer: FilmWriter,
     frames: FrameColorizer,
     info: VideoInfo,
-    *,
+    limits: FilmLimits,
     name: str,
-    max_duration: float | None,
-    max_pixels: int,
-    max_frames: int | None,
     progress: Progress | None,
     started: float,
 ) -> None:
     """Every packet in file order: audio to the writer as it is, video decoded, colorized and
-    written frame by frame; then the check that the film was complete. The limits probe checked
+    written frame by frame; then the check that the film was complete. The ``limits`` probe checked
     from the header and the packets are checked again on the frames themselves."""
     size = (info.height, info.width)
     resized = False  # a frame of another size was met (and scaled to the first frame's)
@@ -356,10 +341,10 @@ def _transcode(
         if packet.stream.type == "audio":
             writer.write_audio(packet)
             continue
-        for frame in decode_packet(packet, name, max_pixels):
-            _check_time(frame, info.start_time, max_duration, name)
-            check_frame_size(frame.width, frame.height, max_pixels, name)
-            check_frame_count(writer.frames + 1, max_frames, name)
+        for frame in decode_packet(packet, name, limits.max_pixels):
+            _check_time(frame, info.start_time, limits.max_seconds, name)
+            check_frame_size(frame.width, frame.height, limits.max_pixels, name)
+            check_frame_count(writer.frames + 1, limits.max_frames, name)
             previous_pts = _check_lengths(frame, previous_pts, info, name)
             if (frame.height, frame.width) != size and not resized:
                 resized = True
