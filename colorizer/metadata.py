@@ -33,7 +33,7 @@ from PIL import Image
 
 from colorizer.errors import PILLOW_DATA_ERRORS, PILLOW_PARSER_FAULTS, ColorizerError
 from colorizer.preflight import check_exif
-from colorizer.tiff import EXIF_IFD, GPS_IFD, ORIENTATION, STRUCTURE
+from colorizer.tiff import EXIF_IFD, GPS_IFD, ORIENTATION, STRUCTURE, as_read
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +105,12 @@ def _exif(image: Image.Image, size: tuple[int, int], name: str) -> bytes | None:
     kept = Image.Exif()
     for tag, value in source.items():
         if tag not in STRUCTURE | {EXIF_IFD, GPS_IFD}:
-            kept[tag] = value
+            kept[tag] = as_read(value)
     for pointer in (EXIF_IFD, GPS_IFD):
         directory = {
-            tag: value for tag, value in source.get_ifd(pointer).items() if tag not in (_MAKER_NOTE, _INTEROP_IFD)
+            tag: as_read(value)
+            for tag, value in source.get_ifd(pointer).items()
+            if tag not in (_MAKER_NOTE, _INTEROP_IFD)
         }
         if pointer == EXIF_IFD:
             directory.update({tag: value for tag, value in zip((_PIXEL_X, _PIXEL_Y), size) if tag in directory})

@@ -56,6 +56,16 @@ STRUCTURE = frozenset(
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
 
 
+def as_read(value: object) -> object:
+    """A tag's value as Pillow read it -> the value that Pillow writes back as it was read. Pillow
+    reads an ASCII tag's bytes as Latin-1 but writes "?" for every character past ASCII, and cameras,
+    Lightroom, exiftool and Windows put UTF-8 there (a description, an artist's name): such a text
+    goes back as its bytes (a tag Pillow does not know is then written as BYTE, not ASCII)."""
+    if isinstance(value, str) and not value.isascii():
+        return value.encode("latin-1")
+    return value
+
+
 def tiff_bytes(image: np.ndarray, tags: Mapping[int, bytes], exif: Image.Exif | None = None) -> bytes:
     """uint8 or uint16 HxWx3 RGB or HxWx4 RGBA (alpha unassociated) -> a little-endian TIFF file,
     deflate-compressed with the horizontal predictor.
@@ -73,11 +83,11 @@ def tiff_bytes(image: np.ndarray, tags: Mapping[int, bytes], exif: Image.Exif | 
     if exif is not None:
         for tag, value in exif.items():
             if tag not in STRUCTURE | {EXIF_IFD, GPS_IFD}:
-                directory[tag] = value
+                directory[tag] = as_read(value)
         for pointer in (EXIF_IFD, GPS_IFD):
             sub = exif.get_ifd(pointer)
             if sub:
-                directory[pointer] = dict(sub)
+                directory[pointer] = {tag: as_read(value) for tag, value in sub.items()}
                 directory.tagtype[pointer] = TiffTags.LONG  # a dict of type LONG: a sub-directory
     bits = image.dtype.itemsize * 8
     rows = _rows_per_strip(image)

@@ -20,7 +20,7 @@ from PIL import Image, ImageFile, IptcImagePlugin, PngImagePlugin, TiffImagePlug
 
 from colorizer import cli
 from colorizer.decode import decode_photo
-from colorizer.encode import FORMATS
+from colorizer.encode import FORMATS, encode_image
 from colorizer.metadata import MAX_BLOCK_BYTES, xmp_text, xmp_with_text
 from colorizer.provenance import KEY_MODEL, KEY_SETTINGS, read_provenance
 
@@ -246,3 +246,27 @@ def test_unreadable_exif_is_a_warning_not_a_failure(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         pixels, metadata = decode_photo(path.read_bytes(), name=path.name)
     assert metadata.exif is None and pixels.shape[:2] == (STORED_HEIGHT, STORED_WIDTH)
+
+
+@pytest.mark.parametrize("source", ["jpg", "tif"])
+@pytest.mark.parametrize("format", FORMATS)
+def test_text_that_is_not_ascii_is_carried_byte_for_byte(tmp_path, source, format):
+    """EXIF's text tags are ASCII by the standard, but cameras, Lightroom, exiftool and Windows write
+    UTF-8 there (a description, an artist's name): it must come out as it went in, not as "?"."""
+    description, artist = "Überfahrt — the harbour at dawn".encode(), "Zoë Müller".encode()
+    exif = Image.Exif()
+    exif[0x010E], exif[0x013B] = description, artist
+    exif.get_ifd(0x8769)[0x9003] = TAKEN
+    path = tmp_path / f"utf8.{source}"
+    if source == "jpg":
+        Image.fromarray(stored_pixels()).save(path, "JPEG", exif=exif.tobytes())
+    else:
+        directory = TiffImagePlugin.ImageFileDirectory_v2()
+        directory[0x010E], directory[0x013B] = description, artist
+        Image.fromarray(stored_pixels()).save(path, "TIFF", tiffinfo=directory)
+    _pixels, metadata = decode_photo(path.read_bytes(), name=path.name)
+    written = encode_image(np.zeros((8, 8, 3), np.uint8), format, metadata=metadata)
+    with Image.open(io.BytesIO(written)) as image:
+        carried = image.getexif()
+    as_stored = [carried.get(tag, "").encode("latin-1") for tag in (0x010E, 0x013B)]  # Pillow reads Latin-1
+    assert as_stored == [description, artist], f"{source} -> {format}: {as_stored}"
