@@ -270,3 +270,23 @@ def test_text_that_is_not_ascii_is_carried_byte_for_byte(tmp_path, source, forma
         carried = image.getexif()
     as_stored = [carried.get(tag, "").encode("latin-1") for tag in (0x010E, 0x013B)]  # Pillow reads Latin-1
     assert as_stored == [description, artist], f"{source} -> {format}: {as_stored}"
+
+
+@pytest.mark.parametrize("writer", ["imagej", "shaped"])
+def test_a_tiff_writers_description_of_its_layout_is_not_carried(tmp_path, writer):
+    """tifffile and ImageJ (Fiji) describe the input's layout in its ImageDescription (ImageJ's
+    "images=1 mode=grayscale min= max=", tifffile's {"shape": [h, w]}): carried into an RGB result it
+    made tifffile read a shape the pixels do not have and Fiji show the colour as grey. A user's
+    description is carried (the other tests)."""
+    tifffile = pytest.importorskip("tifffile")
+    path = tmp_path / f"{writer}.tif"
+    grey = np.linspace(0, 65535, 40 * 60).reshape(40, 60).astype(np.uint16)
+    tifffile.imwrite(path, grey, imagej=writer == "imagej", metadata={} if writer == "shaped" else None)
+    with tifffile.TiffFile(path) as written:
+        assert written.is_imagej or written.is_shaped, "the input must carry its writer's description"
+    _pixels, metadata = decode_photo(path.read_bytes(), name=path.name)
+    output = tmp_path / "out.tiff"
+    output.write_bytes(encode_image(np.zeros((40, 60, 3), np.uint16), "tiff", metadata=metadata))
+    with tifffile.TiffFile(output) as result:
+        assert not (result.is_imagej or result.is_shaped), result.pages[0].description
+        assert result.series[0].shape == (40, 60, 3)
