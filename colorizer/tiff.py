@@ -51,6 +51,7 @@ DEFLATE, RGB, HORIZONTAL, UNASSOCIATED_ALPHA = 8, 2, 2, 2
 STRUCTURE = frozenset(
     {254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 284, 290, 291, 292, 293, 317}
     | {318, 319, 320, 321, 322, 323, 324, 325, 330, 332, 338, 339, 340, 341, 347, 513, 514, 515, 530, 531, 532}
+    | {301, 342, 529}  # the input's transfer function (a 16-bit one is 128 KB) and range, YCbCr coefficients
     | {XMP, IPTC, ICC, 34377, 37724}  # XMP, IPTC, ICC, Photoshop resources, layers: carried apart or not
 )
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}

@@ -290,3 +290,20 @@ def test_a_tiff_writers_description_of_its_layout_is_not_carried(tmp_path, write
     with tifffile.TiffFile(output) as result:
         assert not (result.is_imagej or result.is_shaped), result.pages[0].description
         assert result.series[0].shape == (40, 60, 3)
+
+
+def test_a_16_bit_tiffs_transfer_function_is_left_out_and_its_exif_carried(tmp_path):
+    """A TransferFunction (tag 301) describes the input's tone curve, not the sRGB result's; a 16-bit
+    scan's holds 65,536 numbers (128 KB), which took the EXIF past the cap: the date and description
+    were lost with it."""
+    tifffile = pytest.importorskip("tifffile")
+    path = tmp_path / "curve.tif"
+    grey = np.linspace(0, 65535, 40 * 60).reshape(40, 60).astype(np.uint16)
+    curve = (np.linspace(0, 1, 1 << 16) ** (1 / 2.2) * 65535).astype(np.uint16)
+    curve_tag = (301, "H", 1 << 16, curve)
+    tifffile.imwrite(path, grey, description=DESCRIPTION, datetime=TAKEN, metadata=None, extratags=[curve_tag])
+    _pixels, metadata = decode_photo(path.read_bytes(), name=path.name)
+    carried = metadata.exif_directory()
+    assert carried is not None, "the EXIF was left out"
+    assert (carried.get(0x010E), carried.get(0x0132)) == (DESCRIPTION, TAKEN)
+    assert 301 not in carried
