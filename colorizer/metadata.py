@@ -210,7 +210,7 @@ def _raw_profile(text: str) -> bytes | None:
         data = bytes.fromhex("".join(parts[2].split()))
     except ValueError:
         return None
-    return data if length <= MAX_BLOCK_BYTES and len(data) == length else None
+    return data if len(data) == length else None  # its size is the caller's to check (``_fits``)
 
 
 def raw_profile(kind: str, data: bytes) -> str:

@@ -307,3 +307,17 @@ def test_a_16_bit_tiffs_transfer_function_is_left_out_and_its_exif_carried(tmp_p
     assert carried is not None, "the EXIF was left out"
     assert (carried.get(0x010E), carried.get(0x0132)) == (DESCRIPTION, TAKEN)
     assert 301 not in carried
+
+
+def test_a_png_raw_profile_over_the_cap_is_left_out_with_a_warning(tmp_path, caplog):
+    """ImageMagick's text form of an IPTC block larger than MAX_BLOCK_BYTES: not carried, and said so
+    (as for every other block over the cap), not dropped in silence."""
+    records = (b"\x1c\x02\x19" + struct.pack(">H", 200) + b"k" * 200) * (MAX_BLOCK_BYTES // 200)
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Raw profile type iptc", f"\niptc\n{len(records):8d}\n{records.hex()}\n", zip=True)
+    path = tmp_path / "keywords.png"
+    Image.fromarray(stored_pixels()).save(path, "PNG", pnginfo=info)
+    with caplog.at_level(logging.WARNING, logger="colorizer.metadata"):
+        _pixels, metadata = decode_photo(path.read_bytes(), name=path.name)
+    assert metadata.iptc is None
+    assert "IPTC not carried" in caplog.text and path.name in caplog.text
