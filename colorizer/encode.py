@@ -284,9 +284,7 @@ def jpeg_with_comment(jpeg: bytes, comment: str) -> bytes:
     body = comment.encode("utf-8")
     if len(body) > 0xFFFF - 2:
         raise ValueError("a JPEG comment holds at most 65533 bytes")
-    position = 2
-    if jpeg[2:4] == b"\xff\xe0":  # APP0 (JFIF): its length counts its own two bytes
-        position += 2 + struct.unpack(">H", jpeg[4:6])[0]
+    position = _after_app0(jpeg)
     return jpeg[:position] + b"\xff\xfe" + struct.pack(">H", len(body) + 2) + body + jpeg[position:]
 
 
@@ -342,10 +340,15 @@ def jpeg_with_segments(jpeg: bytes, segments: bytes) -> bytes:
         return jpeg
     if not jpeg.startswith(b"\xff\xd8"):
         raise ValueError("not a JPEG")
-    position = 2
-    if jpeg[2:4] == b"\xff\xe0":  # APP0 (JFIF): its length counts its own two bytes
-        position += 2 + struct.unpack(">H", jpeg[4:6])[0]
+    position = _after_app0(jpeg)
     return jpeg[:position] + segments + jpeg[position:]
+
+
+def _after_app0(jpeg: bytes) -> int:
+    """Where a JPEG's added segments go: after SOI and the JFIF APP0 segment that must come first."""
+    if jpeg[2:4] != b"\xff\xe0":
+        return 2
+    return 4 + struct.unpack(">H", jpeg[4:6])[0]  # APP0's length counts its own two bytes
 
 
 def jpeg_with_icc(jpeg: bytes, profile: bytes) -> bytes:
@@ -360,9 +363,7 @@ def jpeg_with_icc(jpeg: bytes, profile: bytes) -> bytes:
         b"\xff\xe2" + struct.pack(">H", 2 + 14 + len(piece)) + b"ICC_PROFILE\0" + bytes([index, len(pieces)]) + piece
         for index, piece in enumerate(pieces, 1)
     )
-    position = 2
-    if jpeg[2:4] == b"\xff\xe0":  # APP0 (JFIF): its length counts its own two bytes
-        position += 2 + struct.unpack(">H", jpeg[4:6])[0]
+    position = _after_app0(jpeg)
     return jpeg[:position] + segments + jpeg[position:]
 
 

@@ -8,7 +8,8 @@ provenance the colorizer adds (``xmp_with_text`` where the two share XMP).
 What is kept, and how it changes (docs/color.md lists it for users):
 - EXIF: every tag of the first directory and of the EXIF and GPS sub-directories (date taken,
   description, artist, copyright, camera and lens, exposure, place), except the tags that describe
-  how the input stored its pixels (``tiff.STRUCTURE``), the thumbnail (it shows the black-and-white
+  how the input stored its pixels (``tiff.STRUCTURE``, and an ImageDescription that ImageJ or
+  tifffile wrote about its layout), the thumbnail (it shows the black-and-white
   original), the maker notes (their offsets point into the input file) and the interoperability
   pointer. Orientation becomes 1: the pixels are already turned upright. PixelXDimension and
   PixelYDimension, where present, become the output's size.
@@ -33,7 +34,7 @@ from PIL import Image
 
 from colorizer.errors import PILLOW_DATA_ERRORS, PILLOW_PARSER_FAULTS, ColorizerError
 from colorizer.preflight import check_exif
-from colorizer.tiff import EXIF_IFD, GPS_IFD, ORIENTATION, STRUCTURE
+from colorizer.tiff import EXIF_IFD, GPS_IFD, ORIENTATION, STRUCTURE, as_read
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,10 @@ MAX_BLOCK_BYTES = 64_000  # each of EXIF, XMP, IPTC (a JPEG APP1 segment holds 6
 EXIF_HEADER = b"Exif\0\0"  # before the TIFF structure in JPEG APP1 (and in Pillow's info["exif"])
 XMP_NAMESPACE = "urn:bw-colorizer:xmp:1.0:"  # our provenance's XMP property, colorizer:Provenance
 _MAKER_NOTE, _INTEROP_IFD, _PIXEL_X, _PIXEL_Y = 0x927C, 0xA005, 0xA002, 0xA003
+_DESCRIPTION = 0x010E
+# An ImageDescription in which a TIFF writer describes its layout, not the photo: ImageJ's ("ImageJ=1.53t
+# images=1 mode=grayscale min=0 max=65535") and tifffile's ({"shape": [h, w]}, as tifffile tells them).
+_LAYOUT_DESCRIPTION = re.compile(r'ImageJ=|\{\s*"shape":|shape=\(')
 _ORIENTATION_XMP = re.compile(rb'(tiff:Orientation\s*=\s*["\'])\d+(["\'])|(<tiff:Orientation>)\s*\d+\s*(</)')
 _OURS = re.compile(
     rb'<rdf:Description rdf:about="" xmlns:colorizer="'
@@ -104,11 +109,15 @@ def _exif(image: Image.Image, size: tuple[int, int], name: str) -> bytes | None:
         source.load(raw)
     kept = Image.Exif()
     for tag, value in source.items():
+        if tag == _DESCRIPTION and isinstance(value, str) and _LAYOUT_DESCRIPTION.match(value):
+            continue  # it would describe the input's layout as the result's
         if tag not in STRUCTURE | {EXIF_IFD, GPS_IFD}:
-            kept[tag] = value
+            kept[tag] = as_read(value)
     for pointer in (EXIF_IFD, GPS_IFD):
         directory = {
-            tag: value for tag, value in source.get_ifd(pointer).items() if tag not in (_MAKER_NOTE, _INTEROP_IFD)
+            tag: as_read(value)
+            for tag, value in source.get_ifd(pointer).items()
+            if tag not in (_MAKER_NOTE, _INTEROP_IFD)
         }
         if pointer == EXIF_IFD:
             directory.update({tag: value for tag, value in zip((_PIXEL_X, _PIXEL_Y), size) if tag in directory})
@@ -201,7 +210,7 @@ def _raw_profile(text: str) -> bytes | None:
         data = bytes.fromhex("".join(parts[2].split()))
     except ValueError:
         return None
-    return data if length <= MAX_BLOCK_BYTES and len(data) == length else None
+    return data if len(data) == length else None  # its size is the caller's to check (``_fits``)
 
 
 def raw_profile(kind: str, data: bytes) -> str:

@@ -51,9 +51,20 @@ DEFLATE, RGB, HORIZONTAL, UNASSOCIATED_ALPHA = 8, 2, 2, 2
 STRUCTURE = frozenset(
     {254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 284, 290, 291, 292, 293, 317}
     | {318, 319, 320, 321, 322, 323, 324, 325, 330, 332, 338, 339, 340, 341, 347, 513, 514, 515, 530, 531, 532}
+    | {301, 342, 529}  # the input's transfer function (a 16-bit one is 128 KB) and range, YCbCr coefficients
     | {XMP, IPTC, ICC, 34377, 37724}  # XMP, IPTC, ICC, Photoshop resources, layers: carried apart or not
 )
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+
+
+def as_read(value: object) -> object:
+    """A tag's value as Pillow read it -> the value that Pillow writes back as it was read. Pillow
+    reads an ASCII tag's bytes as Latin-1 but writes "?" for every character past ASCII, and cameras,
+    Lightroom, exiftool and Windows put UTF-8 there (a description, an artist's name): such a text
+    goes back as its bytes (a tag Pillow does not know is then written as BYTE, not ASCII)."""
+    if isinstance(value, str) and not value.isascii():
+        return value.encode("latin-1")
+    return value
 
 
 def tiff_bytes(image: np.ndarray, tags: Mapping[int, bytes], exif: Image.Exif | None = None) -> bytes:
@@ -73,11 +84,11 @@ def tiff_bytes(image: np.ndarray, tags: Mapping[int, bytes], exif: Image.Exif | 
     if exif is not None:
         for tag, value in exif.items():
             if tag not in STRUCTURE | {EXIF_IFD, GPS_IFD}:
-                directory[tag] = value
+                directory[tag] = as_read(value)
         for pointer in (EXIF_IFD, GPS_IFD):
             sub = exif.get_ifd(pointer)
             if sub:
-                directory[pointer] = dict(sub)
+                directory[pointer] = {tag: as_read(value) for tag, value in sub.items()}
                 directory.tagtype[pointer] = TiffTags.LONG  # a dict of type LONG: a sub-directory
     bits = image.dtype.itemsize * 8
     rows = _rows_per_strip(image)

@@ -20,7 +20,7 @@ from PIL import Image, ImageFile, IptcImagePlugin, PngImagePlugin, TiffImagePlug
 
 from colorizer import cli
 from colorizer.decode import decode_photo
-from colorizer.encode import FORMATS
+from colorizer.encode import FORMATS, encode_image
 from colorizer.metadata import MAX_BLOCK_BYTES, xmp_text, xmp_with_text
 from colorizer.provenance import KEY_MODEL, KEY_SETTINGS, read_provenance
 
@@ -246,3 +246,78 @@ def test_unreadable_exif_is_a_warning_not_a_failure(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         pixels, metadata = decode_photo(path.read_bytes(), name=path.name)
     assert metadata.exif is None and pixels.shape[:2] == (STORED_HEIGHT, STORED_WIDTH)
+
+
+@pytest.mark.parametrize("source", ["jpg", "tif"])
+@pytest.mark.parametrize("format", FORMATS)
+def test_text_that_is_not_ascii_is_carried_byte_for_byte(tmp_path, source, format):
+    """EXIF's text tags are ASCII by the standard, but cameras, Lightroom, exiftool and Windows write
+    UTF-8 there (a description, an artist's name): it must come out as it went in, not as "?"."""
+    description, artist = "Überfahrt — the harbour at dawn".encode(), "Zoë Müller".encode()
+    exif = Image.Exif()
+    exif[0x010E], exif[0x013B] = description, artist
+    exif.get_ifd(0x8769)[0x9003] = TAKEN
+    path = tmp_path / f"utf8.{source}"
+    if source == "jpg":
+        Image.fromarray(stored_pixels()).save(path, "JPEG", exif=exif.tobytes())
+    else:
+        directory = TiffImagePlugin.ImageFileDirectory_v2()
+        directory[0x010E], directory[0x013B] = description, artist
+        Image.fromarray(stored_pixels()).save(path, "TIFF", tiffinfo=directory)
+    _pixels, metadata = decode_photo(path.read_bytes(), name=path.name)
+    written = encode_image(np.zeros((8, 8, 3), np.uint8), format, metadata=metadata)
+    with Image.open(io.BytesIO(written)) as image:
+        carried = image.getexif()
+    as_stored = [carried.get(tag, "").encode("latin-1") for tag in (0x010E, 0x013B)]  # Pillow reads Latin-1
+    assert as_stored == [description, artist], f"{source} -> {format}: {as_stored}"
+
+
+@pytest.mark.parametrize("writer", ["imagej", "shaped"])
+def test_a_tiff_writers_description_of_its_layout_is_not_carried(tmp_path, writer):
+    """tifffile and ImageJ (Fiji) describe the input's layout in its ImageDescription (ImageJ's
+    "images=1 mode=grayscale min= max=", tifffile's {"shape": [h, w]}): carried into an RGB result it
+    made tifffile read a shape the pixels do not have and Fiji show the colour as grey. A user's
+    description is carried (the other tests)."""
+    tifffile = pytest.importorskip("tifffile")
+    path = tmp_path / f"{writer}.tif"
+    grey = np.linspace(0, 65535, 40 * 60).reshape(40, 60).astype(np.uint16)
+    tifffile.imwrite(path, grey, imagej=writer == "imagej", metadata={} if writer == "shaped" else None)
+    with tifffile.TiffFile(path) as written:
+        assert written.is_imagej or written.is_shaped, "the input must carry its writer's description"
+    _pixels, metadata = decode_photo(path.read_bytes(), name=path.name)
+    output = tmp_path / "out.tiff"
+    output.write_bytes(encode_image(np.zeros((40, 60, 3), np.uint16), "tiff", metadata=metadata))
+    with tifffile.TiffFile(output) as result:
+        assert not (result.is_imagej or result.is_shaped), result.pages[0].description
+        assert result.series[0].shape == (40, 60, 3)
+
+
+def test_a_16_bit_tiffs_transfer_function_is_left_out_and_its_exif_carried(tmp_path):
+    """A TransferFunction (tag 301) describes the input's tone curve, not the sRGB result's; a 16-bit
+    scan's holds 65,536 numbers (128 KB), which took the EXIF past the cap: the date and description
+    were lost with it."""
+    tifffile = pytest.importorskip("tifffile")
+    path = tmp_path / "curve.tif"
+    grey = np.linspace(0, 65535, 40 * 60).reshape(40, 60).astype(np.uint16)
+    curve = (np.linspace(0, 1, 1 << 16) ** (1 / 2.2) * 65535).astype(np.uint16)
+    curve_tag = (301, "H", 1 << 16, curve)
+    tifffile.imwrite(path, grey, description=DESCRIPTION, datetime=TAKEN, metadata=None, extratags=[curve_tag])
+    _pixels, metadata = decode_photo(path.read_bytes(), name=path.name)
+    carried = metadata.exif_directory()
+    assert carried is not None, "the EXIF was left out"
+    assert (carried.get(0x010E), carried.get(0x0132)) == (DESCRIPTION, TAKEN)
+    assert 301 not in carried
+
+
+def test_a_png_raw_profile_over_the_cap_is_left_out_with_a_warning(tmp_path, caplog):
+    """ImageMagick's text form of an IPTC block larger than MAX_BLOCK_BYTES: not carried, and said so
+    (as for every other block over the cap), not dropped in silence."""
+    records = (b"\x1c\x02\x19" + struct.pack(">H", 200) + b"k" * 200) * (MAX_BLOCK_BYTES // 200)
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Raw profile type iptc", f"\niptc\n{len(records):8d}\n{records.hex()}\n", zip=True)
+    path = tmp_path / "keywords.png"
+    Image.fromarray(stored_pixels()).save(path, "PNG", pnginfo=info)
+    with caplog.at_level(logging.WARNING, logger="colorizer.metadata"):
+        _pixels, metadata = decode_photo(path.read_bytes(), name=path.name)
+    assert metadata.iptc is None
+    assert "IPTC not carried" in caplog.text and path.name in caplog.text
