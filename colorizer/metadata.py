@@ -17,7 +17,8 @@ What is kept, and how it changes (docs/color.md lists it for users):
   (an input that was itself an output) taken out.
 - IPTC (IIM): the records as they are.
 Each block is at most MAX_BLOCK_BYTES (what one JPEG segment holds, so every format can carry what
-any can); a larger one is not carried, with a warning, and costs no copy beyond the one Pillow made
+any can). An EXIF over it first loses its largest tags (over 1 KB each: private data, long comments),
+so that the date, description and camera stay; a block still larger is not carried, with a warning, and costs no copy beyond the one Pillow made
 while opening the file. Unreadable metadata is a warning too, never a failed photo.
 """
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 import logging
 import re
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, unescape
 
@@ -43,6 +44,7 @@ EXIF_HEADER = b"Exif\0\0"  # before the TIFF structure in JPEG APP1 (and in Pill
 XMP_NAMESPACE = "urn:bw-colorizer:xmp:1.0:"  # our provenance's XMP property, colorizer:Provenance
 _MAKER_NOTE, _INTEROP_IFD, _PIXEL_X, _PIXEL_Y = 0x927C, 0xA005, 0xA002, 0xA003
 _DESCRIPTION = 0x010E
+_SMALL_VALUE_BYTES = 1024  # a tag this small is never left out to make room: the EXIF is over the cap anyway
 # An ImageDescription in which a TIFF writer describes its layout, not the photo: ImageJ's ("ImageJ=1.53t
 # images=1 mode=grayscale min=0 max=65535") and tifffile's ({"shape": [h, w]}, as tifffile tells them).
 _LAYOUT_DESCRIPTION = re.compile(r'ImageJ=|\{\s*"shape":|shape=\(')
@@ -127,7 +129,39 @@ def _exif(image: Image.Image, size: tuple[int, int], name: str) -> bytes | None:
         return None
     kept[ORIENTATION] = 1
     block = kept.tobytes()[len(EXIF_HEADER) :]
+    left_out = []
+    while len(block) > MAX_BLOCK_BYTES and (largest := _largest_tag(kept)) is not None:
+        values, tag = largest
+        left_out.append(f"{tag} ({_value_bytes(values[tag]):,} bytes)")
+        del values[tag]
+        block = kept.tobytes()[len(EXIF_HEADER) :]
+    if left_out:
+        log.warning(
+            "%s: EXIF tags %s not carried: the EXIF would be more than the %s bytes a block may hold",
+            name,
+            ", ".join(left_out),
+            f"{MAX_BLOCK_BYTES:,}",
+        )
     return block if _fits(name, "EXIF", block) else None
+
+
+def _largest_tag(exif: Image.Exif) -> tuple[MutableMapping, int] | None:
+    """The directory (the first, EXIF or GPS) and tag of ``exif``'s largest value of over 1 KB (a
+    scanner's or ImageJ's private data, a long comment), or None: what goes first when the EXIF is
+    too large, so that the date, description and camera stay."""
+    directories = [exif, exif.get_ifd(EXIF_IFD), exif.get_ifd(GPS_IFD)]
+    sizes = [(_value_bytes(values[tag]), index, tag) for index, values in enumerate(directories) for tag in values]
+    size, index, tag = max(sizes, default=(0, 0, 0))
+    return (directories[index], tag) if size > _SMALL_VALUE_BYTES else None
+
+
+def _value_bytes(value: object) -> int:
+    """About the bytes a tag's value takes in the EXIF (numbers at 8 bytes each)."""
+    if isinstance(value, (bytes, str)):
+        return len(value)
+    if isinstance(value, (tuple, list)):
+        return sum(_value_bytes(item) for item in value)
+    return 8
 
 
 def _raw_exif(image: Image.Image) -> bytes | None:

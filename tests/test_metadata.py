@@ -321,3 +321,22 @@ def test_a_png_raw_profile_over_the_cap_is_left_out_with_a_warning(tmp_path, cap
         _pixels, metadata = decode_photo(path.read_bytes(), name=path.name)
     assert metadata.iptc is None
     assert "IPTC not carried" in caplog.text and path.name in caplog.text
+
+
+def test_a_large_private_tag_is_left_out_and_the_rest_of_the_exif_carried(tmp_path, caplog):
+    """A TIFF with a large private tag (ImageJ's 50839, a scanner's data: here 100 KB) took the EXIF
+    past the cap, and the date, description and artist were lost with it: now only the large tag
+    goes, and the warning names it."""
+    tifffile = pytest.importorskip("tifffile")
+    path = tmp_path / "scanner.tif"
+    grey = np.linspace(0, 65535, 40 * 60).reshape(40, 60).astype(np.uint16)
+    private = (50839, "B", 100_000, bytes(range(256)) * 390 + bytes(160))
+    artist = (0x013B, "s", 0, ARTIST, True)
+    tifffile.imwrite(path, grey, description=DESCRIPTION, datetime=TAKEN, metadata=None, extratags=[private, artist])
+    with caplog.at_level(logging.WARNING, logger="colorizer.metadata"):
+        _pixels, metadata = decode_photo(path.read_bytes(), name=path.name)
+    carried = metadata.exif_directory()
+    assert carried is not None, "the whole EXIF was left out"
+    assert (carried.get(0x010E), carried.get(0x0132), carried.get(0x013B)) == (DESCRIPTION, TAKEN, ARTIST)
+    assert 50839 not in carried
+    assert "EXIF tags 50839 (100,000 bytes) not carried" in caplog.text and path.name in caplog.text
