@@ -179,11 +179,6 @@ def lab_row_to_rgb8(lightness_row, a, b, indices, table, out_row):
         out_row[i, 2] = table[min(max(indices[2, i], np.int32(0)), last)]
 
 
-def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
-    """HxW alpha in uint8 (returned as is), uint16 or float 0..1 -> uint8 HxW, a tile at a time."""
-    return alpha_to_depth(alpha, 8)
-
-
 def alpha_to_depth(alpha: np.ndarray, depth: int) -> np.ndarray:
     """HxW alpha in uint8, uint16 or float 0..1 -> uint8 (depth 8) or uint16 (depth 16) HxW, a tile at
     a time; returned as is when it has that depth already."""

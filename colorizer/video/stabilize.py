@@ -107,10 +107,6 @@ class TemporalStabilizer:
         self.cuts = 0  # scene cuts seen (a new shot after the first)
         self.trusted_share = 0.0  # share of the last frame's pixels that took the previous colour
 
-    def reset(self) -> None:
-        """Forget the previous frame: the next one starts a new shot."""
-        self._previous_small = self._previous_ab = None
-
     def motion(self, lightness_plane: np.ndarray, *, trust: bool = True) -> Motion:
         """How this frame (float32 H x W L, 0..100) follows the previous one: its shot and, within
         a shot, the flows both ways and (``trust``) where the previous colour may be carried.
