@@ -25,8 +25,7 @@ from typing import BinaryIO
 import onnxruntime
 
 from colorizer import tiff
-from colorizer.encode import PNG_IEND, PNG_SIGNATURE, TIFF_SIGNATURES, png_with_text, read_text_stream
-from colorizer.errors import ColorizerError
+from colorizer.encode import PNG_IEND, PNG_SIGNATURE, TIFF_SIGNATURES, read_text_stream
 from colorizer.mp4_boxes import BoxError, boxes
 from colorkit.files import sha256_file
 
@@ -106,16 +105,6 @@ def provenance(colorizer, settings: Mapping[str, object]) -> dict[str, str]:
     """``provenance_text`` for a result of ``colorizer`` (a Colorizer: its model file is hashed once)
     with ``settings``, to which its precision is added."""
     return provenance_text(model_sha256(colorizer.model_path), {**settings, "precision": colorizer.precision})
-
-
-def add_png_text(png: bytes, text: Mapping[str, str]) -> bytes:
-    """PNG bytes -> the same PNG with ``text`` in chunks after IHDR (``encode.png_with_text``);
-    ColorizerError for bytes that are not a PNG or a bad keyword. ``encode_image(..., text=)`` does
-    this while encoding."""
-    try:
-        return png_with_text(png, text)
-    except ValueError as error:
-        raise ColorizerError(f"cannot add PNG text: {error}") from None
 
 
 def read_provenance(path: Path) -> dict[str, str]:
