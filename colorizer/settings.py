@@ -206,23 +206,6 @@ def temperature_for_vibrancy(vibrancy: float) -> float:
     return DEFAULT_TEMPERATURE * (VIVID_TEMPERATURE / DEFAULT_TEMPERATURE) ** ((vibrancy - half) / half)
 
 
-def vibrancy_for_temperature(temperature: float) -> float:
-    """The inverse of temperature_for_vibrancy, for temperatures 0.05..1.0."""
-    if not VIVID_TEMPERATURE - 1e-9 <= temperature <= MUTED_TEMPERATURE:
-        raise ColorizerError(
-            f"temperature {temperature} has no vibrancy; it must be from {VIVID_TEMPERATURE} to {MUTED_TEMPERATURE}"
-        )
-    if temperature >= DEFAULT_TEMPERATURE:
-        return (
-            VIBRANCY_DEFAULT
-            * math.log(temperature / MUTED_TEMPERATURE)
-            / math.log(DEFAULT_TEMPERATURE / MUTED_TEMPERATURE)
-        )
-    return VIBRANCY_DEFAULT * (
-        1 + math.log(temperature / DEFAULT_TEMPERATURE) / math.log(VIVID_TEMPERATURE / DEFAULT_TEMPERATURE)
-    )
-
-
 def temperature_for_request(value: float) -> float:
     """What the page's and the API's vibrancy value asks for, as a temperature: a value above 0 and
     at most 1 is a version-1 temperature (used as given, checked by ``check_temperature``); 0 and
