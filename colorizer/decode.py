@@ -64,7 +64,7 @@ from colorizer.limits import (
     max_file_bytes,
 )
 from colorizer.metadata import NO_METADATA, Metadata, read_metadata
-from colorizer.preflight import check_exif, check_structure
+from colorizer.preflight import TiffLayout, check_exif, check_structure
 from colorizer.signatures import image_kind, looks_like_heic
 
 log = logging.getLogger(__name__)
@@ -344,7 +344,7 @@ def _decode_with_opencv(data: bytes, image: Image.Image, name: str) -> np.ndarra
     """A 16-bit PNG or TIFF (already opened by Pillow) -> uint16 HxW, HxWx3 RGB or HxWx4 RGBA, as
     stored (orientation not applied)."""
     if image.format == "TIFF":
-        data = _tiff_with_orientation_reset(data)
+        data = _tiff_with_orientation_reset(data, name)
     try:
         # IMREAD_UNCHANGED: keep the bit depth and alpha; channels come back BGR(A). Chunk lengths
         # and TIFF tables were checked against the file (colorizer.preflight) before this call.
@@ -373,28 +373,17 @@ def _decode_with_opencv(data: bytes, image: Image.Image, name: str) -> np.ndarra
     raise ImageDecodeError(f"{name}: 16-bit images with {channels} channels are not supported")
 
 
-def _tiff_with_orientation_reset(data: bytes) -> bytes:
+def _tiff_with_orientation_reset(data: bytes, name: str) -> bytes:
     """A copy of a TIFF whose first IFD's Orientation tag (274) says 1, or ``data`` itself when it
     has none, so that OpenCV returns the pixels as stored whatever its version does with the tag."""
-    byte_order = {b"II": "<", b"MM": ">"}.get(data[:2])
-    if byte_order is None:
-        return data
-    big_tiff = struct.unpack_from(f"{byte_order}H", data, 2)[0] == 43
-    # Classic TIFF: u32 IFD offset, u16 entry count, 12-byte entries; BigTIFF: u64, u64, 20-byte.
-    offset_format, count_format, entry_size = ("Q", "Q", 20) if big_tiff else ("I", "H", 12)
-    try:
-        ifd = struct.unpack_from(f"{byte_order}{offset_format}", data, 8 if big_tiff else 4)[0]
-        (count,) = struct.unpack_from(f"{byte_order}{count_format}", data, ifd)
-        first_entry = ifd + struct.calcsize(f"{byte_order}{count_format}")
-        for entry in range(first_entry, first_entry + count * entry_size, entry_size):
-            tag, field_type = struct.unpack_from(f"{byte_order}HH", data, entry)
-            if tag == 274 and field_type == 3:  # Orientation, SHORT: value in the entry itself
-                value_at = entry + (12 if big_tiff else 8)
-                patched = bytearray(data)
-                struct.pack_into(f"{byte_order}H", patched, value_at, 1)
-                return bytes(patched)
-    except struct.error:  # an IFD past the end: OpenCV will refuse the file itself
-        return data
+    tiff = TiffLayout(data)
+    first = tiff.first_ifd()
+    entries = tiff.entries(first, name) if first is not None else None  # None: an IFD past the end
+    for tag, kind, _, value_at in entries or ():
+        if tag == 274 and kind == 3:  # Orientation, SHORT: value in the entry itself
+            patched = bytearray(data)
+            struct.pack_into(f"{tiff.order}H", patched, value_at, 1)
+            return bytes(patched)
     return data
 
 
