@@ -99,19 +99,14 @@ _ORIENTATIONS: dict[int, tuple[bool, bool, bool]] = {
     8: (True, True, False),  # rotate 90 counter-clockwise
 }
 
-# What the third-party decoders raise for bad data. They are caught only around calls into those
-# decoders (Image.open, Image.load, Image.convert, getexif, cv2.imdecode), never around our own code, so
-# that a bug of ours still surfaces as itself.
-# - Pillow's documented errors for bad data (UnidentifiedImageError and DecompressionBombError are
-#   handled before these):
-_PILLOW_DATA_ERRORS = PILLOW_DATA_ERRORS
-# - pillow-heif (libheif) and Pillow's AVIF plugin (libavif) report every failure of the C library,
-#   bad data included, as RuntimeError ("Failed to decode image: Missing or empty image item"):
+# What the third-party decoders raise for bad data, caught only around calls into them (Image.open,
+# Image.load, Image.convert, getexif, cv2.imdecode), never around our own code, so that a bug of ours
+# still surfaces as itself: Pillow's documented errors (PILLOW_DATA_ERRORS; UnidentifiedImageError and
+# DecompressionBombError are handled before these); its pure-Python parsers' faults on fields no check
+# anticipates (PILLOW_PARSER_FAULTS, a last resort: colorizer.preflight refuses the cases known, any
+# other is logged with its type and refused); and RuntimeError, which pillow-heif (libheif) and
+# Pillow's AVIF plugin (libavif) raise for every failure of the C library, bad data included.
 _CODEC_ERRORS = (RuntimeError,)
-# - Pillow's pure-Python parsers tripping over fields no check here anticipates (a TIFF field of an
-#   unexpected type -> TypeError, an offset past 2**63 -> OverflowError, ...). Last resort: the checks
-#   in colorizer.preflight refuse the cases known; any other is logged with its type and refused.
-_PARSER_FAULTS = PILLOW_PARSER_FAULTS
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 
 
@@ -216,7 +211,7 @@ def apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
 @contextlib.contextmanager
 def _decoder_errors(name: str, data: bytes, max_pixels: int) -> Iterator[None]:
     """Turn a decoder's exceptions for bad or oversized data into one-line ImageDecodeErrors. Wrap
-    calls into Pillow, pillow-heif or OpenCV only (see _PILLOW_DATA_ERRORS)."""
+    calls into Pillow, pillow-heif or OpenCV only (see _CODEC_ERRORS)."""
     try:
         yield
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -236,7 +231,7 @@ def _decoder_errors(name: str, data: bytes, max_pixels: int) -> Iterator[None]:
         raise ImageDecodeError(
             f"{name}: damaged {kind} file: its header cannot be read (truncated or corrupt)"
         ) from None
-    except _PILLOW_DATA_ERRORS as error:
+    except PILLOW_DATA_ERRORS as error:
         reason = " ".join(str(error).split()) or type(error).__name__
         if "truncated" in reason.lower():
             raise ImageDecodeError(
@@ -246,7 +241,7 @@ def _decoder_errors(name: str, data: bytes, max_pixels: int) -> Iterator[None]:
     except _CODEC_ERRORS as error:
         reason = " ".join(str(error).split()) or type(error).__name__
         raise ImageDecodeError(f"{name}: corrupt image data: {reason}") from None
-    except _PARSER_FAULTS as error:
+    except PILLOW_PARSER_FAULTS as error:
         log.warning("%s: the decoder failed with %s: %s", name, type(error).__name__, error)
         raise ImageDecodeError(f"{name}: corrupt image data: the decoder failed ({type(error).__name__})") from None
 
@@ -402,7 +397,7 @@ def _exif_orientation(image: Image.Image, name: str) -> int:
             check_exif(bytes.fromhex("".join(raw_profile.split("\n")[3:])), name)
     try:
         orientation = image.getexif().get(EXIF_ORIENTATION, 1)
-    except _PILLOW_DATA_ERRORS + _PARSER_FAULTS as error:
+    except PILLOW_DATA_ERRORS + PILLOW_PARSER_FAULTS as error:
         log.warning("%s: unreadable EXIF (%s: %s); orientation ignored", name, type(error).__name__, error)
         return 1
     if orientation not in _ORIENTATIONS:
