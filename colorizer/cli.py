@@ -192,13 +192,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ray.add_argument(
         "--ray-actors",
         type=int,
-        default=None,
         help="colorizing actors, each holding one model (default: cluster CPUs / --ray-threads)",
     )
     ray.add_argument(
         "--ray-threads",
         type=int,
-        default=None,
         help="network threads (and CPUs reserved) per actor (default: 1, the fastest per core as measured)",
     )
     ray.add_argument(
