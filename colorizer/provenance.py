@@ -127,14 +127,10 @@ def is_our_output(path: Path) -> bool:
 def _regular_file_opener(path: str, flags: int) -> int:
     """os.open that does not block on a FIFO and refuses anything but a regular file."""
     descriptor = os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
-    if not _is_regular(descriptor):
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
         os.close(descriptor)
         raise OSError(f"{path}: not a regular file")
     return descriptor
-
-
-def _is_regular(descriptor: int) -> bool:
-    return stat.S_ISREG(os.fstat(descriptor).st_mode)
 
 
 def looks_complete(path: Path) -> bool:
