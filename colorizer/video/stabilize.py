@@ -190,9 +190,8 @@ class TemporalStabilizer:
             or self._previous_ab is None
             or previous.shape != small.shape
             or self._previous_ab.shape[:2] != size
+            or self.settings.blend == 0.0
         ):
-            return "afresh"
-        if self.settings.blend == 0.0:
             return "afresh"
         return "continues" if histogram_distance(small, previous) <= self.settings.cut_threshold else "cut"
 
