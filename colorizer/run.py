@@ -193,16 +193,8 @@ class BatchRun:
 
         spec = self.spec
         assert spec.ray is not None
-        options = replace(
-            spec.ray,
-            device=spec.device,
-            uris=spec.uris,
-            output_dir=spec.output_dir,
-            recursive=spec.recursive,
-            done=self.done,
-            foreign=self.planner.foreign,
-        )
-        run_ray(self.colorizer.model_path, self.plan, self.planner.naming, self.context, self.on_row, options, deferred)
+        options = replace(spec.ray, device=spec.device, uris=spec.uris)
+        run_ray(self.colorizer.model_path, self.plan, self.planner, self.context, self.on_row, options, deferred)
 
     def on_row(self, row: Row) -> None:
         """Record a finished file's (or a decision's) row: the manifest, the tally, the display."""
