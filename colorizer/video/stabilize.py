@@ -169,13 +169,10 @@ class TemporalStabilizer:
         assert carried is not None or motion.trusted is not None  # a Motion without trust comes with the colour
         if motion.trusted is not None:
             self.trusted_share = float(motion.trusted.mean())
-        out = (
-            carried
-            if carried is not None
-            else warp(self._previous_ab, resize_flow(motion.backward, lightness_plane.shape))
-        )
-        self._previous_small, self._previous_ab = motion.small, out
-        return out
+        if carried is None:
+            carried = warp(self._previous_ab, resize_flow(motion.backward, lightness_plane.shape))
+        self._previous_small, self._previous_ab = motion.small, carried
+        return carried
 
     def _small(self, lightness_plane: np.ndarray) -> np.ndarray:
         height, width = lightness_plane.shape
