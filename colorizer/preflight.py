@@ -492,48 +492,41 @@ def iso_box(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int] |
 
 def _item_extents(data: bytes, start: int, end: int, *, idat_start: int | None) -> list[int]:
     """File offsets of the first extent of each item in an 'iloc' box (ISO/IEC 14496-12 8.11.3),
-    for items stored in the file (construction method 0) or in 'idat' (method 1)."""
-    reader = _ByteReader(data, start, end)
-    version = reader.take(1)
-    reader.take(3)  # flags
-    sizes = reader.take(2)
-    offset_size, length_size, base_size = sizes >> 12, (sizes >> 8) & 15, (sizes >> 4) & 15
-    index_size = sizes & 15 if version in (1, 2) else 0
-    count = reader.take(4 if version == 2 else 2)
-    extents = []
-    for _ in range(min(count, _MAX_AVIF_ITEMS)):
-        reader.take(4 if version == 2 else 2)  # item ID
-        method = reader.take(2) & 15 if version in (1, 2) else 0
-        reader.take(2)  # data reference index
-        base = reader.take(base_size)
-        extent_count = reader.take(2)
-        for index in range(extent_count):
-            reader.take(index_size)
-            offset = reader.take(offset_size)
-            reader.take(length_size)
-            if index == 0 and method in (0, 1) and reader.ok:
-                origin = 0 if method == 0 else idat_start
-                if origin is not None:
+    for items stored in the file (construction method 0) or in 'idat' (method 1); in a box cut
+    short, those of the items read whole."""
+    box, position = memoryview(data)[start:end], 0
+
+    def take(count: int) -> int:
+        """The next big-endian unsigned number of ``count`` bytes; IndexError past the box's end."""
+        nonlocal position
+        if position + count > len(box):
+            raise IndexError(position)
+        position += count
+        return int.from_bytes(box[position - count : position], "big")
+
+    extents: list[int] = []
+    try:
+        version = take(1)
+        take(3)  # flags
+        sizes = take(2)
+        offset_size, length_size, base_size = sizes >> 12, (sizes >> 8) & 15, (sizes >> 4) & 15
+        index_size = sizes & 15 if version in (1, 2) else 0
+        count = take(4 if version == 2 else 2)
+        for _ in range(min(count, _MAX_AVIF_ITEMS)):
+            take(4 if version == 2 else 2)  # item ID
+            method = take(2) & 15 if version in (1, 2) else 0
+            take(2)  # data reference index
+            base = take(base_size)
+            for index in range(take(2)):  # extent count
+                take(index_size)
+                offset = take(offset_size)
+                take(length_size)
+                origin = 0 if method == 0 else idat_start if method == 1 else None
+                if index == 0 and origin is not None:
                     extents.append(origin + base + offset)
-        if not reader.ok:
-            break
+    except IndexError:  # cut short
+        pass
     return extents
-
-
-class _ByteReader:
-    """Big-endian unsigned numbers of 0..8 bytes from data[start:end]; ``ok`` turns False (and
-    every later number reads 0) once a read would pass ``end``."""
-
-    def __init__(self, data: bytes, start: int, end: int):
-        self.data, self.position, self.end, self.ok = data, start, end, True
-
-    def take(self, count: int) -> int:
-        if not self.ok or self.position + count > self.end:
-            self.ok = False
-            return 0
-        value = int.from_bytes(self.data[self.position : self.position + count], "big")
-        self.position += count
-        return value
 
 
 def _av1_frame_size(obus: bytes) -> tuple[int, int] | None:
