@@ -134,7 +134,7 @@ class Settings:
         size = MIN_RENDER_SIZE if render_size is None else _number("render size", render_size)
         if not float(size).is_integer():
             raise ColorizerError(f"render size {size} must be a whole number")
-        settings = cls(
+        return cls(
             temperature=temperature_for_request(vibrancy),
             render_size=int(size),
             upsample=DEFAULT_METHOD if upsample is None else upsample,  # type: ignore[arg-type]  # checked below
@@ -144,8 +144,7 @@ class Settings:
             max_pixels=max_pixels,
             hints=hints or None,
             network_every=AUTO if network_every in (None, "", AUTO) else _whole(network_every),  # type: ignore[arg-type]
-        )
-        return settings.checked()
+        ).checked()
 
     def colorize_keywords(self) -> dict[str, object]:
         """The keywords of ``Colorizer.colorize`` these settings stand for."""
