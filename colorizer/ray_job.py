@@ -182,12 +182,11 @@ def _start(ray, options: RayOptions) -> bool:
         return False
     if options.address not in (None, "auto"):
         check_reachable(options.address)
-    level = logging.INFO if options.progress else logging.WARNING
     try:
         ray.init(
             address=options.address,
             include_dashboard=False,
-            logging_level=level,
+            logging_level=logging.INFO if options.progress else logging.WARNING,
             log_to_driver=options.progress,
             configure_logging=True,
         )
