@@ -263,7 +263,6 @@ def check_args(args: argparse.Namespace) -> RunSpec:
     return RunSpec(
         list(args.inputs),
         settings=settings,
-        precision=settings.precision,
         ray=ray,
         **{name: getattr(args, name) for name in same},
     )
