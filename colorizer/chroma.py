@@ -57,12 +57,8 @@ def analyze_input_color(pixels: np.ndarray) -> InputColor:
     p95 = float(np.percentile(chroma, 95))
     concentration = float(np.hypot(*ab.sum(axis=0)) / max(chroma.sum(), 1e-6))  # |sum of ab| / sum |ab|
     if p95 < GREY_CHROMA:
-        kind = "grey"
-    elif concentration > TONED_CONCENTRATION:
-        kind = "toned"
-    else:
-        kind = "colour"
-    return InputColor(kind)
+        return InputColor("grey")
+    return InputColor("toned" if concentration > TONED_CONCENTRATION else "colour")
 
 
 def keep_strong_color(pixels: np.ndarray, predicted_ab: np.ndarray) -> np.ndarray:
