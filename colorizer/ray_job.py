@@ -25,7 +25,7 @@ import socket
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,11 +81,9 @@ def local_model(shipment: ModelShipment, fetch: Callable[[], bytes], cache: Path
     written atomically the first time. Raises ColorizerError when the fetched bytes are not the
     driver's model."""
     for candidate in (Path(shipment.path), cache / f"{shipment.sha256}.onnx"):
-        try:
+        with suppress(OSError):  # unreadable here: try the next
             if candidate.is_file() and sha256_file(candidate) == shipment.sha256:
                 return candidate
-        except OSError:  # unreadable here: try the next
-            pass
     data = fetch()
     cached = cache / f"{shipment.sha256}.onnx"
     cache.mkdir(parents=True, exist_ok=True)
