@@ -33,6 +33,7 @@ over its limit, ImageTooLargeError for a canvas over the size limits, ImageDecod
 
 from __future__ import annotations
 
+import contextlib
 import re
 import struct
 import zlib
@@ -505,7 +506,7 @@ def _item_extents(data: bytes, start: int, end: int, *, idat_start: int | None) 
         return int.from_bytes(box[position - count : position], "big")
 
     extents: list[int] = []
-    try:
+    with contextlib.suppress(IndexError):  # cut short: the items read whole
         version = take(1)
         take(3)  # flags
         sizes = take(2)
@@ -524,8 +525,6 @@ def _item_extents(data: bytes, start: int, end: int, *, idat_start: int | None) 
                 origin = 0 if method == 0 else idat_start if method == 1 else None
                 if index == 0 and origin is not None:
                     extents.append(origin + base + offset)
-    except IndexError:  # cut short
-        pass
     return extents
 
 
