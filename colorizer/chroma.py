@@ -25,8 +25,6 @@ class InputColor:
     """What colour a photo already has: kind is "grey", "toned" (one tint, e.g. sepia) or "colour"."""
 
     kind: str
-    chroma_p95: float
-    hue_concentration: float
 
     def note(self) -> str | None:
         """A sentence for the user, or None for an ordinary black-and-white photo."""
@@ -46,7 +44,7 @@ def analyze_input_color(pixels: np.ndarray) -> InputColor:
     chroma-weighted hue is (1 = a single tint, near 0 = many hues).
     """
     if pixels.ndim == 2:
-        return InputColor("grey", 0.0, 0.0)
+        return InputColor("grey")
     height, width = pixels.shape[:2]
     scale = min(1.0, _ANALYSIS_SIDE / max(height, width))
     small = cv2.resize(
@@ -59,12 +57,8 @@ def analyze_input_color(pixels: np.ndarray) -> InputColor:
     p95 = float(np.percentile(chroma, 95))
     concentration = float(np.hypot(*ab.sum(axis=0)) / max(chroma.sum(), 1e-6))  # |sum of ab| / sum |ab|
     if p95 < GREY_CHROMA:
-        kind = "grey"
-    elif concentration > TONED_CONCENTRATION:
-        kind = "toned"
-    else:
-        kind = "colour"
-    return InputColor(kind, p95, concentration)
+        return InputColor("grey")
+    return InputColor("toned" if concentration > TONED_CONCENTRATION else "colour")
 
 
 def keep_strong_color(pixels: np.ndarray, predicted_ab: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 
 from tqdm import tqdm
@@ -192,13 +193,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ray.add_argument(
         "--ray-actors",
         type=int,
-        default=None,
         help="colorizing actors, each holding one model (default: cluster CPUs / --ray-threads)",
     )
     ray.add_argument(
         "--ray-threads",
         type=int,
-        default=None,
         help="network threads (and CPUs reserved) per actor (default: 1, the fastest per core as measured)",
     )
     ray.add_argument(
@@ -232,19 +231,11 @@ class UsageError(ColorizerError):
 
 def check_args(args: argparse.Namespace) -> RunSpec:
     """Every option checked before anything is loaded -> the run; UsageError/ColorizerError for a bad one."""
+    # Every setting is the option of its name, but for precision (--int8) and hints (read from a file).
+    same_settings = (field.name for field in fields(Settings) if field.name not in ("precision", "hints"))
     settings = Settings(
-        temperature=args.temperature,
-        render_size=args.render_size,
-        upsample=args.upsample,
-        keep_color=args.keep_color,
+        **{name: getattr(args, name) for name in same_settings},
         precision="int8" if args.int8 else "fp32",
-        format=args.format,
-        quality=args.quality,
-        depth=args.depth,
-        strip_metadata=args.strip_metadata,
-        max_pixels=args.max_pixels,
-        stabilize=args.stabilize,
-        network_every=args.network_every,
         hints=read_hints_file(args.hints) if args.hints else None,
     ).checked()
     for option in ("threads", "jobs", "ray_actors", "ray_threads"):
@@ -272,7 +263,6 @@ def check_args(args: argparse.Namespace) -> RunSpec:
     return RunSpec(
         list(args.inputs),
         settings=settings,
-        precision=settings.precision,
         ray=ray,
         **{name: getattr(args, name) for name in same},
     )

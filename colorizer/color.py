@@ -93,16 +93,10 @@ def depth_dtype(depth: int) -> type:
 
 def lab_to_rgb8(lightness_plane: np.ndarray, ab: np.ndarray) -> np.ndarray:
     """float32 HxW L (0..100) + float32 HxWx2 ab -> uint8 HxWx3 RGB, out-of-gamut colours clipped."""
-    return lab_to_rgb(lightness_plane, ab, 8)
-
-
-def lab_to_rgb(lightness_plane: np.ndarray, ab: np.ndarray, depth: int) -> np.ndarray:
-    """float32 HxW L (0..100) + float32 HxWx2 ab -> uint8 (depth 8) or uint16 (depth 16) HxWx3 RGB,
-    out-of-gamut colours clipped."""
     plane = np.ascontiguousarray(lightness_plane, dtype=np.float32)
     ab = np.ascontiguousarray(ab, dtype=np.float32)
     height, width = plane.shape
-    out: np.ndarray = np.empty((height, width, 3), depth_dtype(depth))
+    out = np.empty((height, width, 3), np.uint8)
     for_each_tile(lambda tile: lab_to_rgb8_tile(plane, ab, out, *tile), height, width)
     return out
 
@@ -177,11 +171,6 @@ def lab_row_to_rgb8(lightness_row, a, b, indices, table, out_row):
         out_row[i, 0] = table[min(max(indices[0, i], np.int32(0)), last)]
         out_row[i, 1] = table[min(max(indices[1, i], np.int32(0)), last)]
         out_row[i, 2] = table[min(max(indices[2, i], np.int32(0)), last)]
-
-
-def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
-    """HxW alpha in uint8 (returned as is), uint16 or float 0..1 -> uint8 HxW, a tile at a time."""
-    return alpha_to_depth(alpha, 8)
 
 
 def alpha_to_depth(alpha: np.ndarray, depth: int) -> np.ndarray:

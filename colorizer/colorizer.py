@@ -217,7 +217,7 @@ class Colorizer:
         A temperature equal to the model's default is not fed, so the default also works with a
         model that has no temperature input. hints: checked hints (``hints.parse_hints``) in the
         plane's pixel coordinates, for the user-guided model only (HintError otherwise)."""
-        size = self.input_size if render_size is None else self._check_render_size(render_size)
+        size = self.input_size if render_size is None else check_render_size(render_size, self.contract.input_multiple)
         # Bilinear, as the release's demo and the seed fed the network (cv2 sizes are (w, h)). An
         # anti-aliased INTER_AREA input moved the ab of random-weight nets by up to 0.18 in correlation.
         small = cv2.resize(lightness_plane, (size, size), interpolation=cv2.INTER_LINEAR)
@@ -231,9 +231,6 @@ class Colorizer:
         if temperature is not None and not math.isclose(check_temperature(temperature), self.default_temperature):
             feeds[self._temperature_feed()] = np.array(temperature, np.float32)
         return self._session.run([self.contract.ab_output], feeds)[0][0]  # 1x2xhxw -> 2xhxw
-
-    def _check_render_size(self, size: int) -> int:
-        return check_render_size(size, self.contract.input_multiple)
 
     def _temperature_feed(self) -> str:
         if not self.contract.temperature_input:

@@ -64,7 +64,7 @@ from colorizer.limits import (
     max_file_bytes,
 )
 from colorizer.metadata import NO_METADATA, Metadata, read_metadata
-from colorizer.preflight import check_exif, check_structure
+from colorizer.preflight import TiffLayout, check_exif, check_structure
 from colorizer.signatures import image_kind, looks_like_heic
 
 log = logging.getLogger(__name__)
@@ -99,19 +99,14 @@ _ORIENTATIONS: dict[int, tuple[bool, bool, bool]] = {
     8: (True, True, False),  # rotate 90 counter-clockwise
 }
 
-# What the third-party decoders raise for bad data. They are caught only around calls into those
-# decoders (Image.open, Image.load, Image.convert, getexif, cv2.imdecode), never around our own code, so
-# that a bug of ours still surfaces as itself.
-# - Pillow's documented errors for bad data (UnidentifiedImageError and DecompressionBombError are
-#   handled before these):
-_PILLOW_DATA_ERRORS = PILLOW_DATA_ERRORS
-# - pillow-heif (libheif) and Pillow's AVIF plugin (libavif) report every failure of the C library,
-#   bad data included, as RuntimeError ("Failed to decode image: Missing or empty image item"):
+# What the third-party decoders raise for bad data, caught only around calls into them (Image.open,
+# Image.load, Image.convert, getexif, cv2.imdecode), never around our own code, so that a bug of ours
+# still surfaces as itself: Pillow's documented errors (PILLOW_DATA_ERRORS; UnidentifiedImageError and
+# DecompressionBombError are handled before these); its pure-Python parsers' faults on fields no check
+# anticipates (PILLOW_PARSER_FAULTS, a last resort: colorizer.preflight refuses the cases known, any
+# other is logged with its type and refused); and RuntimeError, which pillow-heif (libheif) and
+# Pillow's AVIF plugin (libavif) raise for every failure of the C library, bad data included.
 _CODEC_ERRORS = (RuntimeError,)
-# - Pillow's pure-Python parsers tripping over fields no check here anticipates (a TIFF field of an
-#   unexpected type -> TypeError, an offset past 2**63 -> OverflowError, ...). Last resort: the checks
-#   in colorizer.preflight refuse the cases known; any other is logged with its type and refused.
-_PARSER_FAULTS = PILLOW_PARSER_FAULTS
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 
 
@@ -216,7 +211,7 @@ def apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
 @contextlib.contextmanager
 def _decoder_errors(name: str, data: bytes, max_pixels: int) -> Iterator[None]:
     """Turn a decoder's exceptions for bad or oversized data into one-line ImageDecodeErrors. Wrap
-    calls into Pillow, pillow-heif or OpenCV only (see _PILLOW_DATA_ERRORS)."""
+    calls into Pillow, pillow-heif or OpenCV only (see _CODEC_ERRORS)."""
     try:
         yield
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -236,7 +231,7 @@ def _decoder_errors(name: str, data: bytes, max_pixels: int) -> Iterator[None]:
         raise ImageDecodeError(
             f"{name}: damaged {kind} file: its header cannot be read (truncated or corrupt)"
         ) from None
-    except _PILLOW_DATA_ERRORS as error:
+    except PILLOW_DATA_ERRORS as error:
         reason = " ".join(str(error).split()) or type(error).__name__
         if "truncated" in reason.lower():
             raise ImageDecodeError(
@@ -246,7 +241,7 @@ def _decoder_errors(name: str, data: bytes, max_pixels: int) -> Iterator[None]:
     except _CODEC_ERRORS as error:
         reason = " ".join(str(error).split()) or type(error).__name__
         raise ImageDecodeError(f"{name}: corrupt image data: {reason}") from None
-    except _PARSER_FAULTS as error:
+    except PILLOW_PARSER_FAULTS as error:
         log.warning("%s: the decoder failed with %s: %s", name, type(error).__name__, error)
         raise ImageDecodeError(f"{name}: corrupt image data: the decoder failed ({type(error).__name__})") from None
 
@@ -344,7 +339,7 @@ def _decode_with_opencv(data: bytes, image: Image.Image, name: str) -> np.ndarra
     """A 16-bit PNG or TIFF (already opened by Pillow) -> uint16 HxW, HxWx3 RGB or HxWx4 RGBA, as
     stored (orientation not applied)."""
     if image.format == "TIFF":
-        data = _tiff_with_orientation_reset(data)
+        data = _tiff_with_orientation_reset(data, name)
     try:
         # IMREAD_UNCHANGED: keep the bit depth and alpha; channels come back BGR(A). Chunk lengths
         # and TIFF tables were checked against the file (colorizer.preflight) before this call.
@@ -373,28 +368,17 @@ def _decode_with_opencv(data: bytes, image: Image.Image, name: str) -> np.ndarra
     raise ImageDecodeError(f"{name}: 16-bit images with {channels} channels are not supported")
 
 
-def _tiff_with_orientation_reset(data: bytes) -> bytes:
+def _tiff_with_orientation_reset(data: bytes, name: str) -> bytes:
     """A copy of a TIFF whose first IFD's Orientation tag (274) says 1, or ``data`` itself when it
     has none, so that OpenCV returns the pixels as stored whatever its version does with the tag."""
-    byte_order = {b"II": "<", b"MM": ">"}.get(data[:2])
-    if byte_order is None:
-        return data
-    big_tiff = struct.unpack_from(f"{byte_order}H", data, 2)[0] == 43
-    # Classic TIFF: u32 IFD offset, u16 entry count, 12-byte entries; BigTIFF: u64, u64, 20-byte.
-    offset_format, count_format, entry_size = ("Q", "Q", 20) if big_tiff else ("I", "H", 12)
-    try:
-        ifd = struct.unpack_from(f"{byte_order}{offset_format}", data, 8 if big_tiff else 4)[0]
-        (count,) = struct.unpack_from(f"{byte_order}{count_format}", data, ifd)
-        first_entry = ifd + struct.calcsize(f"{byte_order}{count_format}")
-        for entry in range(first_entry, first_entry + count * entry_size, entry_size):
-            tag, field_type = struct.unpack_from(f"{byte_order}HH", data, entry)
-            if tag == 274 and field_type == 3:  # Orientation, SHORT: value in the entry itself
-                value_at = entry + (12 if big_tiff else 8)
-                patched = bytearray(data)
-                struct.pack_into(f"{byte_order}H", patched, value_at, 1)
-                return bytes(patched)
-    except struct.error:  # an IFD past the end: OpenCV will refuse the file itself
-        return data
+    tiff = TiffLayout(data)
+    first = tiff.first_ifd()
+    entries = tiff.entries(first, name) if first is not None else None  # None: an IFD past the end
+    for tag, kind, _, value_at in entries or ():
+        if tag == 274 and kind == 3:  # Orientation, SHORT: value in the entry itself
+            patched = bytearray(data)
+            struct.pack_into(f"{tiff.order}H", patched, value_at, 1)
+            return bytes(patched)
     return data
 
 
@@ -413,7 +397,7 @@ def _exif_orientation(image: Image.Image, name: str) -> int:
             check_exif(bytes.fromhex("".join(raw_profile.split("\n")[3:])), name)
     try:
         orientation = image.getexif().get(EXIF_ORIENTATION, 1)
-    except _PILLOW_DATA_ERRORS + _PARSER_FAULTS as error:
+    except PILLOW_DATA_ERRORS + PILLOW_PARSER_FAULTS as error:
         log.warning("%s: unreadable EXIF (%s: %s); orientation ignored", name, type(error).__name__, error)
         return 1
     if orientation not in _ORIENTATIONS:

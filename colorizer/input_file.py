@@ -44,16 +44,14 @@ def read_input_file(path: Path | str, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES
     try:
         check_file_status(os.stat(path), name, max_bytes)
         descriptor = os.open(path, _OPEN_FLAGS)
+        try:
+            status = os.fstat(descriptor)  # the file opened may not be the one stat saw
+            check_file_status(status, name, max_bytes)
+            return _read_capped(descriptor, name, max_bytes, status.st_size)
+        finally:
+            os.close(descriptor)
     except OSError as error:
         raise ImageDecodeError(f"{name}: cannot read the file: {error.strerror or error}") from None
-    try:
-        status = os.fstat(descriptor)  # the file opened may not be the one stat saw
-        check_file_status(status, name, max_bytes)
-        return _read_capped(descriptor, name, max_bytes, status.st_size)
-    except OSError as error:
-        raise ImageDecodeError(f"{name}: cannot read the file: {error.strerror or error}") from None
-    finally:
-        os.close(descriptor)
 
 
 def check_file_status(status: os.stat_result, name: str, max_bytes: int) -> None:

@@ -143,15 +143,14 @@ def read_rows(path: Path) -> Iterator[Row]:
     """The rows of a manifest, oldest first; lines that are not whole rows (a torn last line) are
     skipped with a warning. A missing manifest has no rows."""
     try:
-        stream = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 (closed by the with-block below)
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            for number, line in enumerate(stream, 1):
+                try:
+                    yield Row.from_dict(json.loads(line))
+                except (ValueError, TypeError) as error:
+                    log.warning("%s: line %d is not a whole row (%s); ignored", path, number, error)
     except FileNotFoundError:
         return
-    with stream:
-        for number, line in enumerate(stream, 1):
-            try:
-                yield Row.from_dict(json.loads(line))
-            except (ValueError, TypeError) as error:
-                log.warning("%s: line %d is not a whole row (%s); ignored", path, number, error)
 
 
 def recorded_outputs(path: Path) -> set[str]:

@@ -129,14 +129,13 @@ def prepare_suggester(
     models: ModelSet,
     *,
     build: bool = False,
-    release_dir: Path | None = None,
     say: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> ColourSuggester:
     """Ready ``models``' suggested colours as ``prepare`` readies a model: build ``guided-dist.onnx``
     first if it is missing and ``build`` is set, then load it. ModelError when it cannot be."""
     path = models.suggester_path()
     if build and not path.exists():
-        _build(path, KIND_GUIDED_DIST, release_dir, say)
+        _build(path, KIND_GUIDED_DIST, None, say)
     return models.suggester()
 
 

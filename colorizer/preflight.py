@@ -33,6 +33,7 @@ over its limit, ImageTooLargeError for a canvas over the size limits, ImageDecod
 
 from __future__ import annotations
 
+import contextlib
 import re
 import struct
 import zlib
@@ -61,41 +62,19 @@ TRUNCATED = "the file is truncated (cut short while downloading or copying?)"
 
 # TIFF field types -> bytes per value (TIFF 6 and BigTIFF); other types are skipped by the parsers.
 _TIFF_TYPE_SIZES = {
-    1: 1,
-    2: 1,
-    3: 2,
-    4: 4,
-    5: 8,
-    6: 1,
-    7: 1,
-    8: 2,
-    9: 4,
-    10: 8,
-    11: 4,
-    12: 8,
-    13: 4,
-    16: 8,
-    17: 8,
-    18: 8,
+    **dict.fromkeys((1, 2, 6, 7), 1),  # BYTE, ASCII, SBYTE, UNDEFINED
+    **dict.fromkeys((3, 8), 2),  # SHORT, SSHORT
+    **dict.fromkeys((4, 9, 11, 13), 4),  # LONG, SLONG, FLOAT, IFD
+    **dict.fromkeys((5, 10, 12, 16, 17, 18), 8),  # RATIONAL, SRATIONAL, DOUBLE, LONG8, SLONG8, IFD8
 }
 _TIFF_BYTE_TYPES = {1, 2, 7}  # BYTE, ASCII, UNDEFINED: kept as bytes; every other value becomes an object
 _SUB_IFD_TAGS = (34665, 34853, 40965)  # EXIF, GPS and interoperability directories
 _WIDTH, _HEIGHT, _SAMPLES, _ROWS_PER_STRIP, _PLANAR = 256, 257, 277, 278, 284
 _STRIP_OFFSETS, _STRIP_COUNTS, _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS, _TILE_COUNTS = 273, 279, 322, 323, 324, 325
-_GEOMETRY_TAGS = (
-    _WIDTH,
-    _HEIGHT,
-    _STRIP_OFFSETS,
-    _SAMPLES,
-    _ROWS_PER_STRIP,
-    _STRIP_COUNTS,
-    _PLANAR,
-    _TILE_WIDTH,
-    _TILE_LENGTH,
-    _TILE_OFFSETS,
-    _TILE_COUNTS,
-)
 _PIECE_TABLES = (_STRIP_OFFSETS, _STRIP_COUNTS, _TILE_OFFSETS, _TILE_COUNTS)
+_GEOMETRY_TAGS = sorted(
+    (_WIDTH, _HEIGHT, _SAMPLES, _ROWS_PER_STRIP, _PLANAR, _TILE_WIDTH, _TILE_LENGTH, *_PIECE_TABLES)
+)
 _TIFF_INTEGER_TYPES = {1, 3, 4, 6, 8, 9, 13, 16, 17, 18}  # (S)BYTE, (S)SHORT, (S)LONG, IFD, (S)LONG8, IFD8
 _MAX_OFFSET = 1 << 63  # Pillow seeks to offsets, and Python's seek takes a signed 64-bit number
 _ANY_TILE_PIXELS = 1 << 20  # a tile of up to 1 MP is fine for any image; larger ones only for larger images
@@ -221,8 +200,9 @@ def check_jpeg(data: bytes, name: str) -> None:
 # --- TIFF and EXIF ------------------------------------------------------------------------------------
 
 
-class _Tiff:
-    """A TIFF structure's byte order and layout (classic or BigTIFF) and its directories' entries."""
+class TiffLayout:
+    """A TIFF structure's byte order and layout (classic or BigTIFF) and its directories' entries
+    (also ``decode``'s, to reset the orientation tag)."""
 
     def __init__(self, block: bytes):
         self.block = block
@@ -277,7 +257,7 @@ def check_tiff(block: bytes, name: str, *, image: bool) -> None:
     and tile tables aside: they are checked against the pieces the image needs), and no
     offset past 2**63. For an image, directory offsets must lie inside the file and the strip or tile
     tables may not list more pieces than the image needs."""
-    tiff = _Tiff(block)
+    tiff = TiffLayout(block)
     what = "TIFF" if image else "EXIF"
     first = tiff.first_ifd()
     pending, seen = ([first] if first else []), set()
@@ -321,7 +301,7 @@ def check_tiff(block: bytes, name: str, *, image: bool) -> None:
         _check_tiff_pieces(tiff, first_entries, name)
 
 
-def _check_tiff_pieces(tiff: _Tiff, entries: list[tuple[int, int, int, int]], name: str) -> None:
+def _check_tiff_pieces(tiff: TiffLayout, entries: list[tuple[int, int, int, int]], name: str) -> None:
     """No more strip or tile offsets than the first image needs, and tiles no larger than 1 MP
     unless the image is as large (a tile buffer is allocated whole)."""
     fields = {tag: (kind, count, value_at) for tag, kind, count, value_at in entries}
@@ -513,48 +493,39 @@ def iso_box(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int] |
 
 def _item_extents(data: bytes, start: int, end: int, *, idat_start: int | None) -> list[int]:
     """File offsets of the first extent of each item in an 'iloc' box (ISO/IEC 14496-12 8.11.3),
-    for items stored in the file (construction method 0) or in 'idat' (method 1)."""
-    reader = _ByteReader(data, start, end)
-    version = reader.take(1)
-    reader.take(3)  # flags
-    sizes = reader.take(2)
-    offset_size, length_size, base_size = sizes >> 12, (sizes >> 8) & 15, (sizes >> 4) & 15
-    index_size = sizes & 15 if version in (1, 2) else 0
-    count = reader.take(4 if version == 2 else 2)
-    extents = []
-    for _ in range(min(count, _MAX_AVIF_ITEMS)):
-        reader.take(4 if version == 2 else 2)  # item ID
-        method = reader.take(2) & 15 if version in (1, 2) else 0
-        reader.take(2)  # data reference index
-        base = reader.take(base_size)
-        extent_count = reader.take(2)
-        for index in range(extent_count):
-            reader.take(index_size)
-            offset = reader.take(offset_size)
-            reader.take(length_size)
-            if index == 0 and method in (0, 1) and reader.ok:
-                origin = 0 if method == 0 else idat_start
-                if origin is not None:
+    for items stored in the file (construction method 0) or in 'idat' (method 1); in a box cut
+    short, those of the items read whole."""
+    box, position = memoryview(data)[start:end], 0
+
+    def take(count: int) -> int:
+        """The next big-endian unsigned number of ``count`` bytes; IndexError past the box's end."""
+        nonlocal position
+        if position + count > len(box):
+            raise IndexError(position)
+        position += count
+        return int.from_bytes(box[position - count : position], "big")
+
+    extents: list[int] = []
+    with contextlib.suppress(IndexError):  # cut short: the items read whole
+        version = take(1)
+        take(3)  # flags
+        sizes = take(2)
+        offset_size, length_size, base_size = sizes >> 12, (sizes >> 8) & 15, (sizes >> 4) & 15
+        index_size = sizes & 15 if version in (1, 2) else 0
+        count = take(4 if version == 2 else 2)
+        for _ in range(min(count, _MAX_AVIF_ITEMS)):
+            take(4 if version == 2 else 2)  # item ID
+            method = take(2) & 15 if version in (1, 2) else 0
+            take(2)  # data reference index
+            base = take(base_size)
+            for index in range(take(2)):  # extent count
+                take(index_size)
+                offset = take(offset_size)
+                take(length_size)
+                origin = 0 if method == 0 else idat_start if method == 1 else None
+                if index == 0 and origin is not None:
                     extents.append(origin + base + offset)
-        if not reader.ok:
-            break
     return extents
-
-
-class _ByteReader:
-    """Big-endian unsigned numbers of 0..8 bytes from data[start:end]; ``ok`` turns False (and
-    every later number reads 0) once a read would pass ``end``."""
-
-    def __init__(self, data: bytes, start: int, end: int):
-        self.data, self.position, self.end, self.ok = data, start, end, True
-
-    def take(self, count: int) -> int:
-        if not self.ok or self.position + count > self.end:
-            self.ok = False
-            return 0
-        value = int.from_bytes(self.data[self.position : self.position + count], "big")
-        self.position += count
-        return value
 
 
 def _av1_frame_size(obus: bytes) -> tuple[int, int] | None:

@@ -25,8 +25,7 @@ from typing import BinaryIO
 import onnxruntime
 
 from colorizer import tiff
-from colorizer.encode import PNG_IEND, PNG_SIGNATURE, TIFF_SIGNATURES, png_with_text, read_text_stream
-from colorizer.errors import ColorizerError
+from colorizer.encode import PNG_IEND, PNG_SIGNATURE, TIFF_SIGNATURES, read_text_stream
 from colorizer.mp4_boxes import BoxError, boxes
 from colorkit.files import sha256_file
 
@@ -108,16 +107,6 @@ def provenance(colorizer, settings: Mapping[str, object]) -> dict[str, str]:
     return provenance_text(model_sha256(colorizer.model_path), {**settings, "precision": colorizer.precision})
 
 
-def add_png_text(png: bytes, text: Mapping[str, str]) -> bytes:
-    """PNG bytes -> the same PNG with ``text`` in chunks after IHDR (``encode.png_with_text``);
-    ColorizerError for bytes that are not a PNG or a bad keyword. ``encode_image(..., text=)`` does
-    this while encoding."""
-    try:
-        return png_with_text(png, text)
-    except ValueError as error:
-        raise ColorizerError(f"cannot add PNG text: {error}") from None
-
-
 def read_provenance(path: Path) -> dict[str, str]:
     """The provenance entries of the PNG, JPEG, WebP, TIFF or MP4 file at ``path`` ({} when it has none or
     cannot be read). Reads only the file's first bytes (and WebP's chunk headers, or an MP4's box
@@ -138,14 +127,10 @@ def is_our_output(path: Path) -> bool:
 def _regular_file_opener(path: str, flags: int) -> int:
     """os.open that does not block on a FIFO and refuses anything but a regular file."""
     descriptor = os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
-    if not _is_regular(descriptor):
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
         os.close(descriptor)
         raise OSError(f"{path}: not a regular file")
     return descriptor
-
-
-def _is_regular(descriptor: int) -> bool:
-    return stat.S_ISREG(os.fstat(descriptor).st_mode)
 
 
 def looks_complete(path: Path) -> bool:

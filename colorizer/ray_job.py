@@ -25,14 +25,14 @@ import socket
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorizer.batch import Context, row_for
 from colorizer.errors import ColorizerError, OutputFolderError
 from colorizer.manifest import FAILED, Row
-from colorizer.plan import Decision, Done, Job, Naming, Planner
+from colorizer.plan import Decision, Job, Naming, Planner
 from colorkit.files import is_media_name, sha256_file, write_atomically
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,8 @@ class RayOptions:
     """address: None starts a local Ray for the run (unless one is already initialised); "auto" or
     "ray://host:port" joins a cluster. actors: actor pool size (default: cluster CPUs / threads).
     threads: network threads, and CPUs reserved, per actor. retries: actor restarts and task retries.
-    uris: inputs on a pyarrow filesystem (s3://...), planned here; output_dir, recursive, done: as
-    for the local plan; foreign: the plan's check of files in an output's way. progress: Ray Data's progress bars and logs."""
+    uris: inputs on a pyarrow filesystem (s3://...), planned here as the run's planner plans local
+    ones. progress: Ray Data's progress bars and logs."""
 
     address: str | None = None
     actors: int | None = None
@@ -61,10 +61,6 @@ class RayOptions:
     retries: int = 3
     device: str = "auto"
     uris: list[str] = field(default_factory=list)
-    output_dir: Path | None = None
-    recursive: bool = False
-    done: Callable[[Job], Done | None] | None = None
-    foreign: Callable[[Job], Path | None] | None = None
     progress: bool = False
 
 
@@ -85,11 +81,9 @@ def local_model(shipment: ModelShipment, fetch: Callable[[], bytes], cache: Path
     written atomically the first time. Raises ColorizerError when the fetched bytes are not the
     driver's model."""
     for candidate in (Path(shipment.path), cache / f"{shipment.sha256}.onnx"):
-        try:
+        with suppress(OSError):  # unreadable here: try the next
             if candidate.is_file() and sha256_file(candidate) == shipment.sha256:
                 return candidate
-        except OSError:  # unreadable here: try the next
-            pass
     data = fetch()
     cached = cache / f"{shipment.sha256}.onnx"
     cache.mkdir(parents=True, exist_ok=True)
@@ -134,14 +128,14 @@ class ColorizeActor:
 def run_ray(
     model_path: Path,
     plan: Iterable[Job | Decision],
-    naming: Naming,
+    planner: Planner,
     context: Context,
     on_row: Callable[[Row], None],
     options: RayOptions,
     deferred: Callable[[], AbstractContextManager] = nullcontext,
 ) -> None:
-    """Run the jobs of ``plan`` (named by ``naming``) or, when ``options.uris`` is set, of those
-    URIs, on Ray; decisions become rows at once; each finished file's row goes to ``on_row`` as it
+    """Run the jobs of ``plan`` (``planner``'s) or, when ``options.uris`` is set, of those URIs
+    (planned as ``planner`` plans, ``plan_uris``), on Ray; decisions become rows at once; each finished file's row goes to ``on_row`` as it
     arrives (in completion order), inside ``deferred()`` (see ``local_job.run_local``).
 
     Raises ColorizerError when Ray is missing or cannot start, OutputFolderError when DST cannot take
@@ -152,20 +146,13 @@ def run_ray(
     except ImportError:
         raise ColorizerError("--ray needs Ray Data: pip install 'ray[data]'") from None
     jobs = _jobs(plan, context, on_row)
-    filesystem = None
+    naming, filesystem = planner.naming, None
     if options.uris:
         if jobs:
             raise ColorizerError("local paths and URIs cannot be mixed in one Ray run")
-        if options.output_dir is None:
+        if planner.output_dir is None:
             raise ColorizerError("reading URIs needs an output folder (-o)")
-        remote_plan, naming, filesystem = plan_uris(
-            options.uris,
-            options.output_dir,
-            options.recursive,
-            context.settings.format or "png",
-            options.done,
-            options.foreign,
-        )
+        remote_plan, naming, filesystem = plan_uris(options.uris, planner)
         jobs = _jobs(remote_plan, context, on_row)
     if not jobs:
         return
@@ -193,12 +180,11 @@ def _start(ray, options: RayOptions) -> bool:
         return False
     if options.address not in (None, "auto"):
         check_reachable(options.address)
-    level = logging.INFO if options.progress else logging.WARNING
     try:
         ray.init(
             address=options.address,
             include_dashboard=False,
-            logging_level=level,
+            logging_level=logging.INFO if options.progress else logging.WARNING,
             log_to_driver=options.progress,
             configure_logging=True,
         )
@@ -300,18 +286,13 @@ def ship_model(ray, path: Path, sha256: str) -> ModelShipment:
     return ModelShipment(str(path.absolute()), sha256, [ray.put(path.read_bytes())])
 
 
-def plan_uris(
-    uris: list[str],
-    output_dir: Path,
-    recursive: bool,
-    format: str,
-    done: Callable[[Job], Done | None] | None,
-    foreign: Callable[[Job], Path | None] | None = None,
-) -> tuple[Iterator[Job | Decision], Naming, object]:
+def plan_uris(uris: list[str], local: Planner) -> tuple[Iterator[Job | Decision], Naming, object]:
     """Jobs for inputs on a pyarrow filesystem (s3://bucket/prefix, gs://..., file:///...): every file
-    with an image or film suffix (in subfolders with ``recursive``), planned by ``plan.Planner`` over
-    this listing (the tree mirrored under ``output_dir`` from the inputs' common folder, names made
-    unique per folder, --resume's ``done``). Jobs' sources are URIs. Returns (plan, naming, filesystem)."""
+    with an image or film suffix (in subfolders with ``local.recursive``), planned by a ``plan.Planner``
+    over this listing as ``local`` (the run's planner, which has an output folder) plans local
+    inputs (the tree mirrored under its output folder from the inputs' common folder, names made
+    unique per folder, its --resume ``done`` and ``foreign`` checks). Jobs' sources are URIs.
+    Returns (plan, naming, filesystem)."""
     import pyarrow.fs
 
     try:
@@ -327,7 +308,7 @@ def plan_uris(
         info = filesystem.get_file_info(base)
         if info.type == pyarrow.fs.FileType.Directory:
             tops.append(base)
-            selector = pyarrow.fs.FileSelector(base, recursive=recursive)
+            selector = pyarrow.fs.FileSelector(base, recursive=local.recursive)
             infos = sorted(filesystem.get_file_info(selector), key=lambda item: item.path)
             for item in infos:
                 if item.type == pyarrow.fs.FileType.File and is_media_name(Path(item.path)):
@@ -338,10 +319,8 @@ def plan_uris(
         else:
             missing.append(base)
     scheme = uris[0].split("://", 1)[0]
-    naming = Naming(
-        os.path.commonpath(tops) if tops else "", str(Path(output_dir).absolute()), f".{format}", scheme=scheme
-    )
-    planner = Planner([], output_dir=output_dir, done=done, naming=naming, foreign=foreign)
+    naming = Naming(os.path.commonpath(tops) if tops else "", str(local.output_dir), local.naming.suffix, scheme=scheme)
+    planner = Planner([], output_dir=local.output_dir, done=local.done, naming=naming, foreign=local.foreign)
 
     def plan() -> Iterator[Job | Decision]:
         for path in missing:

@@ -37,8 +37,8 @@ class RunSpec:
     root (None: beside each input); manifest: the rows' file (default OUTPUT_DIR/manifest.jsonl,
     none without an output folder); resume: skip what an earlier run finished; force: write over
     files at output names that the colorizer did not make, and read inputs that carry its
-    provenance; settings: checked;
-    model, precision, device, threads: the model and where it runs; jobs: files in work at once
+    provenance; settings: checked (their precision picks the model file);
+    model, device, threads: the model and where it runs; jobs: files in work at once
     (local engine); ray: run on Ray instead (its address, actors, threads, retries; the rest is the
     run's)."""
 
@@ -50,7 +50,6 @@ class RunSpec:
     force: bool = False
     settings: Settings = field(default_factory=Settings)
     model: Path | None = None
-    precision: str = "fp32"
     device: str = "auto"
     threads: int | None = None
     jobs: int = DEFAULT_WORKERS
@@ -148,12 +147,12 @@ class BatchRun:
             device=spec.device,
             providers=["CPUExecutionProvider"] if on_ray else None,
         )
-        self.colorizer = prepare(models, spec.precision, kernels=not on_ray)
+        self.colorizer = prepare(models, spec.settings.precision, kernels=not on_ray)
         self.provider = "Ray" if on_ray else self.colorizer.provider
         self.context = Context.of(
             spec.settings,
             self.colorizer,
-            models.sha256(spec.precision),
+            models.sha256(spec.settings.precision),
             run=time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{os.getpid()}",
             engine="ray" if on_ray else "local",
             output_root=spec.output_dir,
@@ -193,16 +192,8 @@ class BatchRun:
 
         spec = self.spec
         assert spec.ray is not None
-        options = replace(
-            spec.ray,
-            device=spec.device,
-            uris=spec.uris,
-            output_dir=spec.output_dir,
-            recursive=spec.recursive,
-            done=self.done,
-            foreign=self.planner.foreign,
-        )
-        run_ray(self.colorizer.model_path, self.plan, self.planner.naming, self.context, self.on_row, options, deferred)
+        options = replace(spec.ray, device=spec.device, uris=spec.uris)
+        run_ray(self.colorizer.model_path, self.plan, self.planner, self.context, self.on_row, options, deferred)
 
     def on_row(self, row: Row) -> None:
         """Record a finished file's (or a decision's) row: the manifest, the tally, the display."""

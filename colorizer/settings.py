@@ -134,7 +134,7 @@ class Settings:
         size = MIN_RENDER_SIZE if render_size is None else _number("render size", render_size)
         if not float(size).is_integer():
             raise ColorizerError(f"render size {size} must be a whole number")
-        settings = cls(
+        return cls(
             temperature=temperature_for_request(vibrancy),
             render_size=int(size),
             upsample=DEFAULT_METHOD if upsample is None else upsample,  # type: ignore[arg-type]  # checked below
@@ -144,8 +144,7 @@ class Settings:
             max_pixels=max_pixels,
             hints=hints or None,
             network_every=AUTO if network_every in (None, "", AUTO) else _whole(network_every),  # type: ignore[arg-type]
-        )
-        return settings.checked()
+        ).checked()
 
     def colorize_keywords(self) -> dict[str, object]:
         """The keywords of ``Colorizer.colorize`` these settings stand for."""
@@ -204,23 +203,6 @@ def temperature_for_vibrancy(vibrancy: float) -> float:
     if vibrancy <= half:  # log-linear from MUTED (0) to the default (50)
         return MUTED_TEMPERATURE * (DEFAULT_TEMPERATURE / MUTED_TEMPERATURE) ** (vibrancy / half)
     return DEFAULT_TEMPERATURE * (VIVID_TEMPERATURE / DEFAULT_TEMPERATURE) ** ((vibrancy - half) / half)
-
-
-def vibrancy_for_temperature(temperature: float) -> float:
-    """The inverse of temperature_for_vibrancy, for temperatures 0.05..1.0."""
-    if not VIVID_TEMPERATURE - 1e-9 <= temperature <= MUTED_TEMPERATURE:
-        raise ColorizerError(
-            f"temperature {temperature} has no vibrancy; it must be from {VIVID_TEMPERATURE} to {MUTED_TEMPERATURE}"
-        )
-    if temperature >= DEFAULT_TEMPERATURE:
-        return (
-            VIBRANCY_DEFAULT
-            * math.log(temperature / MUTED_TEMPERATURE)
-            / math.log(DEFAULT_TEMPERATURE / MUTED_TEMPERATURE)
-        )
-    return VIBRANCY_DEFAULT * (
-        1 + math.log(temperature / DEFAULT_TEMPERATURE) / math.log(VIVID_TEMPERATURE / DEFAULT_TEMPERATURE)
-    )
 
 
 def temperature_for_request(value: float) -> float:

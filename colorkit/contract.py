@@ -80,7 +80,6 @@ KEY_PRECISION = "precision"
 KEY_MODEL_KIND = "model.kind"
 KEY_HINT_MASK_VALUE = "preprocess.hint_mask_value"
 KEY_DIST_OUTPUT = "io.dist_output"
-INT8_PREFIX = "int8."
 
 
 class ContractError(ValueError):

@@ -39,10 +39,6 @@ IMAGE_SUFFIXES = frozenset(
     }
 )
 
-
-# A colorized film is written as H.264 in MP4, whatever container it came in.
-FILM_OUTPUT_SUFFIX = ".mp4"
-
 # Films a folder may hold besides its photos (the colorizer checks their content too).
 VIDEO_SUFFIXES = frozenset(
     {

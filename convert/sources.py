@@ -60,7 +60,6 @@ HULL = PinnedFile(
     (f"{_OPENVINO}/pts_in_hull.npy", f"{_GITHUB}/resources/pts_in_hull.npy"),
 )
 
-RELEASE_FILES = (PROTOTXT, CAFFEMODEL, HULL)
 # The role of each file: the keyword that convert.build.build_model_file takes it by.
 RELEASE = {"prototxt": PROTOTXT, "caffemodel": CAFFEMODEL, "hull": HULL}
 

@@ -6,6 +6,7 @@ import hashlib
 import io
 import itertools
 import json
+import math
 import os
 import subprocess
 import unicodedata
@@ -29,7 +30,14 @@ from appkit.uploads import RUN_FOLDER
 from colorizer.models import ModelSet
 from colorizer.naming import result_name
 from colorizer.preview import PREVIEW_SIDE, preview
-from colorizer.settings import Settings, temperature_for_vibrancy, vibrancy_for_temperature
+from colorizer.settings import (
+    MUTED_TEMPERATURE,
+    VIBRANCY_DEFAULT,
+    VIVID_TEMPERATURE,
+    Settings,
+    temperature_for_vibrancy,
+)
+from colorkit.contract import DEFAULT_TEMPERATURE
 from convert import sources
 from convert.pins import describe_release_dir
 from testkit.app_server import REPO_ROOT, app_command, app_env, free_port
@@ -39,6 +47,19 @@ from testkit.queue_client import call, upload
 pytestmark = pytest.mark.slow  # the app's server and subprocesses: not in the quick subset
 
 CORRUPT_MESSAGE = "not a recognised image format"  # colorizer.decode's wording for unknown bytes
+
+
+def vibrancy_for_temperature(temperature: float) -> float:
+    """The inverse of ``temperature_for_vibrancy`` (each half of the scale log-linear), 0.05..1.0."""
+    if temperature >= DEFAULT_TEMPERATURE:
+        return (
+            VIBRANCY_DEFAULT
+            * math.log(temperature / MUTED_TEMPERATURE)
+            / math.log(DEFAULT_TEMPERATURE / MUTED_TEMPERATURE)
+        )
+    return VIBRANCY_DEFAULT * (
+        1 + math.log(temperature / DEFAULT_TEMPERATURE) / math.log(VIVID_TEMPERATURE / DEFAULT_TEMPERATURE)
+    )
 
 
 def grey_photo(path, width: int = 640, height: int = 480):

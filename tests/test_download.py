@@ -499,7 +499,7 @@ def test_cli_fetches_from_mirror_and_converts(server, synthetic_release, tmp_pat
 @pytest.fixture
 def cli_with_wrong_bytes(server, tmp_path):
     """``python -m convert --mirror`` at a server that serves wrong bytes under every official name."""
-    for file in sources.RELEASE_FILES:
+    for file in sources.RELEASE.values():
         server.routes["/release/" + file.name] = serve(np.random.default_rng(1).bytes(min(file.size, 1 << 20)))
     output, cache = tmp_path / "m.onnx", tmp_path / "cache"
     result = run_cli("--mirror", server.url("/release/"), "--cache-dir", str(cache), "--output", str(output))

@@ -30,7 +30,6 @@ from colorizer.provenance import (
     KEY_COMMENT,
     KEY_MODEL,
     KEY_SETTINGS,
-    add_png_text,
     is_our_output,
     looks_complete,
     provenance_text,
@@ -223,10 +222,3 @@ def test_looks_complete(rgb, tmp_path, format):
     path.write_bytes(data[:-5])
     assert not looks_complete(path)
     assert not looks_complete(tmp_path / "absent.png")
-
-
-def test_add_png_text_for_callers_with_png_bytes(rgb):
-    data = add_png_text(encode_image(rgb), {"Software": "colorizer"})
-    assert Image.open(io.BytesIO(data)).text == {"Software": "colorizer"}
-    with pytest.raises(ColorizerError, match="cannot add PNG text"):
-        add_png_text(b"\xff\xd8\xff", {"Software": "x"})

@@ -94,10 +94,6 @@ class _Waiting:
     motion: Motion  # from the previous frame to this one
     item: Any
 
-    @property
-    def nbytes(self) -> int:
-        return _frame_bytes(self.plane, self.motion)
-
 
 def _frame_bytes(plane: np.ndarray, motion: Motion) -> int:
     """What a waiting frame holds: its L and ab at full size (12 bytes a pixel), its L, flows both
@@ -197,7 +193,7 @@ class KeyframeStabilizer:
         if float((fresh < 1).mean()) > self.settings.max_stale:
             return "occlusion"
         if self.settings.bidirectional:
-            waiting = sum(frame.nbytes for frame in self._waiting)
+            waiting = sum(_frame_bytes(frame.plane, frame.motion) for frame in self._waiting)
             if waiting + _frame_bytes(plane, motion) > self.settings.lookahead_bytes:
                 return "look-ahead"
         return None

@@ -107,10 +107,6 @@ class TemporalStabilizer:
         self.cuts = 0  # scene cuts seen (a new shot after the first)
         self.trusted_share = 0.0  # share of the last frame's pixels that took the previous colour
 
-    def reset(self) -> None:
-        """Forget the previous frame: the next one starts a new shot."""
-        self._previous_small = self._previous_ab = None
-
     def motion(self, lightness_plane: np.ndarray, *, trust: bool = True) -> Motion:
         """How this frame (float32 H x W L, 0..100) follows the previous one: its shot and, within
         a shot, the flows both ways and (``trust``) where the previous colour may be carried.
@@ -173,13 +169,10 @@ class TemporalStabilizer:
         assert carried is not None or motion.trusted is not None  # a Motion without trust comes with the colour
         if motion.trusted is not None:
             self.trusted_share = float(motion.trusted.mean())
-        out = (
-            carried
-            if carried is not None
-            else warp(self._previous_ab, resize_flow(motion.backward, lightness_plane.shape))
-        )
-        self._previous_small, self._previous_ab = motion.small, out
-        return out
+        if carried is None:
+            carried = warp(self._previous_ab, resize_flow(motion.backward, lightness_plane.shape))
+        self._previous_small, self._previous_ab = motion.small, carried
+        return carried
 
     def _small(self, lightness_plane: np.ndarray) -> np.ndarray:
         height, width = lightness_plane.shape
@@ -194,9 +187,8 @@ class TemporalStabilizer:
             or self._previous_ab is None
             or previous.shape != small.shape
             or self._previous_ab.shape[:2] != size
+            or self.settings.blend == 0.0
         ):
-            return "afresh"
-        if self.settings.blend == 0.0:
             return "afresh"
         return "continues" if histogram_distance(small, previous) <= self.settings.cut_threshold else "cut"
 
