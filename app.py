@@ -20,7 +20,7 @@ from gradio.utils import get_upload_folder
 from starlette.middleware import Middleware
 
 from appkit import config
-from appkit.disk import DiskBudget, claim_folder
+from appkit.disk import DiskBudget, claim_folder, delete_run_files
 from appkit.guards import only_regular_files_recorded
 from appkit.handlers import Handlers
 from appkit.hint_tools import hint_tools, wire_hint_tools
@@ -274,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     finally:
         disk.stop()
+        delete_run_files(page)
         if lock is not None:
             lock.release()
     return 0

@@ -133,6 +133,16 @@ def disk_bytes(info: os.stat_result) -> int:
     return blocks * 512 if blocks is not None else info.st_size
 
 
+def delete_run_files(demo) -> None:
+    """Delete the uploads and results Gradio recorded for the Blocks ``demo`` (examples kept), as
+    Gradio's own clean shutdown does. Gradio 6.31 waits only 5 s for its server to stop: a request
+    still open then (a page's event stream, a long film) skips its cleanup, so ``app.main`` does it
+    again once the server is gone (files already deleted are skipped)."""
+    from gradio.route_utils import delete_files_created_by_app
+
+    delete_files_created_by_app(demo, age=None)
+
+
 def claim_folder(folder: Path, run_files: Path) -> FileLock | None:
     """Take ``folder``'s app lock (None if another app holds it) and, holding it, delete
     ``run_files`` (a folder of results that only a running app uses): they are a previous, killed
