@@ -235,11 +235,6 @@ def flatten_on_white(rgba: np.ndarray) -> np.ndarray:
     return blended.astype(np.uint8)
 
 
-def suffix_for(format: str) -> str:
-    """The file suffix of an output format: "png" -> ".png"."""
-    return f".{check_format(format)}"
-
-
 # --- PNG text chunks --------------------------------------------------------------------------------
 
 
@@ -258,11 +253,6 @@ def text_chunk(keyword: str, value: str) -> bytes:
         return png_chunk(b"tEXt", key + b"\0" + value.encode("latin-1"))
     except UnicodeEncodeError:  # iTXt: keyword, compression flag 0, method 0, no language, no translation
         return png_chunk(b"iTXt", key + b"\0\0\0\0\0" + value.encode("utf-8"))
-
-
-def png_with_srgb(png: bytes) -> bytes:
-    """PNG bytes -> the same image tagged sRGB: an sRGB chunk (perceptual intent) after IHDR."""
-    return png_with_chunks(png, png_chunk(b"sRGB", b"\0"))
 
 
 def png_with_text(png: bytes, text: Mapping[str, str]) -> bytes:

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from colorizer import Colorizer, ColorizerError, cli, read_image
-from colorizer.encode import encode_image, suffix_for
+from colorizer.encode import check_format, encode_image
 from colorizer.upsample import DEFAULT_METHOD, METHODS
 from colorkit.contract import MODEL_ENV
 from convert.quantize import quantize_model
@@ -258,7 +258,7 @@ def test_cli_option_gives_the_library_result(option, setup, default_result, tmp_
         assert str(expected) in stderr, f"{option}: the CLI's error should be the library's: {expected}\n{stderr}"
     else:
         assert status == 0, f"{option}: exit status {status}\n{stderr}"
-        suffix = suffix_for(case.encode.get("format", "png"))
+        suffix = f".{check_format(case.encode.get('format', 'png'))}"
         assert written is not None and written.name == f"{setup.image.stem}_color{suffix}"
         if case.encode:  # the same encoder settings: the same decoded pixels as the library's file
             library_file = tmp_path / f"library{suffix}"
