@@ -20,7 +20,7 @@ from gradio.utils import get_upload_folder
 from starlette.middleware import Middleware
 
 from appkit import config
-from appkit.disk import DiskBudget, claim_folder, delete_run_files
+from appkit.disk import DiskBudget, claim_folder, delete_run_files, stop_now
 from appkit.guards import only_regular_files_recorded
 from appkit.handlers import Handlers
 from appkit.hint_tools import hint_tools, wire_hint_tools
@@ -256,9 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     page = build_demo(models, disk, film_limits)
     disk.sweep()
     disk.start()
-    # Stop on SIGTERM (docker stop, systemd) as on Ctrl-C, so Gradio's shutdown deletes the uploads
-    # and results it knows of.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: stop_now(page))  # docker stop, systemd
     middleware = [
         Middleware(BodyLimit, limits=config.BODY_LIMITS, default=config.MAX_OTHER_BODY, advice=config.BODY_ADVICE)
     ]

@@ -143,6 +143,17 @@ def delete_run_files(demo) -> None:
     delete_files_created_by_app(demo, age=None)
 
 
+def stop_now(demo) -> None:
+    """SIGTERM (docker stop, systemd): stop serving as Ctrl-C does, first ending the page sessions'
+    heartbeat streams as ``Blocks.close`` would (Gradio 6.31's Ctrl-C path does not: its server then
+    waits for them until Gradio stops waiting, 5 s, and skips its cleanup). ``app.main`` deletes the
+    run's files afterwards either way (``delete_run_files``)."""
+    end_streams = getattr(demo, "_end_streaming_responses", None)
+    if end_streams is not None and getattr(demo, "server_app", None) is not None:
+        end_streams()
+    raise KeyboardInterrupt
+
+
 def claim_folder(folder: Path, run_files: Path) -> FileLock | None:
     """Take ``folder``'s app lock (None if another app holds it) and, holding it, delete
     ``run_files`` (a folder of results that only a running app uses): they are a previous, killed

@@ -89,11 +89,12 @@ SWATCHES_JS = """() => {
     label.style.background = colour;
     label.style.color = 0.299 * r + 0.587 * g + 0.114 * b > 140 ? '#000' : '#fff';
   });
+  // New choices may be new labels, or the same inputs given new values (a property, which no
+  // MutationObserver sees): repaint a few times a second, once installed.
   const radio = document.getElementById('suggested');
   if (radio && !radio.dataset.painted) {
     radio.dataset.painted = '1';
-    new MutationObserver(paint).observe(radio, {childList: true, subtree: true});
+    setInterval(paint, 200);
   }
   paint();
-  setTimeout(paint, 100);  // in case the new choices are drawn after this runs
 }"""

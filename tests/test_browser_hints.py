@@ -10,6 +10,7 @@ tests/out/ (looked at); the docs' copies are refreshed with COLORIZER_REFRESH_DO
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import cv2
@@ -115,6 +116,13 @@ def click_photo_pixel(page, pixel: tuple[int, int]) -> tuple[float, float]:
     return x, y
 
 
+PAINTED_JS = """() => [...document.querySelectorAll('#suggested label')].every(label => {
+  const colour = label.querySelector('input').value;
+  const rgb = [1, 3, 5].map(i => parseInt(colour.slice(i, i + 2), 16));
+  return getComputedStyle(label).backgroundColor === `rgb(${rgb.join(', ')})`;
+})"""
+
+
 def marker_centre(page, at: tuple[float, float], colour: tuple[int, int, int]) -> tuple[float, float, int]:
     """Where the pixels of exactly ``colour`` (a marker's fill) lie in a screenshot of 40 x 40 page
     pixels around ``at``: their centroid on the page, and how many there are."""
@@ -165,7 +173,7 @@ def test_a_click_on_the_colorized_photo_puts_a_hint_at_that_pixel(browser, serve
 
     # The suggested colours at the point: one chosen becomes the point's colour, and the marker's.
     page.wait_for_function("() => document.querySelectorAll('#suggested label').length === 6")
-    page.wait_for_function("() => document.querySelector('#suggested label').style.background !== ''")
+    page.wait_for_function(PAINTED_JS)  # every swatch in its own colour (within the page's 200 ms repaint)
     src = page.evaluate(DRAWN_JS)["src"]
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.evaluate("document.fonts.ready")
@@ -182,7 +190,10 @@ def test_a_click_on_the_colorized_photo_puts_a_hint_at_that_pixel(browser, serve
         "painted => Array.from(document.querySelectorAll('.hint-marker')).map(m => m.style.background).join() === painted",
         arg=painted,
     )
-    assert marker_centre(page, on_page(page, TARGET), colour)[2] >= 40, "the marker did not take the chosen colour"
+    deadline = time.monotonic() + 10  # a phone's page may still be scrolling to the photo
+    while (found := marker_centre(page, on_page(page, TARGET), colour)[2]) < 40 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert found >= 40, "the marker did not take the chosen colour"
 
     # Deleting the point: no marker, and the photo as it was without hints.
     src = page.evaluate(DRAWN_JS)["src"]

@@ -457,6 +457,26 @@ def a_killed_runs_files(cache: Path) -> None:
         os.utime(path, (time.time() - age, time.time() - age))
 
 
+def test_sigterm_deletes_this_runs_files_while_a_request_is_still_open(synthetic_model, tmp_path):
+    """A request still open at SIGTERM (here an upload whose body is still coming; a long film's
+    stream alike) keeps Gradio's server from stopping until Gradio stops waiting for it (5 s) and
+    skips its cleanup; the app deletes its uploads and results itself once the server is gone."""
+    with started(synthetic_model, tmp_path / "server") as (server, process):
+        serves_normally(server, tmp_path)
+        left = user_files(server.cache)
+        assert left
+        port = int(server.url.rstrip("/").rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as upload:
+            upload.sendall(
+                b"POST /gradio_api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 1000000\r\n\r\n--x\r\n"
+            )
+            time.sleep(1)  # the server is reading the body
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+    assert not user_files(server.cache) & left, sorted(str(path) for path in user_files(server.cache) & left)
+
+
 def test_start_deletes_a_killed_runs_files_and_sigterm_deletes_this_runs(synthetic_model, tmp_path):
     """A killed run's results go at the next start; on SIGTERM the server deletes its uploads and
     results and exits 0, even after a payload naming the upload folder itself (which Gradio once
