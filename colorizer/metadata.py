@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import re
 import struct
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, unescape
 
@@ -129,11 +129,9 @@ def _exif(image: Image.Image, size: tuple[int, int], name: str) -> bytes | None:
         return None
     kept[ORIENTATION] = 1
     block = kept.tobytes()[len(EXIF_HEADER) :]
-    left_out = []
-    while len(block) > MAX_BLOCK_BYTES and (largest := _largest_tag(kept)) is not None:
-        values, tag = largest
-        left_out.append(f"{tag} ({_value_bytes(values[tag]):,} bytes)")
-        del values[tag]
+    left_out: list[str] = []
+    while len(block) > MAX_BLOCK_BYTES and (dropped := _drop_largest_tags(kept, len(block) - MAX_BLOCK_BYTES)):
+        left_out += dropped
         block = kept.tobytes()[len(EXIF_HEADER) :]
     if left_out:
         log.warning(
@@ -145,14 +143,23 @@ def _exif(image: Image.Image, size: tuple[int, int], name: str) -> bytes | None:
     return block if _fits(name, "EXIF", block) else None
 
 
-def _largest_tag(exif: Image.Exif) -> tuple[MutableMapping, int] | None:
-    """The directory (the first, EXIF or GPS) and tag of ``exif``'s largest value of over 1 KB (a
-    scanner's or ImageJ's private data, a long comment), or None: what goes first when the EXIF is
-    too large, so that the date, description and camera stay."""
+def _drop_largest_tags(exif: Image.Exif, excess: int) -> list[str]:
+    """Take ``exif``'s largest values of over 1 KB (a scanner's or ImageJ's private data, a long
+    comment) out of its directories (the first, EXIF, GPS), largest first, until they add up to about
+    ``excess`` bytes: what goes first when the EXIF is too large, so that the date, description and
+    camera stay. Sizes are measured once, so a directory of many large tags costs one pass, not one
+    per tag. Returns what was taken out ("tag (size bytes)"); empty when nothing large is left."""
     directories = [exif, exif.get_ifd(EXIF_IFD), exif.get_ifd(GPS_IFD)]
     sizes = [(_value_bytes(values[tag]), index, tag) for index, values in enumerate(directories) for tag in values]
-    size, index, tag = max(sizes, default=(0, 0, 0))
-    return (directories[index], tag) if size > _SMALL_VALUE_BYTES else None
+    dropped: list[str] = []
+    removed = 0
+    for size, index, tag in sorted(sizes, reverse=True):
+        if removed >= excess or size <= _SMALL_VALUE_BYTES:
+            break
+        del directories[index][tag]
+        dropped.append(f"{tag} ({size:,} bytes)")
+        removed += size
+    return dropped
 
 
 def _value_bytes(value: object) -> int:

@@ -340,3 +340,24 @@ def test_a_large_private_tag_is_left_out_and_the_rest_of_the_exif_carried(tmp_pa
     assert (carried.get(0x010E), carried.get(0x0132), carried.get(0x013B)) == (DESCRIPTION, TAKEN, ARTIST)
     assert 50839 not in carried
     assert "EXIF tags 50839 (100,000 bytes) not carried" in caplog.text and path.name in caplog.text
+
+
+def test_many_large_private_tags_are_left_out_and_the_rest_of_the_exif_carried(tmp_path, caplog):
+    """Eighty private tags of 2,000 bytes each (160 KB): as many as needed go, largest first, and the
+    date and description stay; the warning names what went."""
+    tifffile = pytest.importorskip("tifffile")
+    path = tmp_path / "many.tif"
+    grey = np.linspace(0, 65535, 40 * 60).reshape(40, 60).astype(np.uint16)
+    private = [(65000 + index, "B", 2000 + index, bytes(2000 + index), True) for index in range(80)]
+    tifffile.imwrite(path, grey, description=DESCRIPTION, datetime=TAKEN, metadata=None, extratags=private)
+    with caplog.at_level(logging.WARNING, logger="colorizer.metadata"):
+        _pixels, metadata = decode_photo(path.read_bytes(), name=path.name)
+    carried = metadata.exif_directory()
+    assert carried is not None, "the whole EXIF was left out"
+    assert (carried.get(0x010E), carried.get(0x0132)) == (DESCRIPTION, TAKEN)
+    assert metadata.exif is not None and len(metadata.exif) <= MAX_BLOCK_BYTES
+    kept = sorted(tag for tag in carried if tag >= 65000)
+    gone = [tag for tag in range(65000, 65080) if tag not in kept]
+    assert gone and kept, "either none or all of the private tags went"
+    assert min(gone) > max(kept), "the largest did not go first"
+    assert f"EXIF tags {65079} (2,079 bytes)" in caplog.text and path.name in caplog.text
