@@ -175,10 +175,19 @@ def drag_handle(page, to_x: float) -> dict:
     return page.evaluate(SLIDER_JS)
 
 
+# Resolves once the page has not scrolled for five animation frames: after each result a phone's
+# page scrolls smoothly to the photo, and what is measured mid-scroll has moved by the next step.
+STILL_JS = """() => new Promise(done => { let last = NaN, still = 0;
+  const look = () => { still = scrollY === last ? still + 1 : 0; last = scrollY;
+    if (still >= 5) done(); else requestAnimationFrame(look); };
+  look(); })"""
+
+
 def check_handle_stays_on_the_photo(page) -> None:
     """Wherever the handle is dragged, even over the panel's margins, it stays on the photo, and the
     photo shows "after" from the handle on: the handle at 25% of the photo shows 25% "before"."""
     page.locator("#before-after").scroll_into_view_if_needed()
+    page.evaluate(STILL_JS)
     panel = page.evaluate(SLIDER_JS)["panel"]
     for share in (0.02, 0.25, 0.98):  # of the panel's width: beside the photo for a portrait on a desktop
         end = drag_handle(page, panel["x"] + share * panel["width"])

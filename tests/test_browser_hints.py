@@ -22,6 +22,7 @@ from testkit.app_server import running_app
 from testkit.screenshots import screenshot_dir
 from tests.test_browser import (
     CHROMIUM,
+    STILL_JS,
     TIMEOUT_MS,
     VIEWPORTS,
     grid_photo,
@@ -104,6 +105,7 @@ def open_hints_mode(browser, url: str, viewport: str, tmp_path: Path):
 def on_page(page, pixel: tuple[int, int]) -> tuple[float, float]:
     """The centre of photo ``pixel`` on the page (the colorized photo scrolled into view)."""
     page.locator("#result img").scroll_into_view_if_needed()
+    page.evaluate(STILL_JS)
     drawn = page.evaluate(DRAWN_JS)
     return drawn["x"] + (pixel[0] + 0.5) * drawn["scale"], drawn["y"] + (pixel[1] + 0.5) * drawn["scale"]
 
@@ -136,6 +138,19 @@ def marker_centre(page, at: tuple[float, float], colour: tuple[int, int, int]) -
     return left + columns.mean() + 0.5, top + rows.mean() + 0.5, len(rows)
 
 
+def settled_marker(page, pixel: tuple[int, int], colour: tuple[int, int, int]) -> tuple[tuple[float, float], tuple]:
+    """Photo ``pixel``'s centre on the page and ``marker_centre`` there, looked at again every 200 ms
+    (up to 10 s) until a marker of ``colour`` is centred on it: after each result a phone's page
+    scrolls smoothly to the photo, so a look taken mid-scroll sees the marker elsewhere."""
+    deadline = time.monotonic() + 10
+    while True:
+        x, y = on_page(page, pixel)
+        centre_x, centre_y, count = marker_centre(page, (x, y), colour)
+        if count >= 40 and abs(centre_x - x) <= 1 and abs(centre_y - y) <= 1 or time.monotonic() > deadline:
+            return (x, y), (centre_x, centre_y, count)
+        page.wait_for_timeout(200)
+
+
 def hint_rows(page) -> list[list[str]]:
     return page.evaluate(ROWS_JS)
 
@@ -165,8 +180,7 @@ def test_a_click_on_the_colorized_photo_puts_a_hint_at_that_pixel(browser, serve
 
     # The marker: a dot of the hint's colour centred on the clicked pixel's centre.
     page.locator(".hint-marker").first.wait_for()
-    x, y = on_page(page, TARGET)  # where the pixel is now (a phone's page may have scrolled since)
-    centre_x, centre_y, count = marker_centre(page, (x, y), HINT_COLOUR)
+    (x, y), (centre_x, centre_y, count) = settled_marker(page, TARGET, HINT_COLOUR)
     assert count >= 40 and abs(centre_x - x) <= 1 and abs(centre_y - y) <= 1, (
         f"marker pixels centred at ({centre_x:.1f}, {centre_y:.1f}) ({count} of them), the click at ({x:.1f}, {y:.1f})"
     )
@@ -190,9 +204,7 @@ def test_a_click_on_the_colorized_photo_puts_a_hint_at_that_pixel(browser, serve
         "painted => Array.from(document.querySelectorAll('.hint-marker')).map(m => m.style.background).join() === painted",
         arg=painted,
     )
-    deadline = time.monotonic() + 10  # a phone's page may still be scrolling to the photo
-    while (found := marker_centre(page, on_page(page, TARGET), colour)[2]) < 40 and time.monotonic() < deadline:
-        page.wait_for_timeout(200)
+    _, (_, _, found) = settled_marker(page, TARGET, colour)
     assert found >= 40, "the marker did not take the chosen colour"
 
     # Deleting the point: no marker, and the photo as it was without hints.
