@@ -187,7 +187,7 @@ class Handlers:
         )
         if not film.audio:
             message += " The film has no sound."
-        message += "".join(f" Note: {warning.split(': ', 1)[-1]}." for warning in film.warnings)
+        message += "".join(f" Note: {warning}." for warning in film.warnings)
         return str(done.output), message
 
     def _colorize_film(

@@ -85,7 +85,7 @@ def test_sound_aac_cannot_hold_is_resampled_keeping_its_length_and_level(
     sound, seconds, samples = decoded_sound(result.path)
     assert sound == f"aac {target}"
     assert [str(outcome) for outcome in result.audio] == [f"pcm_s16le re-encoded to aac ({held} -> {target})"]
-    assert result.warnings == (f"reel.mkv: sound stream 1 (pcm_s16le): AAC cannot hold {held}; resampled to {target}",)
+    assert result.warnings == (f"sound stream 1 (pcm_s16le): AAC cannot hold {held}; resampled to {target}",)
     assert seconds == pytest.approx(FRAMES / FPS, abs=0.05)  # AAC adds at most a frame of priming
     middle = samples[:, samples.shape[1] // 4 : -samples.shape[1] // 4]
     peak = np.abs(middle).max(axis=1)

@@ -59,8 +59,8 @@ class VideoResult:
     keyframes: with network_every "auto", the keyframes by reason ("start", "cut", "interval",
     "occlusion", "look-ahead", "shot end": colorizer.video.keyframes); empty otherwise.
     warnings: what was changed on the way (sound resampled or left out, frames of another size
-    scaled, colour tags H.264 cannot hold, ...), one line each starting with the input's name; each
-    was logged as a warning too.
+    scaled, colour tags H.264 cannot hold, ...), one line each; each was logged as a warning too,
+    after the input's name.
     """
 
     path: Path

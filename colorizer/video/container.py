@@ -455,10 +455,9 @@ class FilmWriter:
         return AudioOutcome(codec, "re-encoded to aac", change)
 
     def warn(self, message: str) -> None:
-        """A warning about the film: logged, and kept in ``warnings``."""
-        line = f"{self.name}: {message}"
-        log.warning("%s", line)
-        self.warnings.append(line)
+        """A warning about the film: logged after the film's name, and kept in ``warnings`` as is."""
+        log.warning("%s: %s", self.name, message)
+        self.warnings.append(message)
 
     def write_frame(self, rgb: np.ndarray, pts: int | None, duration: int | None) -> None:
         """uint8 HxWx3 RGB (the stored size; padded here to even) with its input time stamp and
