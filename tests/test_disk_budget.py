@@ -3,6 +3,7 @@ there are, not their lengths: many one-byte uploads cannot fill the disk or its 
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import httpx
@@ -31,11 +32,20 @@ def test_tiny_files_count_their_blocks_and_their_number(tmp_path):
     assert len(list(tmp_path.rglob("upload.png"))) <= 50
 
 
+def blocks_of(files) -> int:
+    """Bytes of the blocks ``files`` hold; a file the app's sweep deleted since it was listed holds none."""
+    total = 0
+    for path in files:
+        with contextlib.suppress(FileNotFoundError):
+            total += path.stat().st_blocks * 512
+    return total
+
+
 @pytest.mark.slow  # a server of its own for each budget
 @pytest.mark.parametrize(
     ("option", "value", "kept"),
     [
-        ("--max-kept-mb", "1", lambda files: sum(path.stat().st_blocks * 512 for path in files) <= 2**20),
+        ("--max-kept-mb", "1", lambda files: blocks_of(files) <= 2**20),
         ("--max-kept-files", "100", lambda files: len(files) <= 100),
     ],
     ids=["blocks", "files"],
