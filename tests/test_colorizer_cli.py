@@ -168,6 +168,22 @@ def test_bad_options_refused_before_the_model_loads(batch, tmp_path, args, messa
     assert "no model" not in result.stderr and "Traceback" not in result.stderr
 
 
+def test_the_command_lines_start_imports_no_heavy_module_it_may_not_need():
+    """The converter, onnx (0.45 s of ml_dtypes on its own), Gradio and Ray are imported where they
+    are used, so ``colorize --help`` and a refused option answer in a fraction of a second."""
+    probe = "import sys, colorizer.cli; print(sorted({m.split('.')[0] for m in sys.modules} & {NAMES}))"
+    names = {"convert", "onnx", "gradio", "ray", "app", "appkit"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe.replace("{NAMES}", repr(names))],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout
+
+
 def test_uri_needs_ray(tmp_path):
     result = run_cli("s3://bucket/scans", "-o", str(tmp_path), "--model", str(tmp_path / "absent.onnx"))
     assert result.returncode == 2 and "add --ray" in result.stderr
