@@ -29,9 +29,11 @@ input's, as the colorizer computes it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,9 +82,10 @@ def read_hints_file(path: Path | str) -> object:
     if len(data) > MAX_HINTS_FILE_BYTES:
         raise HintError(f"{name}: a hints file of more than {MAX_HINTS_FILE_BYTES:,} bytes")
     try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise HintError(f"{name}: the hints are not JSON ({error})") from None
+        text = data.decode("utf-8-sig")  # the byte-order mark Windows editors write is not the JSON's
+    except UnicodeDecodeError as error:
+        raise HintError(f"{name}: the hints are not UTF-8 text ({error.reason} at byte {error.start})") from None
+    return _json(text, f"{name}: the hints")
 
 
 def hints_record(hints: Sequence[Hint]) -> list[dict]:
@@ -109,15 +112,25 @@ def parse_hints(value: object, width: float, height: float) -> list[Hint]:
     the photo, a colour not ``#rrggbb``, a size not in (0, max_hint_size(width, height)).
     """
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as error:
-            raise HintError(f"hints are not JSON (line {error.lineno}, column {error.colno}: {error.msg})") from None
+        value = _json(value, "hints")
     if not isinstance(value, list | tuple):
         raise HintError(f"hints must be a list of {{x, y, color}} objects, not {type(value).__name__}")
     if len(value) > MAX_HINTS:
         raise HintError(f"{len(value)} hints; at most {MAX_HINTS}")
     return [_parse_one(entry, index, width, height) for index, entry in enumerate(value)]
+
+
+def _json(text: str, what: str) -> object:
+    """The JSON value ``text`` holds; HintError starting with ``what`` where it is not JSON, nests
+    deeper than Python's recursion limit, or holds an integer of more than 4,300 digits."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise HintError(f"{what} are not JSON (line {error.lineno}, column {error.colno}: {error.msg})") from None
+    except RecursionError:
+        raise HintError(f"{what} nest too deep to be a list of hints") from None
+    except ValueError:  # an integer past Python's digit limit (sys.get_int_max_str_digits)
+        raise HintError(f"{what} hold a number of more than {sys.get_int_max_str_digits():,} digits") from None
 
 
 def _parse_one(entry: object, index: int, width: float, height: float) -> Hint:
@@ -134,6 +147,8 @@ def _parse_one(entry: object, index: int, width: float, height: float) -> Hint:
         raise HintError(f"{where}: missing {', '.join(missing)}")
     x = _number(entry["x"], f"{where}: x")
     y = _number(entry["y"], f"{where}: y")
+    if not math.isfinite(width) and not (x >= 0 and y >= 0):
+        raise HintError(f"{where}: ({x:g}, {y:g}): x and y are pixels from the photo's top left, 0 or more")
     if not (0 <= x < width and 0 <= y < height):
         raise HintError(
             f"{where}: ({x:g}, {y:g}) is outside the {width}x{height} photo (0 <= x < {width}, 0 <= y < {height})"
@@ -154,9 +169,14 @@ def _parse_one(entry: object, index: int, width: float, height: float) -> Hint:
 
 
 def _number(value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise HintError(f"{what} must be a finite number, got {value!r}")
-    return float(value)
+    number = float("nan")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        with contextlib.suppress(OverflowError):  # an integer past float's range
+            number = float(value)
+    if not math.isfinite(number):
+        shown = repr(value) if len(repr(value)) <= 40 else f"a number of {len(repr(value))} digits"
+        raise HintError(f"{what} must be a finite number, got {shown}")
+    return number
 
 
 def hint_cell(hint: Hint, width: int, height: int, grid: tuple[int, int]) -> tuple[int, int]:

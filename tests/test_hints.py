@@ -5,6 +5,7 @@ scikit-image's Lab as the release used it."""
 from __future__ import annotations
 
 import json
+import math
 import warnings
 
 import numpy as np
@@ -12,7 +13,15 @@ import pytest
 from skimage import color
 
 from colorizer.errors import ColorizerError, HintError
-from colorizer.hints import MAX_HINTS, Hint, guided_feed, hint_planes, max_hint_size, parse_hints
+from colorizer.hints import (
+    MAX_HINTS,
+    Hint,
+    guided_feed,
+    hint_planes,
+    max_hint_size,
+    parse_hints,
+    read_hints_file,
+)
 
 WIDTH, HEIGHT = 640, 480  # a landscape photo: 0.4 cells per pixel across, 0.5333 down, on 256 x 256
 GRID = 256
@@ -132,6 +141,9 @@ BAD_HINTS = {
     "colour-alpha": ('[{"x": 1, "y": 1, "color": "#ffffff80"}]', "is not #rrggbb"),
     "size-zero": ('[{"x": 1, "y": 1, "color": "#000000", "size": 0}]', r"hints\[0\]: size 0 is outside 0..25 pixels"),
     "size-too-big": ('[{"x": 1, "y": 1, "color": "#000000", "size": 25}]', "size 25 is outside"),
+    "nested-too-deep": ("[" * 100_000 + "]" * 100_000, "hints nest too deep to be a list of hints"),
+    "integer-past-the-digit-limit": ('[{"x": 1' + "0" * 5000 + ', "y": 1}]', "hints hold a number of more than"),
+    "integer-past-float": ('[{"x": 1' + "0" * 400 + ', "y": 1, "color": "#000000"}]', "x must be a finite number"),
 }
 
 
@@ -154,3 +166,26 @@ def test_count_and_size_bounds():
     lightness = np.full((GRID, GRID), 50.0, np.float32)
     assert hint_planes(largest, WIDTH, HEIGHT, lightness)[2].sum() == 9 * 9, "r = int(12.495 * 0.4) = 4"
     assert max_hint_size(100, 80) < 4, "a small photo allows only small squares"
+
+
+def test_a_hints_file_in_utf8_with_or_without_a_byte_order_mark(tmp_path):
+    text = '[{"x": 5, "y": 1, "color": "#FF0000"}]'
+    for name, data in (("plain.json", text.encode()), ("notepad.json", b"\xef\xbb\xbf" + text.encode())):
+        (tmp_path / name).write_bytes(data)
+        assert parse_hints(read_hints_file(tmp_path / name), WIDTH, HEIGHT) == [Hint(5.0, 1.0, "#ff0000")], name
+    (tmp_path / "utf16.json").write_bytes(text.encode("utf-16"))
+    with pytest.raises(HintError, match=r"^utf16\.json: the hints are not UTF-8 text"):
+        read_hints_file(tmp_path / "utf16.json")
+    (tmp_path / "deep.json").write_text("[" * 100_000)
+    with pytest.raises(HintError, match=r"^deep\.json: the hints nest too deep"):
+        read_hints_file(tmp_path / "deep.json")
+
+
+def test_hints_checked_before_their_photo_is_known_say_what_is_wrong():
+    """A run's --hints are checked for their form before any photo (math.inf for its size): a
+    negative coordinate is named as such, not as outside an 'infxinf' photo."""
+    with pytest.raises(
+        HintError, match=r"^hints\[0\]: \(-1, 2\): x and y are pixels from the photo's top left"
+    ) as raised:
+        parse_hints('[{"x": -1, "y": 2, "color": "#000000"}]', math.inf, math.inf)
+    assert "inf" not in str(raised.value)
