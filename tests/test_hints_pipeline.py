@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from colorizer import Colorizer, ColorizerError
+from colorizer import cli as colorizer_cli
 from colorizer.errors import HintError
 from colorizer.manifest import read_rows
 from colorizer.provenance import KEY_SETTINGS, read_provenance
@@ -99,6 +100,29 @@ def test_cli_hints_file_reaches_the_photo_and_its_provenance(guided_model, tmp_p
     assert "hints" not in json.loads(read_provenance(tmp_path / "plain" / "scan_color.png")[KEY_SETTINGS])
     a, b = (np.asarray(Image.open(tmp_path / name / "scan_color.png")) for name in ("plain", "hinted"))
     assert np.abs(a[80:120, 500:540].astype(int) - b[80:120, 500:540]).mean() > 1.0
+
+
+@pytest.mark.parametrize("orientation, turns", [(6, 1), (8, 3)], ids=["exif-6", "exif-8"])
+def test_hints_fall_where_they_point_on_the_photo_as_shown_after_its_exif_orientation(
+    guided_model, tmp_path, orientation, turns
+):
+    """A phone's portrait or landscape JPEG is stored turned, with an EXIF orientation: the hint's
+    x and y are on the photo as it is shown (upright), and so is the output."""
+    width, height, x, y = 320, 240, 290, 30  # shown landscape, the hint near its top right corner
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored = np.rot90(photo(width, height), turns).copy()  # the EXIF turn shows it upright again
+    Image.fromarray(stored).save(tmp_path / "phone.jpg", exif=exif.tobytes(), quality=95)
+    hints = tmp_path / "hints.json"
+    hints.write_text(json.dumps([{"x": x, "y": y, "color": BLUE, "size": 10}]))
+    source, model = str(tmp_path / "phone.jpg"), str(guided_model)
+    assert colorizer_cli.main([source, "-o", str(tmp_path / "plain"), "--model", model]) == 0
+    assert colorizer_cli.main([source, "-o", str(tmp_path / "hinted"), "--model", model, "--hints", str(hints)]) == 0
+    plain, hinted = (np.asarray(Image.open(tmp_path / name / "phone_color.png")) for name in ("plain", "hinted"))
+    assert hinted.shape == (height, width, 3), "the output is the photo as shown"
+    change = cv2.GaussianBlur(np.hypot(*(lab(hinted)[..., 1:] - lab(plain)[..., 1:]).transpose(2, 0, 1)), (0, 0), 6)
+    row, column = np.unravel_index(np.argmax(change), change.shape)
+    assert np.hypot(column - x, row - y) < 25, f"largest change at ({column}, {row}), hint at ({x}, {y})"
 
 
 def test_cli_own_hints_file_and_resume_redoes_a_photo_whose_hints_changed(guided_model, tmp_path):
