@@ -29,7 +29,6 @@ input's, as the colorizer computes it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import re
@@ -147,9 +146,9 @@ def _parse_one(entry: object, index: int, width: float, height: float) -> Hint:
         raise HintError(f"{where}: missing {', '.join(missing)}")
     x = _number(entry["x"], f"{where}: x")
     y = _number(entry["y"], f"{where}: y")
-    if not math.isfinite(width) and not (x >= 0 and y >= 0):
-        raise HintError(f"{where}: ({x:g}, {y:g}): x and y are pixels from the photo's top left, 0 or more")
     if not (0 <= x < width and 0 <= y < height):
+        if not math.isfinite(width):  # the photo is not known yet: only a negative place is wrong
+            raise HintError(f"{where}: ({x:g}, {y:g}): x and y are pixels from the photo's top left, 0 or more")
         raise HintError(
             f"{where}: ({x:g}, {y:g}) is outside the {width}x{height} photo (0 <= x < {width}, 0 <= y < {height})"
         )
@@ -169,14 +168,14 @@ def _parse_one(entry: object, index: int, width: float, height: float) -> Hint:
 
 
 def _number(value: object, what: str) -> float:
-    number = float("nan")
     if isinstance(value, int | float) and not isinstance(value, bool):
-        with contextlib.suppress(OverflowError):  # an integer past float's range
+        try:
             number = float(value)
-    if not math.isfinite(number):
-        shown = repr(value) if len(repr(value)) <= 40 else f"a number of {len(repr(value))} digits"
-        raise HintError(f"{what} must be a finite number, got {shown}")
-    return number
+        except OverflowError:  # an integer past float's range (its repr may be too long to write)
+            raise HintError(f"{what} must be a finite number, got an integer past float's range") from None
+        if math.isfinite(number):
+            return number
+    raise HintError(f"{what} must be a finite number, got {value!r}")
 
 
 def hint_cell(hint: Hint, width: int, height: int, grid: tuple[int, int]) -> tuple[int, int]:

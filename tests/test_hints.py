@@ -189,3 +189,9 @@ def test_hints_checked_before_their_photo_is_known_say_what_is_wrong():
     ) as raised:
         parse_hints('[{"x": -1, "y": 2, "color": "#000000"}]', math.inf, math.inf)
     assert "inf" not in str(raised.value)
+
+
+def test_an_integer_past_floats_range_from_a_caller_is_one_line():
+    """A library caller's x of 10**5000 (an int whose repr Python refuses to write) is named, not raised on."""
+    with pytest.raises(HintError, match=r"^hints\[0\]: x must be a finite number, got an integer past float's range$"):
+        parse_hints([{"x": 10**5000, "y": 1, "color": "#000000"}], WIDTH, HEIGHT)
