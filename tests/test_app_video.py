@@ -190,4 +190,4 @@ def test_the_film_tabs_message_names_what_was_changed_on_the_way(synthetic_model
     )
     assert Path(output).is_file()
     assert re.search(r"Note: " + expect.warning, message), message
-    assert "take 2" not in message, "the note names no temporary file"
+    assert "take 2" not in message, "the note does not name the film (its name has ': ' in it too)"
